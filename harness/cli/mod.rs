@@ -1,0 +1,39 @@
+//! Command-line interface: one file per subcommand, exit codes in one place.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit codes, documented in README.md.
+pub mod exit {
+    pub const PASSED: u8 = 0;
+    pub const CHECK_FAILED: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const INFRASTRUCTURE: u8 = 3;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pumphil",
+    version = crate::long_version(),
+    about = "Hardware-in-the-loop test harness for implantable intrathecal drug pumps",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { exit::USAGE } else { exit::PASSED };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {}
+}

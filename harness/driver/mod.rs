@@ -1,0 +1,1 @@
+//! Host-side drivers: the typed async pump driver and the MT-SICS balance driver.

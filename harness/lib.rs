@@ -1,0 +1,27 @@
+//! pumphil: hardware-in-the-loop test harness for implantable intrathecal drug pumps.
+//!
+//! Layers, bottom up: `protocol` (wire format), `link` (serial ports, pseudo-terminals, fakes),
+//! `emulator` (the built-in pump and balance), `driver` (typed host side), `scenario` (files),
+//! `expect` (independent reference arithmetic), `runner` and `checks` (the main job),
+//! `record` (the run record and everything rendered from it), `cli` (the `pumphil` binary).
+
+pub mod cli;
+pub mod driver;
+pub mod emulator;
+pub mod link;
+pub mod protocol;
+pub mod units;
+
+/// Harness version and the git commit it was built from.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const GIT_COMMIT: &str = env!("PUMPHIL_GIT_COMMIT");
+
+/// `0.1.0 (commit abc123)`, as printed by `pumphil --version` and stored in run records.
+pub fn long_version() -> &'static str {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (commit ",
+        env!("PUMPHIL_GIT_COMMIT"),
+        ")"
+    )
+}
