@@ -1,0 +1,63 @@
+//! The names of checks, as they appear in run records, JUnit test cases and negative controls.
+
+use crate::protocol::AlarmKind;
+
+pub const DELIVERED_VOLUME: &str = "delivered-volume";
+pub const CALCULATED_RESERVOIR: &str = "calculated-reservoir";
+pub const TIP_VOLUME: &str = "tip-volume";
+pub const UNEXPECTED_ALARMS: &str = "unexpected-alarms";
+pub const FORBIDDEN_ALARMS: &str = "forbidden-alarms";
+pub const UNDER_INFUSION: &str = "under-infusion";
+pub const OVER_INFUSION: &str = "over-infusion";
+pub const SILENT_DEPLETION: &str = "silent-depletion";
+pub const ALARM_ONSET: &str = "alarm-onset";
+pub const ALARM_PRIORITY: &str = "alarm-priority";
+pub const ALARM_CLEARED: &str = "alarm-cleared";
+
+/// Checks that stand alone (not per alarm).
+pub const PLAIN: &[&str] = &[
+    DELIVERED_VOLUME,
+    CALCULATED_RESERVOIR,
+    TIP_VOLUME,
+    UNEXPECTED_ALARMS,
+    FORBIDDEN_ALARMS,
+    UNDER_INFUSION,
+    OVER_INFUSION,
+    SILENT_DEPLETION,
+];
+
+/// Per-alarm check families, named `<family>:<alarm>`.
+pub const PER_ALARM: &[&str] = &[ALARM_ONSET, ALARM_PRIORITY, ALARM_CLEARED];
+
+pub fn per_alarm(family: &str, alarm: AlarmKind) -> String {
+    format!("{family}:{}", alarm.name())
+}
+
+/// The family of a check name: `alarm-onset:low_reservoir` → `alarm-onset`.
+pub fn family(name: &str) -> &str {
+    name.split(':').next().unwrap_or(name)
+}
+
+pub fn is_valid_check_name(name: &str) -> bool {
+    if PLAIN.contains(&name) {
+        return true;
+    }
+    match name.split_once(':') {
+        Some((family, alarm)) => PER_ALARM.contains(&family) && AlarmKind::from_name(alarm).is_some(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_recognised() {
+        assert!(is_valid_check_name("delivered-volume"));
+        assert!(is_valid_check_name("alarm-onset:low_reservoir"));
+        assert!(!is_valid_check_name("alarm-onset:low"));
+        assert!(!is_valid_check_name("delivered"));
+        assert_eq!(family("alarm-cleared:end_of_service"), "alarm-cleared");
+    }
+}

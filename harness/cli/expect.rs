@@ -1,0 +1,49 @@
+//! `pumphil expect SCENARIO...`: prints or writes the expected traces from the reference calculator.
+
+use super::{exit, scenario_args};
+use crate::expect::{self, fixture};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct ExpectArgs {
+    /// Scenario files or directories (default: scenarios/).
+    pub paths: Vec<PathBuf>,
+    /// Write fixtures/<id>/ (expected_volume.csv, expected_alarms.csv, README.md).
+    #[arg(long)]
+    pub write: bool,
+    /// Fixture root (default: fixtures/ beside the scenarios/ folder).
+    #[arg(long)]
+    pub fixtures: Option<PathBuf>,
+}
+
+pub fn run(args: &ExpectArgs) -> u8 {
+    let scenarios = match scenario_args::expand_paths(&args.paths).map_err(|e| e.to_string()).and_then(|f| scenario_args::load_all(&f).map_err(|e| e.to_string())) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::USAGE;
+        }
+    };
+    let mut code = exit::PASSED;
+    for s in &scenarios {
+        let expected = expect::expected(s);
+        for problem in expect::consistency(s) {
+            eprintln!("{}: {problem}", s.path.display());
+            code = exit::USAGE;
+        }
+        if args.write {
+            let root = args.fixtures.clone().unwrap_or_else(|| fixture::default_root(&s.path));
+            match fixture::write(&root, s, &expected) {
+                Ok(dir) => println!("wrote {}", dir.display()),
+                Err(e) => {
+                    eprintln!("{}: cannot write fixtures: {e}", root.display());
+                    return exit::INFRASTRUCTURE;
+                }
+            }
+        } else {
+            println!("# {}\n{}", s.id, fixture::readme(s, &expected));
+            print!("{}", fixture::alarms_csv(&expected));
+        }
+    }
+    code
+}

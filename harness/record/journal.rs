@@ -1,0 +1,107 @@
+//! `events.jsonl`: the append-only, hash-chained run record, flushed line by line.
+
+use super::event::RunEvent;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+
+pub const EVENTS_FILE: &str = "events.jsonl";
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One line of the record: a sequence number, the hash of the previous line, and the event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub seq: u64,
+    pub prev: String,
+    pub at_utc: String,
+    #[serde(flatten)]
+    pub event: RunEvent,
+}
+
+pub fn sha256_line(line: &str) -> String {
+    Sha256::digest(line.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Appends records; every record is written and flushed before `append` returns, so a crash,
+/// a kill -9 or a lost device loses nothing already recorded.
+pub struct Journal {
+    file: File,
+    seq: u64,
+    prev: String,
+}
+
+impl Journal {
+    pub fn create(dir: &Path) -> std::io::Result<Journal> {
+        let file = OpenOptions::new().create_new(true).append(true).open(dir.join(EVENTS_FILE))?;
+        Ok(Journal { file, seq: 0, prev: GENESIS_HASH.to_string() })
+    }
+
+    pub fn append(&mut self, event: RunEvent) -> std::io::Result<Record> {
+        let record = Record {
+            seq: self.seq,
+            prev: self.prev.clone(),
+            at_utc: crate::record::utc_now(),
+            event,
+        };
+        let line = serde_json::to_string(&record).map_err(std::io::Error::other)?;
+        self.file.write_all(format!("{line}\n").as_bytes())?;
+        self.file.flush()?;
+        self.prev = sha256_line(&line);
+        self.seq += 1;
+        Ok(record)
+    }
+
+    /// Forces the record to stable storage (at scenario ends; per line would cost a disk sync each).
+    pub fn sync(&self) -> std::io::Result<()> {
+        self.file.sync_data()
+    }
+}
+
+/// What reading a record back found: the records that parse, and where it stopped if not at the end.
+#[derive(Debug, Default)]
+pub struct ReadBack {
+    pub records: Vec<Record>,
+    /// A final line cut short (a kill -9 mid-write): its line number.
+    pub truncated_at_line: Option<usize>,
+    /// Lines that do not parse or break the chain: (line number, what is wrong).
+    pub problems: Vec<(usize, String)>,
+}
+
+/// Reads `events.jsonl`, checking the hash chain as it goes.
+pub fn read(dir: &Path) -> std::io::Result<ReadBack> {
+    let file = File::open(dir.join(EVENTS_FILE))?;
+    let mut out = ReadBack::default();
+    let mut prev = GENESIS_HASH.to_string();
+    let lines: Vec<Vec<u8>> = BufReader::new(file).split(b'\n').collect::<Result<_, _>>()?;
+    let count = lines.len();
+    for (i, raw) in lines.into_iter().enumerate() {
+        let number = i + 1;
+        let Ok(line) = String::from_utf8(raw) else {
+            out.problems.push((number, "not UTF-8".to_string()));
+            continue;
+        };
+        if line.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Record>(&line) {
+            Ok(record) => {
+                if record.prev != prev {
+                    out.problems.push((number, format!("hash chain broken: line {number} says the previous record hashes to {}, but it hashes to {prev}", record.prev)));
+                }
+                if record.seq as usize != out.records.len() {
+                    out.problems.push((number, format!("sequence {} where {} was expected (a record was removed or added)", record.seq, out.records.len())));
+                }
+                prev = sha256_line(&line);
+                out.records.push(record);
+            }
+            Err(err) if number == count => {
+                out.truncated_at_line = Some(number);
+                let _ = err;
+            }
+            Err(err) => out.problems.push((number, format!("does not parse: {err}"))),
+        }
+    }
+    Ok(out)
+}

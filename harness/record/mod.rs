@@ -1,0 +1,12 @@
+//! The run record (`events.jsonl`) and the outputs rendered from it.
+
+pub mod event;
+pub mod journal;
+
+pub use event::*;
+pub use journal::{Journal, Record};
+
+/// Now, as RFC 3339 UTC with seconds.
+pub fn utc_now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}

@@ -1,0 +1,234 @@
+//! The checked scenario: what the runner, the reference calculator and the checks consume.
+
+use crate::protocol::{AlarmKind, FaultKind, FlexStep, Priority};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A scenario that has passed every check in `check.rs`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub path: PathBuf,
+    /// SHA-256 of the file as read, for the run record.
+    pub sha256: String,
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub requirements: Vec<String>,
+    pub hazard: String,
+    pub negative_control: Option<NegativeControl>,
+    pub device: DeviceSetup,
+    /// Emulator defect knobs as written (a negative control sets them).
+    pub defects: Option<toml::Table>,
+    pub bench: BenchNeeds,
+    pub end_ms: u64,
+    pub sample_ms: u64,
+    pub tolerance: Tolerances,
+    pub steps: Vec<Step>,
+    pub expect: Expectations,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NegativeControl {
+    pub must_fail: Vec<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceSetup {
+    pub reservoir_ml: u32,
+    pub initial_fill_nl: u64,
+    pub concentration_ug_per_ml: u32,
+    pub low_reservoir_threshold_nl: u64,
+    pub battery_permille: Option<u16>,
+    pub stroke_nl: u64,
+    /// Battery model (docs/emulator.md): linear drain over `battery_life_days` from full,
+    /// ERI at `eri_threshold_permille`, EOS `eos_after_eri_days` after ERI.
+    pub battery_life_days: u32,
+    pub eri_threshold_permille: u16,
+    pub eos_after_eri_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchNeeds {
+    pub balance: bool,
+    pub density_g_per_ml: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tolerances {
+    pub volume_relative: f64,
+    pub volume_absolute_nl: u64,
+    pub alarm_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub at_ms: u64,
+    pub name: Option<String>,
+    pub action: Action,
+    pub out_of_range_test: bool,
+    /// 1-based line in the scenario file, for messages.
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    ProgramContinuous { dose_ug_per_day: u32 },
+    ProgramFlexible { steps: Vec<FlexStepSpec> },
+    Bolus { dose_ug: u32, duration_ms: u64, bridge: bool },
+    Refill { volume_nl: u64, concentration_ug_per_ml: u32, actual_nl: Option<u64> },
+    Inject { fault: FaultSpec },
+    Clear { fault: FaultKind },
+    Acknowledge { alarm: AlarmKind },
+    Silence { alarm: AlarmKind },
+    Stop,
+    Resume,
+    SetThreshold { threshold_nl: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FlexStepSpec {
+    pub start_minute: u16,
+    pub dose_ug_per_day: u32,
+}
+
+impl From<FlexStepSpec> for FlexStep {
+    fn from(step: FlexStepSpec) -> FlexStep {
+        FlexStep {
+            start_minute: step.start_minute,
+            dose_ug_per_day: step.dose_ug_per_day,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "fault", rename_all = "snake_case")]
+pub enum FaultSpec {
+    CatheterDisconnect,
+    CatheterOcclusion,
+    MotorStall,
+    BatteryCharge { permille: u16 },
+    FlowBias { centi_percent: i32 },
+}
+
+impl FaultSpec {
+    pub fn kind(&self) -> FaultKind {
+        match self {
+            FaultSpec::CatheterDisconnect => FaultKind::CatheterDisconnect,
+            FaultSpec::CatheterOcclusion => FaultKind::CatheterOcclusion,
+            FaultSpec::MotorStall => FaultKind::MotorStall,
+            FaultSpec::BatteryCharge { .. } => FaultKind::BatteryCharge,
+            FaultSpec::FlowBias { .. } => FaultKind::FlowBias,
+        }
+    }
+}
+
+/// A span of device time since the scenario's start, both ends inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Window {
+    pub earliest_ms: u64,
+    pub latest_ms: u64,
+}
+
+impl Window {
+    pub fn contains(&self, t_ms: u64) -> bool {
+        (self.earliest_ms..=self.latest_ms).contains(&t_ms)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpectedAlarm {
+    pub alarm: AlarmKind,
+    pub priority: Priority,
+    pub raised: Window,
+    /// None: the alarm stays active to the end.
+    pub cleared: Option<Window>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ForbiddenSpan {
+    /// Empty means every alarm.
+    pub alarms: Vec<AlarmKind>,
+    pub span: Window,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    UnderInfusion,
+    OverInfusion,
+    SilentDepletion,
+}
+
+impl FindingKind {
+    pub const ALL: [FindingKind; 3] = [
+        FindingKind::UnderInfusion,
+        FindingKind::OverInfusion,
+        FindingKind::SilentDepletion,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FindingKind::UnderInfusion => "under_infusion",
+            FindingKind::OverInfusion => "over_infusion",
+            FindingKind::SilentDepletion => "silent_depletion",
+        }
+    }
+
+    pub fn from_name(text: &str) -> Option<FindingKind> {
+        Self::ALL.into_iter().find(|kind| kind.name() == text)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpectedFinding {
+    pub kind: FindingKind,
+    pub window: Window,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Expectations {
+    pub alarms: Vec<ExpectedAlarm>,
+    pub forbidden: Vec<ForbiddenSpan>,
+    pub findings: Vec<ExpectedFinding>,
+    pub check_delivered: bool,
+    pub check_calculated: bool,
+    pub check_tip: bool,
+    pub discrepancy: DiscrepancyParams,
+}
+
+/// How the harness judges flow from the balance (domain.md: FDA/UPenn GIP defaults).
+#[derive(Debug, Clone, Serialize)]
+pub struct DiscrepancyParams {
+    /// Shortest observation window; widened until it spans `min_strokes` expected strokes.
+    pub window_ms: u64,
+    pub under_ratio: f64,
+    pub over_ratio: f64,
+    /// Pulsatile delivery: a window must hold this many strokes so that one stroke of
+    /// quantisation stays well inside the 10 % thresholds (1/20 = 5 %).
+    pub min_strokes: u32,
+    /// Below this fraction of the expected flow, outflow counts as stopped.
+    pub stopped_ratio: f64,
+}
+
+impl Scenario {
+    pub fn is_negative_control(&self) -> bool {
+        self.negative_control.is_some()
+    }
+
+    /// Sample times: every `sample_ms` from 0, and always the end.
+    pub fn sample_times(&self) -> Vec<u64> {
+        let mut times: Vec<u64> = (0..=self.end_ms / self.sample_ms)
+            .map(|i| i * self.sample_ms)
+            .collect();
+        if times.last() != Some(&self.end_ms) {
+            times.push(self.end_ms);
+        }
+        times
+    }
+
+    pub fn step_named(&self, name: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.name.as_deref() == Some(name))
+    }
+}
