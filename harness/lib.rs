@@ -5,11 +5,15 @@
 //! `expect` (independent reference arithmetic), `runner` and `checks` (the main job),
 //! `record` (the run record and everything rendered from it), `cli` (the `pumphil` binary).
 
+pub mod checks;
 pub mod cli;
 pub mod driver;
 pub mod emulator;
+pub mod expect;
 pub mod link;
 pub mod protocol;
+pub mod record;
+pub mod scenario;
 pub mod units;
 
 /// Harness version and the git commit it was built from.

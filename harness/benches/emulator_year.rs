@@ -1,3 +1,3 @@
-//! Speed benchmarks behind docs/performance.md (run with `cargo bench --bench speed`).
+//! Benchmark: one simulated year of continuous delivery in-process (docs/performance.md).
 
 fn main() {}

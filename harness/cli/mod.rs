@@ -1,6 +1,11 @@
 //! Command-line interface: one file per subcommand, exit codes in one place.
 
 use clap::{Parser, Subcommand};
+
+pub mod expect;
+pub mod lint;
+pub mod list;
+pub mod scenario_args;
 use std::process::ExitCode;
 
 /// Exit codes, documented in README.md.
@@ -24,7 +29,14 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Check scenario files and their fixtures without running them.
+    Lint(lint::LintArgs),
+    /// List the scenarios with ids, titles and requirements.
+    List(list::ListArgs),
+    /// Compute expected traces from scenarios by reference arithmetic (--write updates fixtures/).
+    Expect(expect::ExpectArgs),
+}
 
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -35,5 +47,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match cli.command {}
+    let code = match &cli.command {
+        Command::Lint(args) => lint::run(args),
+        Command::List(args) => list::run(args),
+        Command::Expect(args) => expect::run(args),
+    };
+    ExitCode::from(code)
 }
