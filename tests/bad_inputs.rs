@@ -1,0 +1,105 @@
+//! Malformed scenario, fixture and bench files: each gives a clear error that names the file,
+//! the line and column where there is one, and what to change; none panics, none is accepted.
+
+use pumphil::expect::fixture;
+use pumphil::runner::bench;
+use pumphil::scenario;
+use std::path::{Path, PathBuf};
+
+fn files(dir: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    out.sort();
+    out
+}
+
+fn has_place(text: &str, path: &Path) -> bool {
+    let prefix = format!("{}:", path.display());
+    text.lines().any(|line| {
+        line.strip_prefix(&prefix)
+            .and_then(|rest| rest.split_once(':'))
+            .is_some_and(|(line_no, rest)| line_no.parse::<usize>().is_ok() && rest.split(':').next().is_some_and(|c| c.parse::<usize>().is_ok()))
+    })
+}
+
+/// Files whose problem has no place in the text (nothing there, or the whole file).
+const PLACELESS: &[&str] = &["empty-file", "whitespace-only", "missing-file"];
+
+#[test]
+fn every_bad_scenario_is_refused_with_its_place_and_a_hint() {
+    let files = files("tests/bad_inputs/scenarios");
+    assert!(files.len() >= 40, "the corpus holds {} scenario files", files.len());
+    for path in files {
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        let text = match scenario::load(&path) {
+            Ok(_) => panic!("{} was accepted", path.display()),
+            Err(errors) => errors.to_string(),
+        };
+        assert!(text.contains("help:"), "{stem}: no help line in\n{text}");
+        if !PLACELESS.contains(&stem.as_str()) {
+            assert!(has_place(&text, &path), "{stem}: no file:line:col in\n{text}");
+            assert!(text.contains('^'), "{stem}: no caret in\n{text}");
+        }
+        insta::assert_snapshot!(format!("scenario-{stem}"), text);
+    }
+}
+
+#[test]
+fn a_very_large_scenario_file_is_refused_without_reading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.toml");
+    std::fs::write(&path, "# x\n".repeat(400_000)).unwrap();
+    let text = scenario::load(&path).unwrap_err().to_string();
+    assert!(text.contains("scenario files are at most"), "{text}");
+}
+
+#[test]
+fn every_bad_fixture_is_refused_with_its_place() {
+    let refill = scenario::load(Path::new("scenarios/refill.toml")).unwrap();
+    for dir in files("tests/bad_inputs/fixtures") {
+        let stem = dir.file_name().unwrap().to_string_lossy().to_string();
+        let err = fixture::read(&dir, &refill).expect_err(&stem);
+        let text = err.to_string();
+        assert!(text.contains("help:"), "{stem}: no help in\n{text}");
+        if !PLACELESS.contains(&stem.as_str()) && stem != "stale-times" {
+            assert!(err.line_col().is_some(), "{stem}: no line and column in\n{text}");
+        }
+        insta::assert_snapshot!(format!("fixture-{stem}"), text.replace(&dir.display().to_string(), "<fixtures>"));
+    }
+}
+
+#[test]
+fn every_bad_bench_file_is_refused_with_its_place() {
+    for path in files("tests/bad_inputs/bench") {
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        let err = bench::load(&path).expect_err(&stem);
+        let text = err.to_string();
+        assert!(text.contains("help:"), "{stem}: no help in\n{text}");
+        insta::assert_snapshot!(format!("bench-{stem}"), text);
+    }
+}
+
+#[test]
+fn every_shipped_scenario_lints_clean() {
+    for path in scenario::files_in(Path::new("scenarios")).unwrap() {
+        let s = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let problems = pumphil::expect::consistency(&s);
+        assert!(problems.is_empty(), "{}: {problems:?}", path.display());
+    }
+}
+
+#[test]
+fn committed_fixtures_match_the_reference_calculator() {
+    for path in scenario::files_in(Path::new("scenarios")).unwrap() {
+        let s = scenario::load(&path).unwrap();
+        let expected = pumphil::expect::expected(&s);
+        let dir = fixture::fixture_dir(Path::new("fixtures"), &s);
+        for (name, text) in [
+            (fixture::VOLUME_FILE, fixture::volume_csv(&expected)),
+            (fixture::ALARMS_FILE, fixture::alarms_csv(&expected)),
+            (fixture::README_FILE, fixture::readme(&s, &expected)),
+        ] {
+            let committed = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+            assert!(committed == text, "{}/{name} differs from `pumphil expect {}`; regenerate with --write and review", dir.display(), path.display());
+        }
+    }
+}
