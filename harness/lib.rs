@@ -13,6 +13,7 @@ pub mod expect;
 pub mod link;
 pub mod protocol;
 pub mod record;
+pub mod runner;
 pub mod scenario;
 pub mod units;
 

@@ -56,6 +56,9 @@ mod tests {
 
     #[test]
     fn device_time_formats_days_and_clock() {
-        assert_eq!(format_device_time(MS_PER_DAY + 20 * MS_PER_HOUR + 5), "1d 20:00:00.005");
+        assert_eq!(
+            format_device_time(MS_PER_DAY + 20 * MS_PER_HOUR + 5),
+            "1d 20:00:00.005"
+        );
     }
 }

@@ -6,14 +6,22 @@
 use std::time::Instant;
 
 fn main() {
-    let runs: usize = std::env::var("SUITE_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runs: usize = std::env::var("SUITE_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let mut times = Vec::new();
     for _ in 0..runs {
         let reports = tempfile::tempdir().expect("temporary directory");
         let options = pumphil::runner::RunOptions {
             paths: vec![],
-            jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             seed: 1,
             noise_mg: 0.1,
             bench: None,
@@ -33,5 +41,10 @@ fn main() {
         assert_eq!(outcome.exit_code, 0, "the suite did not pass");
     }
     times.sort_by(|a, b| a.total_cmp(b));
-    println!("suite end to end ({runs} runs): min {:.3} s, median {:.3} s, max {:.3} s", times[0], times[runs / 2], times[runs - 1]);
+    println!(
+        "suite end to end ({runs} runs): min {:.3} s, median {:.3} s, max {:.3} s",
+        times[0],
+        times[runs / 2],
+        times[runs - 1]
+    );
 }

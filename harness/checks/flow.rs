@@ -18,7 +18,11 @@ struct WindowFlow {
     measured_nl: f64,
 }
 
-fn windows(scenario: &Scenario, expected: &[ExpectedSample], samples: &[Sample]) -> Vec<WindowFlow> {
+fn windows(
+    scenario: &Scenario,
+    expected: &[ExpectedSample],
+    samples: &[Sample],
+) -> Vec<WindowFlow> {
     let p = &scenario.expect.discrepancy;
     let min_volume = p.min_strokes as f64 * scenario.device.stroke_nl as f64;
     let mut out = Vec::new();
@@ -29,7 +33,10 @@ fn windows(scenario: &Scenario, expected: &[ExpectedSample], samples: &[Sample])
         .collect();
     for i in 0..pairs.len() {
         let (si, ei) = pairs[i];
-        let Some(mut j) = (0..i).rev().find(|&j| si.t_ms - pairs[j].0.t_ms >= p.window_ms) else {
+        let Some(mut j) = (0..i)
+            .rev()
+            .find(|&j| si.t_ms - pairs[j].0.t_ms >= p.window_ms)
+        else {
             continue;
         };
         while j > 0 && (ei.delivered_nl as f64 - pairs[j].1.delivered_nl as f64) < min_volume {
@@ -41,7 +48,12 @@ fn windows(scenario: &Scenario, expected: &[ExpectedSample], samples: &[Sample])
             continue;
         }
         let measured_nl = si.tip_nl.unwrap_or(0) as f64 - sj.tip_nl.unwrap_or(0) as f64;
-        out.push(WindowFlow { t_ms: si.t_ms, start_ms: sj.t_ms, expected_nl, measured_nl });
+        out.push(WindowFlow {
+            t_ms: si.t_ms,
+            start_ms: sj.t_ms,
+            expected_nl,
+            measured_nl,
+        });
     }
     out
 }
@@ -58,31 +70,60 @@ fn fill_before(scenario: &Scenario, t: u64) -> (u64, u64) {
 }
 
 /// The first moment each kind of discrepancy shows.
-pub fn find_discrepancies(scenario: &Scenario, expected: &[ExpectedSample], samples: &[Sample]) -> Vec<Finding> {
+pub fn find_discrepancies(
+    scenario: &Scenario,
+    expected: &[ExpectedSample],
+    samples: &[Sample],
+) -> Vec<Finding> {
     let p = &scenario.expect.discrepancy;
     let mut found: Vec<Finding> = Vec::new();
     let mut note = |kind: FindingKind, t: u64, detail: String| {
         if !found.iter().any(|f| f.kind == kind) {
-            found.push(Finding { kind, t_ms: t, detail });
+            found.push(Finding {
+                kind,
+                t_ms: t,
+                detail,
+            });
         }
     };
     for w in windows(scenario, expected, samples) {
         let ratio = w.measured_nl / w.expected_nl;
         let span = format!("{} .. {}", time(w.start_ms), time(w.t_ms));
         if ratio < p.under_ratio {
-            note(FindingKind::UnderInfusion, w.t_ms, format!("measured tip flow {:.1} % of programmed over {span}", ratio * 100.0));
+            note(
+                FindingKind::UnderInfusion,
+                w.t_ms,
+                format!(
+                    "measured tip flow {:.1} % of programmed over {span}",
+                    ratio * 100.0
+                ),
+            );
         }
         if ratio > p.over_ratio {
-            note(FindingKind::OverInfusion, w.t_ms, format!("measured tip flow {:.1} % of programmed over {span}", ratio * 100.0));
+            note(
+                FindingKind::OverInfusion,
+                w.t_ms,
+                format!(
+                    "measured tip flow {:.1} % of programmed over {span}",
+                    ratio * 100.0
+                ),
+            );
         }
-        let Some(sample) = samples.iter().find(|s| s.t_ms == w.t_ms) else { continue };
+        let Some(sample) = samples.iter().find(|s| s.t_ms == w.t_ms) else {
+            continue;
+        };
         let reports_volume = sample.calculated_nl >= scenario.device.stroke_nl;
         let delivering = matches!(sample.therapy_state.as_str(), "running" | "bolus");
         if ratio < p.stopped_ratio && reports_volume && delivering {
             // Mass balance: the balance has received the whole fill, so the reservoir is
             // physically empty (a disconnect leaves the fill in the pump and is not depletion).
             let (fill, fill_at) = fill_before(scenario, w.t_ms);
-            let tip_at_fill = samples.iter().filter(|s| s.t_ms <= fill_at).next_back().and_then(|s| s.tip_nl).unwrap_or(0);
+            let tip_at_fill = samples
+                .iter()
+                .filter(|s| s.t_ms <= fill_at)
+                .next_back()
+                .and_then(|s| s.tip_nl)
+                .unwrap_or(0);
             let since_fill = sample.tip_nl.unwrap_or(0).saturating_sub(tip_at_fill) as f64;
             if since_fill >= fill as f64 * (1.0 - scenario.tolerance.volume_relative) {
                 note(FindingKind::SilentDepletion, w.t_ms, format!(

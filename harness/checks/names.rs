@@ -43,7 +43,9 @@ pub fn is_valid_check_name(name: &str) -> bool {
         return true;
     }
     match name.split_once(':') {
-        Some((family, alarm)) => PER_ALARM.contains(&family) && AlarmKind::from_name(alarm).is_some(),
+        Some((family, alarm)) => {
+            PER_ALARM.contains(&family) && AlarmKind::from_name(alarm).is_some()
+        }
         None => false,
     }
 }

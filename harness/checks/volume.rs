@@ -46,10 +46,19 @@ fn series(
             worst = Some((margin, sample.t_ms, want, measured, tol));
         }
     }
-    let last = samples.last().zip(expected.iter().find(|e| Some(e.t_ms) == samples.last().map(|s| s.t_ms)));
+    let last = samples.last().zip(
+        expected
+            .iter()
+            .find(|e| Some(e.t_ms) == samples.last().map(|s| s.t_ms)),
+    );
     let end_text = match last {
         Some((s, e)) => match pick_measured(s) {
-            Some(m) => format!("at the end ({}): expected {}, measured {}", time(s.t_ms), ml(pick_expected(e) as f64), ml(m as f64)),
+            Some(m) => format!(
+                "at the end ({}): expected {}, measured {}",
+                time(s.t_ms),
+                ml(pick_expected(e) as f64),
+                ml(m as f64)
+            ),
             None => String::new(),
         },
         None => String::new(),
@@ -85,17 +94,45 @@ fn series(
     }
 }
 
-pub fn check_volumes(scenario: &Scenario, expected: &[ExpectedSample], samples: &[Sample]) -> Vec<CheckResult> {
+pub fn check_volumes(
+    scenario: &Scenario,
+    expected: &[ExpectedSample],
+    samples: &[Sample],
+) -> Vec<CheckResult> {
     let mut out = Vec::new();
     let e = &scenario.expect;
     if e.check_delivered {
-        out.push(series(scenario, names::DELIVERED_VOLUME, "device-reported cumulative delivered volume", expected, samples, |x| x.delivered_nl, |s| Some(s.delivered_nl)));
+        out.push(series(
+            scenario,
+            names::DELIVERED_VOLUME,
+            "device-reported cumulative delivered volume",
+            expected,
+            samples,
+            |x| x.delivered_nl,
+            |s| Some(s.delivered_nl),
+        ));
     }
     if e.check_calculated {
-        out.push(series(scenario, names::CALCULATED_RESERVOIR, "device-reported calculated reservoir volume", expected, samples, |x| x.calculated_nl, |s| Some(s.calculated_nl)));
+        out.push(series(
+            scenario,
+            names::CALCULATED_RESERVOIR,
+            "device-reported calculated reservoir volume",
+            expected,
+            samples,
+            |x| x.calculated_nl,
+            |s| Some(s.calculated_nl),
+        ));
     }
     if e.check_tip {
-        out.push(series(scenario, names::TIP_VOLUME, "balance-measured catheter-tip volume", expected, samples, |x| x.tip_nl, |s| s.tip_nl));
+        out.push(series(
+            scenario,
+            names::TIP_VOLUME,
+            "balance-measured catheter-tip volume",
+            expected,
+            samples,
+            |x| x.tip_nl,
+            |s| s.tip_nl,
+        ));
     }
     out
 }

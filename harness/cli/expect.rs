@@ -17,7 +17,10 @@ pub struct ExpectArgs {
 }
 
 pub fn run(args: &ExpectArgs) -> u8 {
-    let scenarios = match scenario_args::expand_paths(&args.paths).map_err(|e| e.to_string()).and_then(|f| scenario_args::load_all(&f).map_err(|e| e.to_string())) {
+    let scenarios = match scenario_args::expand_paths(&args.paths)
+        .map_err(|e| e.to_string())
+        .and_then(|f| scenario_args::load_all(&f).map_err(|e| e.to_string()))
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
@@ -32,7 +35,10 @@ pub fn run(args: &ExpectArgs) -> u8 {
             code = exit::USAGE;
         }
         if args.write {
-            let root = args.fixtures.clone().unwrap_or_else(|| fixture::default_root(&s.path));
+            let root = args
+                .fixtures
+                .clone()
+                .unwrap_or_else(|| fixture::default_root(&s.path));
             match fixture::write(&root, s, &expected) {
                 Ok(dir) => println!("wrote {}", dir.display()),
                 Err(e) => {

@@ -10,18 +10,39 @@ pub struct ListArgs {
 }
 
 pub fn run(args: &ListArgs) -> u8 {
-    let scenarios = match scenario_args::expand_paths(&args.paths).map_err(|e| e.to_string()).and_then(|f| scenario_args::load_all(&f).map_err(|e| e.to_string())) {
+    let scenarios = match scenario_args::expand_paths(&args.paths)
+        .map_err(|e| e.to_string())
+        .and_then(|f| scenario_args::load_all(&f).map_err(|e| e.to_string()))
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
             return exit::USAGE;
         }
     };
-    let width = scenarios.iter().map(|s| s.id.len()).max().unwrap_or(2).max(2);
-    println!("{:width$}  {:8}  {:28}  TITLE", "ID", "KIND", "REQUIREMENTS");
+    let width = scenarios
+        .iter()
+        .map(|s| s.id.len())
+        .max()
+        .unwrap_or(2)
+        .max(2);
+    println!(
+        "{:width$}  {:8}  {:28}  TITLE",
+        "ID", "KIND", "REQUIREMENTS"
+    );
     for s in &scenarios {
-        let kind = if s.is_negative_control() { "control" } else { "scenario" };
-        println!("{:width$}  {:8}  {:28}  {}", s.id, kind, s.requirements.join(","), s.title);
+        let kind = if s.is_negative_control() {
+            "control"
+        } else {
+            "scenario"
+        };
+        println!(
+            "{:width$}  {:8}  {:28}  {}",
+            s.id,
+            kind,
+            s.requirements.join(","),
+            s.title
+        );
     }
     exit::PASSED
 }

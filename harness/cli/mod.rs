@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 pub mod expect;
 pub mod lint;
 pub mod list;
+pub mod run;
 pub mod scenario_args;
 use std::process::ExitCode;
 
@@ -30,6 +31,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run scenarios (default: everything in scenarios/) on the built-in emulator or a bench.
+    Run(run::RunArgs),
     /// Check scenario files and their fixtures without running them.
     Lint(lint::LintArgs),
     /// List the scenarios with ids, titles and requirements.
@@ -42,12 +45,17 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
-            let code = if err.use_stderr() { exit::USAGE } else { exit::PASSED };
+            let code = if err.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::PASSED
+            };
             let _ = err.print();
             return ExitCode::from(code);
         }
     };
     let code = match &cli.command {
+        Command::Run(args) => run::run(args),
         Command::Lint(args) => lint::run(args),
         Command::List(args) => list::run(args),
         Command::Expect(args) => expect::run(args),

@@ -14,7 +14,8 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
     for root in roots {
         if root.is_dir() {
-            let found = scenario::files_in(&root).map_err(|e| format!("{}: cannot list: {e}", root.display()))?;
+            let found = scenario::files_in(&root)
+                .map_err(|e| format!("{}: cannot list: {e}", root.display()))?;
             if found.is_empty() {
                 return Err(format!("{}: no *.toml scenario files here", root.display()));
             }
@@ -44,7 +45,15 @@ pub fn load_all(files: &[PathBuf]) -> Result<Vec<Scenario>, InputErrors> {
     let mut seen: Vec<(&str, &Path)> = Vec::new();
     for s in &scenarios {
         if let Some((_, other)) = seen.iter().find(|(id, _)| *id == s.id) {
-            errors.push(scenario::InputError::new(&s.path, "", "scenario::duplicate-id", format!("id {:?} is also used by {}", s.id, other.display())).help("every scenario needs its own id"));
+            errors.push(
+                scenario::InputError::new(
+                    &s.path,
+                    "",
+                    "scenario::duplicate-id",
+                    format!("id {:?} is also used by {}", s.id, other.display()),
+                )
+                .help("every scenario needs its own id"),
+            );
         }
         seen.push((&s.id, &s.path));
     }

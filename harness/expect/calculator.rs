@@ -53,7 +53,9 @@ pub struct Expected {
 fn priority_of(alarm: AlarmKind) -> Priority {
     match alarm {
         AlarmKind::LowReservoir | AlarmKind::ElectiveReplacement => Priority::Medium,
-        AlarmKind::EmptyReservoir | AlarmKind::EndOfService | AlarmKind::MotorStall => Priority::High,
+        AlarmKind::EmptyReservoir | AlarmKind::EndOfService | AlarmKind::MotorStall => {
+            Priority::High
+        }
     }
 }
 
@@ -158,7 +160,9 @@ impl<'a> State<'a> {
             transition: Transition::Raised,
             tolerance_ms: tolerance.ceil() as u64,
         });
-        self.out.derivation.push(format!("{}: {} raised. {why}", fmt_t(t), alarm));
+        self.out
+            .derivation
+            .push(format!("{}: {} raised. {why}", fmt_t(t), alarm));
     }
 
     fn clear(&mut self, alarm: AlarmKind, t: f64, why: &str) {
@@ -171,7 +175,9 @@ impl<'a> State<'a> {
                 transition: Transition::Cleared,
                 tolerance_ms: 1_000,
             });
-            self.out.derivation.push(format!("{}: {} cleared ({why}).", fmt_t(t), alarm));
+            self.out
+                .derivation
+                .push(format!("{}: {} cleared ({why}).", fmt_t(t), alarm));
         }
     }
 
@@ -193,13 +199,32 @@ impl<'a> State<'a> {
         if self.calculated >= self.stroke() - 1e-6 {
             self.clear(AlarmKind::EmptyReservoir, t, why);
         }
-        if self.calculated <= self.threshold + 1e-6 && !self.active.contains(&AlarmKind::LowReservoir) {
+        if self.calculated <= self.threshold + 1e-6
+            && !self.active.contains(&AlarmKind::LowReservoir)
+        {
             let tol = self.stroke_interval();
-            self.raise(AlarmKind::LowReservoir, t, tol, format!("Calculated volume {} is at or below the threshold {}.", fmt_ml(self.calculated), fmt_ml(self.threshold)));
+            self.raise(
+                AlarmKind::LowReservoir,
+                t,
+                tol,
+                format!(
+                    "Calculated volume {} is at or below the threshold {}.",
+                    fmt_ml(self.calculated),
+                    fmt_ml(self.threshold)
+                ),
+            );
         }
-        if self.calculated < 0.5 && !self.active.contains(&AlarmKind::EmptyReservoir) && self.delivering() {
+        if self.calculated < 0.5
+            && !self.active.contains(&AlarmKind::EmptyReservoir)
+            && self.delivering()
+        {
             let tol = self.stroke_interval();
-            self.raise(AlarmKind::EmptyReservoir, t, tol, "Calculated volume reached 0 mL; delivery stops.".into());
+            self.raise(
+                AlarmKind::EmptyReservoir,
+                t,
+                tol,
+                "Calculated volume reached 0 mL; delivery stops.".into(),
+            );
             self.halted_empty = true;
         }
     }
@@ -279,7 +304,14 @@ impl<'a> State<'a> {
             if self.actual <= 1e-6 && self.actual > 0.0 {
                 self.actual = 0.0;
             }
-            if rate_before > 0.0 && self.actual == 0.0 && !self.out.derivation.iter().any(|l| l.contains("actual reservoir is empty")) {
+            if rate_before > 0.0
+                && self.actual == 0.0
+                && !self
+                    .out
+                    .derivation
+                    .iter()
+                    .any(|l| l.contains("actual reservoir is empty"))
+            {
                 self.out.derivation.push(format!("{}: the actual reservoir is empty; outflow at the catheter tip stops while the pump keeps counting.", fmt_t(self.t)));
             }
             self.evaluate_reservoir_alarms("refilled");
@@ -297,15 +329,32 @@ impl<'a> State<'a> {
         if let Some(eri) = self.eri_at {
             if t >= eri - 1e-6 && !self.active.contains(&AlarmKind::ElectiveReplacement) {
                 let d = &self.scenario.device;
-                self.raise(AlarmKind::ElectiveReplacement, eri, 1_000.0, format!("State of charge reaches the ERI threshold {} per mille.", d.eri_threshold_permille));
+                self.raise(
+                    AlarmKind::ElectiveReplacement,
+                    eri,
+                    1_000.0,
+                    format!(
+                        "State of charge reaches the ERI threshold {} per mille.",
+                        d.eri_threshold_permille
+                    ),
+                );
                 let eos = eri + d.eos_after_eri_days as f64 * MS_PER_DAY as f64;
                 self.eos_at = Some(eos);
-                self.out.derivation.push(format!("EOS follows ERI by {} days: at {}.", d.eos_after_eri_days, fmt_t(eos)));
+                self.out.derivation.push(format!(
+                    "EOS follows ERI by {} days: at {}.",
+                    d.eos_after_eri_days,
+                    fmt_t(eos)
+                ));
             }
         }
         if let Some(eos) = self.eos_at {
             if t >= eos - 1e-6 && !self.active.contains(&AlarmKind::EndOfService) {
-                self.raise(AlarmKind::EndOfService, eos, 1_000.0, "End of service: delivery stops.".into());
+                self.raise(
+                    AlarmKind::EndOfService,
+                    eos,
+                    1_000.0,
+                    "End of service: delivery stops.".into(),
+                );
                 self.halted_eos = true;
             }
         }
@@ -339,18 +388,50 @@ impl<'a> State<'a> {
             }
             Action::ProgramFlexible { steps } => {
                 self.program = Program::Flexible(steps.clone());
-                let text: Vec<String> = steps.iter().map(|s| format!("{:02}:{:02} {} ug/day", s.start_minute / 60, s.start_minute % 60, s.dose_ug_per_day)).collect();
-                self.out.derivation.push(format!("{}: flexible schedule {}.", fmt_t(t), text.join(", ")));
+                let text: Vec<String> = steps
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{:02}:{:02} {} ug/day",
+                            s.start_minute / 60,
+                            s.start_minute % 60,
+                            s.dose_ug_per_day
+                        )
+                    })
+                    .collect();
+                self.out.derivation.push(format!(
+                    "{}: flexible schedule {}.",
+                    fmt_t(t),
+                    text.join(", ")
+                ));
             }
-            Action::Bolus { dose_ug, duration_ms, bridge } => {
+            Action::Bolus {
+                dose_ug,
+                duration_ms,
+                bridge,
+            } => {
                 if self.delivering() {
-                    let c = if *bridge { self.previous_concentration } else { self.concentration };
+                    let c = if *bridge {
+                        self.previous_concentration
+                    } else {
+                        self.concentration
+                    };
                     let volume = *dose_ug as f64 / c * NL_PER_ML as f64;
                     self.bolus = Some((t + *duration_ms as f64, volume / *duration_ms as f64));
-                    self.out.derivation.push(format!("{}: {}bolus {dose_ug} ug at {c} ug/mL = {} over {}.", fmt_t(t), if *bridge { "bridge " } else { "" }, fmt_ml(volume), fmt_t(*duration_ms as f64)));
+                    self.out.derivation.push(format!(
+                        "{}: {}bolus {dose_ug} ug at {c} ug/mL = {} over {}.",
+                        fmt_t(t),
+                        if *bridge { "bridge " } else { "" },
+                        fmt_ml(volume),
+                        fmt_t(*duration_ms as f64)
+                    ));
                 }
             }
-            Action::Refill { volume_nl, concentration_ug_per_ml, actual_nl } => {
+            Action::Refill {
+                volume_nl,
+                concentration_ug_per_ml,
+                actual_nl,
+            } => {
                 let volume = *volume_nl as f64;
                 let physical = actual_nl.map(|a| a as f64).unwrap_or(volume);
                 self.calculated = volume;
@@ -371,7 +452,12 @@ impl<'a> State<'a> {
                 FaultSpec::CatheterOcclusion => self.catheter = Catheter::Occluded,
                 FaultSpec::MotorStall => {
                     self.halted_stall = true;
-                    self.raise(AlarmKind::MotorStall, t, 1_000.0, "Motor stall injected; delivery stops.".into());
+                    self.raise(
+                        AlarmKind::MotorStall,
+                        t,
+                        1_000.0,
+                        "Motor stall injected; delivery stops.".into(),
+                    );
                 }
                 FaultSpec::BatteryCharge { permille } => self.set_battery(*permille),
                 FaultSpec::FlowBias { centi_percent } => {
@@ -382,7 +468,9 @@ impl<'a> State<'a> {
             Action::Clear { fault } => {
                 use crate::protocol::FaultKind as K;
                 match fault {
-                    K::CatheterDisconnect | K::CatheterOcclusion => self.catheter = Catheter::Connected,
+                    K::CatheterDisconnect | K::CatheterOcclusion => {
+                        self.catheter = Catheter::Connected
+                    }
                     K::MotorStall => {
                         self.halted_stall = false;
                         self.clear(AlarmKind::MotorStall, t, "motor stall cleared");
@@ -493,7 +581,10 @@ mod tests {
     }
 
     fn raised(e: &Expected, alarm: AlarmKind) -> Option<u64> {
-        e.alarms.iter().find(|a| a.alarm == alarm && a.transition == Transition::Raised).map(|a| a.t_ms)
+        e.alarms
+            .iter()
+            .find(|a| a.alarm == alarm && a.transition == Transition::Raised)
+            .map(|a| a.t_ms)
     }
 
     const PROGRAM_600: &str = "[[step]]\nat = \"0s\"\nprogram = { continuous_ug_per_day = 600 }\n";
@@ -501,14 +592,32 @@ mod tests {
     #[test]
     fn low_reservoir_at_20h_and_empty_at_60h_for_the_label_example() {
         // 600 ug/day / 500 ug/mL = 1.2 mL/day; (3.0 - 2.0) / 1.2 d = 20 h; 3.0 / 1.2 d = 60 h.
-        let e = expected(&scenario("low_reservoir_threshold_ml = 2.0", PROGRAM_600, "3d"));
+        let e = expected(&scenario(
+            "low_reservoir_threshold_ml = 2.0",
+            PROGRAM_600,
+            "3d",
+        ));
         assert_eq!(raised(&e, AlarmKind::LowReservoir), Some(20 * MS_PER_HOUR));
-        assert_eq!(raised(&e, AlarmKind::EmptyReservoir), Some(60 * MS_PER_HOUR));
-        let at_24h = e.samples.iter().find(|s| s.t_ms == 24 * MS_PER_HOUR).unwrap();
+        assert_eq!(
+            raised(&e, AlarmKind::EmptyReservoir),
+            Some(60 * MS_PER_HOUR)
+        );
+        let at_24h = e
+            .samples
+            .iter()
+            .find(|s| s.t_ms == 24 * MS_PER_HOUR)
+            .unwrap();
         assert_eq!(at_24h.delivered_nl, 1_200_000);
         assert_eq!(at_24h.calculated_nl, 1_800_000);
         let last = e.samples.last().unwrap();
-        assert_eq!((last.delivered_nl, last.calculated_nl, last.programmed_nl_per_day), (3_000_000, 0, 0));
+        assert_eq!(
+            (
+                last.delivered_nl,
+                last.calculated_nl,
+                last.programmed_nl_per_day
+            ),
+            (3_000_000, 0, 0)
+        );
     }
 
     #[test]
@@ -516,7 +625,11 @@ mod tests {
         let steps = format!("[[step]]\nat = \"0s\"\ninject = {{ fault = \"flow_bias\", percent = 20.0 }}\n{PROGRAM_600}");
         let e = expected(&scenario("low_reservoir_threshold_ml = 0.4", &steps, "3d"));
         // Actual: 3.0 / (1.2 x 1.2) d = 50 h; calculated reaches 0.4 mL at 2.6 / 1.2 d = 52 h.
-        let at_50h = e.samples.iter().find(|s| s.t_ms == 50 * MS_PER_HOUR).unwrap();
+        let at_50h = e
+            .samples
+            .iter()
+            .find(|s| s.t_ms == 50 * MS_PER_HOUR)
+            .unwrap();
         assert_eq!(at_50h.actual_nl, 0);
         assert_eq!(at_50h.calculated_nl, 500_000);
         assert_eq!(at_50h.tip_nl, 3_000_000);
@@ -527,15 +640,27 @@ mod tests {
     fn battery_eri_and_eos_from_linear_drain() {
         let e = expected(&scenario("battery_permille = 101", PROGRAM_600, "100d"));
         // (101 - 100) / 1000 x 2555 d = 2.555 d = 220 752 000 ms; EOS 90 d later.
-        assert_eq!(raised(&e, AlarmKind::ElectiveReplacement), Some(220_752_000));
-        assert_eq!(raised(&e, AlarmKind::EndOfService), Some(220_752_000 + 90 * crate::units::MS_PER_DAY));
+        assert_eq!(
+            raised(&e, AlarmKind::ElectiveReplacement),
+            Some(220_752_000)
+        );
+        assert_eq!(
+            raised(&e, AlarmKind::EndOfService),
+            Some(220_752_000 + 90 * crate::units::MS_PER_DAY)
+        );
     }
 
     #[test]
     fn disconnect_sends_nothing_to_the_tip() {
         let steps = format!("{PROGRAM_600}[[step]]\nat = \"10h\"\ninject = {{ fault = \"catheter_disconnect\" }}\n[[step]]\nat = \"20h\"\nclear = \"catheter_disconnect\"\n");
         let e = expected(&scenario("low_reservoir_threshold_ml = 0.5", &steps, "1d"));
-        let at = |h: u64| e.samples.iter().find(|s| s.t_ms == h * MS_PER_HOUR).unwrap().clone();
+        let at = |h: u64| {
+            e.samples
+                .iter()
+                .find(|s| s.t_ms == h * MS_PER_HOUR)
+                .unwrap()
+                .clone()
+        };
         assert_eq!(at(10).tip_nl, 500_000);
         assert_eq!(at(20).tip_nl, 500_000);
         assert_eq!(at(20).delivered_nl, 1_000_000);
@@ -546,7 +671,11 @@ mod tests {
     fn bridge_bolus_uses_the_previous_concentration() {
         let steps = format!("{PROGRAM_600}[[step]]\nat = \"1h\"\nrefill = {{ volume_ml = 10.0, concentration_ug_per_ml = 1000 }}\n[[step]]\nat = \"1h\"\nbolus = {{ dose_ug = 50, duration = \"30m\", bridge = true }}\n");
         let e = expected(&scenario("low_reservoir_threshold_ml = 0.5", &steps, "2h"));
-        let at_2h = e.samples.iter().find(|s| s.t_ms == 2 * MS_PER_HOUR).unwrap();
+        let at_2h = e
+            .samples
+            .iter()
+            .find(|s| s.t_ms == 2 * MS_PER_HOUR)
+            .unwrap();
         // 1 h at 1.2 mL/day (50 uL) + 50 ug at 500 ug/mL (100 uL) + 1 h at 0.6 mL/day (25 uL).
         assert_eq!(at_2h.delivered_nl, 175_000);
     }

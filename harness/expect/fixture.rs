@@ -62,8 +62,17 @@ pub fn volume_csv(expected: &Expected) -> String {
 }
 
 pub fn alarms_csv(expected: &Expected) -> String {
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-    let _ = w.write_record(["t_ms", "t", "alarm", "priority", "transition", "tolerance_ms"]);
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    let _ = w.write_record([
+        "t_ms",
+        "t",
+        "alarm",
+        "priority",
+        "transition",
+        "tolerance_ms",
+    ]);
     for a in &expected.alarms {
         let _ = w.serialize(AlarmRow {
             t_ms: a.t_ms,
@@ -115,27 +124,48 @@ pub fn write(root: &Path, scenario: &Scenario, expected: &Expected) -> std::io::
 
 fn read_text(path: &Path) -> Result<String, InputError> {
     let bytes = std::fs::read(path).map_err(|e| {
-        InputError::new(path, "", "fixture::missing", format!("cannot read fixture: {e}"))
-            .help("generate the fixtures with `pumphil expect <scenario> --write` and review them")
+        InputError::new(
+            path,
+            "",
+            "fixture::missing",
+            format!("cannot read fixture: {e}"),
+        )
+        .help("generate the fixtures with `pumphil expect <scenario> --write` and review them")
     })?;
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
-        InputError::new(path, &String::from_utf8_lossy(e.as_bytes()), "fixture::utf8", format!("invalid UTF-8 at byte {at}"))
-            .at(at..at + 1)
-            .help("fixtures are UTF-8 CSV; regenerate with `pumphil expect --write`")
+        InputError::new(
+            path,
+            &String::from_utf8_lossy(e.as_bytes()),
+            "fixture::utf8",
+            format!("invalid UTF-8 at byte {at}"),
+        )
+        .at(at..at + 1)
+        .help("fixtures are UTF-8 CSV; regenerate with `pumphil expect --write`")
     })
 }
 
 fn csv_error(path: &Path, text: &str, err: &csv::Error) -> InputError {
     let offset = err.position().map(|p| p.byte() as usize).unwrap_or(0);
-    let end = text[offset.min(text.len())..].find('\n').map(|n| offset + n).unwrap_or(text.len());
-    InputError::new(path, text, "fixture::row", format!("row does not parse: {err}"))
-        .at(offset..end.max(offset + 1))
-        .help("each row needs every column of the header, with whole numbers for *_ms and *_nl columns")
+    let end = text[offset.min(text.len())..]
+        .find('\n')
+        .map(|n| offset + n)
+        .unwrap_or(text.len());
+    InputError::new(
+        path,
+        text,
+        "fixture::row",
+        format!("row does not parse: {err}"),
+    )
+    .at(offset..end.max(offset + 1))
+    .help("each row needs every column of the header, with whole numbers for *_ms and *_nl columns")
 }
 
 /// Reads a scenario's expected traces back from its fixture folder.
-pub fn read(root: &Path, scenario: &Scenario) -> Result<(Vec<ExpectedSample>, Vec<ExpectedAlarmEvent>), InputError> {
+pub fn read(
+    root: &Path,
+    scenario: &Scenario,
+) -> Result<(Vec<ExpectedSample>, Vec<ExpectedAlarmEvent>), InputError> {
     let dir = fixture_dir(root, scenario);
     let vpath = dir.join(VOLUME_FILE);
     let vtext = read_text(&vpath)?;
@@ -152,7 +182,8 @@ pub fn read(root: &Path, scenario: &Scenario) -> Result<(Vec<ExpectedSample>, Ve
         });
     }
     if samples.is_empty() {
-        return Err(InputError::new(&vpath, &vtext, "fixture::empty", "no rows").help("regenerate with `pumphil expect <scenario> --write`"));
+        return Err(InputError::new(&vpath, &vtext, "fixture::empty", "no rows")
+            .help("regenerate with `pumphil expect <scenario> --write`"));
     }
     let apath = dir.join(ALARMS_FILE);
     let atext = read_text(&apath)?;
@@ -162,12 +193,23 @@ pub fn read(root: &Path, scenario: &Scenario) -> Result<(Vec<ExpectedSample>, Ve
         let row = row.map_err(|e| csv_error(&apath, &atext, &e))?;
         let place = atext.find(&row.alarm).unwrap_or(0);
         let alarm = AlarmKind::from_name(&row.alarm).ok_or_else(|| {
-            InputError::new(&apath, &atext, "fixture::alarm", format!("unknown alarm {:?}", row.alarm))
-                .at(place..place + row.alarm.len())
-                .help(format!("use one of: {}", AlarmKind::names().join(", ")))
+            InputError::new(
+                &apath,
+                &atext,
+                "fixture::alarm",
+                format!("unknown alarm {:?}", row.alarm),
+            )
+            .at(place..place + row.alarm.len())
+            .help(format!("use one of: {}", AlarmKind::names().join(", ")))
         })?;
         let priority = Priority::from_name(&row.priority).ok_or_else(|| {
-            InputError::new(&apath, &atext, "fixture::priority", format!("unknown priority {:?}", row.priority)).help("use high, medium or low")
+            InputError::new(
+                &apath,
+                &atext,
+                "fixture::priority",
+                format!("unknown priority {:?}", row.priority),
+            )
+            .help("use high, medium or low")
         })?;
         alarms.push(ExpectedAlarmEvent {
             t_ms: row.t_ms,

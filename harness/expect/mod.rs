@@ -12,11 +12,19 @@ use crate::scenario::Scenario;
 /// arithmetic raise must be expected.
 pub fn consistency(scenario: &Scenario) -> Vec<String> {
     let computed = expected(scenario);
-    let raises: Vec<&ExpectedAlarmEvent> = computed.alarms.iter().filter(|a| a.transition == Transition::Raised).collect();
+    let raises: Vec<&ExpectedAlarmEvent> = computed
+        .alarms
+        .iter()
+        .filter(|a| a.transition == Transition::Raised)
+        .collect();
     let mut problems = Vec::new();
     let mut used = vec![false; raises.len()];
     for exp in &scenario.expect.alarms {
-        match raises.iter().enumerate().find(|(i, r)| !used[*i] && r.alarm == exp.alarm) {
+        match raises
+            .iter()
+            .enumerate()
+            .find(|(i, r)| !used[*i] && r.alarm == exp.alarm)
+        {
             Some((i, r)) => {
                 used[i] = true;
                 let w = exp.raised;
@@ -26,16 +34,25 @@ pub fn consistency(scenario: &Scenario) -> Vec<String> {
                         exp.alarm, w.earliest_ms, w.latest_ms, r.t_ms, r.tolerance_ms
                     ));
                 } else if r.priority != exp.priority {
-                    problems.push(format!("{} is expected with priority {}, but the documented priority is {}", exp.alarm, exp.priority, r.priority));
+                    problems.push(format!(
+                        "{} is expected with priority {}, but the documented priority is {}",
+                        exp.alarm, exp.priority, r.priority
+                    ));
                 }
             }
-            None => problems.push(format!("{} is expected, but arithmetic does not raise it", exp.alarm)),
+            None => problems.push(format!(
+                "{} is expected, but arithmetic does not raise it",
+                exp.alarm
+            )),
         }
     }
     if !scenario.is_negative_control() {
         for (i, r) in raises.iter().enumerate() {
             if !used[i] {
-                problems.push(format!("arithmetic raises {} at {} ms, but the scenario does not expect it", r.alarm, r.t_ms));
+                problems.push(format!(
+                    "arithmetic raises {} at {} ms, but the scenario does not expect it",
+                    r.alarm, r.t_ms
+                ));
             }
         }
     }

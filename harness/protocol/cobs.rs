@@ -94,6 +94,9 @@ mod tests {
 
     #[test]
     fn truncated_block_names_the_code_byte() {
-        assert_eq!(cobs_decode(&[0x05, 0x11]), Err(CobsError::Truncated { offset: 0 }));
+        assert_eq!(
+            cobs_decode(&[0x05, 0x11]),
+            Err(CobsError::Truncated { offset: 0 })
+        );
     }
 }

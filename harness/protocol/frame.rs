@@ -108,7 +108,10 @@ pub fn decode_raw_frame(raw: &[u8]) -> Result<Frame, FrameError> {
         });
     }
     if body[0] != PROTOCOL_VERSION {
-        return Err(FrameError::UnsupportedVersion { found: body[0], seq });
+        return Err(FrameError::UnsupportedVersion {
+            found: body[0],
+            seq,
+        });
     }
     let type_byte = body[3];
     let message = Message::decode(type_byte, &body[4..]).map_err(|source| FrameError::Payload {

@@ -95,12 +95,18 @@ pub enum Fault {
     CatheterOcclusion,
     MotorStall,
     /// Sets the battery state of charge, in per mille of a new cell.
-    BatteryCharge { permille: u16 },
+    BatteryCharge {
+        permille: u16,
+    },
     /// The volume that physically enters the reservoir at the next refill; the rest of the
     /// programmed volume goes into the tissue pocket.
-    PhysicalRefillVolume { volume_nl: u64 },
+    PhysicalRefillVolume {
+        volume_nl: u64,
+    },
     /// Actual stroke volume differs from nominal by this much, in hundredths of a percent.
-    FlowBias { centi_percent: i32 },
+    FlowBias {
+        centi_percent: i32,
+    },
 }
 
 impl Fault {
@@ -147,18 +153,42 @@ impl Fault {
 pub enum Request {
     Identify,
     Status,
-    ProgramContinuous { dose_ug_per_day: u32 },
-    ProgramFlexible { steps: Vec<FlexStep> },
-    Bolus { dose_ug: u32, duration_s: u32, bridge: bool },
-    Refill { volume_nl: u64, concentration_ug_per_ml: u32 },
+    ProgramContinuous {
+        dose_ug_per_day: u32,
+    },
+    ProgramFlexible {
+        steps: Vec<FlexStep>,
+    },
+    Bolus {
+        dose_ug: u32,
+        duration_s: u32,
+        bridge: bool,
+    },
+    Refill {
+        volume_nl: u64,
+        concentration_ug_per_ml: u32,
+    },
     StopTherapy,
     ResumeTherapy,
-    SetLowReservoirThreshold { threshold_nl: u64 },
-    AcknowledgeAlarm { alarm: AlarmKind, action: AlarmAction },
-    ReadEventLog { page: u16 },
-    AdvanceTime { to_ms: u64 },
-    InjectFault { fault: Fault },
-    ClearFault { fault: FaultKind },
+    SetLowReservoirThreshold {
+        threshold_nl: u64,
+    },
+    AcknowledgeAlarm {
+        alarm: AlarmKind,
+        action: AlarmAction,
+    },
+    ReadEventLog {
+        page: u16,
+    },
+    AdvanceTime {
+        to_ms: u64,
+    },
+    InjectFault {
+        fault: Fault,
+    },
+    ClearFault {
+        fault: FaultKind,
+    },
     ReadPlant,
 }
 
@@ -473,8 +503,9 @@ impl Message {
             }
         } else if let Some(kind) = RequestKind::from_wire(type_byte) {
             Message::Request(decode_request(kind, &mut r)?)
-        } else if let Some(kind) =
-            (type_byte & 0x80 != 0).then(|| RequestKind::from_wire(type_byte & 0x7F)).flatten()
+        } else if let Some(kind) = (type_byte & 0x80 != 0)
+            .then(|| RequestKind::from_wire(type_byte & 0x7F))
+            .flatten()
         {
             Message::Response {
                 request: kind,

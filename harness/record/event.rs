@@ -51,7 +51,10 @@ pub enum ScenarioVerdict {
 
 impl ScenarioVerdict {
     pub fn is_success(self) -> bool {
-        matches!(self, ScenarioVerdict::Passed | ScenarioVerdict::ControlCaught)
+        matches!(
+            self,
+            ScenarioVerdict::Passed | ScenarioVerdict::ControlCaught
+        )
     }
 
     pub fn label(self) -> &'static str {

@@ -21,7 +21,10 @@ pub struct Record {
 }
 
 pub fn sha256_line(line: &str) -> String {
-    Sha256::digest(line.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(line.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Appends records; every record is written and flushed before `append` returns, so a crash,
@@ -34,8 +37,15 @@ pub struct Journal {
 
 impl Journal {
     pub fn create(dir: &Path) -> std::io::Result<Journal> {
-        let file = OpenOptions::new().create_new(true).append(true).open(dir.join(EVENTS_FILE))?;
-        Ok(Journal { file, seq: 0, prev: GENESIS_HASH.to_string() })
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(dir.join(EVENTS_FILE))?;
+        Ok(Journal {
+            file,
+            seq: 0,
+            prev: GENESIS_HASH.to_string(),
+        })
     }
 
     pub fn append(&mut self, event: RunEvent) -> std::io::Result<Record> {
@@ -74,7 +84,9 @@ pub fn read(dir: &Path) -> std::io::Result<ReadBack> {
     let file = File::open(dir.join(EVENTS_FILE))?;
     let mut out = ReadBack::default();
     let mut prev = GENESIS_HASH.to_string();
-    let lines: Vec<Vec<u8>> = BufReader::new(file).split(b'\n').collect::<Result<_, _>>()?;
+    let lines: Vec<Vec<u8>> = BufReader::new(file)
+        .split(b'\n')
+        .collect::<Result<_, _>>()?;
     let count = lines.len();
     for (i, raw) in lines.into_iter().enumerate() {
         let number = i + 1;
@@ -91,7 +103,14 @@ pub fn read(dir: &Path) -> std::io::Result<ReadBack> {
                     out.problems.push((number, format!("hash chain broken: line {number} says the previous record hashes to {}, but it hashes to {prev}", record.prev)));
                 }
                 if record.seq as usize != out.records.len() {
-                    out.problems.push((number, format!("sequence {} where {} was expected (a record was removed or added)", record.seq, out.records.len())));
+                    out.problems.push((
+                        number,
+                        format!(
+                            "sequence {} where {} was expected (a record was removed or added)",
+                            record.seq,
+                            out.records.len()
+                        ),
+                    ));
                 }
                 prev = sha256_line(&line);
                 out.records.push(record);
@@ -100,7 +119,9 @@ pub fn read(dir: &Path) -> std::io::Result<ReadBack> {
                 out.truncated_at_line = Some(number);
                 let _ = err;
             }
-            Err(err) => out.problems.push((number, format!("does not parse: {err}"))),
+            Err(err) => out
+                .problems
+                .push((number, format!("does not parse: {err}"))),
         }
     }
     Ok(out)

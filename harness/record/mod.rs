@@ -2,6 +2,7 @@
 
 pub mod event;
 pub mod journal;
+pub mod render;
 
 pub use event::*;
 pub use journal::{Journal, Record};

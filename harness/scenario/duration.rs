@@ -101,7 +101,10 @@ mod tests {
 
     #[test]
     fn sums_terms_in_any_spacing() {
-        assert_eq!(parse_duration("2d 3h").unwrap(), 2 * MS_PER_DAY + 3 * MS_PER_HOUR);
+        assert_eq!(
+            parse_duration("2d 3h").unwrap(),
+            2 * MS_PER_DAY + 3 * MS_PER_HOUR
+        );
         assert_eq!(parse_duration("1h30m").unwrap(), 90 * MS_PER_MINUTE);
         assert_eq!(parse_duration("90s").unwrap(), 90_000);
         assert_eq!(parse_duration("250ms").unwrap(), 250);
@@ -119,7 +122,10 @@ mod tests {
 
     #[test]
     fn formats_back() {
-        assert_eq!(format_duration(MS_PER_DAY + 4 * MS_PER_HOUR + 30 * MS_PER_MINUTE), "1d 4h 30m");
+        assert_eq!(
+            format_duration(MS_PER_DAY + 4 * MS_PER_HOUR + 30 * MS_PER_MINUTE),
+            "1d 4h 30m"
+        );
         for text in ["20h", "2d 3h", "90d 12h 5m 7s 3ms"] {
             assert_eq!(format_duration(parse_duration(text).unwrap()), text);
         }

@@ -54,19 +54,31 @@ impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = self.path.display();
         match self.line_col() {
-            Some((line, col)) => write!(f, "{path}:{line}:{col}: error[{}]: {}", self.code, self.message)?,
+            Some((line, col)) => write!(
+                f,
+                "{path}:{line}:{col}: error[{}]: {}",
+                self.code, self.message
+            )?,
             None => write!(f, "{path}: error[{}]: {}", self.code, self.message)?,
         }
         if let (Some((line, col)), Some(span)) = (self.line_col(), &self.span) {
             if let Some(text) = self.source.lines().nth(line - 1) {
-                let width = self.source[span.start.min(self.source.len())..span.end.min(self.source.len())]
+                let width = self.source
+                    [span.start.min(self.source.len())..span.end.min(self.source.len())]
                     .lines()
                     .next()
                     .map(|s| s.chars().count())
                     .unwrap_or(0)
                     .max(1);
                 let gutter = line.to_string().len();
-                write!(f, "\n{:gutter$} |\n{line} | {text}\n{:gutter$} | {}{}", "", "", " ".repeat(col - 1), "^".repeat(width))?;
+                write!(
+                    f,
+                    "\n{:gutter$} |\n{line} | {text}\n{:gutter$} | {}{}",
+                    "",
+                    "",
+                    " ".repeat(col - 1),
+                    "^".repeat(width)
+                )?;
             }
         }
         if let Some(help) = &self.help {
@@ -84,7 +96,9 @@ impl miette::Diagnostic for InputError {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -94,8 +108,7 @@ impl miette::Diagnostic for InputError {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
         let span = self.span.clone()?;
         Some(Box::new(std::iter::once(miette::LabeledSpan::at(
-            span,
-            "here",
+            span, "here",
         ))))
     }
 }
@@ -130,7 +143,10 @@ mod tests {
             .help("use d, h, m or s");
         assert_eq!(err.line_col(), Some((2, 8)));
         let text = err.to_string();
-        assert!(text.starts_with("s.toml:2:8: error[E1]: bad unit"), "{text}");
+        assert!(
+            text.starts_with("s.toml:2:8: error[E1]: bad unit"),
+            "{text}"
+        );
         assert!(text.contains("2 | end = \"3q\"\n  |        ^^^^"), "{text}");
         assert!(text.ends_with("= help: use d, h, m or s"), "{text}");
     }

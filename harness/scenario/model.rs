@@ -74,17 +74,39 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
-    ProgramContinuous { dose_ug_per_day: u32 },
-    ProgramFlexible { steps: Vec<FlexStepSpec> },
-    Bolus { dose_ug: u32, duration_ms: u64, bridge: bool },
-    Refill { volume_nl: u64, concentration_ug_per_ml: u32, actual_nl: Option<u64> },
-    Inject { fault: FaultSpec },
-    Clear { fault: FaultKind },
-    Acknowledge { alarm: AlarmKind },
-    Silence { alarm: AlarmKind },
+    ProgramContinuous {
+        dose_ug_per_day: u32,
+    },
+    ProgramFlexible {
+        steps: Vec<FlexStepSpec>,
+    },
+    Bolus {
+        dose_ug: u32,
+        duration_ms: u64,
+        bridge: bool,
+    },
+    Refill {
+        volume_nl: u64,
+        concentration_ug_per_ml: u32,
+        actual_nl: Option<u64>,
+    },
+    Inject {
+        fault: FaultSpec,
+    },
+    Clear {
+        fault: FaultKind,
+    },
+    Acknowledge {
+        alarm: AlarmKind,
+    },
+    Silence {
+        alarm: AlarmKind,
+    },
     Stop,
     Resume,
-    SetThreshold { threshold_nl: u64 },
+    SetThreshold {
+        threshold_nl: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -1,0 +1,84 @@
+//! `pumphil run [PATH...]`: the main job — replay scenarios on the emulator or a bench.
+
+use super::exit;
+use crate::runner::{self, RunOptions};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario files or directories (default: scenarios/).
+    pub paths: Vec<PathBuf>,
+    /// Run on a real bench described by this file instead of the built-in emulator.
+    #[arg(long, value_name = "BENCH_TOML")]
+    pub bench: Option<PathBuf>,
+    /// Scenarios run at once, each on its own emulator (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Seed for the emulated balance's noise; the same seed reproduces the same run.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Standard deviation of the emulated balance's noise, in mg.
+    #[arg(long, default_value_t = 0.1)]
+    pub noise_mg: f64,
+    /// Who ran the test, for the evidence report.
+    #[arg(long, env = "PUMPHIL_OPERATOR")]
+    pub operator: Option<String>,
+    /// Where run directories are created.
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
+    /// Fixture root (default: fixtures/ beside the scenarios/ folder).
+    #[arg(long)]
+    pub fixtures: Option<PathBuf>,
+    /// Plain lines instead of progress bars, even on a terminal.
+    #[arg(long)]
+    pub plain: bool,
+    /// Only the closing table.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(args: &RunArgs) -> u8 {
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    let options = RunOptions {
+        paths: args.paths.clone(),
+        jobs,
+        seed: args.seed,
+        noise_mg: args.noise_mg,
+        bench: args.bench.clone(),
+        operator: args.operator.clone(),
+        reports_dir: args.reports.clone(),
+        fixtures: args.fixtures.clone(),
+        plain: args.plain,
+        quiet: args.quiet,
+        command_line: std::env::args().collect(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::INFRASTRUCTURE;
+        }
+    };
+    let outcome = runtime.block_on(runner::run(options));
+    if let Some(dir) = &outcome.dir {
+        match crate::record::render::render_all(dir) {
+            Ok(_) => {}
+            Err(e) => eprintln!(
+                "error: rendering the outputs of {} failed: {e}",
+                dir.display()
+            ),
+        }
+        if let Ok(read) = crate::record::journal::read(dir) {
+            println!("{}", crate::record::render::closing_table(&read.records));
+        }
+        println!("run directory: {}", dir.display());
+    }
+    outcome.exit_code
+}

@@ -1,0 +1,186 @@
+//! The MT-SICS balance driver: weight readings, zero, tare and identity from a real or emulated
+//! analytical balance.
+
+use crate::link::BoxLink;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, ReadHalf, WriteHalf};
+
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(1);
+/// `S I` (busy) answers are retried this many times before giving up.
+pub const BUSY_RETRIES: u32 = 5;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub grams: f64,
+    /// false for `S D` (dynamic: the value was still moving).
+    pub stable: bool,
+    pub unit: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum BalanceError {
+    #[error("balance overload (S +): more on the pan than its capacity")]
+    Overload,
+    #[error("balance underload (S -): check the pan and zero the balance")]
+    Underload,
+    #[error("balance busy (S I) after {0} tries")]
+    Busy(u32),
+    #[error("balance did not understand the command ({0}): is it in MT-SICS mode?")]
+    CommandError(String),
+    #[error("unexpected balance reply {0:?}")]
+    Unexpected(String),
+    #[error("no reply from the balance within {0:?}")]
+    Timeout(Duration),
+    #[error("balance link lost: {0}")]
+    Lost(String),
+}
+
+/// Parses a weight reply: `S S     12.3456 g`, `SI S ...` (some devices), `S D ...` (dynamic).
+pub fn parse_weight(line: &str) -> Result<Reading, BalanceError> {
+    let tokens: Vec<&str> = line.split_whitespace().collect();
+    match tokens.as_slice() {
+        ["ES"] | ["ET"] | ["EL"] => Err(BalanceError::CommandError(tokens[0].to_string())),
+        [_, "+"] => Err(BalanceError::Overload),
+        [_, "-"] => Err(BalanceError::Underload),
+        [_, "I"] => Err(BalanceError::Busy(1)),
+        ["S" | "SI", status @ ("S" | "D"), value, unit] => {
+            let grams: f64 = value
+                .parse()
+                .map_err(|_| BalanceError::Unexpected(line.to_string()))?;
+            let scale = match *unit {
+                "g" => 1.0,
+                "mg" => 1e-3,
+                "kg" => 1e3,
+                _ => return Err(BalanceError::Unexpected(line.to_string())),
+            };
+            Ok(Reading {
+                grams: grams * scale,
+                stable: *status == "S",
+                unit: "g".into(),
+            })
+        }
+        _ => Err(BalanceError::Unexpected(line.to_string())),
+    }
+}
+
+pub struct BalanceDriver {
+    reader: BufReader<ReadHalf<BoxLink>>,
+    writer: WriteHalf<BoxLink>,
+}
+
+impl BalanceDriver {
+    pub fn new(link: BoxLink) -> BalanceDriver {
+        let (read, write) = tokio::io::split(link);
+        BalanceDriver {
+            reader: BufReader::new(read),
+            writer: write,
+        }
+    }
+
+    async fn read_line(&mut self) -> Result<String, BalanceError> {
+        let mut line = Vec::new();
+        match tokio::time::timeout(REPLY_TIMEOUT, self.reader.read_until(b'\n', &mut line)).await {
+            Err(_) => Err(BalanceError::Timeout(REPLY_TIMEOUT)),
+            Ok(Err(e)) => Err(BalanceError::Lost(e.to_string())),
+            Ok(Ok(0)) => Err(BalanceError::Lost("the link hung up".into())),
+            Ok(Ok(_)) => Ok(String::from_utf8_lossy(&line).trim_end().to_string()),
+        }
+    }
+
+    /// Sends one command and returns its first reply line.
+    pub async fn command(&mut self, command: &str) -> Result<String, BalanceError> {
+        let written = async {
+            self.writer
+                .write_all(format!("{command}\r\n").as_bytes())
+                .await?;
+            self.writer.flush().await
+        };
+        written
+            .await
+            .map_err(|e| BalanceError::Lost(e.to_string()))?;
+        self.read_line().await
+    }
+
+    async fn weigh(&mut self, command: &str) -> Result<Reading, BalanceError> {
+        for _ in 0..BUSY_RETRIES {
+            match parse_weight(&self.command(command).await?) {
+                Err(BalanceError::Busy(_)) => tokio::time::sleep(Duration::from_millis(50)).await,
+                other => return other,
+            }
+        }
+        Err(BalanceError::Busy(BUSY_RETRIES))
+    }
+
+    /// `SI`: the weight now, stable or not.
+    pub async fn weigh_immediate(&mut self) -> Result<Reading, BalanceError> {
+        self.weigh("SI").await
+    }
+
+    /// `S`: the next stable weight.
+    pub async fn weigh_stable(&mut self) -> Result<Reading, BalanceError> {
+        self.weigh("S").await
+    }
+
+    pub async fn zero(&mut self) -> Result<(), BalanceError> {
+        match self.command("Z").await?.as_str() {
+            "Z A" => Ok(()),
+            "Z I" => Err(BalanceError::Busy(1)),
+            "Z +" => Err(BalanceError::Overload),
+            "Z -" => Err(BalanceError::Underload),
+            other => Err(BalanceError::Unexpected(other.to_string())),
+        }
+    }
+
+    pub async fn tare(&mut self) -> Result<Reading, BalanceError> {
+        let line = self.command("T").await?;
+        parse_weight(&line.replacen("T S", "S S", 1))
+    }
+
+    /// Model and serial number (`I2`, `I4`).
+    pub async fn identify(&mut self) -> Result<String, BalanceError> {
+        let model = self.command("I2").await?;
+        let serial = self.command("I4").await?;
+        let text = |line: &str| {
+            line.split_once('"')
+                .map(|(_, rest)| rest.trim_end_matches('"').to_string())
+                .unwrap_or_else(|| line.to_string())
+        };
+        Ok(format!("{} serial {}", text(&model), text(&serial)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stable_dynamic_and_si_forms() {
+        assert_eq!(
+            parse_weight("S S     12.3456 g").unwrap(),
+            Reading {
+                grams: 12.3456,
+                stable: true,
+                unit: "g".into()
+            }
+        );
+        assert_eq!(parse_weight("SI S      0.0012 g").unwrap().grams, 0.0012);
+        assert!(!parse_weight("S D      1.5000 g").unwrap().stable);
+        assert_eq!(parse_weight("S S   1234.5 mg").unwrap().grams, 1.2345);
+    }
+
+    #[test]
+    fn maps_error_replies() {
+        assert_eq!(parse_weight("S +"), Err(BalanceError::Overload));
+        assert_eq!(parse_weight("S -"), Err(BalanceError::Underload));
+        assert_eq!(parse_weight("S I"), Err(BalanceError::Busy(1)));
+        assert_eq!(
+            parse_weight("ES"),
+            Err(BalanceError::CommandError("ES".into()))
+        );
+        assert!(matches!(
+            parse_weight("S S abc g"),
+            Err(BalanceError::Unexpected(_))
+        ));
+        assert!(matches!(parse_weight(""), Err(BalanceError::Unexpected(_))));
+    }
+}

@@ -1,0 +1,279 @@
+//! The emulated analytical balance: MT-SICS commands, weighing what left the catheter tip.
+
+use super::config::BalanceParams;
+use super::device::Device;
+use crate::link::BoxLink;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// SplitMix64: a tiny, well-known generator; enough for reproducible reading noise.
+#[derive(Debug, Clone)]
+pub struct Noise {
+    state: u64,
+}
+
+impl Noise {
+    pub fn new(seed: u64) -> Noise {
+        Noise { state: seed }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A standard normal sample (Box-Muller).
+    pub fn gaussian(&mut self) -> f64 {
+        let u1 = ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+        let u2 = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+}
+
+/// What the balance does in answer to one command line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Lines(Vec<String>),
+    /// SIR: send a reading now and repeatedly until the next command.
+    Repeat,
+}
+
+/// The MT-SICS command processor: pure, so its replies can be tested line by line.
+pub struct BalanceModel {
+    params: BalanceParams,
+    zero_g: f64,
+    tare_g: f64,
+    noise: Option<Noise>,
+    software: String,
+}
+
+impl BalanceModel {
+    pub fn new(params: BalanceParams) -> BalanceModel {
+        let noise = (params.noise_mg > 0.0).then(|| Noise::new(params.noise_seed.unwrap_or(0)));
+        BalanceModel {
+            params,
+            zero_g: 0.0,
+            tare_g: 0.0,
+            noise,
+            software: format!("emu-{}", crate::VERSION),
+        }
+    }
+
+    /// Mass on the pan for a tip volume: volume × density.
+    pub fn gross_g(&self, tip_nl: u64) -> f64 {
+        tip_nl as f64 * 1e-6 * self.params.density_g_per_ml
+    }
+
+    fn noisy(&mut self, grams: f64) -> f64 {
+        match &mut self.noise {
+            Some(noise) => grams + noise.gaussian() * self.params.noise_mg * 1e-3,
+            None => grams,
+        }
+    }
+
+    fn round(&self, grams: f64) -> f64 {
+        let step = self.params.readability_mg * 1e-3;
+        (grams / step).round() * step
+    }
+
+    fn decimals(&self) -> usize {
+        let step_g = self.params.readability_mg * 1e-3;
+        (-step_g.log10()).ceil().max(0.0) as usize
+    }
+
+    fn weight_line(&mut self, prefix: &str, tip_nl: u64) -> String {
+        let gross = self.gross_g(tip_nl);
+        if gross > self.params.capacity_g {
+            return format!("{prefix} +");
+        }
+        let net = self.noisy(gross - self.zero_g - self.tare_g);
+        if net < -self.params.capacity_g {
+            return format!("{prefix} -");
+        }
+        let value = self.round(net);
+        format!("{prefix} S {:>11.*} g", self.decimals(), value)
+    }
+
+    pub fn respond(&mut self, command: &str, tip_nl: u64) -> Reply {
+        let command = command.trim();
+        let lines = |v: Vec<String>| Reply::Lines(v);
+        match command {
+            "S" | "SI" => lines(vec![self.weight_line("S", tip_nl)]),
+            "SIR" => Reply::Repeat,
+            "Z" | "ZI" => {
+                self.zero_g = self.gross_g(tip_nl);
+                self.tare_g = 0.0;
+                lines(vec![if command == "Z" {
+                    "Z A".into()
+                } else {
+                    "ZI S".into()
+                }])
+            }
+            "T" | "TI" => {
+                let gross = self.gross_g(tip_nl);
+                self.tare_g = self.round(gross - self.zero_g);
+                lines(vec![format!(
+                    "{command} S {:>11.*} g",
+                    self.decimals(),
+                    self.tare_g
+                )])
+            }
+            "@" => {
+                self.zero_g = 0.0;
+                self.tare_g = 0.0;
+                lines(vec![format!("I4 A \"{}\"", self.params.serial_number)])
+            }
+            "I0" => {
+                let commands = [
+                    "I0", "I1", "I2", "I3", "I4", "S", "SI", "SIR", "Z", "ZI", "T", "TI", "@",
+                ];
+                let n = commands.len();
+                lines(
+                    commands
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| {
+                            format!("I0 {} 0 \"{c}\"", if i + 1 == n { "A" } else { "B" })
+                        })
+                        .collect(),
+                )
+            }
+            "I1" => lines(vec!["I1 A \"01\" \"2.20\" \"2.20\" \"\" \"\"".into()]),
+            "I2" => lines(vec![format!(
+                "I2 A \"{} {:.4} g\"",
+                self.params.model, self.params.capacity_g
+            )]),
+            "I3" => lines(vec![format!("I3 A \"{}\"", self.software)]),
+            "I4" => lines(vec![format!("I4 A \"{}\"", self.params.serial_number)]),
+            "" => lines(vec![]),
+            _ => lines(vec!["ES".into()]),
+        }
+    }
+
+    /// A reading for SIR repeats.
+    pub fn repeat_line(&mut self, tip_nl: u64) -> String {
+        self.weight_line("S", tip_nl)
+    }
+}
+
+/// Serves MT-SICS on a link, weighing the device's catheter-tip volume.
+pub async fn serve_balance(link: BoxLink, device: Arc<Mutex<Device>>) -> std::io::Result<()> {
+    let params = device
+        .lock()
+        .map(|d| d.config().balance.clone())
+        .unwrap_or_default();
+    let mut model = BalanceModel::new(params);
+    let (read, mut write) = tokio::io::split(link);
+    let mut reader = BufReader::new(read);
+    let mut line = Vec::new();
+    let mut repeating = false;
+    let tip = |device: &Arc<Mutex<Device>>| device.lock().map(|d| d.tip_nl()).unwrap_or(0);
+    loop {
+        line.clear();
+        let read = if repeating {
+            match tokio::time::timeout(
+                Duration::from_millis(100),
+                reader.read_until(b'\n', &mut line),
+            )
+            .await
+            {
+                Ok(r) => r?,
+                Err(_) => {
+                    let reading = model.repeat_line(tip(&device));
+                    write.write_all(format!("{reading}\r\n").as_bytes()).await?;
+                    continue;
+                }
+            }
+        } else {
+            reader.read_until(b'\n', &mut line).await?
+        };
+        if read == 0 {
+            return Ok(());
+        }
+        repeating = false;
+        let text = String::from_utf8_lossy(&line).to_string();
+        let reply = match model.respond(&text, tip(&device)) {
+            Reply::Lines(lines) => lines,
+            Reply::Repeat => {
+                repeating = true;
+                vec![model.repeat_line(tip(&device))]
+            }
+        };
+        let mut out = String::new();
+        for l in reply {
+            out.push_str(&l);
+            out.push_str("\r\n");
+        }
+        write.write_all(out.as_bytes()).await?;
+        write.flush().await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> BalanceModel {
+        BalanceModel::new(BalanceParams::default())
+    }
+
+    #[test]
+    fn weighs_tip_volume_times_density() {
+        // 1.0 mL of 0.9 % saline at 1.0046 g/mL weighs 1.0046 g.
+        let mut m = model();
+        assert_eq!(
+            m.respond("SI", 1_000_000),
+            Reply::Lines(vec!["S S      1.0046 g".into()])
+        );
+    }
+
+    #[test]
+    fn zero_and_tare_shift_the_reading() {
+        let mut m = model();
+        assert_eq!(m.respond("Z", 500_000), Reply::Lines(vec!["Z A".into()]));
+        assert_eq!(
+            m.respond("S", 1_000_000),
+            Reply::Lines(vec!["S S      0.5023 g".into()])
+        );
+        assert_eq!(
+            m.respond("T", 1_000_000),
+            Reply::Lines(vec!["T S      0.5023 g".into()])
+        );
+        assert_eq!(
+            m.respond("S", 1_000_000),
+            Reply::Lines(vec!["S S      0.0000 g".into()])
+        );
+    }
+
+    #[test]
+    fn overload_unknown_and_identity() {
+        let mut m = model();
+        assert_eq!(
+            m.respond("S", 300_000_000),
+            Reply::Lines(vec!["S +".into()])
+        );
+        assert_eq!(m.respond("XYZ", 0), Reply::Lines(vec!["ES".into()]));
+        assert_eq!(
+            m.respond("I4", 0),
+            Reply::Lines(vec!["I4 A \"BAL-0001\"".into()])
+        );
+    }
+
+    #[test]
+    fn noise_is_reproducible_from_the_seed() {
+        let params = BalanceParams {
+            noise_mg: 0.5,
+            noise_seed: Some(7),
+            ..BalanceParams::default()
+        };
+        let (mut a, mut b) = (BalanceModel::new(params.clone()), BalanceModel::new(params));
+        let ra: Vec<_> = (0..5).map(|_| a.respond("SI", 1_000_000)).collect();
+        let rb: Vec<_> = (0..5).map(|_| b.respond("SI", 1_000_000)).collect();
+        assert_eq!(ra, rb);
+        assert!(ra.iter().any(|r| *r != ra[0]), "noise should vary readings");
+    }
+}

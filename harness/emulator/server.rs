@@ -1,0 +1,179 @@
+//! Serves the pump protocol on a link: frames in, the device model, responses and events out.
+
+use super::device::Device;
+use crate::link::BoxLink;
+use crate::protocol::*;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// How device time moves.
+#[derive(Debug, Clone, Copy)]
+pub enum TimeMode {
+    /// Only `AdvanceTime` moves it: 90 device-days in a fraction of a second.
+    Virtual,
+    /// Device time follows the wall clock from this instant (practice on a bench by hand).
+    RealTime(Instant),
+}
+
+/// Protocol state of one served link: the retry cache and the event counter.
+pub struct Session {
+    device: Arc<Mutex<Device>>,
+    mode: TimeMode,
+    last_request: Option<(u16, Message)>,
+    last_response: Vec<u8>,
+    event_seq: u16,
+}
+
+fn next_seq(seq: u16) -> u16 {
+    match seq.wrapping_add(1) {
+        0 => 1,
+        s => s,
+    }
+}
+
+impl Session {
+    pub fn new(device: Arc<Mutex<Device>>, mode: TimeMode) -> Session {
+        Session {
+            device,
+            mode,
+            last_request: None,
+            last_response: Vec::new(),
+            event_seq: 0,
+        }
+    }
+
+    fn encode(seq: u16, message: &Message) -> Vec<u8> {
+        encode_frame(seq, message).unwrap_or_default()
+    }
+
+    fn nack(seq: u16, request_type: u8, code: NackCode) -> Vec<u8> {
+        Self::encode(seq, &Message::Nack { request_type, code })
+    }
+
+    /// Wire bytes for the events the device has produced, each with the next event number.
+    fn events(&mut self, device: &mut Device) -> Vec<u8> {
+        let mut out = Vec::new();
+        for event in device.drain_events() {
+            self.event_seq = next_seq(self.event_seq);
+            out.extend(Self::encode(self.event_seq, &Message::Event(event)));
+        }
+        out
+    }
+
+    /// Real-time mode: brings the model up to the wall clock; returns event frames to send.
+    pub fn tick(&mut self) -> Vec<u8> {
+        let TimeMode::RealTime(start) = self.mode else {
+            return Vec::new();
+        };
+        let device = self.device.clone();
+        let Ok(mut device) = device.lock() else {
+            return Vec::new();
+        };
+        device.advance_to(start.elapsed().as_millis() as u64);
+        self.events(&mut device)
+    }
+
+    /// Everything to send in answer to one received frame (events first, then the response).
+    pub fn answer(&mut self, frame: Result<Frame, FrameError>) -> Vec<u8> {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(FrameError::BadCrc { seq, .. }) => return Self::nack(seq, 0, NackCode::BadCrc),
+            Err(FrameError::UnsupportedVersion { seq, .. }) => {
+                return Self::nack(seq, 0, NackCode::UnsupportedVersion)
+            }
+            Err(FrameError::Payload {
+                type_byte,
+                seq,
+                source,
+            }) => {
+                let code = if matches!(source, PayloadError::UnknownType(_)) {
+                    NackCode::UnknownMessage
+                } else {
+                    NackCode::MalformedPayload
+                };
+                return Self::nack(seq, type_byte, code);
+            }
+            // Too long, too short or not COBS: there is no header to answer.
+            Err(_) => return Vec::new(),
+        };
+        let Message::Request(request) = &frame.message else {
+            return Self::nack(
+                frame.seq,
+                frame.message.type_byte(),
+                NackCode::UnknownMessage,
+            );
+        };
+        if self.last_request.as_ref() == Some(&(frame.seq, frame.message.clone())) {
+            // A retry: the same bytes under the same number. Answer again, apply nothing.
+            return self.last_response.clone();
+        }
+        let device = self.device.clone();
+        let Ok(mut device) = device.lock() else {
+            return Vec::new();
+        };
+        if let TimeMode::RealTime(start) = self.mode {
+            device.advance_to(start.elapsed().as_millis() as u64);
+        }
+        let result = match (request, self.mode) {
+            (Request::AdvanceTime { .. }, TimeMode::RealTime(_))
+                if device.config().identity.test_unit =>
+            {
+                Err(NackCode::NotAllowedInState)
+            }
+            _ => device.handle(request),
+        };
+        let mut out = self.events(&mut device);
+        let response = match result {
+            Ok(body) => Self::encode(
+                frame.seq,
+                &Message::Response {
+                    request: request.kind(),
+                    body,
+                },
+            ),
+            Err(code) => Self::nack(frame.seq, request.kind() as u8, code),
+        };
+        out.extend_from_slice(&response);
+        self.last_request = Some((frame.seq, frame.message));
+        self.last_response = response;
+        out
+    }
+}
+
+/// Serves until the link closes or fails.
+pub async fn serve_pump(
+    mut link: BoxLink,
+    device: Arc<Mutex<Device>>,
+    mode: TimeMode,
+) -> std::io::Result<()> {
+    let mut session = Session::new(device, mode);
+    let mut assembler = FrameAssembler::new();
+    let mut buf = vec![0u8; 4096];
+    let mut ticker = tokio::time::interval(Duration::from_millis(100));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            read = link.read(&mut buf) => {
+                let n = read?;
+                if n == 0 {
+                    return Ok(());
+                }
+                let mut out = Vec::new();
+                for frame in assembler.push(&buf[..n]) {
+                    out.extend(session.answer(frame));
+                }
+                if !out.is_empty() {
+                    link.write_all(&out).await?;
+                    link.flush().await?;
+                }
+            }
+            _ = ticker.tick(), if matches!(mode, TimeMode::RealTime(_)) => {
+                let out = session.tick();
+                if !out.is_empty() {
+                    link.write_all(&out).await?;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! Opening the devices a scenario runs against: a fresh emulator on its own pseudo-terminals, or
+//! the bench's real ports behind the safety interlocks.
+
+use super::bench::{Bench, PortConfig};
+use super::execute::Devices;
+use crate::driver::balance::BalanceDriver;
+use crate::driver::pump::PumpDriver;
+use crate::emulator::config::{Defects, EmulatorConfig};
+use crate::link::serial::{open_serial, SerialSettings};
+use crate::protocol::{Request, ResponseBody};
+use crate::record::{BalanceInfo, ScenarioVerdict};
+use crate::scenario::Scenario;
+
+/// Why devices could not be opened, and what that makes of the scenario.
+pub struct OpenFailure {
+    pub verdict: ScenarioVerdict,
+    pub message: String,
+}
+
+fn infrastructure(message: String) -> OpenFailure {
+    OpenFailure {
+        verdict: ScenarioVerdict::Incomplete,
+        message,
+    }
+}
+
+/// Keeps an in-process emulator alive for as long as the scenario runs.
+pub enum Guard {
+    Emulator(crate::emulator::EmulatorHandle),
+    None,
+}
+
+/// The emulator configuration for a scenario: device parameters, bench fluid, defect knobs.
+pub fn emulator_config(
+    scenario: &Scenario,
+    seed: u64,
+    noise_mg: f64,
+) -> Result<EmulatorConfig, String> {
+    let mut config = EmulatorConfig::default();
+    let d = &scenario.device;
+    config.pump.reservoir_capacity_ml = d.reservoir_ml;
+    config.pump.stroke_nl = d.stroke_nl;
+    // The emulator starts in the scenario's initial state, so the protocol setup (the same as on
+    // a bench) finds nothing to change and raises no transient alarms.
+    config.pump.initial_fill_nl = d.initial_fill_nl;
+    config.pump.concentration_ug_per_ml = d.concentration_ug_per_ml;
+    config.pump.low_reservoir_threshold_nl = d.low_reservoir_threshold_nl;
+    if let Some(permille) = d.battery_permille {
+        config.pump.battery_permille = permille;
+    }
+    config.pump.battery_life_days = d.battery_life_days;
+    config.pump.eri_threshold_permille = d.eri_threshold_permille;
+    config.pump.eos_after_eri_days = d.eos_after_eri_days;
+    config.balance.density_g_per_ml = scenario.bench.density_g_per_ml;
+    config.balance.noise_mg = noise_mg;
+    // Each scenario gets its own noise stream, reproducible from the run seed.
+    let mixed = u64::from_str_radix(
+        &crate::scenario::sha256_hex(format!("{seed}:{}", scenario.id).as_bytes())[..16],
+        16,
+    )
+    .unwrap_or(seed);
+    config.balance.noise_seed = Some(mixed);
+    if let Some(table) = &scenario.defects {
+        config.defects = toml::Value::Table(table.clone())
+            .try_into::<Defects>()
+            .map_err(|e| format!("{}: [defects]: {e}", scenario.path.display()))?;
+    }
+    Ok(config)
+}
+
+pub async fn open_emulator(
+    scenario: &Scenario,
+    seed: u64,
+    noise_mg: f64,
+) -> Result<(Devices, Guard), OpenFailure> {
+    let config = emulator_config(scenario, seed, noise_mg).map_err(|message| OpenFailure {
+        verdict: ScenarioVerdict::Error,
+        message,
+    })?;
+    let readability_mg = config.balance.readability_mg;
+    let balance_identity = format!("{} {}", config.balance.model, config.balance.serial_number);
+    let handle = crate::emulator::spawn_on_ptys(config, false)
+        .await
+        .map_err(|e| infrastructure(format!("cannot start the emulator: {e}")))?;
+    let pump_port = handle.pump_port.display().to_string();
+    let balance_port = handle.balance_port.display().to_string();
+    let pump_link = open_serial(&SerialSettings::pump(&pump_port))
+        .map_err(|e| infrastructure(e.to_string()))?;
+    let balance = if scenario.bench.balance {
+        let link = open_serial(&SerialSettings::balance(&balance_port))
+            .map_err(|e| infrastructure(e.to_string()))?;
+        Some(BalanceDriver::new(link))
+    } else {
+        None
+    };
+    let devices = Devices {
+        pump: PumpDriver::new(pump_link),
+        balance,
+        device_kind: "emulator",
+        pump_port,
+        balance_info: scenario.bench.balance.then(|| BalanceInfo {
+            identity: balance_identity,
+            port: balance_port,
+            density_g_per_ml: scenario.bench.density_g_per_ml,
+            readability_mg,
+            calibration_due: None,
+        }),
+        density_g_per_ml: scenario.bench.density_g_per_ml,
+        virtual_time: true,
+    };
+    Ok((devices, Guard::Emulator(handle)))
+}
+
+fn settings(port: &PortConfig, default: SerialSettings) -> Result<SerialSettings, String> {
+    let mut s = default;
+    s.path = port.port.clone();
+    if let Some(b) = port.baud {
+        s.baud = b;
+    }
+    s.apply_text_options(
+        port.data_bits,
+        port.parity.as_deref(),
+        port.stop_bits,
+        port.flow_control.as_deref(),
+    )?;
+    Ok(s)
+}
+
+/// Opens a real bench. Refuses (exit 2) any pump that is not a test unit on the allow-list:
+/// this tool can program an implantable pump, and a scenario changes its therapy.
+pub async fn open_bench(
+    bench: &Bench,
+    scenario: &Scenario,
+) -> Result<(Devices, Guard), OpenFailure> {
+    let refuse = |message: String| OpenFailure {
+        verdict: ScenarioVerdict::Error,
+        message,
+    };
+    let pump_settings =
+        settings(&bench.pump, SerialSettings::pump(&bench.pump.port)).map_err(refuse)?;
+    let link = open_serial(&pump_settings).map_err(|e| infrastructure(e.to_string()))?;
+    let pump = PumpDriver::new(link);
+    let identity = match pump.request(&Request::Identify).await {
+        Ok(ResponseBody::Identity(i)) => i,
+        Ok(other) => return Err(infrastructure(format!("identify answered with {other:?}"))),
+        Err(e) => {
+            return Err(infrastructure(format!(
+                "pump on {} did not identify: {e}",
+                bench.pump.port
+            )))
+        }
+    };
+    if !bench
+        .allowed_serial_numbers
+        .iter()
+        .any(|s| *s == identity.serial_number)
+    {
+        return Err(refuse(format!(
+            "pump {} on {} is not on this bench's allow-list ({}); nothing was sent that changes therapy. Add its serial number to allowed_serial_numbers in {} if it is a test pump",
+            identity.serial_number, bench.pump.port, bench.allowed_serial_numbers.join(", "), bench.path.display()
+        )));
+    }
+    if !identity.test_unit {
+        return Err(refuse(format!(
+            "pump {} does not identify as a test unit; the harness only programs test units",
+            identity.serial_number
+        )));
+    }
+    let density = bench
+        .density_g_per_ml
+        .unwrap_or(scenario.bench.density_g_per_ml);
+    let (balance, balance_info) = match (&bench.balance, scenario.bench.balance) {
+        (Some(b), true) => {
+            let s = settings(&b.link, SerialSettings::balance(&b.link.port)).map_err(refuse)?;
+            let link = open_serial(&s).map_err(|e| infrastructure(e.to_string()))?;
+            let info = BalanceInfo {
+                identity: format!(
+                    "{} {}",
+                    b.model.clone().unwrap_or_default(),
+                    b.serial_number.clone().unwrap_or_default()
+                )
+                .trim()
+                .to_string(),
+                port: b.link.port.clone(),
+                density_g_per_ml: density,
+                readability_mg: b.readability_mg.unwrap_or(0.1),
+                calibration_due: b.calibration_due.clone(),
+            };
+            (Some(BalanceDriver::new(link)), Some(info))
+        }
+        (None, true) => {
+            return Err(refuse(format!(
+                "scenario {} needs a balance; the bench file has no [balance]",
+                scenario.id
+            )))
+        }
+        _ => (None, None),
+    };
+    Ok((
+        Devices {
+            pump,
+            balance,
+            device_kind: "bench",
+            pump_port: bench.pump.port.clone(),
+            balance_info,
+            density_g_per_ml: density,
+            virtual_time: false,
+        },
+        Guard::None,
+    ))
+}

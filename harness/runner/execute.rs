@@ -1,0 +1,626 @@
+//! Runs one scenario against one pump: setup, timeline, samples, then the checks.
+
+use super::clock::DeviceClock;
+use super::sink::Sink;
+use crate::checks::{self, names, Measured, ObservedAlarm};
+use crate::driver::balance::BalanceDriver;
+use crate::driver::pump::{DriverError, DriverEvent, PumpDriver};
+use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
+use crate::protocol::{Event, Fault, FaultKind, Identity, Request, ResponseBody};
+use crate::record::{BalanceInfo, DeviceInfo, FileRef, RunEvent, Sample, ScenarioVerdict};
+use crate::scenario::{Action, FaultSpec, Scenario};
+use std::time::Instant;
+use tokio::sync::watch;
+
+/// What the scenario runs against, once its links are open.
+pub struct Devices {
+    pub pump: PumpDriver,
+    pub balance: Option<BalanceDriver>,
+    pub device_kind: &'static str,
+    pub pump_port: String,
+    pub balance_info: Option<BalanceInfo>,
+    pub density_g_per_ml: f64,
+    /// Virtual device time (emulator) or real time (bench).
+    pub virtual_time: bool,
+}
+
+/// Why a scenario stopped before its end.
+#[derive(Debug)]
+pub enum Interrupted {
+    Device(DriverError),
+    Balance(String),
+    Signal,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Interrupted::Device(e) => write!(f, "pump: {e}"),
+            Interrupted::Balance(e) => write!(f, "balance: {e}"),
+            Interrupted::Signal => write!(f, "interrupted by signal"),
+        }
+    }
+}
+
+pub struct Expected<'a> {
+    pub samples: &'a [ExpectedSample],
+    pub alarms: &'a [ExpectedAlarmEvent],
+    pub fixture_files: Vec<FileRef>,
+}
+
+fn to_request(action: &Action) -> Request {
+    match action {
+        Action::ProgramContinuous { dose_ug_per_day } => Request::ProgramContinuous {
+            dose_ug_per_day: *dose_ug_per_day,
+        },
+        Action::ProgramFlexible { steps } => Request::ProgramFlexible {
+            steps: steps.iter().map(|s| (*s).into()).collect(),
+        },
+        Action::Bolus {
+            dose_ug,
+            duration_ms,
+            bridge,
+        } => Request::Bolus {
+            dose_ug: *dose_ug,
+            duration_s: (*duration_ms / 1000) as u32,
+            bridge: *bridge,
+        },
+        Action::Refill {
+            volume_nl,
+            concentration_ug_per_ml,
+            ..
+        } => Request::Refill {
+            volume_nl: *volume_nl,
+            concentration_ug_per_ml: *concentration_ug_per_ml,
+        },
+        Action::Inject { fault } => Request::InjectFault {
+            fault: match *fault {
+                FaultSpec::CatheterDisconnect => Fault::CatheterDisconnect,
+                FaultSpec::CatheterOcclusion => Fault::CatheterOcclusion,
+                FaultSpec::MotorStall => Fault::MotorStall,
+                FaultSpec::BatteryCharge { permille } => Fault::BatteryCharge { permille },
+                FaultSpec::FlowBias { centi_percent } => Fault::FlowBias { centi_percent },
+            },
+        },
+        Action::Clear { fault } => Request::ClearFault { fault: *fault },
+        Action::Acknowledge { alarm } => Request::AcknowledgeAlarm {
+            alarm: *alarm,
+            action: crate::protocol::AlarmAction::Acknowledge,
+        },
+        Action::Silence { alarm } => Request::AcknowledgeAlarm {
+            alarm: *alarm,
+            action: crate::protocol::AlarmAction::Silence,
+        },
+        Action::Stop => Request::StopTherapy,
+        Action::Resume => Request::ResumeTherapy,
+        Action::SetThreshold { threshold_nl } => Request::SetLowReservoirThreshold {
+            threshold_nl: *threshold_nl,
+        },
+    }
+}
+
+/// The requests that bring a pump to the scenario's starting state, as (label, request).
+fn setup_requests(scenario: &Scenario) -> Vec<(String, Request)> {
+    let d = &scenario.device;
+    let mut out = vec![
+        (
+            "set low-reservoir threshold".to_string(),
+            Request::SetLowReservoirThreshold {
+                threshold_nl: d.low_reservoir_threshold_nl,
+            },
+        ),
+        (
+            "initial fill".to_string(),
+            Request::Refill {
+                volume_nl: d.initial_fill_nl,
+                concentration_ug_per_ml: d.concentration_ug_per_ml,
+            },
+        ),
+    ];
+    if let Some(permille) = d.battery_permille {
+        out.push((
+            "battery state of charge".to_string(),
+            Request::InjectFault {
+                fault: Fault::BatteryCharge { permille },
+            },
+        ));
+    }
+    out
+}
+
+pub fn device_info(identity: &Identity, kind: &str, port: &str) -> DeviceInfo {
+    DeviceInfo {
+        model: identity.model.clone(),
+        serial_number: identity.serial_number.clone(),
+        firmware_version: identity.firmware_version.clone(),
+        protocol_version: identity.protocol_version,
+        reservoir_capacity_nl: identity.reservoir_capacity_nl,
+        test_unit: identity.test_unit,
+        kind: kind.to_string(),
+        port: port.to_string(),
+    }
+}
+
+struct Execution<'a> {
+    scenario: &'a Scenario,
+    sink: &'a Sink,
+    devices: &'a mut Devices,
+    clock: DeviceClock,
+    samples: Vec<Sample>,
+    alarms: Vec<ObservedAlarm>,
+    injected: Vec<FaultKind>,
+    last_event_seq: Option<u16>,
+    /// While the pump is brought to its starting state, alarm transitions are held back: only
+    /// alarms still active when setup ends count, as raised at time 0.
+    setup: Option<Vec<ObservedAlarm>>,
+}
+
+impl Execution<'_> {
+    fn id(&self) -> String {
+        self.scenario.id.clone()
+    }
+
+    /// Ends setup: alarms raised and not cleared during it are recorded as raised at time 0;
+    /// transients are listed as a deviation.
+    fn end_setup(&mut self) {
+        let Some(held) = self.setup.take() else {
+            return;
+        };
+        let mut standing: Vec<ObservedAlarm> = Vec::new();
+        for a in &held {
+            standing.retain(|s| s.alarm != a.alarm);
+            if a.raised {
+                standing.push(a.clone());
+            }
+        }
+        if held.len() > standing.len() {
+            self.deviation(
+                Some(0),
+                "setup-transient",
+                format!(
+                    "{} alarm transition(s) while setting up the pump were not counted",
+                    held.len() - standing.len()
+                ),
+            );
+        }
+        for a in standing {
+            self.sink.emit(RunEvent::Alarm {
+                scenario: self.id(),
+                t_ms: 0,
+                device_time_ms: self.clock.origin_ms(),
+                alarm: a.alarm.name().to_string(),
+                priority: a.priority.name().to_string(),
+                transition: "raised".into(),
+                event_seq: self.last_event_seq.unwrap_or(0),
+            });
+            self.alarms.push(ObservedAlarm { t_ms: 0, ..a });
+        }
+    }
+
+    fn deviation(&self, t_ms: Option<u64>, kind: &str, detail: String) {
+        self.sink.emit(RunEvent::Deviation {
+            scenario: Some(self.id()),
+            t_ms,
+            kind: kind.to_string(),
+            detail,
+        });
+    }
+
+    /// Moves driver events (alarms) and driver deviations (retries, bad frames) into the record.
+    fn drain(&mut self) {
+        for event in self.devices.pump.drain_events() {
+            match event {
+                DriverEvent::Event { seq, event } => {
+                    self.last_event_seq = Some(seq);
+                    let origin = self.clock.origin_ms();
+                    let (device_time_ms, alarm, priority, transition) = match event {
+                        Event::AlarmRaised {
+                            device_time_ms,
+                            alarm,
+                            priority,
+                        } => (device_time_ms, alarm, Some(priority), "raised"),
+                        Event::AlarmCleared {
+                            device_time_ms,
+                            alarm,
+                        } => (device_time_ms, alarm, None, "cleared"),
+                        Event::TherapyStateChanged { .. } => continue,
+                    };
+                    let t_ms = device_time_ms.saturating_sub(origin);
+                    // A clear carries no priority: it is the priority the alarm was raised with.
+                    let priority = priority
+                        .or_else(|| {
+                            self.alarms
+                                .iter()
+                                .rev()
+                                .find(|a| a.alarm == alarm && a.raised)
+                                .map(|a| a.priority)
+                        })
+                        .unwrap_or(crate::protocol::Priority::Low);
+                    let observed = ObservedAlarm {
+                        t_ms,
+                        alarm,
+                        priority,
+                        raised: transition == "raised",
+                    };
+                    if let Some(held) = &mut self.setup {
+                        held.push(observed);
+                        continue;
+                    }
+                    self.alarms.push(observed);
+                    self.sink.emit(RunEvent::Alarm {
+                        scenario: self.id(),
+                        t_ms,
+                        device_time_ms,
+                        alarm: alarm.name().to_string(),
+                        priority: priority.name().to_string(),
+                        transition: transition.to_string(),
+                        event_seq: seq,
+                    });
+                }
+                DriverEvent::Lost {
+                    expected_seq,
+                    got_seq,
+                } => {
+                    self.deviation(None, "lost-event", format!("device event sequence jumped from {expected_seq} to {got_seq}: {} event(s) lost", got_seq.wrapping_sub(expected_seq)));
+                }
+            }
+        }
+        for d in self.devices.pump.take_deviations() {
+            self.deviation(None, &format!("{:?}", d.kind).to_lowercase(), d.detail);
+        }
+    }
+
+    async fn request(&mut self, request: &Request) -> Result<ResponseBody, DriverError> {
+        let result = self.devices.pump.request(request).await;
+        self.drain();
+        result
+    }
+
+    async fn sample(&mut self, t_ms: u64) -> Result<(), Interrupted> {
+        let status = match self
+            .request(&Request::Status)
+            .await
+            .map_err(Interrupted::Device)?
+        {
+            ResponseBody::Status(s) => s,
+            other => {
+                return Err(Interrupted::Device(DriverError::Protocol(format!(
+                    "status answered with {other:?}"
+                ))))
+            }
+        };
+        let plant = if self.devices.virtual_time {
+            match self
+                .request(&Request::ReadPlant)
+                .await
+                .map_err(Interrupted::Device)?
+            {
+                ResponseBody::Plant(p) => Some(p),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let (balance_g, balance_stable) = match &mut self.devices.balance {
+            Some(balance) => {
+                let reading = balance
+                    .weigh_immediate()
+                    .await
+                    .map_err(|e| Interrupted::Balance(e.to_string()))?;
+                (Some(reading.grams), Some(reading.stable))
+            }
+            None => (None, None),
+        };
+        let density = self.devices.density_g_per_ml;
+        let tip_nl = balance_g.map(|g| (g / density * 1e6).round().max(0.0) as u64);
+        let sample = Sample {
+            t_ms,
+            device_time_ms: status.device_time_ms,
+            delivered_nl: status.delivered_nl,
+            calculated_nl: status.calculated_reservoir_nl,
+            dose_rate_ug_per_day: status.dose_rate_ug_per_day,
+            concentration_ug_per_ml: status.concentration_ug_per_ml,
+            therapy_state: status.therapy_state.name().to_string(),
+            battery_permille: status.battery_permille,
+            elective_replacement: status.elective_replacement,
+            end_of_service: status.end_of_service,
+            active_alarms: status
+                .alarms
+                .iter()
+                .map(|a| a.alarm.name().to_string())
+                .collect(),
+            balance_g,
+            balance_stable,
+            tip_nl,
+            actual_reservoir_nl: plant.map(|p| p.actual_reservoir_nl),
+            pocket_nl: plant.map(|p| p.pocket_nl),
+        };
+        self.sink.emit(RunEvent::Sample {
+            scenario: self.id(),
+            sample: sample.clone(),
+        });
+        self.samples.push(sample);
+        Ok(())
+    }
+
+    async fn apply(&mut self, index: usize, t_ms: u64, action: &Action) -> Result<(), Interrupted> {
+        let request = to_request(action);
+        let outcome = match self.request(&request).await {
+            Ok(_) => {
+                if let Action::Inject { fault } = action {
+                    self.injected.push(fault.kind());
+                }
+                if let Action::Clear { fault } = action {
+                    self.injected.retain(|k| k != fault);
+                }
+                "ok".to_string()
+            }
+            Err(DriverError::Nack { code, .. }) => {
+                self.deviation(
+                    Some(t_ms),
+                    "step-refused",
+                    format!("step {} refused by the device: {code}", index + 1),
+                );
+                format!("refused: {code}")
+            }
+            Err(e) => return Err(Interrupted::Device(e)),
+        };
+        self.sink.emit(RunEvent::StepApplied {
+            scenario: self.id(),
+            t_ms,
+            index,
+            action: serde_json::to_value(action).unwrap_or_default(),
+            outcome,
+        });
+        Ok(())
+    }
+
+    /// A pocket-fill refill: tell the bench plant what physically goes in before the refill.
+    async fn prepare(&mut self, action: &Action) -> Result<(), Interrupted> {
+        if let Action::Refill {
+            actual_nl: Some(actual),
+            ..
+        } = action
+        {
+            self.request(&Request::InjectFault {
+                fault: Fault::PhysicalRefillVolume { volume_nl: *actual },
+            })
+            .await
+            .map_err(Interrupted::Device)?;
+        }
+        Ok(())
+    }
+
+    async fn timeline(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<(), Interrupted> {
+        let scenario = self.scenario;
+        let samples = scenario.sample_times();
+        let (mut si, mut ti) = (0, 0);
+        loop {
+            if *shutdown.borrow() {
+                return Err(Interrupted::Signal);
+            }
+            let next_step = scenario.steps.get(ti).map(|s| s.at_ms);
+            let next_sample = samples.get(si).copied();
+            let (t, is_step) = match (next_step, next_sample) {
+                (Some(a), Some(b)) if a <= b => (a, true),
+                (_, Some(b)) => (b, false),
+                (Some(a), None) => (a, true),
+                (None, None) => return Ok(()),
+            };
+            tokio::select! {
+                result = self.clock.wait_until(&self.devices.pump, t) => result.map_err(Interrupted::Device)?,
+                _ = shutdown.changed() => return Err(Interrupted::Signal),
+            }
+            self.drain();
+            if is_step {
+                let step = &scenario.steps[ti];
+                self.prepare(&step.action).await?;
+                self.apply(ti, t, &step.action).await?;
+                ti += 1;
+            } else {
+                self.sample(t).await?;
+                si += 1;
+            }
+        }
+    }
+
+    /// Never leave a pump in an injected fault state: clear what the scenario injected.
+    async fn restore(&mut self) {
+        let faults: Vec<FaultKind> = std::mem::take(&mut self.injected);
+        for (k, fault) in faults.into_iter().enumerate() {
+            let outcome = match self.request(&Request::ClearFault { fault }).await {
+                Ok(_) => "restored".to_string(),
+                Err(e) => format!("could not restore: {e}"),
+            };
+            self.sink.emit(RunEvent::StepApplied {
+                scenario: self.id(),
+                t_ms: self.samples.last().map(|s| s.t_ms).unwrap_or(0),
+                index: self.scenario.steps.len() + k,
+                action: serde_json::json!({ "action": "restore", "fault": fault.name() }),
+                outcome,
+            });
+        }
+    }
+}
+
+/// Runs a scenario whose devices are open; records everything and returns the verdict.
+pub async fn run_scenario(
+    scenario: &Scenario,
+    expected: &Expected<'_>,
+    devices: &mut Devices,
+    sink: &Sink,
+    mut shutdown: watch::Receiver<bool>,
+) -> (ScenarioVerdict, Option<String>) {
+    let started = Instant::now();
+    let id = scenario.id.clone();
+    let finish = |verdict: ScenarioVerdict, failed: Vec<String>, reason: Option<String>| {
+        sink.emit(RunEvent::ScenarioFinished {
+            scenario: id.clone(),
+            verdict,
+            failed_checks: failed,
+            reason: reason.clone(),
+            wall_ms: started.elapsed().as_millis() as u64,
+        });
+        sink.sync();
+        (verdict, reason)
+    };
+
+    let identity = match devices.pump.request(&Request::Identify).await {
+        Ok(ResponseBody::Identity(i)) => i,
+        Ok(other) => {
+            return finish(
+                ScenarioVerdict::Incomplete,
+                vec![],
+                Some(format!("identify answered with {other:?}")),
+            )
+        }
+        Err(e) => {
+            return finish(
+                ScenarioVerdict::Incomplete,
+                vec![],
+                Some(format!("pump did not identify: {e}")),
+            )
+        }
+    };
+    let capacity_nl = scenario.device.reservoir_ml as u64 * crate::units::NL_PER_ML;
+    if identity.reservoir_capacity_nl != capacity_nl {
+        return finish(
+            ScenarioVerdict::Error,
+            vec![],
+            Some(format!(
+                "scenario needs a {} mL reservoir; the pump has {} nL",
+                scenario.device.reservoir_ml, identity.reservoir_capacity_nl
+            )),
+        );
+    }
+    let origin_ms = match devices.pump.request(&Request::Status).await {
+        Ok(ResponseBody::Status(s)) => s.device_time_ms,
+        _ => {
+            return finish(
+                ScenarioVerdict::Incomplete,
+                vec![],
+                Some("pump did not report status".into()),
+            )
+        }
+    };
+    let clock = if devices.virtual_time {
+        DeviceClock::Virtual { origin_ms }
+    } else {
+        DeviceClock::RealTime {
+            origin_ms,
+            started: Instant::now(),
+        }
+    };
+
+    sink.emit(RunEvent::ScenarioStarted {
+        scenario: id.clone(),
+        title: scenario.title.clone(),
+        description: scenario.description.clone(),
+        requirements: scenario.requirements.clone(),
+        hazard: scenario.hazard.clone(),
+        negative_control: scenario.negative_control.clone(),
+        file: FileRef { path: scenario.path.display().to_string(), sha256: scenario.sha256.clone() },
+        fixtures: expected.fixture_files.clone(),
+        device: device_info(&identity, devices.device_kind, &devices.pump_port),
+        balance: devices.balance_info.clone(),
+        end_ms: scenario.end_ms,
+        sample_ms: scenario.sample_ms,
+        setup: serde_json::json!({ "device": scenario.device, "bench": scenario.bench, "tolerance": scenario.tolerance, "defects": scenario.defects }),
+        steps: serde_json::to_value(&scenario.steps).unwrap_or_default(),
+        expectations: serde_json::to_value(&scenario.expect).unwrap_or_default(),
+        expected_samples: serde_json::to_value(expected.samples.iter().map(|s| (s.t_ms, s.delivered_nl, s.calculated_nl, s.tip_nl, s.actual_nl, s.programmed_nl_per_day)).collect::<Vec<_>>()).unwrap_or_default(),
+        expected_alarms: serde_json::to_value(expected.alarms.iter().map(|a| serde_json::json!({"t_ms": a.t_ms, "alarm": a.alarm.name(), "priority": a.priority.name(), "transition": a.transition, "tolerance_ms": a.tolerance_ms})).collect::<Vec<_>>()).unwrap_or_default(),
+    });
+
+    let mut run = Execution {
+        scenario,
+        sink,
+        devices,
+        clock,
+        samples: Vec::new(),
+        alarms: Vec::new(),
+        injected: Vec::new(),
+        last_event_seq: None,
+        setup: Some(Vec::new()),
+    };
+    let mut interrupted = None;
+    for (label, request) in setup_requests(scenario) {
+        if let Err(e) = run.request(&request).await {
+            interrupted = Some(Interrupted::Device(e));
+            run.deviation(Some(0), "setup", format!("{label} failed"));
+            break;
+        }
+    }
+    run.drain();
+    run.end_setup();
+    if interrupted.is_none() {
+        if let Some(balance) = &mut run.devices.balance {
+            if let Err(e) = balance.zero().await {
+                interrupted = Some(Interrupted::Balance(format!("zeroing failed: {e}")));
+            }
+        }
+    }
+    if interrupted.is_none() {
+        if let Err(e) = run.timeline(&mut shutdown).await {
+            interrupted = Some(e);
+        }
+    }
+    if !matches!(interrupted, Some(Interrupted::Device(_))) {
+        run.restore().await;
+    }
+    run.drain();
+    if let Some(reason) = interrupted {
+        return finish(
+            ScenarioVerdict::Incomplete,
+            vec![],
+            Some(reason.to_string()),
+        );
+    }
+
+    let measured = Measured {
+        samples: &run.samples,
+        alarms: &run.alarms,
+    };
+    let (results, findings) = checks::judge(scenario, expected.samples, expected.alarms, &measured);
+    for f in &findings {
+        sink.emit(RunEvent::Finding {
+            scenario: id.clone(),
+            kind: f.kind.name().to_string(),
+            t_ms: f.t_ms,
+            detail: f.detail.clone(),
+        });
+    }
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|r| !r.passed())
+        .map(|r| r.name.clone())
+        .collect();
+    for result in results {
+        sink.emit(RunEvent::Check {
+            scenario: id.clone(),
+            result,
+        });
+    }
+    let verdict = match &scenario.negative_control {
+        None if failed.is_empty() => ScenarioVerdict::Passed,
+        None => ScenarioVerdict::Failed,
+        Some(nc) => {
+            let caught = nc
+                .must_fail
+                .iter()
+                .all(|name| failed.iter().any(|f| f == name || names::family(f) == name));
+            if caught {
+                ScenarioVerdict::ControlCaught
+            } else {
+                ScenarioVerdict::ControlMissed
+            }
+        }
+    };
+    let reason = match (&scenario.negative_control, verdict) {
+        (Some(nc), ScenarioVerdict::ControlMissed) => {
+            Some(format!("required to fail: {}", nc.must_fail.join(", ")))
+        }
+        _ => None,
+    };
+    finish(verdict, failed, reason)
+}

@@ -1,0 +1,322 @@
+//! The main job: replay scenarios against emulated pumps (one per scenario, in parallel) or a
+//! real bench, record everything, judge, and render the outputs from the record.
+
+pub mod bench;
+pub mod clock;
+pub mod console;
+pub mod devices;
+pub mod execute;
+pub mod sink;
+
+use crate::cli::exit;
+use crate::expect::fixture;
+use crate::record::{FileRef, Journal, RunEvent, ScenarioVerdict};
+use crate::scenario::Scenario;
+use console::Console;
+use sink::Sink;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::{watch, Semaphore};
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub paths: Vec<PathBuf>,
+    pub jobs: usize,
+    pub seed: u64,
+    pub noise_mg: f64,
+    pub bench: Option<PathBuf>,
+    pub operator: Option<String>,
+    pub reports_dir: PathBuf,
+    pub fixtures: Option<PathBuf>,
+    pub plain: bool,
+    pub quiet: bool,
+    pub command_line: Vec<String>,
+}
+
+/// The outcome of a run: its directory (if one was made) and the exit code.
+pub struct RunOutcome {
+    pub dir: Option<PathBuf>,
+    pub exit_code: u8,
+}
+
+fn run_id() -> String {
+    let now = std::time::SystemTime::now();
+    let stamp = humantime::format_rfc3339_seconds(now)
+        .to_string()
+        .replace([':', '-'], "");
+    let nanos = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let short =
+        &crate::scenario::sha256_hex(format!("{nanos}-{}", std::process::id()).as_bytes())[..6];
+    format!("{stamp}-{short}")
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn os_name() -> String {
+    let pretty = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                l.strip_prefix("PRETTY_NAME=")
+                    .map(|v| v.trim_matches('"').to_string())
+            })
+        });
+    format!("{} {}", std::env::consts::OS, pretty.unwrap_or_default())
+        .trim()
+        .to_string()
+}
+
+/// Exit code from scenario verdicts: infrastructure (3) outranks a failed check (1).
+pub fn exit_code(verdicts: &[ScenarioVerdict], write_failed: bool) -> u8 {
+    if write_failed || verdicts.iter().any(|v| *v == ScenarioVerdict::Incomplete) {
+        exit::INFRASTRUCTURE
+    } else if verdicts.iter().any(|v| *v == ScenarioVerdict::Error) {
+        exit::USAGE
+    } else if verdicts.iter().any(|v| !v.is_success()) {
+        exit::CHECK_FAILED
+    } else {
+        exit::PASSED
+    }
+}
+
+struct Prepared {
+    scenario: Scenario,
+    samples: Vec<crate::expect::ExpectedSample>,
+    alarms: Vec<crate::expect::ExpectedAlarmEvent>,
+    fixture_files: Vec<FileRef>,
+}
+
+fn prepare(opts: &RunOptions) -> Result<Vec<Prepared>, String> {
+    let files = crate::cli::scenario_args::expand_paths(&opts.paths)?;
+    let scenarios = crate::cli::scenario_args::load_all(&files).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for scenario in scenarios {
+        let root = opts
+            .fixtures
+            .clone()
+            .unwrap_or_else(|| fixture::default_root(&scenario.path));
+        match fixture::read(&root, &scenario) {
+            Ok((samples, alarms)) => {
+                let dir = fixture::fixture_dir(&root, &scenario);
+                let fixture_files = [
+                    fixture::VOLUME_FILE,
+                    fixture::ALARMS_FILE,
+                    fixture::README_FILE,
+                ]
+                .iter()
+                .map(|name| {
+                    let path = dir.join(name);
+                    let sha256 = std::fs::read(&path)
+                        .map(|b| crate::scenario::sha256_hex(&b))
+                        .unwrap_or_default();
+                    FileRef {
+                        path: path.display().to_string(),
+                        sha256,
+                    }
+                })
+                .collect();
+                out.push(Prepared {
+                    scenario,
+                    samples,
+                    alarms,
+                    fixture_files,
+                });
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors.join("\n"))
+    }
+}
+
+fn watch_signals() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                        let _ = tx.send(true);
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("signal received: ending the run; everything measured so far is kept");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+pub async fn run(opts: RunOptions) -> RunOutcome {
+    let prepared = match prepare(&opts) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return RunOutcome {
+                dir: None,
+                exit_code: exit::USAGE,
+            };
+        }
+    };
+    let bench = match &opts.bench {
+        Some(path) => match bench::load(path) {
+            Ok(b) => Some(Arc::new(b)),
+            Err(e) => {
+                eprintln!("{e}");
+                return RunOutcome {
+                    dir: None,
+                    exit_code: exit::USAGE,
+                };
+            }
+        },
+        None => None,
+    };
+    let id = run_id();
+    let dir = opts.reports_dir.join(&id);
+    let journal = match std::fs::create_dir_all(&dir).and_then(|_| Journal::create(&dir)) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!(
+                "error: cannot create the run directory {}: {e}",
+                dir.display()
+            );
+            return RunOutcome {
+                dir: None,
+                exit_code: exit::INFRASTRUCTURE,
+            };
+        }
+    };
+    let sink = Sink::new(journal, Console::new(opts.plain, opts.quiet));
+    // A real pump is one device: its scenarios run one after another.
+    let jobs = if bench.is_some() { 1 } else { opts.jobs.max(1) };
+    sink.emit(RunEvent::RunStarted {
+        run_id: id.clone(),
+        started_utc: crate::record::utc_now(),
+        harness_version: crate::VERSION.to_string(),
+        git_commit: crate::GIT_COMMIT.to_string(),
+        host: host_name(),
+        os: os_name(),
+        operator: opts.operator.clone(),
+        command_line: opts.command_line.clone(),
+        mode: if bench.is_some() {
+            "bench".into()
+        } else {
+            "emulator".into()
+        },
+        bench_file: bench.as_ref().map(|b| FileRef {
+            path: b.path.display().to_string(),
+            sha256: b.sha256.clone(),
+        }),
+        seed: opts.seed,
+        jobs,
+        scenarios: prepared
+            .iter()
+            .map(|p| FileRef {
+                path: p.scenario.path.display().to_string(),
+                sha256: p.scenario.sha256.clone(),
+            })
+            .collect(),
+    });
+
+    let shutdown = watch_signals();
+    let semaphore = Arc::new(Semaphore::new(jobs));
+    let mut tasks = Vec::new();
+    for p in prepared {
+        let semaphore = semaphore.clone();
+        let sink = sink.clone();
+        let shutdown = shutdown.clone();
+        let bench = bench.clone();
+        let seed = opts.seed;
+        let noise_mg = opts.noise_mg;
+        tasks.push(tokio::spawn(async move {
+            let Ok(_permit) = semaphore.acquire().await else {
+                return ScenarioVerdict::Error;
+            };
+            if *shutdown.borrow() {
+                sink.emit(RunEvent::ScenarioFinished {
+                    scenario: p.scenario.id.clone(),
+                    verdict: ScenarioVerdict::Incomplete,
+                    failed_checks: vec![],
+                    reason: Some("not started: run interrupted".into()),
+                    wall_ms: 0,
+                });
+                return ScenarioVerdict::Incomplete;
+            }
+            let opened = match &bench {
+                Some(b) => devices::open_bench(b, &p.scenario).await,
+                None => devices::open_emulator(&p.scenario, seed, noise_mg).await,
+            };
+            let (mut devs, guard) = match opened {
+                Ok(d) => d,
+                Err(failure) => {
+                    sink.emit(RunEvent::Deviation {
+                        scenario: Some(p.scenario.id.clone()),
+                        t_ms: None,
+                        kind: "device-open".into(),
+                        detail: failure.message.clone(),
+                    });
+                    sink.emit(RunEvent::ScenarioFinished {
+                        scenario: p.scenario.id.clone(),
+                        verdict: failure.verdict,
+                        failed_checks: vec![],
+                        reason: Some(failure.message),
+                        wall_ms: 0,
+                    });
+                    return failure.verdict;
+                }
+            };
+            let expected = execute::Expected {
+                samples: &p.samples,
+                alarms: &p.alarms,
+                fixture_files: p.fixture_files.clone(),
+            };
+            let (verdict, _) =
+                execute::run_scenario(&p.scenario, &expected, &mut devs, &sink, shutdown).await;
+            drop(devs);
+            drop(guard);
+            verdict
+        }));
+    }
+    let mut verdicts = Vec::new();
+    for task in tasks {
+        verdicts.push(task.await.unwrap_or(ScenarioVerdict::Incomplete));
+    }
+    let code = exit_code(&verdicts, sink.write_failed());
+    let count = |f: fn(&ScenarioVerdict) -> bool| verdicts.iter().filter(|v| f(v)).count();
+    sink.emit(RunEvent::RunFinished {
+        finished_utc: crate::record::utc_now(),
+        exit_code: code,
+        passed: count(|v| v.is_success()),
+        failed: count(|v| matches!(v, ScenarioVerdict::Failed | ScenarioVerdict::ControlMissed)),
+        incomplete: count(|v| *v == ScenarioVerdict::Incomplete),
+        errors: count(|v| *v == ScenarioVerdict::Error),
+    });
+    sink.sync();
+    RunOutcome {
+        dir: Some(dir),
+        exit_code: code,
+    }
+}
