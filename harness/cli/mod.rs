@@ -2,11 +2,15 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod bench_tools;
+pub mod emulate;
 pub mod expect;
 pub mod lint;
 pub mod list;
+pub mod report;
 pub mod run;
 pub mod scenario_args;
+pub mod verify;
 use std::process::ExitCode;
 
 /// Exit codes, documented in README.md.
@@ -37,6 +41,18 @@ pub enum Command {
     Lint(lint::LintArgs),
     /// List the scenarios with ids, titles and requirements.
     List(list::ListArgs),
+    /// Render a run directory's reports again from its events.jsonl.
+    Report(report::ReportArgs),
+    /// Check a run directory against its manifest and hash chain (exit 1 if anything changed).
+    Verify(verify::VerifyArgs),
+    /// Start the emulated pump and balance on pseudo-terminals (--pty) or ttys (--port).
+    Emulate(emulate::EmulateArgs),
+    /// List serial ports.
+    Ports(bench_tools::PortsArgs),
+    /// Print a pump's identity and status.
+    Identify(bench_tools::IdentifyArgs),
+    /// Print balance readings (MT-SICS).
+    Balance(bench_tools::BalanceArgs),
     /// Compute expected traces from scenarios by reference arithmetic (--write updates fixtures/).
     Expect(expect::ExpectArgs),
 }
@@ -59,6 +75,12 @@ pub fn main() -> ExitCode {
         Command::Lint(args) => lint::run(args),
         Command::List(args) => list::run(args),
         Command::Expect(args) => expect::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Emulate(args) => emulate::run(args),
+        Command::Ports(args) => bench_tools::ports(args),
+        Command::Identify(args) => bench_tools::identify(args),
+        Command::Balance(args) => bench_tools::balance(args),
     };
     ExitCode::from(code)
 }

@@ -1,37 +1,67 @@
 //! Outputs rendered from a run's `events.jsonl` alone: JUnit, summary, traces, manifest, table.
+//!
+//! Each renderer is an independent consumer of the records; none looks at anything else, so
+//! `pumphil report DIR` re-renders them byte for byte.
+
+pub mod junit;
+pub mod manifest;
+pub mod summary;
+pub mod table;
+pub mod traces;
+
+pub use table::closing_table;
 
 use super::journal::{self, Record};
+use super::RunEvent;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("{0}")]
+    #[error("{dir}: no run record here ({source})")]
+    NoRecord { source: std::io::Error, dir: String },
+    #[error("writing outputs: {0}")]
     Io(#[from] std::io::Error),
 }
 
-pub struct RenderOutcome;
-
-pub fn render_all(dir: &Path) -> Result<RenderOutcome, RenderError> {
-    let _ = journal::read(dir)?;
-    Ok(RenderOutcome)
+/// What a render found in the record.
+pub struct RenderOutcome {
+    pub records: usize,
+    pub truncated_at_line: Option<usize>,
+    pub problems: Vec<(usize, String)>,
 }
 
-pub fn closing_table(records: &[Record]) -> String {
-    let mut out = String::new();
+/// The records of one scenario, in record order.
+pub fn scenario_records<'a>(records: &'a [Record], id: &str) -> Vec<&'a Record> {
+    records.iter().filter(|r| r.event.scenario() == Some(id)).collect()
+}
+
+/// Scenario ids in the order they started.
+pub fn scenario_ids(records: &[Record]) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
     for r in records {
-        if let super::RunEvent::ScenarioFinished {
-            scenario,
-            verdict,
-            failed_checks,
-            ..
-        } = &r.event
-        {
-            out.push_str(&format!(
-                "{:14} {scenario} {}\n",
-                verdict.label(),
-                failed_checks.join(", ")
-            ));
+        if let RunEvent::ScenarioStarted { scenario, .. } | RunEvent::ScenarioFinished { scenario, .. } = &r.event {
+            if !ids.contains(scenario) {
+                ids.push(scenario.clone());
+            }
         }
     }
-    out
+    ids
 }
+
+/// Renders every output from the record, then the manifest over all of them.
+pub fn render_all(dir: &Path) -> Result<RenderOutcome, RenderError> {
+    let read = journal::read(dir).map_err(|source| RenderError::NoRecord { source, dir: dir.display().to_string() })?;
+    let records = &read.records;
+    std::fs::write(dir.join(junit::FILE), junit::render(records))?;
+    std::fs::write(dir.join(summary::FILE), summary::render(records, read.truncated_at_line))?;
+    traces::write(dir, records)?;
+    // Reports for people (HTML, Markdown) are rendered here too, before the manifest.
+    if let Some(hook) = REPORT_HOOK.get() {
+        hook(dir, records)?;
+    }
+    manifest::write(dir)?;
+    Ok(RenderOutcome { records: records.len(), truncated_at_line: read.truncated_at_line, problems: read.problems })
+}
+
+/// Optional renderer of human-readable reports, installed by the report module.
+pub static REPORT_HOOK: std::sync::OnceLock<fn(&Path, &[Record]) -> std::io::Result<()>> = std::sync::OnceLock::new();
