@@ -7,7 +7,10 @@ use pumphil::scenario;
 use std::path::{Path, PathBuf};
 
 fn files(dir: &str) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     out.sort();
     out
 }
@@ -17,7 +20,13 @@ fn has_place(text: &str, path: &Path) -> bool {
     text.lines().any(|line| {
         line.strip_prefix(&prefix)
             .and_then(|rest| rest.split_once(':'))
-            .is_some_and(|(line_no, rest)| line_no.parse::<usize>().is_ok() && rest.split(':').next().is_some_and(|c| c.parse::<usize>().is_ok()))
+            .is_some_and(|(line_no, rest)| {
+                line_no.parse::<usize>().is_ok()
+                    && rest
+                        .split(':')
+                        .next()
+                        .is_some_and(|c| c.parse::<usize>().is_ok())
+            })
     })
 }
 
@@ -27,7 +36,11 @@ const PLACELESS: &[&str] = &["empty-file", "whitespace-only", "missing-file"];
 #[test]
 fn every_bad_scenario_is_refused_with_its_place_and_a_hint() {
     let files = files("tests/bad_inputs/scenarios");
-    assert!(files.len() >= 40, "the corpus holds {} scenario files", files.len());
+    assert!(
+        files.len() >= 40,
+        "the corpus holds {} scenario files",
+        files.len()
+    );
     for path in files {
         let stem = path.file_stem().unwrap().to_string_lossy().to_string();
         let text = match scenario::load(&path) {
@@ -36,7 +49,10 @@ fn every_bad_scenario_is_refused_with_its_place_and_a_hint() {
         };
         assert!(text.contains("help:"), "{stem}: no help line in\n{text}");
         if !PLACELESS.contains(&stem.as_str()) {
-            assert!(has_place(&text, &path), "{stem}: no file:line:col in\n{text}");
+            assert!(
+                has_place(&text, &path),
+                "{stem}: no file:line:col in\n{text}"
+            );
             assert!(text.contains('^'), "{stem}: no caret in\n{text}");
         }
         insta::assert_snapshot!(format!("scenario-{stem}"), text);
@@ -61,9 +77,15 @@ fn every_bad_fixture_is_refused_with_its_place() {
         let text = err.to_string();
         assert!(text.contains("help:"), "{stem}: no help in\n{text}");
         if !PLACELESS.contains(&stem.as_str()) && stem != "stale-times" {
-            assert!(err.line_col().is_some(), "{stem}: no line and column in\n{text}");
+            assert!(
+                err.line_col().is_some(),
+                "{stem}: no line and column in\n{text}"
+            );
         }
-        insta::assert_snapshot!(format!("fixture-{stem}"), text.replace(&dir.display().to_string(), "<fixtures>"));
+        insta::assert_snapshot!(
+            format!("fixture-{stem}"),
+            text.replace(&dir.display().to_string(), "<fixtures>")
+        );
     }
 }
 
@@ -99,7 +121,12 @@ fn committed_fixtures_match_the_reference_calculator() {
             (fixture::README_FILE, fixture::readme(&s, &expected)),
         ] {
             let committed = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
-            assert!(committed == text, "{}/{name} differs from `pumphil expect {}`; regenerate with --write and review", dir.display(), path.display());
+            assert!(
+                committed == text,
+                "{}/{name} differs from `pumphil expect {}`; regenerate with --write and review",
+                dir.display(),
+                path.display()
+            );
         }
     }
 }

@@ -7,7 +7,10 @@ use crate::link::serial::{open_serial, SerialSettings};
 use crate::units::{format_device_time, format_ml};
 
 fn runtime() -> Option<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().ok()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()
 }
 
 #[derive(Debug, clap::Args)]
@@ -40,7 +43,9 @@ pub struct IdentifyArgs {
 }
 
 pub fn identify(args: &IdentifyArgs) -> u8 {
-    let Some(rt) = runtime() else { return exit::INFRASTRUCTURE };
+    let Some(rt) = runtime() else {
+        return exit::INFRASTRUCTURE;
+    };
     rt.block_on(async {
         let link = match open_serial(&SerialSettings { baud: args.baud, ..SerialSettings::pump(&args.port) }) {
             Ok(l) => l,
@@ -84,9 +89,14 @@ pub struct BalanceArgs {
 }
 
 pub fn balance(args: &BalanceArgs) -> u8 {
-    let Some(rt) = runtime() else { return exit::INFRASTRUCTURE };
+    let Some(rt) = runtime() else {
+        return exit::INFRASTRUCTURE;
+    };
     rt.block_on(async {
-        let link = match open_serial(&SerialSettings { baud: args.baud, ..SerialSettings::balance(&args.port) }) {
+        let link = match open_serial(&SerialSettings {
+            baud: args.baud,
+            ..SerialSettings::balance(&args.port)
+        }) {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -96,7 +106,11 @@ pub fn balance(args: &BalanceArgs) -> u8 {
         let mut balance = BalanceDriver::new(link);
         loop {
             match balance.weigh_immediate().await {
-                Ok(r) => println!("{:.4} g {}", r.grams, if r.stable { "stable" } else { "dynamic" }),
+                Ok(r) => println!(
+                    "{:.4} g {}",
+                    r.grams,
+                    if r.stable { "stable" } else { "dynamic" }
+                ),
                 Err(e) => {
                     eprintln!("error: {e}");
                     return exit::INFRASTRUCTURE;

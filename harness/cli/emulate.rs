@@ -37,7 +37,11 @@ pub fn run(args: &EmulateArgs) -> u8 {
         eprintln!("error: say where to serve: --pty (new pseudo-terminals) or --port PATH\n  = help: pumphil emulate --pty");
         return exit::USAGE;
     }
-    let Ok(rt) = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() else {
+    let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    else {
         return exit::INFRASTRUCTURE;
     };
     rt.block_on(async {

@@ -18,7 +18,11 @@ pub fn run(args: &ReportArgs) -> u8 {
             for (line, problem) in &outcome.problems {
                 eprintln!("warning: events.jsonl line {line}: {problem}");
             }
-            println!("rendered {} from {} records", args.dir.display(), outcome.records);
+            println!(
+                "rendered {} from {} records",
+                args.dir.display(),
+                outcome.records
+            );
             exit::PASSED
         }
         Err(e) => {

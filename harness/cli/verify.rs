@@ -19,7 +19,11 @@ pub fn run(args: &VerifyArgs) -> u8 {
             for p in &problems {
                 println!("{p}");
             }
-            println!("FAILED: {} problem(s) in {}", problems.len(), args.dir.display());
+            println!(
+                "FAILED: {} problem(s) in {}",
+                problems.len(),
+                args.dir.display()
+            );
             exit::CHECK_FAILED
         }
         Err(e) => {

@@ -953,6 +953,8 @@ fn parse_time_of_day(text: &str) -> Option<u16> {
 
 /// Checks a `[defects]` table against the emulator's defect knobs.
 fn validate_defects(table: &toml::Table) -> Result<(), String> {
-    let _ = table;
-    Ok(())
+    toml::Value::Table(table.clone())
+        .try_into::<crate::emulator::config::Defects>()
+        .map(|_| ())
+        .map_err(|e| e.message().to_string())
 }

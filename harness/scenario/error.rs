@@ -39,9 +39,24 @@ impl InputError {
         self
     }
 
+    /// The span moved onto character boundaries of `source` (spans from byte offsets can land
+    /// inside a replacement character of a file that was not UTF-8).
+    fn char_span(&self) -> Option<Range<usize>> {
+        let span = self.span.as_ref()?;
+        let floor = |mut i: usize| {
+            i = i.min(self.source.len());
+            while !self.source.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let start = floor(span.start);
+        Some(start..floor(span.end).max(start))
+    }
+
     /// 1-based line and column (in characters) of the start of the span.
     pub fn line_col(&self) -> Option<(usize, usize)> {
-        let start = self.span.as_ref()?.start.min(self.source.len());
+        let start = self.char_span()?.start;
         let before = self.source.get(..start)?;
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
@@ -61,10 +76,9 @@ impl fmt::Display for InputError {
             )?,
             None => write!(f, "{path}: error[{}]: {}", self.code, self.message)?,
         }
-        if let (Some((line, col)), Some(span)) = (self.line_col(), &self.span) {
+        if let (Some((line, col)), Some(span)) = (self.line_col(), self.char_span()) {
             if let Some(text) = self.source.lines().nth(line - 1) {
-                let width = self.source
-                    [span.start.min(self.source.len())..span.end.min(self.source.len())]
+                let width = self.source[span]
                     .lines()
                     .next()
                     .map(|s| s.chars().count())
@@ -139,7 +153,7 @@ mod tests {
     fn caret_points_at_the_column() {
         let source = "id = \"x\"\nend = \"3q\"\n";
         let err = InputError::new(Path::new("s.toml"), source, "E1", "bad unit")
-            .at(16..20)
+            .at(16..18)
             .help("use d, h, m or s");
         assert_eq!(err.line_col(), Some((2, 8)));
         let text = err.to_string();
@@ -147,7 +161,7 @@ mod tests {
             text.starts_with("s.toml:2:8: error[E1]: bad unit"),
             "{text}"
         );
-        assert!(text.contains("2 | end = \"3q\"\n  |        ^^^^"), "{text}");
+        assert!(text.contains("2 | end = \"3q\"\n  |        ^^"), "{text}");
         assert!(text.ends_with("= help: use d, h, m or s"), "{text}");
     }
 }

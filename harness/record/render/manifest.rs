@@ -26,7 +26,10 @@ fn files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 fn relative(path: &Path) -> String {
-    path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Hashes every file of the run directory (sha256sum format, sorted by path).
@@ -34,7 +37,11 @@ pub fn write(dir: &Path) -> std::io::Result<()> {
     let mut text = String::new();
     for rel in files(dir)? {
         let bytes = std::fs::read(dir.join(&rel))?;
-        text.push_str(&format!("{}  {}\n", crate::scenario::sha256_hex(&bytes), relative(&rel)));
+        text.push_str(&format!(
+            "{}  {}\n",
+            crate::scenario::sha256_hex(&bytes),
+            relative(&rel)
+        ));
     }
     std::fs::write(dir.join(FILE), text)
 }
@@ -42,7 +49,8 @@ pub fn write(dir: &Path) -> std::io::Result<()> {
 /// Problems found by `verify`, each naming a file or a record.
 pub fn verify(dir: &Path) -> Result<(usize, usize, Vec<String>), std::io::Error> {
     let mut problems = Vec::new();
-    let manifest = std::fs::read_to_string(dir.join(FILE)).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.join(FILE).display())))?;
+    let manifest = std::fs::read_to_string(dir.join(FILE))
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.join(FILE).display())))?;
     let mut listed = BTreeMap::new();
     for (i, line) in manifest.lines().enumerate() {
         match line.split_once("  ") {
@@ -56,13 +64,19 @@ pub fn verify(dir: &Path) -> Result<(usize, usize, Vec<String>), std::io::Error>
     for (path, hash) in &listed {
         match std::fs::read(dir.join(path)) {
             Ok(bytes) if crate::scenario::sha256_hex(&bytes) == *hash => {}
-            Ok(_) => problems.push(format!("{path}: changed (its SHA-256 differs from the manifest)")),
-            Err(_) => problems.push(format!("{path}: removed (listed in the manifest, not in the directory)")),
+            Ok(_) => problems.push(format!(
+                "{path}: changed (its SHA-256 differs from the manifest)"
+            )),
+            Err(_) => problems.push(format!(
+                "{path}: removed (listed in the manifest, not in the directory)"
+            )),
         }
     }
     for path in &present {
         if !listed.contains_key(path) {
-            problems.push(format!("{path}: added (in the directory, not in the manifest)"));
+            problems.push(format!(
+                "{path}: added (in the directory, not in the manifest)"
+            ));
         }
     }
     let mut records = 0;
@@ -70,10 +84,16 @@ pub fn verify(dir: &Path) -> Result<(usize, usize, Vec<String>), std::io::Error>
         Ok(read) => {
             records = read.records.len();
             for (line, what) in read.problems {
-                problems.push(format!("{}: record at line {line}: {what}", journal::EVENTS_FILE));
+                problems.push(format!(
+                    "{}: record at line {line}: {what}",
+                    journal::EVENTS_FILE
+                ));
             }
             if let Some(line) = read.truncated_at_line {
-                problems.push(format!("{}: line {line} is cut short (the run was killed while writing it)", journal::EVENTS_FILE));
+                problems.push(format!(
+                    "{}: line {line} is cut short (the run was killed while writing it)",
+                    journal::EVENTS_FILE
+                ));
             }
         }
         Err(e) => problems.push(format!("{}: cannot read: {e}", journal::EVENTS_FILE)),

@@ -32,14 +32,19 @@ pub struct RenderOutcome {
 
 /// The records of one scenario, in record order.
 pub fn scenario_records<'a>(records: &'a [Record], id: &str) -> Vec<&'a Record> {
-    records.iter().filter(|r| r.event.scenario() == Some(id)).collect()
+    records
+        .iter()
+        .filter(|r| r.event.scenario() == Some(id))
+        .collect()
 }
 
 /// Scenario ids in the order they started.
 pub fn scenario_ids(records: &[Record]) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
     for r in records {
-        if let RunEvent::ScenarioStarted { scenario, .. } | RunEvent::ScenarioFinished { scenario, .. } = &r.event {
+        if let RunEvent::ScenarioStarted { scenario, .. }
+        | RunEvent::ScenarioFinished { scenario, .. } = &r.event
+        {
             if !ids.contains(scenario) {
                 ids.push(scenario.clone());
             }
@@ -50,18 +55,29 @@ pub fn scenario_ids(records: &[Record]) -> Vec<String> {
 
 /// Renders every output from the record, then the manifest over all of them.
 pub fn render_all(dir: &Path) -> Result<RenderOutcome, RenderError> {
-    let read = journal::read(dir).map_err(|source| RenderError::NoRecord { source, dir: dir.display().to_string() })?;
+    let read = journal::read(dir).map_err(|source| RenderError::NoRecord {
+        source,
+        dir: dir.display().to_string(),
+    })?;
     let records = &read.records;
     std::fs::write(dir.join(junit::FILE), junit::render(records))?;
-    std::fs::write(dir.join(summary::FILE), summary::render(records, read.truncated_at_line))?;
+    std::fs::write(
+        dir.join(summary::FILE),
+        summary::render(records, read.truncated_at_line),
+    )?;
     traces::write(dir, records)?;
     // Reports for people (HTML, Markdown) are rendered here too, before the manifest.
     if let Some(hook) = REPORT_HOOK.get() {
         hook(dir, records)?;
     }
     manifest::write(dir)?;
-    Ok(RenderOutcome { records: records.len(), truncated_at_line: read.truncated_at_line, problems: read.problems })
+    Ok(RenderOutcome {
+        records: records.len(),
+        truncated_at_line: read.truncated_at_line,
+        problems: read.problems,
+    })
 }
 
 /// Optional renderer of human-readable reports, installed by the report module.
-pub static REPORT_HOOK: std::sync::OnceLock<fn(&Path, &[Record]) -> std::io::Result<()>> = std::sync::OnceLock::new();
+pub static REPORT_HOOK: std::sync::OnceLock<fn(&Path, &[Record]) -> std::io::Result<()>> =
+    std::sync::OnceLock::new();

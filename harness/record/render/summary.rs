@@ -11,10 +11,26 @@ pub fn render(records: &[Record], truncated_at_line: Option<usize>) -> String {
     let mut run = json!({});
     for r in records {
         match &r.event {
-            RunEvent::RunStarted { run_id, started_utc, harness_version, git_commit, mode, seed, operator, .. } => {
+            RunEvent::RunStarted {
+                run_id,
+                started_utc,
+                harness_version,
+                git_commit,
+                mode,
+                seed,
+                operator,
+                ..
+            } => {
                 run = json!({ "run_id": run_id, "started_utc": started_utc, "harness_version": harness_version, "git_commit": git_commit, "mode": mode, "seed": seed, "operator": operator });
             }
-            RunEvent::RunFinished { finished_utc, exit_code, passed, failed, incomplete, errors } => {
+            RunEvent::RunFinished {
+                finished_utc,
+                exit_code,
+                passed,
+                failed,
+                incomplete,
+                errors,
+            } => {
                 run["finished_utc"] = json!(finished_utc);
                 run["exit_code"] = json!(exit_code);
                 run["totals"] = json!({ "passed": passed, "failed": failed, "incomplete": incomplete, "errors": errors });
@@ -22,7 +38,9 @@ pub fn render(records: &[Record], truncated_at_line: Option<usize>) -> String {
             _ => {}
         }
     }
-    let finished = records.iter().any(|r| matches!(r.event, RunEvent::RunFinished { .. }));
+    let finished = records
+        .iter()
+        .any(|r| matches!(r.event, RunEvent::RunFinished { .. }));
     run["verdict"] = json!(match run.get("exit_code").and_then(|c| c.as_u64()) {
         _ if !finished => "incomplete",
         Some(0) => "passed",
@@ -39,16 +57,32 @@ pub fn render(records: &[Record], truncated_at_line: Option<usize>) -> String {
             let (mut checks, mut findings, mut deviations, mut alarms) = (0, Vec::new(), 0, 0);
             for r in &own {
                 match &r.event {
-                    RunEvent::ScenarioStarted { title, negative_control, requirements, .. } => {
+                    RunEvent::ScenarioStarted {
+                        title,
+                        negative_control,
+                        requirements,
+                        ..
+                    } => {
                         s["title"] = json!(title);
-                        s["kind"] = json!(if negative_control.is_some() { "negative_control" } else { "scenario" });
+                        s["kind"] = json!(if negative_control.is_some() {
+                            "negative_control"
+                        } else {
+                            "scenario"
+                        });
                         s["requirements"] = json!(requirements);
                     }
                     RunEvent::Check { .. } => checks += 1,
-                    RunEvent::Finding { kind, t_ms, .. } => findings.push(json!({ "kind": kind, "t_ms": t_ms })),
+                    RunEvent::Finding { kind, t_ms, .. } => {
+                        findings.push(json!({ "kind": kind, "t_ms": t_ms }))
+                    }
                     RunEvent::Deviation { .. } => deviations += 1,
                     RunEvent::Alarm { .. } => alarms += 1,
-                    RunEvent::ScenarioFinished { verdict, failed_checks, reason, .. } => {
+                    RunEvent::ScenarioFinished {
+                        verdict,
+                        failed_checks,
+                        reason,
+                        ..
+                    } => {
                         s["verdict"] = json!(verdict);
                         s["failed_checks"] = json!(failed_checks);
                         s["reason"] = json!(reason);
