@@ -3,6 +3,8 @@
 pub mod balance;
 pub mod config;
 pub mod device;
+#[cfg(test)]
+mod device_tests;
 pub mod server;
 
 pub use device::Device;
