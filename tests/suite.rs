@@ -1,0 +1,106 @@
+//! The whole suite through the real runner: every check is seen failing in some negative control,
+//! and the correct emulator passes every scenario whatever the balance noise seed.
+
+use pumphil::checks::names;
+use pumphil::record::{journal, RunEvent, ScenarioVerdict};
+use pumphil::runner::{run, RunOptions};
+use std::collections::BTreeSet;
+
+fn options(reports: &std::path::Path, seed: u64, paths: Vec<std::path::PathBuf>) -> RunOptions {
+    RunOptions {
+        paths,
+        jobs: 2,
+        seed,
+        noise_mg: 0.1,
+        bench: None,
+        operator: Some("suite test".into()),
+        reports_dir: reports.to_path_buf(),
+        fixtures: None,
+        plain: true,
+        quiet: true,
+        command_line: vec!["suite-test".into()],
+    }
+}
+
+fn records(dir: &std::path::Path) -> Vec<journal::Record> {
+    journal::read(dir).unwrap().records
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_check_is_seen_failing_and_every_control_names_its_check() {
+    let reports = tempfile::tempdir().unwrap();
+    let outcome = run(options(reports.path(), 1, vec![])).await;
+    assert_eq!(outcome.exit_code, 0, "the suite, controls included, must come out as required");
+    let records = records(&outcome.dir.unwrap());
+    let mut failed_families = BTreeSet::new();
+    let mut controls = 0;
+    for r in &records {
+        if let RunEvent::ScenarioFinished { scenario, verdict, failed_checks, .. } = &r.event {
+            if scenario.contains("-neg-") {
+                controls += 1;
+                assert_eq!(*verdict, ScenarioVerdict::ControlCaught, "{scenario}");
+                assert!(!failed_checks.is_empty(), "{scenario} failed without naming a check");
+                failed_families.extend(failed_checks.iter().map(|c| names::family(c).to_string()));
+            } else {
+                assert_eq!(*verdict, ScenarioVerdict::Passed, "{scenario}: {failed_checks:?}");
+            }
+        }
+    }
+    assert!(controls >= 4);
+    let all: BTreeSet<String> = names::PLAIN.iter().chain(names::PER_ALARM).map(|s| s.to_string()).collect();
+    let never: Vec<&String> = all.difference(&failed_families).collect();
+    assert!(never.is_empty(), "checks never seen failing: {never:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_correct_emulator_passes_every_scenario_with_20_noise_seeds() {
+    let positive: Vec<std::path::PathBuf> = pumphil::scenario::files_in(std::path::Path::new("scenarios"))
+        .unwrap()
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().contains("-neg-"))
+        .collect();
+    assert!(positive.len() >= 5);
+    for seed in 1..=20 {
+        let reports = tempfile::tempdir().unwrap();
+        let outcome = run(options(reports.path(), seed, positive.clone())).await;
+        let failed: Vec<String> = records(&outcome.dir.unwrap())
+            .iter()
+            .filter_map(|r| match &r.event {
+                RunEvent::ScenarioFinished { scenario, verdict, failed_checks, .. } if *verdict != ScenarioVerdict::Passed => Some(format!("{scenario}: {failed_checks:?}")),
+                _ => None,
+            })
+            .collect();
+        assert!(failed.is_empty() && outcome.exit_code == 0, "seed {seed}: {failed:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_record_renders_verifies_and_detects_tampering() {
+    let reports = tempfile::tempdir().unwrap();
+    let outcome = run(options(reports.path(), 3, vec!["scenarios/refill.toml".into(), "scenarios/refill-neg-wrong-priority.toml".into()])).await;
+    let dir = outcome.dir.unwrap();
+    pumphil::record::render::render_all(&dir).unwrap();
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    pumphil::record::render::render_all(&dir).unwrap();
+    assert_eq!(junit, std::fs::read_to_string(dir.join("junit.xml")).unwrap(), "rendering is reproducible");
+    assert!(junit.contains("failed as required by negative control"));
+    let (_, _, problems) = pumphil::record::render::manifest::verify(&dir).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+
+    // One changed byte in the middle of the record breaks the chain at the next line.
+    let events = dir.join("events.jsonl");
+    let text = std::fs::read_to_string(&events).unwrap();
+    let tampered = text.replacen("\"delivered_nl\":25000", "\"delivered_nl\":26000", 1);
+    assert_ne!(text, tampered);
+    std::fs::write(&events, tampered).unwrap();
+    let (_, _, problems) = pumphil::record::render::manifest::verify(&dir).unwrap();
+    assert!(problems.iter().any(|p| p.starts_with("events.jsonl: changed")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("hash chain broken")), "{problems:?}");
+    std::fs::write(&events, text).unwrap();
+
+    std::fs::write(dir.join("extra.txt"), "x").unwrap();
+    std::fs::remove_file(dir.join("traces/refill.csv")).unwrap();
+    let (_, _, problems) = pumphil::record::render::manifest::verify(&dir).unwrap();
+    assert!(problems.iter().any(|p| p == "extra.txt: added (in the directory, not in the manifest)"), "{problems:?}");
+    assert!(problems.iter().any(|p| p.starts_with("traces/refill.csv: removed")), "{problems:?}");
+}
