@@ -14,6 +14,7 @@ fn margin_s(w: &Window, t: u64) -> f64 {
     early.min(late) / 1000.0
 }
 
+#[allow(clippy::too_many_arguments)] // one row of a results table, every column named at the call
 fn result(
     name: String,
     pass: bool,

@@ -120,8 +120,7 @@ pub fn find_discrepancies(
             let (fill, fill_at) = fill_before(scenario, w.t_ms);
             let tip_at_fill = samples
                 .iter()
-                .filter(|s| s.t_ms <= fill_at)
-                .next_back()
+                .rfind(|s| s.t_ms <= fill_at)
                 .and_then(|s| s.tip_nl)
                 .unwrap_or(0);
             let since_fill = sample.tip_nl.unwrap_or(0).saturating_sub(tip_at_fill) as f64;

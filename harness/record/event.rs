@@ -94,6 +94,8 @@ pub struct Sample {
     pub pocket_nl: Option<u64>,
 }
 
+// Events are written one at a time; boxing the large variants would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RunEvent {

@@ -98,7 +98,7 @@ pub async fn open_emulator(
         balance,
         device_kind: "emulator",
         pump_port,
-        balance_info: scenario.bench.balance.then(|| BalanceInfo {
+        balance_info: scenario.bench.balance.then_some(BalanceInfo {
             identity: balance_identity,
             port: balance_port,
             density_g_per_ml: scenario.bench.density_g_per_ml,
@@ -150,10 +150,7 @@ pub async fn open_bench(
             )))
         }
     };
-    if !bench
-        .allowed_serial_numbers
-        .iter()
-        .any(|s| *s == identity.serial_number)
+    if !bench.allowed_serial_numbers.contains(&identity.serial_number)
     {
         return Err(refuse(format!(
             "pump {} on {} is not on this bench's allow-list ({}); nothing was sent that changes therapy. Add its serial number to allowed_serial_numbers in {} if it is a test pump",

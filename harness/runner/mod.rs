@@ -78,9 +78,9 @@ fn os_name() -> String {
 
 /// Exit code from scenario verdicts: infrastructure (3) outranks a failed check (1).
 pub fn exit_code(verdicts: &[ScenarioVerdict], write_failed: bool) -> u8 {
-    if write_failed || verdicts.iter().any(|v| *v == ScenarioVerdict::Incomplete) {
+    if write_failed || verdicts.contains(&ScenarioVerdict::Incomplete) {
         exit::INFRASTRUCTURE
-    } else if verdicts.iter().any(|v| *v == ScenarioVerdict::Error) {
+    } else if verdicts.contains(&ScenarioVerdict::Error) {
         exit::USAGE
     } else if verdicts.iter().any(|v| !v.is_success()) {
         exit::CHECK_FAILED
