@@ -1,18 +1,27 @@
-//! Every hex test vector in docs/protocol.md is checked here: encoding the named message gives
-//! exactly the documented bytes, and decoding the documented wire bytes gives the message back.
-//! Every message kind must have a vector.
+//! Checks every hex test vector in docs/protocol.md against the implementation: the named
+//! message encodes to exactly the documented bytes and the documented wire bytes decode back to
+//! it. Every request, every response body, NACK and every event must have a vector.
 //!
-//! To print fresh vector blocks after a deliberate protocol change:
-//! `cargo test --test protocol_vectors -- --ignored --nocapture`
+//! After a deliberate protocol change, a failing vector prints the block that would pass.
 
-use pumphil::protocol::frame::frame_bytes;
+use pumphil::protocol::frame::{decode_raw_frame, frame_bytes};
 use pumphil::protocol::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/protocol.md");
 
 fn identity() -> Identity {
-    Identity { model: "PH-EMU-40".into(), serial_number: "EMU-0001".into(), firmware_version: "emu-0.1.0".into(), protocol_version: 1, reservoir_capacity_nl: 40_000_000, test_unit: true }
+    Identity {
+        model: "PH-EMU-40".into(),
+        serial_number: "EMU-0001".into(),
+        firmware_version: "emu-0.1.0".into(),
+        protocol_version: 1,
+        reservoir_capacity_nl: 40_000_000,
+        test_unit: true,
+    }
 }
 
+/// 20 h into 600 ug/day at 500 ug/mL after a 3.0 mL refill: 1.0 mL delivered, 2.0 mL left.
 fn status() -> Status {
     Status {
         device_time_ms: 72_000_000,
@@ -25,7 +34,43 @@ fn status() -> Status {
         battery_permille: 998,
         elective_replacement: false,
         end_of_service: false,
-        alarms: vec![ActiveAlarm { alarm: AlarmKind::LowReservoir, priority: Priority::Medium, state: AlarmState::Active }],
+        alarms: vec![ActiveAlarm {
+            alarm: AlarmKind::LowReservoir,
+            priority: Priority::Medium,
+            state: AlarmState::Active,
+        }],
+    }
+}
+
+fn event_log_page() -> EventLogPage {
+    EventLogPage {
+        total: 2,
+        first_index: 0,
+        entries: vec![
+            LogEntry {
+                device_time_ms: 0,
+                kind: LogEntryKind::Programmed,
+                code: 0,
+                value: 600,
+            },
+            LogEntry {
+                device_time_ms: 72_000_000,
+                kind: LogEntryKind::AlarmRaised,
+                code: AlarmKind::LowReservoir.to_wire(),
+                value: i64::from(Priority::Medium.to_wire()),
+            },
+        ],
+    }
+}
+
+fn plant() -> Plant {
+    Plant {
+        actual_reservoir_nl: 1_500_000,
+        tip_nl: 1_500_000,
+        pocket_nl: 0,
+        catheter: CatheterState::Connected,
+        motor_stalled: false,
+        flow_bias_centi_percent: 2000,
     }
 }
 
@@ -33,98 +78,368 @@ fn ok(request: RequestKind, body: ResponseBody) -> Message {
     Message::Response { request, body }
 }
 
-/// (name, seq, message) for every vector in the document.
-fn vectors() -> Vec<(&'static str, u16, Message)> {
-    use Request as R;
-    let req = |r: Request| Message::Request(r);
-    vec![
-        ("identify-request", 1, req(R::Identify)),
-        ("identify-response", 1, ok(RequestKind::Identify, ResponseBody::Identity(identity()))),
-        ("status-request", 2, req(R::Status)),
-        ("status-response", 2, ok(RequestKind::Status, ResponseBody::Status(status()))),
-        ("program-continuous-request", 3, req(R::ProgramContinuous { dose_ug_per_day: 600 })),
-        ("program-continuous-response", 3, ok(RequestKind::ProgramContinuous, ResponseBody::Ack)),
-        ("program-flexible-request", 4, req(R::ProgramFlexible { steps: vec![FlexStep { start_minute: 420, dose_ug_per_day: 500 }, FlexStep { start_minute: 1320, dose_ug_per_day: 600 }] })),
-        ("program-flexible-response", 4, ok(RequestKind::ProgramFlexible, ResponseBody::Ack)),
-        ("bolus-request", 5, req(R::Bolus { dose_ug: 50, duration_s: 1800, bridge: true })),
-        ("bolus-response", 5, ok(RequestKind::Bolus, ResponseBody::Ack)),
-        ("refill-request", 6, req(R::Refill { volume_nl: 20_000_000, concentration_ug_per_ml: 1000 })),
-        ("refill-response", 6, ok(RequestKind::Refill, ResponseBody::Ack)),
-        ("stop-therapy-request", 7, req(R::StopTherapy)),
-        ("stop-therapy-response", 7, ok(RequestKind::StopTherapy, ResponseBody::Ack)),
-        ("resume-therapy-request", 8, req(R::ResumeTherapy)),
-        ("resume-therapy-response", 8, ok(RequestKind::ResumeTherapy, ResponseBody::Ack)),
-        ("set-threshold-request", 9, req(R::SetLowReservoirThreshold { threshold_nl: 2_000_000 })),
-        ("set-threshold-response", 9, ok(RequestKind::SetLowReservoirThreshold, ResponseBody::Ack)),
-        ("acknowledge-alarm-request", 10, req(R::AcknowledgeAlarm { alarm: AlarmKind::LowReservoir, action: AlarmAction::Silence })),
-        ("acknowledge-alarm-response", 10, ok(RequestKind::AcknowledgeAlarm, ResponseBody::Ack)),
-        ("read-event-log-request", 11, req(R::ReadEventLog { page: 0 })),
-        ("read-event-log-response", 11, ok(RequestKind::ReadEventLog, ResponseBody::EventLogPage(EventLogPage { total: 2, first_index: 0, entries: vec![LogEntry { device_time_ms: 0, kind: LogEntryKind::Programmed, code: 0, value: 600 }, LogEntry { device_time_ms: 72_000_000, kind: LogEntryKind::AlarmRaised, code: 1, value: 2 }] }))),
-        ("advance-time-request", 12, req(R::AdvanceTime { to_ms: 72_000_000 })),
-        ("advance-time-response", 12, ok(RequestKind::AdvanceTime, ResponseBody::Time { device_time_ms: 72_000_000 })),
-        ("inject-fault-request", 13, req(R::InjectFault { fault: Fault::FlowBias { centi_percent: 2000 } })),
-        ("inject-fault-response", 13, ok(RequestKind::InjectFault, ResponseBody::Ack)),
-        ("clear-fault-request", 14, req(R::ClearFault { fault: FaultKind::CatheterDisconnect })),
-        ("clear-fault-response", 14, ok(RequestKind::ClearFault, ResponseBody::Ack)),
-        ("read-plant-request", 15, req(R::ReadPlant)),
-        ("read-plant-response", 15, ok(RequestKind::ReadPlant, ResponseBody::Plant(Plant { actual_reservoir_nl: 1_500_000, tip_nl: 1_500_000, pocket_nl: 0, catheter: CatheterState::Connected, motor_stalled: false, flow_bias_centi_percent: 2000 }))),
-        ("nack-not-in-test-mode", 16, Message::Nack { request_type: 0x40, code: NackCode::NotInTestMode }),
-        ("event-alarm-raised", 1, Message::Event(Event::AlarmRaised { device_time_ms: 72_000_000, alarm: AlarmKind::LowReservoir, priority: Priority::Medium })),
-        ("event-alarm-cleared", 2, Message::Event(Event::AlarmCleared { device_time_ms: 86_400_000, alarm: AlarmKind::LowReservoir })),
-        ("event-therapy-state-changed", 3, Message::Event(Event::TherapyStateChanged { device_time_ms: 216_000_000, state: TherapyState::Halted })),
-    ]
+fn ack(request: RequestKind) -> Message {
+    ok(request, ResponseBody::Ack)
+}
+
+fn req(request: Request) -> Message {
+    Message::Request(request)
+}
+
+/// The message each documented vector name stands for, with its sequence number.
+fn expected(name: &str) -> Option<(u16, Message)> {
+    use RequestKind as K;
+    Some(match name {
+        "identify-request" => (1, req(Request::Identify)),
+        "identify-response" => (1, ok(K::Identify, ResponseBody::Identity(identity()))),
+        "status-request" => (2, req(Request::Status)),
+        "status-response" => (2, ok(K::Status, ResponseBody::Status(status()))),
+        "program-continuous-request" => (
+            3,
+            req(Request::ProgramContinuous {
+                dose_ug_per_day: 600,
+            }),
+        ),
+        "program-continuous-response" => (3, ack(K::ProgramContinuous)),
+        "program-flexible-request" => (
+            4,
+            req(Request::ProgramFlexible {
+                steps: vec![
+                    FlexStep {
+                        start_minute: 420,
+                        dose_ug_per_day: 500,
+                    },
+                    FlexStep {
+                        start_minute: 1320,
+                        dose_ug_per_day: 600,
+                    },
+                ],
+            }),
+        ),
+        "program-flexible-response" => (4, ack(K::ProgramFlexible)),
+        "bolus-request" => (
+            5,
+            req(Request::Bolus {
+                dose_ug: 50,
+                duration_s: 1800,
+                bridge: true,
+            }),
+        ),
+        "bolus-response" => (5, ack(K::Bolus)),
+        "refill-request" => (
+            6,
+            req(Request::Refill {
+                volume_nl: 20_000_000,
+                concentration_ug_per_ml: 1000,
+            }),
+        ),
+        "refill-response" => (6, ack(K::Refill)),
+        "stop-therapy-request" => (7, req(Request::StopTherapy)),
+        "stop-therapy-response" => (7, ack(K::StopTherapy)),
+        "resume-therapy-request" => (8, req(Request::ResumeTherapy)),
+        "resume-therapy-response" => (8, ack(K::ResumeTherapy)),
+        "set-threshold-request" => (
+            9,
+            req(Request::SetLowReservoirThreshold {
+                threshold_nl: 2_000_000,
+            }),
+        ),
+        "set-threshold-response" => (9, ack(K::SetLowReservoirThreshold)),
+        "acknowledge-alarm-request" => (
+            10,
+            req(Request::AcknowledgeAlarm {
+                alarm: AlarmKind::LowReservoir,
+                action: AlarmAction::Silence,
+            }),
+        ),
+        "acknowledge-alarm-response" => (10, ack(K::AcknowledgeAlarm)),
+        "read-event-log-request" => (11, req(Request::ReadEventLog { page: 0 })),
+        "read-event-log-response" => (
+            11,
+            ok(
+                K::ReadEventLog,
+                ResponseBody::EventLogPage(event_log_page()),
+            ),
+        ),
+        "advance-time-request" => (12, req(Request::AdvanceTime { to_ms: 72_000_000 })),
+        "advance-time-response" => (
+            12,
+            ok(
+                K::AdvanceTime,
+                ResponseBody::Time {
+                    device_time_ms: 72_000_000,
+                },
+            ),
+        ),
+        "inject-fault-request" => (
+            13,
+            req(Request::InjectFault {
+                fault: Fault::FlowBias {
+                    centi_percent: 2000,
+                },
+            }),
+        ),
+        "inject-fault-response" => (13, ack(K::InjectFault)),
+        "clear-fault-request" => (
+            14,
+            req(Request::ClearFault {
+                fault: FaultKind::CatheterDisconnect,
+            }),
+        ),
+        "clear-fault-response" => (14, ack(K::ClearFault)),
+        "read-plant-request" => (15, req(Request::ReadPlant)),
+        "read-plant-response" => (15, ok(K::ReadPlant, ResponseBody::Plant(plant()))),
+        "nack-not-in-test-mode" => (
+            16,
+            Message::Nack {
+                request_type: K::AdvanceTime as u8,
+                code: NackCode::NotInTestMode,
+            },
+        ),
+        "nack-bad-crc" => (
+            17,
+            Message::Nack {
+                request_type: 0,
+                code: NackCode::BadCrc,
+            },
+        ),
+        "event-alarm-raised" => (
+            1,
+            Message::Event(Event::AlarmRaised {
+                device_time_ms: 72_000_000,
+                alarm: AlarmKind::LowReservoir,
+                priority: Priority::Medium,
+            }),
+        ),
+        "event-alarm-cleared" => (
+            2,
+            Message::Event(Event::AlarmCleared {
+                device_time_ms: 86_400_000,
+                alarm: AlarmKind::LowReservoir,
+            }),
+        ),
+        "event-therapy-state-changed" => (
+            3,
+            Message::Event(Event::TherapyStateChanged {
+                device_time_ms: 216_000_000,
+                state: TherapyState::Halted,
+            }),
+        ),
+        _ => return None,
+    })
+}
+
+/// One ```vector block of the document.
+#[derive(Debug)]
+struct DocVector {
+    line: usize,
+    name: String,
+    seq: u16,
+    decoded: Vec<u8>,
+    wire: Vec<u8>,
+}
+
+fn unhex(text: &str) -> Result<Vec<u8>, String> {
+    text.split_whitespace()
+        .map(|h| match h.len() {
+            2 => u8::from_str_radix(h, 16).map_err(|_| format!("{h:?} is not a hex byte")),
+            _ => Err(format!("{h:?} is not a two-digit hex byte")),
+        })
+        .collect()
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(" ")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
-fn unhex(text: &str) -> Vec<u8> {
-    text.split_whitespace().map(|h| u8::from_str_radix(h, 16).unwrap_or_else(|_| panic!("bad hex {h:?}"))).collect()
-}
-
-/// The `vector` blocks of the document: name → (decoded hex, wire hex).
-fn documented() -> Vec<(String, Vec<u8>, Vec<u8>)> {
-    let doc = std::fs::read_to_string("docs/protocol.md").unwrap();
-    let mut out = Vec::new();
-    for block in doc.split("```vector").skip(1) {
-        let body = block.split("```").next().unwrap();
-        let field = |key: &str| body.lines().find_map(|l| l.trim().strip_prefix(key).map(|v| v.trim().to_string())).unwrap_or_else(|| panic!("vector block without {key}: {body}"));
-        out.push((field("name:"), unhex(&field("decoded:")), unhex(&field("wire:"))));
+fn parse_block(line: usize, fields: &BTreeMap<String, String>) -> Result<DocVector, String> {
+    let field = |key: &str| {
+        fields
+            .get(key)
+            .cloned()
+            .ok_or_else(|| format!("vector at line {line} has no `{key}:`"))
+    };
+    for key in fields.keys() {
+        if !["name", "message", "seq", "decoded", "wire"].contains(&key.as_str()) {
+            return Err(format!("vector at line {line}: unknown key `{key}`"));
+        }
     }
-    out
+    let seq = field("seq")?;
+    Ok(DocVector {
+        line,
+        name: field("name")?,
+        seq: seq
+            .parse()
+            .map_err(|_| format!("vector at line {line}: seq {seq:?} is not a u16"))?,
+        decoded: unhex(&field("decoded")?).map_err(|e| format!("line {line}: {e}"))?,
+        wire: unhex(&field("wire")?).map_err(|e| format!("line {line}: {e}"))?,
+    })
+}
+
+fn documented() -> Vec<DocVector> {
+    let doc = std::fs::read_to_string(DOC).unwrap_or_else(|e| panic!("reading {DOC}: {e}"));
+    let mut vectors = Vec::new();
+    let mut block: Option<(usize, BTreeMap<String, String>)> = None;
+    for (index, text) in doc.lines().enumerate() {
+        let text = text.trim();
+        match &mut block {
+            None if text == "```vector" => block = Some((index + 1, BTreeMap::new())),
+            None => {}
+            Some((start, fields)) if text == "```" => {
+                vectors.push(parse_block(*start, fields).unwrap_or_else(|e| panic!("{e}")));
+                block = None;
+            }
+            Some((start, fields)) => {
+                let (key, value) = text
+                    .split_once(':')
+                    .unwrap_or_else(|| panic!("line {}: not `key: value`", index + 1));
+                let previous = fields.insert(key.trim().to_string(), value.trim().to_string());
+                assert!(previous.is_none(), "vector at line {start}: `{key}` twice");
+            }
+        }
+    }
+    assert!(block.is_none(), "a ```vector block is never closed");
+    vectors
+}
+
+fn block_for(name: &str, seq: u16, message: &Message) -> String {
+    let wire = encode_frame(seq, message).map_or_else(|e| e.to_string(), |w| hex(&w));
+    format!(
+        "```vector\nname: {name}\nseq: {seq}\ndecoded: {}\nwire: {wire}\n```",
+        hex(&frame_bytes(seq, message))
+    )
 }
 
 #[test]
 fn every_documented_vector_encodes_and_decodes_exactly() {
-    let expected = vectors();
-    let documented = documented();
-    assert_eq!(documented.len(), expected.len(), "docs/protocol.md has {} vectors, the test knows {}", documented.len(), expected.len());
-    for (name, decoded, wire) in documented {
-        let (_, seq, message) = expected.iter().find(|(n, ..)| *n == name).unwrap_or_else(|| panic!("unknown vector {name}"));
-        assert_eq!(hex(&frame_bytes(*seq, message)), hex(&decoded), "{name}: decoded bytes");
-        assert_eq!(hex(&encode_frame(*seq, message).unwrap()), hex(&wire), "{name}: wire bytes");
-        let frame = decode_frame(&wire[..wire.len() - 1]).unwrap();
-        assert_eq!((frame.seq, &frame.message), (*seq, message), "{name}: decoding the wire bytes");
+    let mut failures = Vec::new();
+    for v in documented() {
+        let Some((seq, message)) = expected(&v.name) else {
+            failures.push(format!(
+                "line {}: no message known for `{}`",
+                v.line, v.name
+            ));
+            continue;
+        };
+        let mut wrong = Vec::new();
+        if v.seq != seq {
+            wrong.push(format!("seq {} (the test builds it with {seq})", v.seq));
+        }
+        if v.decoded != frame_bytes(seq, &message) {
+            wrong.push("decoded bytes differ from the encoder's".to_string());
+        }
+        if Ok(&v.wire) != encode_frame(seq, &message).as_ref() {
+            wrong.push("wire bytes differ from the encoder's".to_string());
+        }
+        let want = Ok(Frame {
+            seq,
+            message: message.clone(),
+        });
+        match v.wire.split_last() {
+            Some((0, block)) if !block.contains(&0) => {
+                if decode_frame(block) != want {
+                    wrong.push(format!("wire decodes to {:?}", decode_frame(block)));
+                }
+            }
+            _ => wrong.push("wire must hold exactly one 00, at the end".to_string()),
+        }
+        if decode_raw_frame(&v.decoded) != want {
+            wrong.push(format!("decoded gives {:?}", decode_raw_frame(&v.decoded)));
+        }
+        if !wrong.is_empty() {
+            failures.push(format!(
+                "line {} `{}`: {}\nthe implementation gives:\n{}",
+                v.line,
+                v.name,
+                wrong.join("; "),
+                block_for(&v.name, seq, &message)
+            ));
+        }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 #[test]
-fn every_message_type_has_a_vector() {
-    let types: BTreeSet<u8> = vectors().iter().map(|(_, _, m)| m.type_byte()).collect();
+fn each_vector_is_documented_once() {
+    let mut seen = BTreeSet::new();
+    for v in documented() {
+        assert!(seen.insert(v.name.clone()), "`{}` documented twice", v.name);
+    }
+}
+
+/// Counted from the document, so deleting a vector from it fails here.
+#[test]
+fn every_message_kind_has_a_documented_vector() {
+    let messages: Vec<Message> = documented()
+        .iter()
+        .filter_map(|v| expected(&v.name).map(|(_, m)| m))
+        .collect();
+    let has = |wanted: &dyn Fn(&Message) -> bool| messages.iter().any(wanted);
     for kind in RequestKind::ALL {
-        assert!(types.contains(&(*kind as u8)), "no vector for request {kind:?}");
-        assert!(types.contains(&kind.response_type()), "no vector for the response to {kind:?}");
+        assert!(
+            has(&|m| matches!(m, Message::Request(r) if r.kind() == *kind)),
+            "no vector for the {kind:?} request"
+        );
+        assert!(
+            has(&|m| matches!(m, Message::Response { request, .. } if request == kind)),
+            "no vector for the response to {kind:?}"
+        );
     }
-    for t in [message::NACK_TYPE, message::EVENT_ALARM_RAISED, message::EVENT_ALARM_CLEARED, message::EVENT_THERAPY_STATE_CHANGED] {
-        assert!(types.contains(&t), "no vector for type 0x{t:02X}");
+    type IsBody = fn(&ResponseBody) -> bool;
+    let bodies: [(&str, IsBody); 6] = [
+        ("Ack", |b| matches!(b, ResponseBody::Ack)),
+        ("Identity", |b| matches!(b, ResponseBody::Identity(_))),
+        ("Status", |b| matches!(b, ResponseBody::Status(_))),
+        ("EventLogPage", |b| {
+            matches!(b, ResponseBody::EventLogPage(_))
+        }),
+        ("Time", |b| matches!(b, ResponseBody::Time { .. })),
+        ("Plant", |b| matches!(b, ResponseBody::Plant(_))),
+    ];
+    for (name, is_body) in bodies {
+        assert!(
+            has(&|m| matches!(m, Message::Response { body, .. } if is_body(body))),
+            "no vector for a {name} response body"
+        );
+    }
+    assert!(
+        has(&|m| matches!(m, Message::Nack { .. })),
+        "no NACK vector"
+    );
+    for (name, event_type) in [
+        ("AlarmRaised", message::EVENT_ALARM_RAISED),
+        ("AlarmCleared", message::EVENT_ALARM_CLEARED),
+        ("TherapyStateChanged", message::EVENT_THERAPY_STATE_CHANGED),
+    ] {
+        assert!(
+            has(&|m| matches!(m, Message::Event(_)) && m.type_byte() == event_type),
+            "no vector for the {name} event"
+        );
     }
 }
 
 #[test]
-#[ignore = "prints the vector blocks for docs/protocol.md"]
-fn print_vectors() {
-    for (name, seq, message) in vectors() {
-        println!("```vector\nname: {name}\nseq: {seq}\ndecoded: {}\nwire: {}\n```\n", hex(&frame_bytes(seq, &message)), hex(&encode_frame(seq, &message).unwrap()));
+fn the_worked_examples_in_the_text_match_the_implementation() {
+    let doc = std::fs::read_to_string(DOC).unwrap_or_else(|e| panic!("reading {DOC}: {e}"));
+    let identify = req(Request::Identify);
+    let raw = frame_bytes(1, &identify);
+    let wire = encode_frame(1, &identify).expect("identify fits in a frame");
+    for claim in [
+        format!("`{}`", hex(&raw)),
+        format!("`{}`", hex(&wire)),
+        format!(
+            "`0x{:04X}`",
+            pumphil::protocol::crc::crc16_ibm3740(&raw[..4])
+        ),
+        format!(
+            "`0x{:04X}` over the ASCII",
+            pumphil::protocol::crc::crc16_ibm3740(b"123456789")
+        ),
+    ] {
+        assert!(doc.contains(&claim), "docs/protocol.md should say {claim}");
     }
 }

@@ -30,35 +30,56 @@ fn records(dir: &std::path::Path) -> Vec<journal::Record> {
 async fn every_check_is_seen_failing_and_every_control_names_its_check() {
     let reports = tempfile::tempdir().unwrap();
     let outcome = run(options(reports.path(), 1, vec![])).await;
-    assert_eq!(outcome.exit_code, 0, "the suite, controls included, must come out as required");
+    assert_eq!(
+        outcome.exit_code, 0,
+        "the suite, controls included, must come out as required"
+    );
     let records = records(&outcome.dir.unwrap());
     let mut failed_families = BTreeSet::new();
     let mut controls = 0;
     for r in &records {
-        if let RunEvent::ScenarioFinished { scenario, verdict, failed_checks, .. } = &r.event {
+        if let RunEvent::ScenarioFinished {
+            scenario,
+            verdict,
+            failed_checks,
+            ..
+        } = &r.event
+        {
             if scenario.contains("-neg-") {
                 controls += 1;
                 assert_eq!(*verdict, ScenarioVerdict::ControlCaught, "{scenario}");
-                assert!(!failed_checks.is_empty(), "{scenario} failed without naming a check");
+                assert!(
+                    !failed_checks.is_empty(),
+                    "{scenario} failed without naming a check"
+                );
                 failed_families.extend(failed_checks.iter().map(|c| names::family(c).to_string()));
             } else {
-                assert_eq!(*verdict, ScenarioVerdict::Passed, "{scenario}: {failed_checks:?}");
+                assert_eq!(
+                    *verdict,
+                    ScenarioVerdict::Passed,
+                    "{scenario}: {failed_checks:?}"
+                );
             }
         }
     }
     assert!(controls >= 4);
-    let all: BTreeSet<String> = names::PLAIN.iter().chain(names::PER_ALARM).map(|s| s.to_string()).collect();
+    let all: BTreeSet<String> = names::PLAIN
+        .iter()
+        .chain(names::PER_ALARM)
+        .map(|s| s.to_string())
+        .collect();
     let never: Vec<&String> = all.difference(&failed_families).collect();
     assert!(never.is_empty(), "checks never seen failing: {never:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_correct_emulator_passes_every_scenario_with_20_noise_seeds() {
-    let positive: Vec<std::path::PathBuf> = pumphil::scenario::files_in(std::path::Path::new("scenarios"))
-        .unwrap()
-        .into_iter()
-        .filter(|p| !p.to_string_lossy().contains("-neg-"))
-        .collect();
+    let positive: Vec<std::path::PathBuf> =
+        pumphil::scenario::files_in(std::path::Path::new("scenarios"))
+            .unwrap()
+            .into_iter()
+            .filter(|p| !p.to_string_lossy().contains("-neg-"))
+            .collect();
     assert!(positive.len() >= 5);
     for seed in 1..=20 {
         let reports = tempfile::tempdir().unwrap();
@@ -66,23 +87,45 @@ async fn the_correct_emulator_passes_every_scenario_with_20_noise_seeds() {
         let failed: Vec<String> = records(&outcome.dir.unwrap())
             .iter()
             .filter_map(|r| match &r.event {
-                RunEvent::ScenarioFinished { scenario, verdict, failed_checks, .. } if *verdict != ScenarioVerdict::Passed => Some(format!("{scenario}: {failed_checks:?}")),
+                RunEvent::ScenarioFinished {
+                    scenario,
+                    verdict,
+                    failed_checks,
+                    ..
+                } if *verdict != ScenarioVerdict::Passed => {
+                    Some(format!("{scenario}: {failed_checks:?}"))
+                }
                 _ => None,
             })
             .collect();
-        assert!(failed.is_empty() && outcome.exit_code == 0, "seed {seed}: {failed:?}");
+        assert!(
+            failed.is_empty() && outcome.exit_code == 0,
+            "seed {seed}: {failed:?}"
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_record_renders_verifies_and_detects_tampering() {
     let reports = tempfile::tempdir().unwrap();
-    let outcome = run(options(reports.path(), 3, vec!["scenarios/refill.toml".into(), "scenarios/refill-neg-wrong-priority.toml".into()])).await;
+    let outcome = run(options(
+        reports.path(),
+        3,
+        vec![
+            "scenarios/refill.toml".into(),
+            "scenarios/refill-neg-wrong-priority.toml".into(),
+        ],
+    ))
+    .await;
     let dir = outcome.dir.unwrap();
     pumphil::record::render::render_all(&dir).unwrap();
     let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
     pumphil::record::render::render_all(&dir).unwrap();
-    assert_eq!(junit, std::fs::read_to_string(dir.join("junit.xml")).unwrap(), "rendering is reproducible");
+    assert_eq!(
+        junit,
+        std::fs::read_to_string(dir.join("junit.xml")).unwrap(),
+        "rendering is reproducible"
+    );
     assert!(junit.contains("failed as required by negative control"));
     let (_, _, problems) = pumphil::record::render::manifest::verify(&dir).unwrap();
     assert!(problems.is_empty(), "{problems:?}");
@@ -94,13 +137,31 @@ async fn the_record_renders_verifies_and_detects_tampering() {
     assert_ne!(text, tampered);
     std::fs::write(&events, tampered).unwrap();
     let (_, _, problems) = pumphil::record::render::manifest::verify(&dir).unwrap();
-    assert!(problems.iter().any(|p| p.starts_with("events.jsonl: changed")), "{problems:?}");
-    assert!(problems.iter().any(|p| p.contains("hash chain broken")), "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("events.jsonl: changed")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("hash chain broken")),
+        "{problems:?}"
+    );
     std::fs::write(&events, text).unwrap();
 
     std::fs::write(dir.join("extra.txt"), "x").unwrap();
     std::fs::remove_file(dir.join("traces/refill.csv")).unwrap();
     let (_, _, problems) = pumphil::record::render::manifest::verify(&dir).unwrap();
-    assert!(problems.iter().any(|p| p == "extra.txt: added (in the directory, not in the manifest)"), "{problems:?}");
-    assert!(problems.iter().any(|p| p.starts_with("traces/refill.csv: removed")), "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p == "extra.txt: added (in the directory, not in the manifest)"),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("traces/refill.csv: removed")),
+        "{problems:?}"
+    );
 }

@@ -9,13 +9,13 @@ pub struct EmulateArgs {
     /// Create pseudo-terminals and print their paths.
     #[arg(long, conflicts_with = "port")]
     pub pty: bool,
-    /// Serve an existing tty for the pump instead.
+    /// Serve an existing tty for the pump instead (e.g. one end of a null-modem cable).
     #[arg(long)]
     pub port: Option<String>,
     /// With --port: serve the balance on this tty.
     #[arg(long, requires = "port")]
     pub balance_port: Option<String>,
-    /// Print the ports as one JSON line.
+    /// Print the ports as one JSON line: {"pump": ..., "balance": ..., "realtime": ...}.
     #[arg(long)]
     pub json: bool,
     /// Device time follows the wall clock (AdvanceTime is refused).
@@ -29,45 +29,78 @@ pub fn run(args: &EmulateArgs) -> u8 {
     let config = match args.emulator.resolve() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::print_error(e, Some("see docs/emulator.md for every key and default"));
             return exit::USAGE;
         }
     };
     if !args.pty && args.port.is_none() {
-        eprintln!("error: say where to serve: --pty (new pseudo-terminals) or --port PATH\n  = help: pumphil emulate --pty");
+        super::print_error(
+            "say where to serve",
+            Some("`pumphil emulate --pty` (new pseudo-terminals) or `pumphil emulate --port PATH`"),
+        );
         return exit::USAGE;
     }
-    let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
-        .build()
-    else {
+        .build();
+    let Ok(runtime) = runtime else {
+        super::print_error("cannot start the async runtime", None);
         return exit::INFRASTRUCTURE;
     };
-    rt.block_on(async {
+    runtime.block_on(async {
         let started = match &args.port {
-            Some(port) => crate::emulator::serve_ports(config, port, args.balance_port.as_deref(), args.realtime).await,
+            Some(port) => {
+                crate::emulator::serve_ports(
+                    config,
+                    port,
+                    args.balance_port.as_deref(),
+                    args.realtime,
+                )
+                .await
+            }
             None => crate::emulator::spawn_on_ptys(config, args.realtime).await,
         };
         let mut handle = match started {
             Ok(h) => h,
             Err(e) => {
-                eprintln!("error: {e}");
+                super::print_error(e, None);
                 return exit::INFRASTRUCTURE;
             }
         };
-        let (pump, balance) = (handle.pump_port.display().to_string(), handle.balance_port.display().to_string());
+        let pump = handle.pump_port.display().to_string();
+        let balance = (!handle.balance_port.as_os_str().is_empty())
+            .then(|| handle.balance_port.display().to_string());
         if args.json {
-            println!("{}", serde_json::json!({ "pump": pump, "balance": balance, "realtime": args.realtime }));
+            println!(
+                "{}",
+                serde_json::json!({ "pump": pump, "balance": balance, "realtime": args.realtime })
+            );
         } else {
-            println!("pump: {pump}\nbalance: {balance}");
-            eprintln!("serving {} time; Ctrl-C to stop", if args.realtime { "real" } else { "virtual" });
+            println!("pump: {pump}");
+            if let Some(balance) = &balance {
+                println!("balance: {balance}");
+            }
+            eprintln!(
+                "serving in {} time; Ctrl-C to stop",
+                if args.realtime { "real" } else { "virtual" }
+            );
         }
+        // Whoever started us reads the ports from a pipe: they must not sit in a buffer.
         let _ = std::io::stdout().flush();
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let terminated = async {
+            match &mut terminate {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
-            _ = async { match &mut term { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+            _ = terminated => {}
             _ = handle.wait() => {}
         }
         exit::PASSED

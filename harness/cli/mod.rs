@@ -2,11 +2,13 @@
 
 use clap::{Parser, Subcommand};
 
-pub mod bench_tools;
+pub mod balance;
 pub mod emulate;
 pub mod expect;
+pub mod identify;
 pub mod lint;
 pub mod list;
+pub mod ports;
 pub mod report;
 pub mod run;
 pub mod scenario_args;
@@ -48,13 +50,36 @@ pub enum Command {
     /// Start the emulated pump and balance on pseudo-terminals (--pty) or ttys (--port).
     Emulate(emulate::EmulateArgs),
     /// List serial ports.
-    Ports(bench_tools::PortsArgs),
+    Ports(ports::PortsArgs),
     /// Print a pump's identity and status.
-    Identify(bench_tools::IdentifyArgs),
+    Identify(identify::IdentifyArgs),
     /// Print balance readings (MT-SICS).
-    Balance(bench_tools::BalanceArgs),
+    Balance(balance::BalanceArgs),
     /// Compute expected traces from scenarios by reference arithmetic (--write updates fixtures/).
     Expect(expect::ExpectArgs),
+}
+
+/// Prints an error, with a help line when there is one, the way miette renders diagnostics.
+/// Errors that carry their own `\n  = help: ...` line (link and config errors) keep it as the
+/// help, unless the caller gives a more specific one.
+pub fn print_error(message: impl std::fmt::Display, help: Option<&str>) {
+    let text = message.to_string();
+    let (message, own_help) = match text.split_once("\n  = help: ") {
+        Some((message, help)) => (message.to_string(), Some(help.to_string())),
+        None => (text, None),
+    };
+    let mut diagnostic = miette::MietteDiagnostic::new(message);
+    if let Some(help) = help.map(str::to_string).or(own_help) {
+        diagnostic = diagnostic.with_help(help);
+    }
+    eprintln!("{:?}", miette::Report::new(diagnostic));
+}
+
+/// A small runtime for the one-shot bench commands (identify, balance).
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }
 
 pub fn main() -> ExitCode {
@@ -78,9 +103,9 @@ pub fn main() -> ExitCode {
         Command::Report(args) => report::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Emulate(args) => emulate::run(args),
-        Command::Ports(args) => bench_tools::ports(args),
-        Command::Identify(args) => bench_tools::identify(args),
-        Command::Balance(args) => bench_tools::balance(args),
+        Command::Ports(args) => ports::run(args),
+        Command::Identify(args) => identify::run(args),
+        Command::Balance(args) => balance::run(args),
     };
     ExitCode::from(code)
 }

@@ -63,6 +63,14 @@ pub fn parse_weight(line: &str) -> Result<Reading, BalanceError> {
     }
 }
 
+/// The error an unexpected non-weight reply stands for (`ES`, `ET`, `EL`, or anything else).
+fn reply_error(line: &str) -> BalanceError {
+    match line.trim() {
+        code @ ("ES" | "ET" | "EL") => BalanceError::CommandError(code.to_string()),
+        other => BalanceError::Unexpected(other.to_string()),
+    }
+}
+
 pub struct BalanceDriver {
     reader: BufReader<ReadHalf<BoxLink>>,
     writer: WriteHalf<BoxLink>,
@@ -127,13 +135,22 @@ impl BalanceDriver {
             "Z I" => Err(BalanceError::Busy(1)),
             "Z +" => Err(BalanceError::Overload),
             "Z -" => Err(BalanceError::Underload),
-            other => Err(BalanceError::Unexpected(other.to_string())),
+            other => Err(reply_error(other)),
         }
     }
 
     pub async fn tare(&mut self) -> Result<Reading, BalanceError> {
         let line = self.command("T").await?;
         parse_weight(&line.replacen("T S", "S S", 1))
+    }
+
+    /// `@`: resets the balance (zero and tare cleared); returns its serial number.
+    pub async fn reset(&mut self) -> Result<String, BalanceError> {
+        let line = self.command("@").await?;
+        match line.strip_prefix("I4 A") {
+            Some(rest) => Ok(rest.trim().trim_matches('"').to_string()),
+            None => Err(reply_error(&line)),
+        }
     }
 
     /// Model and serial number (`I2`, `I4`).
@@ -166,6 +183,55 @@ mod tests {
         assert_eq!(parse_weight("SI S      0.0012 g").unwrap().grams, 0.0012);
         assert!(!parse_weight("S D      1.5000 g").unwrap().stable);
         assert_eq!(parse_weight("S S   1234.5 mg").unwrap().grams, 1.2345);
+    }
+
+    /// A scripted balance on a memory link: answers each command line with the next reply.
+    fn scripted(replies: &[&str]) -> BalanceDriver {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let (host, dev) = crate::link::memory::memory_pair();
+        let replies: Vec<String> = replies.iter().map(|r| format!("{r}\r\n")).collect();
+        tokio::spawn(async move {
+            let (read, mut write) = tokio::io::split(dev);
+            let mut lines = tokio::io::BufReader::new(read).lines();
+            for reply in replies {
+                if lines.next_line().await.ok().flatten().is_none() {
+                    return;
+                }
+                let _ = write.write_all(reply.as_bytes()).await;
+            }
+            // Keep the link open but silent, so a further command times out.
+            while let Ok(Some(_)) = lines.next_line().await {}
+        });
+        BalanceDriver::new(host)
+    }
+
+    #[tokio::test]
+    async fn busy_answers_are_retried_then_read() {
+        let mut b = scripted(&["S I", "S I", "S S      0.1234 g"]);
+        assert_eq!(b.weigh_immediate().await.unwrap().grams, 0.1234);
+    }
+
+    #[tokio::test]
+    async fn a_balance_that_stays_busy_is_an_error() {
+        let replies = vec!["S I"; BUSY_RETRIES as usize];
+        let mut b = scripted(&replies);
+        assert_eq!(
+            b.weigh_stable().await,
+            Err(BalanceError::Busy(BUSY_RETRIES))
+        );
+    }
+
+    #[tokio::test]
+    async fn reset_zero_and_errors() {
+        let mut b = scripted(&["I4 A \"B123456\"", "Z A", "ES", "EL"]);
+        assert_eq!(b.reset().await.unwrap(), "B123456");
+        b.zero().await.unwrap();
+        assert_eq!(b.zero().await, Err(BalanceError::CommandError("ES".into())));
+        assert_eq!(b.tare().await, Err(BalanceError::CommandError("EL".into())));
+        assert_eq!(
+            b.weigh_immediate().await,
+            Err(BalanceError::Timeout(REPLY_TIMEOUT))
+        );
     }
 
     #[test]

@@ -1,5 +1,10 @@
 //! The async pump driver: typed requests over any link, per-message timeouts, retries that never
 //! apply a command twice, and a stream of unsolicited events with gap detection.
+//!
+//! Session rules (docs/protocol.md): requests are numbered 1, 2, 3, ... (wrapping, skipping 0);
+//! a retry re-sends the *same bytes under the same number*, which the device answers from its
+//! cache without applying the command again. Events carry the device's own counter; a jump in
+//! it is reported as [`DriverEvent::Lost`]. A read of 0 bytes (hang-up) loses the device at once.
 
 use crate::link::BoxLink;
 use crate::protocol::*;
@@ -22,6 +27,29 @@ pub fn timeout_for(kind: RequestKind) -> Duration {
     }
 }
 
+/// Retry and timeout policy; the defaults are the agreed ones.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DriverOptions {
+    pub max_retries: u32,
+    /// Multiplies every [`timeout_for`] figure (slow adapters, radio links, debuggers).
+    pub timeout_scale: f64,
+}
+
+impl Default for DriverOptions {
+    fn default() -> Self {
+        DriverOptions {
+            max_retries: MAX_RETRIES,
+            timeout_scale: 1.0,
+        }
+    }
+}
+
+impl DriverOptions {
+    pub fn timeout(&self, kind: RequestKind) -> Duration {
+        timeout_for(kind).mul_f64(self.timeout_scale.max(0.0))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
     #[error("the device refused {request:?}: {code}")]
@@ -29,7 +57,7 @@ pub enum DriverError {
         request: RequestKind,
         code: NackCode,
     },
-    #[error("no answer to {request:?} after {attempts} attempts (the device may be lost)")]
+    #[error("no answer to {request:?} after {attempts} attempts (the device may be lost: check the cable and that it is powered)")]
     Timeout { request: RequestKind, attempts: u32 },
     #[error("device lost: {0}")]
     DeviceLost(String),
@@ -38,10 +66,16 @@ pub enum DriverError {
 }
 
 /// Something that happened on the link that the run record must show.
+///
+/// NACKs and event gaps are not logged here: they reach the caller once, as
+/// [`DriverError::Nack`] and [`DriverEvent::Lost`], and the runner records them from there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviationKind {
+    /// The same frame was sent again (timeout or a BadCrc NACK).
     Retry,
+    /// Bytes from the device that did not decode as a frame.
     BadFrame,
+    /// An answer to a request that was no longer waited for (a late reply to a retried frame).
     StaleResponse,
 }
 
@@ -65,7 +99,6 @@ pub enum DriverEvent {
 }
 
 struct Shared {
-    events: Mutex<Vec<DriverEvent>>,
     deviations: Mutex<Vec<Deviation>>,
     lost: AtomicBool,
     lost_reason: Mutex<String>,
@@ -82,7 +115,9 @@ impl Shared {
 pub struct PumpDriver {
     writer: tokio::sync::Mutex<WriteHalf<BoxLink>>,
     responses: tokio::sync::Mutex<mpsc::UnboundedReceiver<Frame>>,
+    events: Mutex<Option<mpsc::UnboundedReceiver<DriverEvent>>>,
     seq: Mutex<u16>,
+    options: DriverOptions,
     shared: Arc<Shared>,
     reader: tokio::task::JoinHandle<()>,
 }
@@ -93,7 +128,8 @@ impl Drop for PumpDriver {
     }
 }
 
-fn next_seq(seq: u16) -> u16 {
+/// The number after `seq`, wrapping and skipping 0 (host requests and device events alike).
+pub fn next_seq(seq: u16) -> u16 {
     match seq.wrapping_add(1) {
         0 => 1,
         s => s,
@@ -103,6 +139,7 @@ fn next_seq(seq: u16) -> u16 {
 async fn read_loop(
     mut read: tokio::io::ReadHalf<BoxLink>,
     responses: mpsc::UnboundedSender<Frame>,
+    events: mpsc::UnboundedSender<DriverEvent>,
     shared: Arc<Shared>,
 ) {
     let mut assembler = FrameAssembler::new();
@@ -119,19 +156,18 @@ async fn read_loop(
                             seq,
                             message: Message::Event(event),
                         }) => {
-                            let mut events =
-                                shared.events.lock().unwrap_or_else(|e| e.into_inner());
                             if let Some(last) = last_event {
                                 let expected = next_seq(last);
                                 if seq != expected {
-                                    events.push(DriverEvent::Lost {
+                                    let _ = events.send(DriverEvent::Lost {
                                         expected_seq: expected,
                                         got_seq: seq,
                                     });
                                 }
                             }
                             last_event = Some(seq);
-                            events.push(DriverEvent::Event { seq, event });
+                            // Nobody listening any more is not the reader's problem.
+                            let _ = events.send(DriverEvent::Event { seq, event });
                         }
                         Ok(frame) => {
                             let _ = responses.send(frame);
@@ -152,25 +188,59 @@ async fn read_loop(
     shared.lost.store(true, Ordering::SeqCst);
 }
 
+/// Pulls the expected body out of a response, or says what came instead.
+macro_rules! expect_body {
+    ($result:expr, $what:literal, $pattern:pat => $value:expr) => {
+        match $result {
+            $pattern => Ok($value),
+            other => Err(DriverError::Protocol(format!(
+                concat!($what, " answered with {:?}"),
+                other
+            ))),
+        }
+    };
+}
+
 impl PumpDriver {
-    /// Starts the driver on a link; needs a tokio runtime (a reader task runs in the background).
+    /// Starts the driver on a link with the agreed timeouts and retries; needs a tokio runtime
+    /// (a reader task runs in the background until the driver is dropped).
     pub fn new(link: BoxLink) -> PumpDriver {
+        PumpDriver::with_options(link, DriverOptions::default())
+    }
+
+    pub fn with_options(link: BoxLink, options: DriverOptions) -> PumpDriver {
         let (read, write) = tokio::io::split(link);
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (response_tx, response_rx) = mpsc::unbounded_channel();
+        let (event_tx, event_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
-            events: Mutex::new(Vec::new()),
             deviations: Mutex::new(Vec::new()),
             lost: AtomicBool::new(false),
             lost_reason: Mutex::new(String::new()),
         });
-        let reader = tokio::spawn(read_loop(read, tx, shared.clone()));
+        let reader = tokio::spawn(read_loop(read, response_tx, event_tx, shared.clone()));
         PumpDriver {
             writer: tokio::sync::Mutex::new(write),
-            responses: tokio::sync::Mutex::new(rx),
+            responses: tokio::sync::Mutex::new(response_rx),
+            events: Mutex::new(Some(event_rx)),
             seq: Mutex::new(0),
+            options,
             shared,
             reader,
         }
+    }
+
+    pub fn options(&self) -> DriverOptions {
+        self.options
+    }
+
+    /// Records why the link is gone (the first reason wins) and returns the error to report.
+    fn mark_lost(&self, reason: String) -> DriverError {
+        if !self.shared.lost.swap(true, Ordering::SeqCst) {
+            if let Ok(mut r) = self.shared.lost_reason.lock() {
+                *r = reason;
+            }
+        }
+        self.lost()
     }
 
     fn lost(&self) -> DriverError {
@@ -193,8 +263,10 @@ impl PumpDriver {
         };
         let bytes = encode_frame(seq, &Message::Request(request.clone()))
             .map_err(|e| DriverError::Protocol(e.to_string()))?;
+        let timeout = self.options.timeout(kind);
+        let max_retries = self.options.max_retries;
         let mut responses = self.responses.lock().await;
-        for attempt in 0..=MAX_RETRIES {
+        for attempt in 0..=max_retries {
             if self.shared.lost.load(Ordering::SeqCst) {
                 return Err(self.lost());
             }
@@ -204,18 +276,15 @@ impl PumpDriver {
                     writer.write_all(&bytes).await?;
                     writer.flush().await
                 };
-                written
-                    .await
-                    .map_err(|e| DriverError::DeviceLost(format!("write failed: {e}")))?;
+                if let Err(e) = written.await {
+                    return Err(self.mark_lost(format!("write failed: {e}")));
+                }
             }
-            let deadline = tokio::time::Instant::now() + timeout_for(kind);
+            let deadline = tokio::time::Instant::now() + timeout;
             let retry_reason = loop {
                 match tokio::time::timeout_at(deadline, responses.recv()).await {
                     Err(_) => {
-                        break format!(
-                            "no answer to {kind:?} (seq {seq}) within {:?}",
-                            timeout_for(kind)
-                        )
+                        break format!("no answer to {kind:?} (seq {seq}) within {timeout:?}")
                     }
                     Ok(None) => return Err(self.lost()),
                     Ok(Some(frame)) if frame.seq != seq => {
@@ -254,17 +323,17 @@ impl PumpDriver {
                     })) if answered == kind => return Ok(body),
                     Ok(Some(frame)) => {
                         return Err(DriverError::Protocol(format!(
-                            "{kind:?} was answered with {:?}",
+                            "{kind:?} (seq {seq}) was answered with {:?}",
                             frame.message
                         )))
                     }
                 }
             };
-            if attempt < MAX_RETRIES {
+            if attempt < max_retries {
                 self.shared.deviation(
                     DeviationKind::Retry,
                     format!(
-                        "{retry_reason}; re-sending the same frame (retry {} of {MAX_RETRIES})",
+                        "{retry_reason}; re-sending the same frame (retry {} of {max_retries})",
                         attempt + 1
                     ),
                 );
@@ -275,17 +344,27 @@ impl PumpDriver {
         }
         Err(DriverError::Timeout {
             request: kind,
-            attempts: MAX_RETRIES + 1,
+            attempts: max_retries + 1,
         })
     }
 
-    /// Events received since the last call, in arrival order, with gaps marked.
+    /// Events received since the last call, in arrival order, with gaps marked. Empty once the
+    /// receiver has been taken with [`PumpDriver::take_event_receiver`].
     pub fn drain_events(&self) -> Vec<DriverEvent> {
-        self.shared
-            .events
-            .lock()
-            .map(|mut e| std::mem::take(&mut *e))
-            .unwrap_or_default()
+        let mut out = Vec::new();
+        if let Ok(mut guard) = self.events.lock() {
+            if let Some(rx) = guard.as_mut() {
+                while let Ok(event) = rx.try_recv() {
+                    out.push(event);
+                }
+            }
+        }
+        out
+    }
+
+    /// The event channel itself, for a consumer that awaits events (real-time benches).
+    pub fn take_event_receiver(&self) -> Option<mpsc::UnboundedReceiver<DriverEvent>> {
+        self.events.lock().ok().and_then(|mut guard| guard.take())
     }
 
     /// Retries, bad frames and stale answers since the last call.
@@ -297,61 +376,122 @@ impl PumpDriver {
             .unwrap_or_default()
     }
 
-    pub async fn identify(&self) -> Result<Identity, DriverError> {
-        match self.request(&Request::Identify).await? {
-            ResponseBody::Identity(i) => Ok(i),
+    /// Whether the reader has seen the link hang up or fail.
+    pub fn is_lost(&self) -> bool {
+        self.shared.lost.load(Ordering::SeqCst)
+    }
+
+    async fn ack(&self, request: Request) -> Result<(), DriverError> {
+        let what = request.kind();
+        match self.request(&request).await? {
+            ResponseBody::Ack => Ok(()),
             other => Err(DriverError::Protocol(format!(
-                "identify answered with {other:?}"
+                "{what:?} answered with {other:?}"
             ))),
         }
+    }
+
+    pub async fn identify(&self) -> Result<Identity, DriverError> {
+        expect_body!(self.request(&Request::Identify).await?, "identify", ResponseBody::Identity(i) => i)
     }
 
     pub async fn status(&self) -> Result<Status, DriverError> {
-        match self.request(&Request::Status).await? {
-            ResponseBody::Status(s) => Ok(s),
-            other => Err(DriverError::Protocol(format!(
-                "status answered with {other:?}"
-            ))),
-        }
+        expect_body!(self.request(&Request::Status).await?, "status", ResponseBody::Status(s) => s)
     }
 
-    pub async fn plant(&self) -> Result<Plant, DriverError> {
-        match self.request(&Request::ReadPlant).await? {
-            ResponseBody::Plant(p) => Ok(p),
-            other => Err(DriverError::Protocol(format!(
-                "read-plant answered with {other:?}"
-            ))),
-        }
+    pub async fn program_continuous(&self, dose_ug_per_day: u32) -> Result<(), DriverError> {
+        self.ack(Request::ProgramContinuous { dose_ug_per_day })
+            .await
     }
 
-    pub async fn advance_to(&self, to_ms: u64) -> Result<u64, DriverError> {
-        match self.request(&Request::AdvanceTime { to_ms }).await? {
-            ResponseBody::Time { device_time_ms } => Ok(device_time_ms),
-            other => Err(DriverError::Protocol(format!(
-                "advance-time answered with {other:?}"
-            ))),
-        }
+    pub async fn program_flexible(&self, steps: Vec<FlexStep>) -> Result<(), DriverError> {
+        self.ack(Request::ProgramFlexible { steps }).await
+    }
+
+    pub async fn bolus(
+        &self,
+        dose_ug: u32,
+        duration_s: u32,
+        bridge: bool,
+    ) -> Result<(), DriverError> {
+        self.ack(Request::Bolus {
+            dose_ug,
+            duration_s,
+            bridge,
+        })
+        .await
+    }
+
+    pub async fn refill(
+        &self,
+        volume_nl: u64,
+        concentration_ug_per_ml: u32,
+    ) -> Result<(), DriverError> {
+        self.ack(Request::Refill {
+            volume_nl,
+            concentration_ug_per_ml,
+        })
+        .await
+    }
+
+    pub async fn stop(&self) -> Result<(), DriverError> {
+        self.ack(Request::StopTherapy).await
+    }
+
+    pub async fn resume(&self) -> Result<(), DriverError> {
+        self.ack(Request::ResumeTherapy).await
+    }
+
+    pub async fn set_threshold(&self, threshold_nl: u64) -> Result<(), DriverError> {
+        self.ack(Request::SetLowReservoirThreshold { threshold_nl })
+            .await
+    }
+
+    pub async fn acknowledge(
+        &self,
+        alarm: AlarmKind,
+        action: AlarmAction,
+    ) -> Result<(), DriverError> {
+        self.ack(Request::AcknowledgeAlarm { alarm, action }).await
+    }
+
+    pub async fn read_event_log_page(&self, page: u16) -> Result<EventLogPage, DriverError> {
+        expect_body!(self.request(&Request::ReadEventLog { page }).await?, "read-event-log", ResponseBody::EventLogPage(p) => p)
     }
 
     /// Reads the whole event log, page by page.
     pub async fn read_full_log(&self) -> Result<Vec<LogEntry>, DriverError> {
         let mut entries = Vec::new();
         for page in 0..=u16::MAX {
-            match self.request(&Request::ReadEventLog { page }).await? {
-                ResponseBody::EventLogPage(p) => {
-                    let done = p.first_index + LOG_PAGE_LEN as u32 >= p.total;
-                    entries.extend(p.entries);
-                    if done {
-                        break;
-                    }
-                }
-                other => {
-                    return Err(DriverError::Protocol(format!(
-                        "read-event-log answered with {other:?}"
-                    )))
-                }
+            let p = self.read_event_log_page(page).await?;
+            let done = p.entries.is_empty() || p.first_index + LOG_PAGE_LEN as u32 >= p.total;
+            entries.extend(p.entries);
+            if done {
+                break;
             }
         }
         Ok(entries)
     }
+
+    /// Test mode: moves device time to `to_ms`; returns the device time after the advance.
+    pub async fn advance_to(&self, to_ms: u64) -> Result<u64, DriverError> {
+        expect_body!(self.request(&Request::AdvanceTime { to_ms }).await?, "advance-time", ResponseBody::Time { device_time_ms } => device_time_ms)
+    }
+
+    pub async fn inject_fault(&self, fault: Fault) -> Result<(), DriverError> {
+        self.ack(Request::InjectFault { fault }).await
+    }
+
+    pub async fn clear_fault(&self, fault: FaultKind) -> Result<(), DriverError> {
+        self.ack(Request::ClearFault { fault }).await
+    }
+
+    /// Test mode: the bench plant (actual reservoir, catheter tip, pocket).
+    pub async fn plant(&self) -> Result<Plant, DriverError> {
+        expect_body!(self.request(&Request::ReadPlant).await?, "read-plant", ResponseBody::Plant(p) => p)
+    }
 }
+
+#[cfg(test)]
+#[path = "pump_tests.rs"]
+mod tests;

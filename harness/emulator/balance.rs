@@ -43,12 +43,18 @@ pub enum Reply {
 }
 
 /// The MT-SICS command processor: pure, so its replies can be tested line by line.
+///
+/// With dynamic detection on (real-time serving), a reading taken while the tip volume has
+/// changed since the previous reading is `S D` (dynamic); `S` still answers at once with the
+/// current value, where a real balance would wait for it to settle.
 pub struct BalanceModel {
     params: BalanceParams,
     zero_g: f64,
     tare_g: f64,
     noise: Option<Noise>,
     software: String,
+    dynamic_detection: bool,
+    last_tip_nl: Option<u64>,
 }
 
 impl BalanceModel {
@@ -60,7 +66,22 @@ impl BalanceModel {
             tare_g: 0.0,
             noise,
             software: format!("emu-{}", crate::VERSION),
+            dynamic_detection: false,
+            last_tip_nl: None,
         }
+    }
+
+    /// Turns dynamic detection on (real time) or off (virtual time: every reading is stable).
+    pub fn with_dynamic_detection(mut self, on: bool) -> BalanceModel {
+        self.dynamic_detection = on;
+        self
+    }
+
+    /// Whether the mass moved since the previous reading; remembers this one.
+    fn moved(&mut self, tip_nl: u64) -> bool {
+        let moved = self.last_tip_nl.is_some_and(|last| last != tip_nl);
+        self.last_tip_nl = Some(tip_nl);
+        self.dynamic_detection && moved
     }
 
     /// Mass on the pan for a tip volume: volume × density.
@@ -86,6 +107,7 @@ impl BalanceModel {
     }
 
     fn weight_line(&mut self, prefix: &str, tip_nl: u64) -> String {
+        let status = if self.moved(tip_nl) { "D" } else { "S" };
         let gross = self.gross_g(tip_nl);
         if gross > self.params.capacity_g {
             return format!("{prefix} +");
@@ -95,7 +117,7 @@ impl BalanceModel {
             return format!("{prefix} -");
         }
         let value = self.round(net);
-        format!("{prefix} S {:>11.*} g", self.decimals(), value)
+        format!("{prefix} {status} {:>11.*} g", self.decimals(), value)
     }
 
     pub fn respond(&mut self, command: &str, tip_nl: u64) -> Reply {
@@ -105,12 +127,14 @@ impl BalanceModel {
             "S" | "SI" => lines(vec![self.weight_line("S", tip_nl)]),
             "SIR" => Reply::Repeat,
             "Z" | "ZI" => {
+                let moved = self.moved(tip_nl);
                 self.zero_g = self.gross_g(tip_nl);
                 self.tare_g = 0.0;
-                lines(vec![if command == "Z" {
-                    "Z A".into()
-                } else {
-                    "ZI S".into()
+                lines(vec![match (command, moved) {
+                    ("Z", _) => "Z A".into(),
+                    // ZI zeroes at once; D says it did so while the mass was moving.
+                    (_, true) => "ZI D".into(),
+                    _ => "ZI S".into(),
                 }])
             }
             "T" | "TI" => {
@@ -160,13 +184,18 @@ impl BalanceModel {
     }
 }
 
-/// Serves MT-SICS on a link, weighing the device's catheter-tip volume.
-pub async fn serve_balance(link: BoxLink, device: Arc<Mutex<Device>>) -> std::io::Result<()> {
+/// Serves MT-SICS on a link, weighing the device's catheter-tip volume; `realtime` turns on
+/// dynamic (`S D`) readings. Lines may end CR LF or LF alone.
+pub async fn serve_balance(
+    link: BoxLink,
+    device: Arc<Mutex<Device>>,
+    realtime: bool,
+) -> std::io::Result<()> {
     let params = device
         .lock()
         .map(|d| d.config().balance.clone())
         .unwrap_or_default();
-    let mut model = BalanceModel::new(params);
+    let mut model = BalanceModel::new(params).with_dynamic_detection(realtime);
     let (read, mut write) = tokio::io::split(link);
     let mut reader = BufReader::new(read);
     let mut line = Vec::new();
@@ -261,6 +290,74 @@ mod tests {
             m.respond("I4", 0),
             Reply::Lines(vec!["I4 A \"BAL-0001\"".into()])
         );
+    }
+
+    #[test]
+    fn underload_below_minus_capacity() {
+        let mut m = model();
+        // Zero with 230 g on the pan (over capacity), then take it all off: net -230.9 g.
+        m.respond("Z", 230_000_000);
+        assert_eq!(m.respond("SI", 0), Reply::Lines(vec!["S -".into()]));
+    }
+
+    #[test]
+    fn moving_mass_reads_dynamic_only_in_real_time() {
+        let mut virtual_time = model();
+        virtual_time.respond("SI", 0);
+        assert_eq!(
+            virtual_time.respond("SI", 2_500),
+            Reply::Lines(vec!["S S      0.0025 g".into()])
+        );
+        let mut real_time = model().with_dynamic_detection(true);
+        assert_eq!(
+            real_time.respond("SI", 0),
+            Reply::Lines(vec!["S S      0.0000 g".into()])
+        );
+        // One 2.5 uL stroke: 2.5e-3 mL x 1.0046 g/mL = 2.5115 mg, read as 2.5 mg to 0.1 mg.
+        assert_eq!(
+            real_time.respond("SI", 2_500),
+            Reply::Lines(vec!["S D      0.0025 g".into()])
+        );
+        assert_eq!(
+            real_time.respond("SI", 2_500),
+            Reply::Lines(vec!["S S      0.0025 g".into()])
+        );
+        assert_eq!(
+            real_time.respond("ZI", 5_000),
+            Reply::Lines(vec!["ZI D".into()])
+        );
+        assert_eq!(
+            real_time.respond("ZI", 5_000),
+            Reply::Lines(vec!["ZI S".into()])
+        );
+    }
+
+    #[test]
+    fn identity_commands_and_reset() {
+        let mut m = model();
+        assert_eq!(
+            m.respond("I2", 0),
+            Reply::Lines(vec!["I2 A \"EMU-BAL 220.0000 g\"".into()])
+        );
+        assert_eq!(
+            m.respond("I1", 0),
+            Reply::Lines(vec!["I1 A \"01\" \"2.20\" \"2.20\" \"\" \"\"".into()])
+        );
+        let Reply::Lines(list) = m.respond("I0", 0) else {
+            panic!("I0 lists commands")
+        };
+        assert_eq!(list.first().map(String::as_str), Some("I0 B 0 \"I0\""));
+        assert_eq!(list.last().map(String::as_str), Some("I0 A 0 \"@\""));
+        m.respond("T", 1_000_000);
+        assert_eq!(
+            m.respond("@", 1_000_000),
+            Reply::Lines(vec!["I4 A \"BAL-0001\"".into()])
+        );
+        assert_eq!(
+            m.respond("S\r\n", 1_000_000),
+            Reply::Lines(vec!["S S      1.0046 g".into()])
+        );
+        assert_eq!(m.respond("SIR", 0), Reply::Repeat);
     }
 
     #[test]

@@ -1,12 +1,16 @@
 //! Emulator configuration: device parameters, balance parameters and defect knobs, with defaults.
 
 use crate::protocol::AlarmKind;
+use crate::units::NL_PER_ML;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// Largest stroke the model accepts (100 uL); real accumulators are a few microlitres.
+const MAX_STROKE_NL: u64 = 100_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: cannot read the emulator config: {source}")]
+    #[error("{path}: cannot read the emulator config: {source}\n  = help: check the path given to --config")]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -17,9 +21,17 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("{key} = {value}: {why}")]
     Invalid {
+        /// The TOML key (`pump.stroke_nl`) or command-line flag (`--initial-fill-ml`).
         key: &'static str,
         value: String,
+        /// What is wrong and what to change.
         why: &'static str,
+    },
+    #[error("{path}: {source}")]
+    InFile {
+        path: PathBuf,
+        #[source]
+        source: Box<ConfigError>,
     },
 }
 
@@ -145,75 +157,115 @@ impl EmulatorConfig {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        config.validate()?;
+        config.validate().map_err(|e| ConfigError::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })?;
         Ok(config)
     }
 
+    /// Checks every value the model relies on; the error names the key and the fix.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let p = &self.pump;
-        let invalid = |key, value: String, why| Err(ConfigError::Invalid { key, value, why });
+        let invalid = |key, value: &dyn ToString, why| {
+            Err(ConfigError::Invalid {
+                key,
+                value: value.to_string(),
+                why,
+            })
+        };
         if p.reservoir_capacity_ml != 20 && p.reservoir_capacity_ml != 40 {
             return invalid(
                 "pump.reservoir_capacity_ml",
-                p.reservoir_capacity_ml.to_string(),
-                "pumps hold 20 or 40 mL",
+                &p.reservoir_capacity_ml,
+                "pumps hold 20 or 40 mL: set 20 or 40",
             );
         }
-        if p.initial_fill_nl > p.reservoir_capacity_ml as u64 * crate::units::NL_PER_ML {
+        let capacity_nl = u64::from(p.reservoir_capacity_ml) * NL_PER_ML;
+        if p.initial_fill_nl > capacity_nl {
             return invalid(
                 "pump.initial_fill_nl",
-                p.initial_fill_nl.to_string(),
-                "more than the reservoir holds",
+                &p.initial_fill_nl,
+                "more than the reservoir holds: at most reservoir_capacity_ml x 1_000_000 nL",
             );
         }
-        if p.stroke_nl == 0 || p.stroke_nl > 100_000 {
+        if p.low_reservoir_threshold_nl > capacity_nl {
+            return invalid(
+                "pump.low_reservoir_threshold_nl",
+                &p.low_reservoir_threshold_nl,
+                "above the reservoir capacity: at most reservoir_capacity_ml x 1_000_000 nL",
+            );
+        }
+        if p.stroke_nl == 0 || p.stroke_nl > MAX_STROKE_NL {
             return invalid(
                 "pump.stroke_nl",
-                p.stroke_nl.to_string(),
-                "a stroke is 1 nL to 100 uL",
+                &p.stroke_nl,
+                "a stroke is 1 nL to 100 uL (100000 nL); 2500 is the nominal default",
             );
         }
-        if p.concentration_ug_per_ml == 0 || p.concentration_ug_per_ml > 3000 {
+        if !(1..=3000).contains(&p.concentration_ug_per_ml) {
             return invalid(
                 "pump.concentration_ug_per_ml",
-                p.concentration_ug_per_ml.to_string(),
-                "1 to 3000 ug/mL",
+                &p.concentration_ug_per_ml,
+                "use 1 to 3000 ug/mL (labelled strengths: 50, 500, 1000, 2000, 3000)",
             );
         }
-        if p.battery_permille > 1000 || p.eri_threshold_permille > 1000 {
+        if p.battery_permille > 1000 {
             return invalid(
                 "pump.battery_permille",
-                p.battery_permille.to_string(),
-                "per mille of a new cell, 0 to 1000",
+                &p.battery_permille,
+                "per mille of a new cell: use 0 to 1000",
+            );
+        }
+        if p.eri_threshold_permille > 1000 {
+            return invalid(
+                "pump.eri_threshold_permille",
+                &p.eri_threshold_permille,
+                "per mille of a new cell: use 0 to 1000 (nominal 100)",
             );
         }
         if p.battery_life_days == 0 {
             return invalid(
                 "pump.battery_life_days",
-                "0".into(),
-                "a battery lasts at least a day",
+                &0,
+                "a battery lasts at least a day (nominal 2555)",
             );
         }
         let b = &self.balance;
         if !(b.density_g_per_ml > 0.5 && b.density_g_per_ml < 2.0) {
             return invalid(
                 "balance.density_g_per_ml",
-                b.density_g_per_ml.to_string(),
-                "about 1.0 for aqueous solutions",
+                &b.density_g_per_ml,
+                "use a density between 0.5 and 2.0 g/mL (0.9 % saline at 22 C: 1.0046)",
             );
         }
-        if !(b.readability_mg > 0.0) || !(b.noise_mg >= 0.0) {
+        if !(b.readability_mg > 0.0 && b.readability_mg.is_finite()) {
             return invalid(
                 "balance.readability_mg",
-                b.readability_mg.to_string(),
-                "readability must be positive, noise non-negative",
+                &b.readability_mg,
+                "use a positive readability in mg (0.1 for an analytical balance)",
             );
         }
-        if !(self.defects.flow_bias_percent > -100.0 && self.defects.flow_bias_percent < 1000.0) {
+        if !(b.noise_mg >= 0.0 && b.noise_mg.is_finite()) {
+            return invalid(
+                "balance.noise_mg",
+                &b.noise_mg,
+                "use a standard deviation of 0 (no noise) or more, in mg",
+            );
+        }
+        if !(b.capacity_g > 0.0 && b.capacity_g.is_finite()) {
+            return invalid(
+                "balance.capacity_g",
+                &b.capacity_g,
+                "use a positive capacity in g (220 for a typical analytical balance)",
+            );
+        }
+        let bias = self.defects.flow_bias_percent;
+        if !(bias > -100.0 && bias < 1000.0) {
             return invalid(
                 "defects.flow_bias_percent",
-                self.defects.flow_bias_percent.to_string(),
-                "between -100 and +1000",
+                &bias,
+                "use a percentage above -100 and below +1000 (0 for no defect)",
             );
         }
         Ok(())
@@ -291,7 +343,7 @@ impl EmulatorArgs {
                 return Err(ConfigError::Invalid {
                     key: "--initial-fill-ml",
                     value: v.to_string(),
-                    why: "a volume in mL, not negative",
+                    why: "give a volume in mL, 0 or more (e.g. 3.0)",
                 });
             }
             c.pump.initial_fill_nl = (v * 1e6).round() as u64;
@@ -333,5 +385,135 @@ impl EmulatorArgs {
         d.refill_ignores_calculated |= self.defect_refill_ignores_calculated;
         c.validate()?;
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        emulator: EmulatorArgs,
+    }
+
+    fn args(flags: &[&str]) -> EmulatorArgs {
+        let argv = std::iter::once("pumphil").chain(flags.iter().copied());
+        Cli::try_parse_from(argv).expect("flags parse").emulator
+    }
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        std::io::Write::write_all(&mut file, text.as_bytes()).expect("write");
+        file
+    }
+
+    #[test]
+    fn defaults_are_the_documented_figures_and_valid() {
+        let c = EmulatorConfig::default();
+        c.validate().expect("defaults are valid");
+        assert_eq!(
+            (
+                c.pump.reservoir_capacity_ml,
+                c.pump.stroke_nl,
+                c.pump.battery_life_days
+            ),
+            (40, 2_500, 2555)
+        );
+        assert_eq!(
+            c.identity.firmware_version,
+            format!("emu-{}", crate::VERSION)
+        );
+        assert_eq!(c.balance.density_g_per_ml, 1.0046);
+        assert_eq!(c.defects, Defects::default());
+    }
+
+    #[test]
+    fn a_file_sets_what_it_names_and_flags_override_it() {
+        let file = write(
+            "[pump]\nreservoir_capacity_ml = 20\nstroke_nl = 1000\n[defects]\neri_late_hours = 48\n",
+        );
+        let path = file.path().to_str().expect("utf-8 temp path");
+        let c = args(&[
+            "--config",
+            path,
+            "--stroke-nl",
+            "2000",
+            "--initial-fill-ml",
+            "3.25",
+        ])
+        .resolve()
+        .expect("valid");
+        assert_eq!(c.pump.reservoir_capacity_ml, 20);
+        assert_eq!(c.pump.stroke_nl, 2000, "flag overrides the file");
+        assert_eq!(c.pump.initial_fill_nl, 3_250_000);
+        assert_eq!(c.defects.eri_late_hours, 48);
+    }
+
+    #[test]
+    fn defect_flags_set_every_knob() {
+        let c = args(&[
+            "--defect-flow-bias-percent",
+            "-12.5",
+            "--defect-low-reservoir-late-min",
+            "30",
+            "--defect-low-reservoir-suppressed",
+            "--defect-eri-late-hours",
+            "5",
+            "--defect-eos-keeps-delivering",
+            "--defect-wrong-priority",
+            "empty_reservoir",
+            "--defect-refill-ignores-calculated",
+            "--not-test-unit",
+        ])
+        .resolve()
+        .expect("valid");
+        let d = c.defects;
+        assert_eq!(d.flow_bias_percent, -12.5);
+        assert_eq!(d.low_reservoir_late_min, 30);
+        assert!(
+            d.low_reservoir_suppressed && d.eos_keeps_delivering && d.refill_ignores_calculated
+        );
+        assert_eq!(d.eri_late_hours, 5);
+        assert_eq!(d.wrong_priority, Some(AlarmKind::EmptyReservoir));
+        assert!(!c.identity.test_unit);
+    }
+
+    #[test]
+    fn errors_name_the_file_the_key_and_the_fix() {
+        let file = write("[pump]\nreservoir_capacity_ml = 30\n");
+        let text = EmulatorConfig::from_toml_file(file.path())
+            .expect_err("30 mL refused")
+            .to_string();
+        assert!(text.contains(&file.path().display().to_string()), "{text}");
+        assert!(text.contains("pump.reservoir_capacity_ml = 30"), "{text}");
+        assert!(text.contains("set 20 or 40"), "{text}");
+
+        let unknown = write("[pump]\nstroke_ul = 2.5\n");
+        let text = EmulatorConfig::from_toml_file(unknown.path())
+            .expect_err("unknown key refused")
+            .to_string();
+        assert!(text.contains("stroke_ul"), "{text}");
+
+        let mut c = EmulatorConfig::default();
+        c.pump.eri_threshold_permille = 1001;
+        let text = c.validate().expect_err("above 1000").to_string();
+        assert!(
+            text.starts_with("pump.eri_threshold_permille = 1001"),
+            "{text}"
+        );
+
+        let text = args(&["--defect-wrong-priority", "loud"])
+            .resolve()
+            .expect_err("not an alarm")
+            .to_string();
+        assert!(text.contains("--defect-wrong-priority = loud"), "{text}");
+        let text = args(&["--initial-fill-ml", "50"])
+            .resolve()
+            .expect_err("overfill")
+            .to_string();
+        assert!(text.contains("pump.initial_fill_nl = 50000000"), "{text}");
     }
 }

@@ -1,89 +1,78 @@
 //! The emulated pump: a deterministic discrete-event model in integer nanolitres and device
 //! milliseconds (docs/emulator.md). No wall clock: time moves only through `advance_to`.
+//!
+//! This file holds the state, the public API and request handling; delivery, alarms and the
+//! battery live in sibling modules that extend `Device`.
 
+use super::alarms::AlarmRecord;
 use super::config::EmulatorConfig;
+use super::delivery::{Bolus, Program};
 use crate::protocol::*;
-use crate::units::{nl_for_dose, nl_per_day, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, NL_PER_ML};
+use crate::units::{nl_for_dose, NL_PER_ML};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 /// Event-log entries kept; older ones are dropped (their indices stay counted in `total`).
 pub const LOG_CAPACITY: usize = 4096;
 
+/// Something the model must do at a device time. The number is the generation the timer was
+/// scheduled under: a timer whose generation is no longer current was cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Timer {
+pub(super) enum Timer {
     BasalStroke(u64),
     BolusStroke(u64),
     FlexBoundary(u64),
     ElectiveReplacement(u64),
-    EndOfService(u64),
+    /// Never cancelled: once ERI is raised, EOS follows.
+    EndOfService,
     LowReservoirLate(u64),
     Annunciate(AlarmKind, u64),
     SilenceEnds(AlarmKind, u64),
 }
 
-#[derive(Debug, Clone)]
-enum Program {
-    None,
-    Continuous(u32),
-    Flexible(Vec<FlexStep>),
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Bolus {
-    strokes: u64,
-    done: u64,
-    start_ms: u64,
-    duration_ms: u64,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct AlarmRecord {
-    alarm: AlarmKind,
-    priority: Priority,
-    state: AlarmState,
-    generation: u64,
-}
-
 pub struct Device {
-    config: EmulatorConfig,
-    now: u64,
-    queue: BinaryHeap<Reverse<(u64, u64, Timer)>>,
-    queue_seq: u64,
-    generation: u64,
-    program: Program,
-    state: TherapyState,
-    stopped: bool,
-    concentration: u32,
-    previous_concentration: u32,
-    calculated_nl: u64,
-    actual_nl: u64,
-    tip_nl: u64,
-    pocket_nl: u64,
-    delivered_nl: u64,
-    threshold_nl: u64,
-    catheter: CatheterState,
-    motor_stalled: bool,
-    flow_bias_fault: i32,
-    physical_refill_nl: Option<u64>,
-    rate_nl_per_day: u64,
+    pub(super) config: EmulatorConfig,
+    pub(super) now: u64,
+    /// Timers keyed by (time, insertion order): simultaneous timers fire in the order set.
+    pub(super) queue: BinaryHeap<Reverse<(u64, u64, Timer)>>,
+    pub(super) queue_seq: u64,
+    pub(super) generation: u64,
+    pub(super) program: Program,
+    pub(super) state: TherapyState,
+    pub(super) stopped: bool,
+    pub(super) concentration: u32,
+    /// Concentration in force before the most recent refill (bridge bolus).
+    pub(super) previous_concentration: u32,
+    pub(super) calculated_nl: u64,
+    pub(super) actual_nl: u64,
+    pub(super) tip_nl: u64,
+    pub(super) pocket_nl: u64,
+    pub(super) delivered_nl: u64,
+    pub(super) threshold_nl: u64,
+    pub(super) catheter: CatheterState,
+    pub(super) motor_stalled: bool,
+    pub(super) flow_bias_fault: i32,
+    /// Defect bias in hundredths of a percent, fixed at construction.
+    pub(super) flow_bias_defect: i32,
+    pub(super) physical_refill_nl: Option<u64>,
+    pub(super) rate_nl_per_day: u64,
     /// Volume owed to the patient since `settled_at`, scaled by MS_PER_DAY (exact integers).
-    owed: u128,
-    settled_at: u64,
-    basal_generation: u64,
-    bolus: Option<Bolus>,
-    bolus_generation: u64,
-    flex_generation: u64,
-    soc_micro_at_t0: u64,
-    soc_t0: u64,
-    battery_generation: u64,
-    eri_raised: bool,
-    eos_raised: bool,
-    low_pending_generation: Option<u64>,
-    alarms: Vec<AlarmRecord>,
-    events: Vec<Event>,
-    log: VecDeque<LogEntry>,
-    log_total: u32,
+    pub(super) owed: u128,
+    pub(super) settled_at: u64,
+    pub(super) basal_generation: u64,
+    pub(super) bolus: Option<Bolus>,
+    pub(super) bolus_generation: u64,
+    pub(super) flex_generation: u64,
+    pub(super) soc_micro_at_t0: u64,
+    pub(super) soc_t0: u64,
+    pub(super) eri_generation: u64,
+    pub(super) eri_raised: bool,
+    pub(super) eos_raised: bool,
+    pub(super) low_pending_generation: Option<u64>,
+    pub(super) alarms: Vec<AlarmRecord>,
+    pub(super) events: Vec<Event>,
+    pub(super) log: VecDeque<LogEntry>,
+    pub(super) log_total: u32,
 }
 
 impl Device {
@@ -108,6 +97,7 @@ impl Device {
             catheter: CatheterState::Connected,
             motor_stalled: false,
             flow_bias_fault: 0,
+            flow_bias_defect: (config.defects.flow_bias_percent * 100.0).round() as i32,
             physical_refill_nl: None,
             rate_nl_per_day: 0,
             owed: 0,
@@ -116,9 +106,9 @@ impl Device {
             bolus: None,
             bolus_generation: 0,
             flex_generation: 0,
-            soc_micro_at_t0: p.battery_permille as u64 * 1000,
+            soc_micro_at_t0: u64::from(p.battery_permille) * 1000,
             soc_t0: 0,
-            battery_generation: 0,
+            eri_generation: 0,
             eri_raised: false,
             eos_raised: false,
             low_pending_generation: None,
@@ -140,6 +130,7 @@ impl Device {
         self.now
     }
 
+    /// Cumulative volume that has left the catheter tip (what the balance vessel received).
     pub fn tip_nl(&self) -> u64 {
         self.tip_nl
     }
@@ -156,6 +147,7 @@ impl Device {
         }
     }
 
+    /// The bench's view of the physical plant, which the pump itself cannot see.
     pub fn plant(&self) -> Plant {
         Plant {
             actual_reservoir_nl: self.actual_nl,
@@ -167,33 +159,43 @@ impl Device {
         }
     }
 
+    /// Unsolicited events produced since the last call, in device-time order.
     pub fn drain_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
     }
 
-    fn capacity_nl(&self) -> u64 {
-        self.config.pump.reservoir_capacity_ml as u64 * NL_PER_ML
+    pub(super) fn capacity_nl(&self) -> u64 {
+        u64::from(self.config.pump.reservoir_capacity_ml) * NL_PER_ML
     }
 
-    fn stroke_nl(&self) -> u64 {
+    pub(super) fn stroke_nl(&self) -> u64 {
         self.config.pump.stroke_nl
     }
 
-    fn flow_bias_centi(&self) -> i32 {
-        self.flow_bias_fault + (self.config.defects.flow_bias_percent * 100.0).round() as i32
+    pub(super) fn flow_bias_centi(&self) -> i32 {
+        self.flow_bias_fault.saturating_add(self.flow_bias_defect)
     }
 
-    fn push(&mut self, at: u64, timer: Timer) {
+    pub(super) fn push(&mut self, at: u64, timer: Timer) {
         self.queue_seq += 1;
         self.queue.push(Reverse((at, self.queue_seq, timer)));
     }
 
-    fn next_generation(&mut self) -> u64 {
+    /// Fires the timer now if it is already due, else queues it.
+    pub(super) fn at_or_now(&mut self, at: u64, timer: Timer) {
+        if at <= self.now {
+            self.fire(timer);
+        } else {
+            self.push(at, timer);
+        }
+    }
+
+    pub(super) fn next_generation(&mut self) -> u64 {
         self.generation += 1;
         self.generation
     }
 
-    fn log(&mut self, kind: LogEntryKind, code: u8, value: i64) {
+    pub(super) fn log(&mut self, kind: LogEntryKind, code: u8, value: i64) {
         if self.log.len() == LOG_CAPACITY {
             self.log.pop_front();
         }
@@ -208,7 +210,8 @@ impl Device {
 
     // ---- time ----------------------------------------------------------------------------
 
-    /// Runs every event due up to and including `t_ms`, then sets the clock to `t_ms`.
+    /// Runs every timer due up to and including `t_ms`, then sets the clock to `t_ms`.
+    /// Never moves the clock backwards.
     pub fn advance_to(&mut self, t_ms: u64) {
         while let Some(Reverse((at, _, timer))) = self.queue.peek().copied() {
             if at > t_ms {
@@ -223,367 +226,28 @@ impl Device {
 
     fn fire(&mut self, timer: Timer) {
         match timer {
-            Timer::BasalStroke(g) if g == self.basal_generation => {
-                self.settle();
-                let need = self.stroke_nl() as u128 * MS_PER_DAY as u128;
-                self.owed = self.owed.saturating_sub(need);
-                self.stroke();
-                self.schedule_basal();
-            }
-            Timer::BolusStroke(g) if g == self.bolus_generation => {
-                if let Some(mut bolus) = self.bolus {
-                    self.stroke();
-                    bolus.done += 1;
-                    if bolus.done >= bolus.strokes {
-                        self.bolus = None;
-                        self.refresh_state();
-                    } else if self.bolus.is_some() {
-                        self.bolus = Some(bolus);
-                        self.schedule_bolus();
-                    }
-                }
-            }
+            Timer::BasalStroke(g) if g == self.basal_generation => self.basal_stroke(),
+            Timer::BolusStroke(g) if g == self.bolus_generation => self.bolus_stroke(),
             Timer::FlexBoundary(g) if g == self.flex_generation => {
                 self.rate_changed();
                 self.schedule_flex_boundary();
             }
-            Timer::ElectiveReplacement(g) if g == self.battery_generation => {
-                self.eri_raised = true;
-                self.raise(AlarmKind::ElectiveReplacement);
-                let at = self.now + self.config.pump.eos_after_eri_days as u64 * MS_PER_DAY;
-                let g = self.battery_generation;
-                self.push(at, Timer::EndOfService(g));
+            Timer::ElectiveReplacement(g) if g == self.eri_generation => {
+                self.elective_replacement()
             }
-            Timer::EndOfService(g) if g == self.battery_generation => {
-                self.eos_raised = true;
-                self.raise(AlarmKind::EndOfService);
-                self.refresh_state();
-            }
+            Timer::EndOfService => self.end_of_service(),
             Timer::LowReservoirLate(g) if Some(g) == self.low_pending_generation => {
-                self.low_pending_generation = None;
-                if self.calculated_nl <= self.threshold_nl {
-                    self.raise(AlarmKind::LowReservoir);
-                }
+                self.low_reservoir_late()
             }
-            Timer::Annunciate(alarm, g) => {
-                if let Some(record) = self
-                    .alarms
-                    .iter()
-                    .find(|a| a.alarm == alarm && a.generation == g)
-                    .copied()
-                {
-                    if record.state == AlarmState::Active {
-                        self.annunciate(record);
-                    }
-                }
-            }
-            Timer::SilenceEnds(alarm, g) => {
-                if let Some(i) = self.alarms.iter().position(|a| {
-                    a.alarm == alarm && a.generation == g && a.state == AlarmState::Silenced
-                }) {
-                    self.alarms[i].state = AlarmState::Active;
-                    let record = self.alarms[i];
-                    self.annunciate(record);
-                }
-            }
+            Timer::Annunciate(alarm, g) => self.repeat_annunciation(alarm, g),
+            Timer::SilenceEnds(alarm, g) => self.silence_ends(alarm, g),
             _ => {}
         }
     }
 
-    // ---- delivery ------------------------------------------------------------------------
-
-    fn delivering(&self) -> bool {
-        matches!(self.state, TherapyState::Running | TherapyState::Bolus)
-    }
-
-    fn basal_dose_at(&self, t: u64) -> u32 {
-        match &self.program {
-            Program::None => 0,
-            Program::Continuous(d) => *d,
-            Program::Flexible(steps) => {
-                let minute = ((t / MS_PER_MINUTE) % 1440) as u16;
-                steps
-                    .iter()
-                    .rev()
-                    .find(|s| s.start_minute <= minute)
-                    .or(steps.last())
-                    .map(|s| s.dose_ug_per_day)
-                    .unwrap_or(0)
-            }
-        }
-    }
-
-    /// Accrues owed volume at the current rate up to now.
-    fn settle(&mut self) {
-        if self.delivering() && self.now > self.settled_at {
-            self.owed += self.rate_nl_per_day as u128 * (self.now - self.settled_at) as u128;
-        }
-        self.settled_at = self.now;
-    }
-
-    fn schedule_basal(&mut self) {
-        self.basal_generation = self.next_generation();
-        if !self.delivering() || self.rate_nl_per_day == 0 {
-            return;
-        }
-        let need = self.stroke_nl() as u128 * MS_PER_DAY as u128;
-        let wait = if self.owed >= need {
-            0
-        } else {
-            (need - self.owed).div_ceil(self.rate_nl_per_day as u128) as u64
-        };
-        let g = self.basal_generation;
-        self.push(self.settled_at + wait, Timer::BasalStroke(g));
-    }
-
-    /// The basal rate may have changed (program, step boundary, concentration): carry the owed
-    /// volume over at the old rate, then continue at the new one.
-    fn rate_changed(&mut self) {
-        self.settle();
-        self.rate_nl_per_day = nl_per_day(
-            self.basal_dose_at(self.now) as u64,
-            self.concentration as u64,
-        );
-        self.schedule_basal();
-    }
-
-    fn schedule_flex_boundary(&mut self) {
-        self.flex_generation = self.next_generation();
-        if let Program::Flexible(steps) = &self.program {
-            let day_start = self.now - self.now % MS_PER_DAY;
-            let next = [0, MS_PER_DAY]
-                .iter()
-                .flat_map(|offset| {
-                    steps
-                        .iter()
-                        .map(move |s| day_start + offset + s.start_minute as u64 * MS_PER_MINUTE)
-                })
-                .filter(|b| *b > self.now)
-                .min();
-            if let Some(at) = next {
-                let g = self.flex_generation;
-                self.push(at, Timer::FlexBoundary(g));
-            }
-        }
-    }
-
-    fn schedule_bolus(&mut self) {
-        self.bolus_generation = self.next_generation();
-        if let Some(b) = self.bolus {
-            let k = b.done + 1;
-            let at =
-                b.start_ms + (k as u128 * b.duration_ms as u128).div_ceil(b.strokes as u128) as u64;
-            let g = self.bolus_generation;
-            self.push(at.max(self.now), Timer::BolusStroke(g));
-        }
-    }
-
-    fn stroke(&mut self) {
-        let stroke = self.stroke_nl();
-        self.delivered_nl += stroke;
-        self.calculated_nl = self.calculated_nl.saturating_sub(stroke);
-        if self.catheter != CatheterState::Occluded {
-            let bias = self.flow_bias_centi().max(-10_000) as i64;
-            let displaced = (stroke as i128 * (10_000 + bias) as i128 / 10_000) as u64;
-            let moved = displaced.min(self.actual_nl);
-            self.actual_nl -= moved;
-            match self.catheter {
-                CatheterState::Connected => self.tip_nl += moved,
-                CatheterState::Disconnected => self.pocket_nl += moved,
-                CatheterState::Occluded => {}
-            }
-        }
-        self.check_reservoir();
-    }
-
-    // ---- state ---------------------------------------------------------------------------
-
-    fn halted(&self) -> bool {
-        self.motor_stalled
-            || self.is_active(AlarmKind::EmptyReservoir)
-            || (self.eos_raised && !self.config.defects.eos_keeps_delivering)
-    }
-
-    fn desired_state(&self) -> TherapyState {
-        if matches!(self.program, Program::None) {
-            TherapyState::Idle
-        } else if self.stopped {
-            TherapyState::Stopped
-        } else if self.halted() {
-            TherapyState::Halted
-        } else if self.bolus.is_some() {
-            TherapyState::Bolus
-        } else {
-            TherapyState::Running
-        }
-    }
-
-    fn refresh_state(&mut self) {
-        let desired = self.desired_state();
-        if desired == self.state {
-            return;
-        }
-        let was_delivering = self.delivering();
-        self.settle();
-        self.state = desired;
-        if !self.delivering() {
-            self.bolus = None;
-            self.bolus_generation = self.next_generation();
-            self.basal_generation = self.next_generation();
-            if desired == TherapyState::Stopped {
-                self.owed = 0;
-            }
-        } else if !was_delivering {
-            self.settled_at = self.now;
-            self.schedule_basal();
-        }
-        self.events.push(Event::TherapyStateChanged {
-            device_time_ms: self.now,
-            state: desired,
-        });
-        self.log(LogEntryKind::TherapyStateChanged, desired.to_wire(), 0);
-    }
-
-    // ---- alarms --------------------------------------------------------------------------
-
-    fn is_active(&self, alarm: AlarmKind) -> bool {
-        self.alarms.iter().any(|a| a.alarm == alarm)
-    }
-
-    fn repeat_ms(&self, priority: Priority) -> u64 {
-        let p = &self.config.pump;
-        MS_PER_MINUTE
-            * match priority {
-                Priority::High => p.high_repeat_min,
-                Priority::Medium => p.medium_repeat_min,
-                Priority::Low => p.low_repeat_min,
-            }
-    }
-
-    fn annunciate(&mut self, record: AlarmRecord) {
-        self.log(
-            LogEntryKind::AlarmAnnunciated,
-            record.alarm.to_wire(),
-            record.priority.to_wire() as i64,
-        );
-        let repeat = self.repeat_ms(record.priority);
-        if repeat > 0 {
-            self.push(
-                self.now + repeat,
-                Timer::Annunciate(record.alarm, record.generation),
-            );
-        }
-    }
-
-    fn raise(&mut self, alarm: AlarmKind) {
-        if self.is_active(alarm) {
-            return;
-        }
-        let mut priority = match alarm {
-            AlarmKind::LowReservoir | AlarmKind::ElectiveReplacement => Priority::Medium,
-            AlarmKind::EmptyReservoir | AlarmKind::EndOfService | AlarmKind::MotorStall => {
-                Priority::High
-            }
-        };
-        if self.config.defects.wrong_priority == Some(alarm) {
-            priority = match priority {
-                Priority::High => Priority::Medium,
-                _ => Priority::Low,
-            };
-        }
-        let record = AlarmRecord {
-            alarm,
-            priority,
-            state: AlarmState::Active,
-            generation: self.next_generation(),
-        };
-        self.alarms.push(record);
-        self.events.push(Event::AlarmRaised {
-            device_time_ms: self.now,
-            alarm,
-            priority,
-        });
-        self.log(
-            LogEntryKind::AlarmRaised,
-            alarm.to_wire(),
-            priority.to_wire() as i64,
-        );
-        self.annunciate(record);
-    }
-
-    fn clear(&mut self, alarm: AlarmKind) {
-        if let Some(i) = self.alarms.iter().position(|a| a.alarm == alarm) {
-            self.alarms.remove(i);
-            self.events.push(Event::AlarmCleared {
-                device_time_ms: self.now,
-                alarm,
-            });
-            self.log(LogEntryKind::AlarmCleared, alarm.to_wire(), 0);
-        }
-    }
-
-    /// The reservoir alarms are computed from the calculated volume, never the actual one.
-    fn check_reservoir(&mut self) {
-        let d = self.config.defects.clone();
-        if self.calculated_nl <= self.threshold_nl {
-            if !self.is_active(AlarmKind::LowReservoir)
-                && self.low_pending_generation.is_none()
-                && !d.low_reservoir_suppressed
-            {
-                if d.low_reservoir_late_min > 0 {
-                    let g = self.next_generation();
-                    self.low_pending_generation = Some(g);
-                    self.push(
-                        self.now + d.low_reservoir_late_min * MS_PER_MINUTE,
-                        Timer::LowReservoirLate(g),
-                    );
-                } else {
-                    self.raise(AlarmKind::LowReservoir);
-                }
-            }
-        } else {
-            self.low_pending_generation = None;
-            self.clear(AlarmKind::LowReservoir);
-        }
-        if self.calculated_nl < self.stroke_nl() {
-            if !self.is_active(AlarmKind::EmptyReservoir) && !matches!(self.program, Program::None)
-            {
-                self.raise(AlarmKind::EmptyReservoir);
-                self.refresh_state();
-            }
-        } else if self.is_active(AlarmKind::EmptyReservoir) {
-            self.clear(AlarmKind::EmptyReservoir);
-            self.refresh_state();
-        }
-    }
-
-    // ---- battery -------------------------------------------------------------------------
-
-    fn battery_life_ms(&self) -> u128 {
-        self.config.pump.battery_life_days as u128 * MS_PER_DAY as u128
-    }
-
-    fn soc_micro(&self) -> u64 {
-        let drained = (self.now - self.soc_t0) as u128 * 1_000_000 / self.battery_life_ms();
-        self.soc_micro_at_t0
-            .saturating_sub(drained.min(u64::MAX as u128) as u64)
-    }
-
-    fn schedule_eri(&mut self) {
-        self.battery_generation = self.next_generation();
-        if self.eri_raised {
-            return;
-        }
-        let eri = self.config.pump.eri_threshold_permille as u64 * 1000;
-        let until = (self.soc_micro_at_t0.saturating_sub(eri) as u128 * self.battery_life_ms())
-            .div_ceil(1_000_000) as u64;
-        let late = self.config.defects.eri_late_hours * MS_PER_HOUR;
-        let g = self.battery_generation;
-        self.push(self.soc_t0 + until + late, Timer::ElectiveReplacement(g));
-    }
-
     // ---- requests ------------------------------------------------------------------------
 
+    /// Handles one decoded request at the current device time.
     pub fn handle(&mut self, request: &Request) -> Result<ResponseBody, NackCode> {
         if request.kind().is_test_mode() && !self.config.identity.test_unit {
             return Err(NackCode::NotInTestMode);
@@ -594,25 +258,12 @@ impl Device {
             Request::Status => Ok(ResponseBody::Status(self.status())),
             Request::ProgramContinuous { dose_ug_per_day } => {
                 check_dose(*dose_ug_per_day)?;
-                self.set_program(
-                    Program::Continuous(*dose_ug_per_day),
-                    *dose_ug_per_day as i64,
-                );
+                let value = i64::from(*dose_ug_per_day);
+                self.set_program(Program::Continuous(*dose_ug_per_day), value);
                 ack
             }
             Request::ProgramFlexible { steps } => {
-                if steps.is_empty()
-                    || steps.len() > MAX_FLEX_STEPS
-                    || steps
-                        .windows(2)
-                        .any(|w| w[0].start_minute >= w[1].start_minute)
-                    || steps.iter().any(|s| s.start_minute >= 1440)
-                {
-                    return Err(NackCode::OutOfRange);
-                }
-                for s in steps {
-                    check_dose(s.dose_ug_per_day)?;
-                }
+                check_flexible(steps)?;
                 self.set_program(Program::Flexible(steps.clone()), steps.len() as i64);
                 ack
             }
@@ -621,60 +272,14 @@ impl Device {
                 duration_s,
                 bridge,
             } => {
-                if *dose_ug == 0 || *duration_s == 0 {
-                    return Err(NackCode::OutOfRange);
-                }
-                if self.state != TherapyState::Running {
-                    return Err(NackCode::NotAllowedInState);
-                }
-                let c = if *bridge {
-                    self.previous_concentration
-                } else {
-                    self.concentration
-                };
-                let volume = nl_for_dose(*dose_ug as u64, c as u64);
-                let stroke = self.stroke_nl();
-                let strokes = ((volume + stroke / 2) / stroke).max(1);
-                self.bolus = Some(Bolus {
-                    strokes,
-                    done: 0,
-                    start_ms: self.now,
-                    duration_ms: *duration_s as u64 * 1000,
-                });
-                self.log(LogEntryKind::BolusStarted, u8::from(*bridge), volume as i64);
-                self.refresh_state();
-                self.schedule_bolus();
+                self.start_bolus(*dose_ug, *duration_s, *bridge)?;
                 ack
             }
             Request::Refill {
                 volume_nl,
                 concentration_ug_per_ml,
             } => {
-                if *volume_nl > self.capacity_nl()
-                    || *concentration_ug_per_ml == 0
-                    || *concentration_ug_per_ml > 3000
-                {
-                    return Err(NackCode::OutOfRange);
-                }
-                self.settle();
-                if !self.config.defects.refill_ignores_calculated {
-                    self.calculated_nl = *volume_nl;
-                }
-                let physical = self
-                    .physical_refill_nl
-                    .take()
-                    .unwrap_or(*volume_nl)
-                    .min(self.capacity_nl());
-                self.actual_nl = physical;
-                self.pocket_nl += volume_nl.saturating_sub(physical);
-                if *concentration_ug_per_ml != self.concentration {
-                    self.previous_concentration = self.concentration;
-                    self.concentration = *concentration_ug_per_ml;
-                }
-                self.log(LogEntryKind::Refilled, 0, *volume_nl as i64);
-                self.rate_changed();
-                self.check_reservoir();
-                self.refresh_state();
+                self.refill(*volume_nl, *concentration_ug_per_ml)?;
                 ack
             }
             Request::StopTherapy => {
@@ -705,26 +310,7 @@ impl Device {
                 ack
             }
             Request::AcknowledgeAlarm { alarm, action } => {
-                let Some(i) = self.alarms.iter().position(|a| a.alarm == *alarm) else {
-                    return Err(NackCode::NotAllowedInState);
-                };
-                let generation = self.next_generation();
-                self.alarms[i].generation = generation;
-                match action {
-                    AlarmAction::Acknowledge => self.alarms[i].state = AlarmState::Acknowledged,
-                    AlarmAction::Silence => {
-                        self.alarms[i].state = AlarmState::Silenced;
-                        self.push(
-                            self.now + self.config.pump.silence_min * MS_PER_MINUTE,
-                            Timer::SilenceEnds(*alarm, generation),
-                        );
-                    }
-                }
-                self.log(
-                    LogEntryKind::AlarmAcknowledged,
-                    alarm.to_wire(),
-                    action.to_wire() as i64,
-                );
+                self.acknowledge(*alarm, *action)?;
                 ack
             }
             Request::ReadEventLog { page } => Ok(ResponseBody::EventLogPage(self.log_page(*page))),
@@ -738,7 +324,7 @@ impl Device {
                 })
             }
             Request::InjectFault { fault } => {
-                self.inject(*fault);
+                self.inject(*fault)?;
                 ack
             }
             Request::ClearFault { fault } => {
@@ -755,15 +341,77 @@ impl Device {
             self.owed = 0;
             self.settled_at = self.now;
         }
+        // Code 0: continuous (value = dose ug/day); 1: flexible (value = number of steps).
+        let code = u8::from(matches!(program, Program::Flexible(_)));
         self.program = program;
-        self.log(LogEntryKind::Programmed, 0, value);
+        self.log(LogEntryKind::Programmed, code, value);
         self.refresh_state();
         self.rate_changed();
         self.schedule_flex_boundary();
         self.check_reservoir();
     }
 
-    fn inject(&mut self, fault: Fault) {
+    fn start_bolus(&mut self, dose_ug: u32, duration_s: u32, bridge: bool) -> Result<(), NackCode> {
+        if dose_ug == 0 || duration_s == 0 {
+            return Err(NackCode::OutOfRange);
+        }
+        if self.state != TherapyState::Running {
+            return Err(NackCode::NotAllowedInState);
+        }
+        let concentration = if bridge {
+            self.previous_concentration
+        } else {
+            self.concentration
+        };
+        let volume = nl_for_dose(u64::from(dose_ug), u64::from(concentration));
+        let stroke = self.stroke_nl();
+        // Round half up: floor((V + s/2) / s) is exact for odd s too, as V/s is never x.5 then.
+        let strokes = ((volume + stroke / 2) / stroke).max(1);
+        self.bolus = Some(Bolus {
+            strokes,
+            done: 0,
+            start_ms: self.now,
+            duration_ms: u64::from(duration_s) * 1000,
+        });
+        self.log(LogEntryKind::BolusStarted, u8::from(bridge), volume as i64);
+        self.refresh_state();
+        self.schedule_bolus();
+        Ok(())
+    }
+
+    fn refill(&mut self, volume_nl: u64, concentration: u32) -> Result<(), NackCode> {
+        if volume_nl > self.capacity_nl() || !(1..=3000).contains(&concentration) {
+            return Err(NackCode::OutOfRange);
+        }
+        self.settle();
+        if !self.config.defects.refill_ignores_calculated {
+            self.calculated_nl = volume_nl;
+        }
+        let physical = self.physical_refill_nl.take().unwrap_or(volume_nl);
+        self.actual_nl = physical;
+        self.pocket_nl += volume_nl.saturating_sub(physical);
+        self.previous_concentration = self.concentration;
+        self.concentration = concentration;
+        self.log(LogEntryKind::Refilled, 0, volume_nl as i64);
+        self.rate_changed();
+        self.check_reservoir();
+        self.refresh_state();
+        Ok(())
+    }
+
+    fn inject(&mut self, fault: Fault) -> Result<(), NackCode> {
+        match fault {
+            Fault::BatteryCharge { permille } if permille > 1000 => {
+                return Err(NackCode::OutOfRange)
+            }
+            Fault::PhysicalRefillVolume { volume_nl } if volume_nl > self.capacity_nl() => {
+                return Err(NackCode::OutOfRange)
+            }
+            Fault::FlowBias { centi_percent } if centi_percent < -10_000 => {
+                return Err(NackCode::OutOfRange)
+            }
+            _ => {}
+        }
         self.log(
             LogEntryKind::FaultInjected,
             fault.kind().to_wire(),
@@ -777,14 +425,11 @@ impl Device {
                 self.raise(AlarmKind::MotorStall);
                 self.refresh_state();
             }
-            Fault::BatteryCharge { permille } => {
-                self.soc_micro_at_t0 = permille.min(1000) as u64 * 1000;
-                self.soc_t0 = self.now;
-                self.schedule_eri();
-            }
+            Fault::BatteryCharge { permille } => self.set_charge(permille),
             Fault::PhysicalRefillVolume { volume_nl } => self.physical_refill_nl = Some(volume_nl),
             Fault::FlowBias { centi_percent } => self.flow_bias_fault = centi_percent,
         }
+        Ok(())
     }
 
     fn clear_fault(&mut self, fault: FaultKind) {
@@ -833,7 +478,7 @@ impl Device {
     }
 
     fn log_page(&self, page: u16) -> EventLogPage {
-        let first_index = page as u32 * LOG_PAGE_LEN as u32;
+        let first_index = u32::from(page) * LOG_PAGE_LEN as u32;
         let oldest = self.log_total - self.log.len() as u32;
         let entries = (first_index..first_index.saturating_add(LOG_PAGE_LEN as u32))
             .filter(|i| *i >= oldest && *i < self.log_total)
@@ -853,4 +498,18 @@ fn check_dose(dose: u32) -> Result<(), NackCode> {
     } else {
         Err(NackCode::OutOfRange)
     }
+}
+
+fn check_flexible(steps: &[FlexStep]) -> Result<(), NackCode> {
+    let increasing = steps
+        .windows(2)
+        .all(|w| w[0].start_minute < w[1].start_minute);
+    if steps.is_empty()
+        || steps.len() > MAX_FLEX_STEPS
+        || !increasing
+        || steps.iter().any(|s| s.start_minute >= 1440)
+    {
+        return Err(NackCode::OutOfRange);
+    }
+    steps.iter().try_for_each(|s| check_dose(s.dose_ug_per_day))
 }

@@ -6,7 +6,7 @@ use crate::protocol::*;
 use crate::units::{MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE};
 
 /// 3.0 mL of 500 ug/mL, threshold 2.0 mL, 600 ug/day: the label example of 1.2 mL/day.
-fn label_example(adjust: impl FnOnce(&mut EmulatorConfig)) -> Device {
+pub(super) fn label_example(adjust: impl FnOnce(&mut EmulatorConfig)) -> Device {
     let mut config = EmulatorConfig::default();
     config.pump.initial_fill_nl = 3_000_000;
     config.pump.low_reservoir_threshold_nl = 2_000_000;
@@ -19,14 +19,14 @@ fn label_example(adjust: impl FnOnce(&mut EmulatorConfig)) -> Device {
     d
 }
 
-fn status(d: &mut Device) -> Status {
+pub(super) fn status(d: &mut Device) -> Status {
     match d.handle(&Request::Status).unwrap() {
         ResponseBody::Status(s) => s,
         other => panic!("{other:?}"),
     }
 }
 
-fn raised_at(events: &[Event], wanted: AlarmKind) -> Option<(u64, Priority)> {
+pub(super) fn raised_at(events: &[Event], wanted: AlarmKind) -> Option<(u64, Priority)> {
     events.iter().find_map(|e| match e {
         Event::AlarmRaised {
             device_time_ms,
@@ -373,4 +373,296 @@ fn stop_and_resume() {
     d.handle(&Request::ResumeTherapy).unwrap();
     d.advance_to(3 * MS_PER_HOUR);
     assert_eq!(status(&mut d).delivered_nl, 100_000);
+}
+
+fn step(start_minute: u16, dose_ug_per_day: u32) -> FlexStep {
+    FlexStep {
+        start_minute,
+        dose_ug_per_day,
+    }
+}
+
+#[test]
+fn before_the_first_step_of_the_day_the_last_step_applies() {
+    let mut d = label_example(|c| c.pump.initial_fill_nl = 20_000_000);
+    d.handle(&Request::ProgramFlexible {
+        steps: vec![step(6 * 60, 1200), step(18 * 60, 600)],
+    })
+    .unwrap();
+    // 00:00-06:00 at 600 ug/day (1.2 mL/day), 06:00-18:00 at 2.4 mL/day, 18:00-24:00 at 1.2.
+    d.advance_to(5 * MS_PER_HOUR);
+    assert_eq!(status(&mut d).dose_rate_ug_per_day, 600);
+    d.advance_to(6 * MS_PER_HOUR);
+    assert_eq!(status(&mut d).delivered_nl, 300_000);
+    d.advance_to(7 * MS_PER_HOUR);
+    assert_eq!(status(&mut d).dose_rate_ug_per_day, 1200);
+    d.advance_to(18 * MS_PER_HOUR);
+    assert_eq!(status(&mut d).delivered_nl, 300_000 + 1_200_000);
+    d.advance_to(MS_PER_DAY);
+    assert_eq!(status(&mut d).delivered_nl, 1_800_000);
+}
+
+#[test]
+fn owed_volume_carries_over_a_rate_change() {
+    let mut d = label_example(|c| c.pump.initial_fill_nl = 20_000_000);
+    // 600 ug/day for one minute owes a third of a stroke; at 1200 ug/day (one stroke per 90 s)
+    // the remaining two thirds take 60 s: the first stroke is at 120 s, not 60 + 90 s.
+    d.handle(&Request::ProgramFlexible {
+        steps: vec![step(0, 600), step(1, 1200)],
+    })
+    .unwrap();
+    d.advance_to(119_999);
+    assert_eq!(status(&mut d).delivered_nl, 0);
+    d.advance_to(120_000);
+    assert_eq!(status(&mut d).delivered_nl, 2_500);
+    d.advance_to(209_999);
+    assert_eq!(status(&mut d).delivered_nl, 2_500);
+    d.advance_to(210_000);
+    assert_eq!(status(&mut d).delivered_nl, 5_000);
+}
+
+#[test]
+fn malformed_programs_are_refused() {
+    let mut d = label_example(|_| {});
+    for steps in [
+        vec![],
+        vec![step(60, 600), step(60, 700)],
+        vec![step(120, 600), step(60, 700)],
+        vec![step(1440, 600)],
+        vec![step(0, 0)],
+        vec![step(0, 600), step(60, 10_001)],
+    ] {
+        assert_eq!(
+            d.handle(&Request::ProgramFlexible {
+                steps: steps.clone()
+            }),
+            Err(NackCode::OutOfRange),
+            "{steps:?}"
+        );
+    }
+    for dose in [0, 10_001] {
+        assert_eq!(
+            d.handle(&Request::ProgramContinuous {
+                dose_ug_per_day: dose
+            }),
+            Err(NackCode::OutOfRange)
+        );
+    }
+    assert_eq!(
+        d.handle(&Request::ProgramContinuous {
+            dose_ug_per_day: 10_000
+        }),
+        Ok(ResponseBody::Ack)
+    );
+}
+
+#[test]
+fn bolus_strokes_are_spread_evenly_over_the_duration() {
+    let mut d = label_example(|_| {});
+    // 50 ug at 500 ug/mL = 100 uL = 40 strokes in 1800 s: one every 45 s.
+    d.handle(&Request::Bolus {
+        dose_ug: 50,
+        duration_s: 1800,
+        bridge: false,
+    })
+    .unwrap();
+    assert_eq!(
+        d.handle(&Request::Bolus {
+            dose_ug: 50,
+            duration_s: 1800,
+            bridge: false,
+        }),
+        Err(NackCode::NotAllowedInState),
+        "one bolus at a time"
+    );
+    d.advance_to(44_999);
+    assert_eq!(status(&mut d).delivered_nl, 0);
+    d.advance_to(45_000);
+    assert_eq!(status(&mut d).delivered_nl, 2_500);
+    // By 180 s: 4 bolus strokes and the first basal stroke.
+    d.advance_to(180_000);
+    assert_eq!(status(&mut d).delivered_nl, 12_500);
+    let events = d.drain_events();
+    assert_eq!(
+        events.first(),
+        Some(&Event::TherapyStateChanged {
+            device_time_ms: 0,
+            state: TherapyState::Running
+        })
+    );
+    assert!(events.contains(&Event::TherapyStateChanged {
+        device_time_ms: 0,
+        state: TherapyState::Bolus
+    }));
+    d.advance_to(1_800_000);
+    assert!(d.drain_events().contains(&Event::TherapyStateChanged {
+        device_time_ms: 1_800_000,
+        state: TherapyState::Running
+    }));
+}
+
+#[test]
+fn bolus_stroke_counts_round_half_up_with_at_least_one() {
+    let mut d = label_example(|c| c.pump.initial_fill_nl = 20_000_000);
+    let bolus_strokes = |d: &mut Device, concentration: u32, dose_ug: u32| {
+        d.handle(&Request::Refill {
+            volume_nl: 20_000_000,
+            concentration_ug_per_ml: concentration,
+        })
+        .unwrap();
+        let before = status(d).delivered_nl;
+        let t = d.now_ms();
+        d.handle(&Request::Bolus {
+            dose_ug,
+            duration_s: 1,
+            bridge: false,
+        })
+        .unwrap();
+        d.advance_to(t + 1000);
+        (status(d).delivered_nl - before) / 2_500
+    };
+    // 3 ug at 800 ug/mL = 3750 nL = 1.5 strokes -> 2; 1 ug = 1250 nL = 0.5 -> 1;
+    // 1 ug at 3000 ug/mL = 333 nL = 0.13 -> 0 -> at least 1.
+    assert_eq!(bolus_strokes(&mut d, 800, 3), 2);
+    assert_eq!(bolus_strokes(&mut d, 800, 1), 1);
+    assert_eq!(bolus_strokes(&mut d, 3000, 1), 1);
+}
+
+#[test]
+fn bolus_needs_running_therapy_and_a_duration() {
+    let mut idle = Device::new(EmulatorConfig::default());
+    let bolus = Request::Bolus {
+        dose_ug: 50,
+        duration_s: 60,
+        bridge: false,
+    };
+    assert_eq!(idle.handle(&bolus), Err(NackCode::NotAllowedInState));
+    let mut d = label_example(|_| {});
+    assert_eq!(
+        d.handle(&Request::Bolus {
+            dose_ug: 50,
+            duration_s: 0,
+            bridge: false
+        }),
+        Err(NackCode::OutOfRange)
+    );
+    d.handle(&Request::StopTherapy).unwrap();
+    assert_eq!(d.handle(&bolus), Err(NackCode::NotAllowedInState));
+}
+
+#[test]
+fn a_bridge_bolus_uses_the_concentration_before_the_latest_refill() {
+    let mut d = label_example(|c| c.pump.initial_fill_nl = 20_000_000);
+    for concentration in [1000, 1000] {
+        d.handle(&Request::Refill {
+            volume_nl: 20_000_000,
+            concentration_ug_per_ml: concentration,
+        })
+        .unwrap();
+    }
+    // The latest refill did not change the concentration: 50 ug at 1000 ug/mL = 20 strokes.
+    d.handle(&Request::Bolus {
+        dose_ug: 50,
+        duration_s: 10,
+        bridge: true,
+    })
+    .unwrap();
+    d.advance_to(10_000);
+    assert_eq!(status(&mut d).delivered_nl, 50_000);
+}
+
+#[test]
+fn a_concentration_change_at_refill_keeps_the_dose_and_the_owed_volume() {
+    let mut d = label_example(|_| {});
+    d.advance_to(90_000);
+    // Half a stroke owed at 1.2 mL/day; at 1000 ug/mL the rate is 0.6 mL/day (a stroke per
+    // 360 s), so the owed half stroke completes 180 s later.
+    d.handle(&Request::Refill {
+        volume_nl: 20_000_000,
+        concentration_ug_per_ml: 1000,
+    })
+    .unwrap();
+    let s = status(&mut d);
+    assert_eq!(
+        (s.dose_rate_ug_per_day, s.concentration_ug_per_ml),
+        (600, 1000)
+    );
+    d.advance_to(269_999);
+    assert_eq!(status(&mut d).delivered_nl, 0);
+    d.advance_to(270_000);
+    assert_eq!(status(&mut d).delivered_nl, 2_500);
+    d.advance_to(630_000);
+    assert_eq!(status(&mut d).delivered_nl, 5_000);
+}
+
+#[test]
+fn a_refill_ends_an_empty_reservoir_halt() {
+    let mut d = label_example(|_| {});
+    d.advance_to(61 * MS_PER_HOUR);
+    assert_eq!(status(&mut d).therapy_state, TherapyState::Halted);
+    d.drain_events();
+    d.handle(&Request::Refill {
+        volume_nl: 20_000_000,
+        concentration_ug_per_ml: 500,
+    })
+    .unwrap();
+    let events = d.drain_events();
+    assert!(events.contains(&Event::AlarmCleared {
+        device_time_ms: 61 * MS_PER_HOUR,
+        alarm: AlarmKind::EmptyReservoir
+    }));
+    assert!(events.contains(&Event::TherapyStateChanged {
+        device_time_ms: 61 * MS_PER_HOUR,
+        state: TherapyState::Running
+    }));
+    d.advance_to(61 * MS_PER_HOUR + 180_000);
+    assert_eq!(status(&mut d).delivered_nl, 3_002_500);
+    assert_eq!(
+        d.handle(&Request::Refill {
+            volume_nl: 40_000_001,
+            concentration_ug_per_ml: 500
+        }),
+        Err(NackCode::OutOfRange)
+    );
+}
+
+#[test]
+fn programming_keeps_a_stopped_or_halted_pump_where_it_is() {
+    let mut d = label_example(|c| c.pump.initial_fill_nl = 20_000_000);
+    d.handle(&Request::StopTherapy).unwrap();
+    d.handle(&Request::ProgramContinuous {
+        dose_ug_per_day: 1200,
+    })
+    .unwrap();
+    assert_eq!(status(&mut d).therapy_state, TherapyState::Stopped);
+    d.advance_to(MS_PER_HOUR);
+    assert_eq!(status(&mut d).delivered_nl, 0);
+    d.handle(&Request::ResumeTherapy).unwrap();
+    // 1200 ug/day at 500 ug/mL = 2.4 mL/day: a stroke every 90 s from the resume.
+    d.advance_to(MS_PER_HOUR + 90_000);
+    assert_eq!(status(&mut d).delivered_nl, 2_500);
+
+    d.handle(&Request::InjectFault {
+        fault: Fault::MotorStall,
+    })
+    .unwrap();
+    d.handle(&Request::ProgramContinuous {
+        dose_ug_per_day: 600,
+    })
+    .unwrap();
+    assert_eq!(status(&mut d).therapy_state, TherapyState::Halted);
+}
+
+#[test]
+fn advance_time_answers_with_the_new_device_time() {
+    let mut d = label_example(|_| {});
+    assert_eq!(
+        d.handle(&Request::AdvanceTime { to_ms: 3_600_000 }),
+        Ok(ResponseBody::Time {
+            device_time_ms: 3_600_000
+        })
+    );
+    assert_eq!(d.now_ms(), 3_600_000);
+    d.advance_to(1_000);
+    assert_eq!(d.now_ms(), 3_600_000, "never backwards");
 }

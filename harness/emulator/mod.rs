@@ -1,7 +1,12 @@
 //! The built-in emulated pump and balance: a deterministic discrete-event model served over ptys.
 
+#[cfg(test)]
+mod alarm_tests;
+mod alarms;
 pub mod balance;
+mod battery;
 pub mod config;
+mod delivery;
 pub mod device;
 #[cfg(test)]
 mod device_tests;
@@ -78,7 +83,7 @@ pub async fn spawn_on_ptys(
         tokio::spawn({
             let device = device.clone();
             async move {
-                let _ = balance::serve_balance(Box::new(balance_master), device).await;
+                let _ = balance::serve_balance(Box::new(balance_master), device, realtime).await;
             }
         }),
     ];
@@ -112,7 +117,7 @@ pub async fn serve_ports(
         let link = open_serial(&SerialSettings::balance(path))?;
         let device = device.clone();
         tasks.push(tokio::spawn(async move {
-            let _ = balance::serve_balance(link, device).await;
+            let _ = balance::serve_balance(link, device, realtime).await;
         }));
     }
     Ok(EmulatorHandle {

@@ -177,3 +177,7 @@ pub async fn serve_pump(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;

@@ -186,3 +186,74 @@ impl AsyncWrite for PtyMaster {
         Poll::Ready(Ok(()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::serial::{open_serial, SerialSettings};
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn client(path: &std::path::Path) -> crate::link::BoxLink {
+        open_serial(&SerialSettings::pump(&path.display().to_string())).expect("open the slave")
+    }
+
+    async fn read_exactly(link: &mut (impl AsyncRead + Unpin), n: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; n];
+        tokio::time::timeout(Duration::from_secs(2), link.read_exact(&mut buf))
+            .await
+            .expect("bytes within 2 s")
+            .expect("read");
+        buf
+    }
+
+    #[tokio::test]
+    async fn bytes_pass_both_ways_untranslated() {
+        let pair = PtyPair::open().unwrap();
+        let mut slave = client(&pair.slave_path());
+        let mut master = pair.master;
+        // 0x00, CR, LF, XON/XOFF and ^C must all arrive as sent (raw mode).
+        let bytes = [0x00, b'\r', b'\n', 0x11, 0x13, 0x03, 0xFF];
+        slave.write_all(&bytes).await.unwrap();
+        assert_eq!(read_exactly(&mut master, bytes.len()).await, bytes);
+        master.write_all(&bytes).await.unwrap();
+        assert_eq!(read_exactly(&mut slave, bytes.len()).await, bytes);
+    }
+
+    #[tokio::test]
+    async fn a_client_may_leave_and_another_come() {
+        let pair = PtyPair::open().unwrap();
+        let path = pair.slave_path();
+        let mut master = pair.master;
+        drop(client(&path));
+        let mut second = client(&path);
+        second.write_all(b"again").await.unwrap();
+        assert_eq!(read_exactly(&mut master, 5).await, b"again");
+    }
+
+    #[tokio::test]
+    async fn without_the_keepalive_the_master_waits_for_a_client_instead_of_failing() {
+        let (mut master, path, keepalive) = PtyPair::open().unwrap().into_parts();
+        drop(keepalive);
+        // No slave open: reads on the master would give EIO; the link waits instead.
+        let mut buf = [0u8; 4];
+        let early = tokio::time::timeout(Duration::from_millis(100), master.read(&mut buf)).await;
+        assert!(early.is_err(), "no peer yet: still waiting, {early:?}");
+        let mut slave = client(&path);
+        slave.write_all(b"late").await.unwrap();
+        assert_eq!(read_exactly(&mut master, 4).await, b"late");
+    }
+
+    #[tokio::test]
+    async fn closing_the_master_is_a_hang_up_for_the_client() {
+        let pair = PtyPair::open().unwrap();
+        let mut slave = client(&pair.slave_path());
+        drop(pair);
+        let mut buf = [0u8; 4];
+        let n = tokio::time::timeout(Duration::from_secs(2), slave.read(&mut buf))
+            .await
+            .expect("the hang-up is seen at once");
+        // Linux reports the hang-up as a 0-byte read (or EIO on some kernels).
+        assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
+    }
+}

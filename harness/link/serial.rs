@@ -15,6 +15,11 @@ pub struct SerialSettings {
     pub stop_bits: u8,
     /// "none", "software" or "hardware".
     pub flow_control: String,
+    /// Lock the port against other programs (TIOCEXCL and flock). Default: yes for real
+    /// ports, no for pseudo-terminals (/dev/pts/*), whose emulator keeps the slave open so a
+    /// crashed client's TIOCEXCL would lock every later client out.
+    #[serde(default)]
+    pub exclusive: Option<bool>,
 }
 
 impl SerialSettings {
@@ -27,7 +32,13 @@ impl SerialSettings {
             parity: "none".into(),
             stop_bits: 1,
             flow_control: "none".into(),
+            exclusive: None,
         }
+    }
+
+    pub fn wants_exclusive(&self) -> bool {
+        self.exclusive
+            .unwrap_or_else(|| !self.path.starts_with("/dev/pts/"))
     }
 
     /// MT-SICS balances default to 9600 8N1.
@@ -101,21 +112,72 @@ impl SerialSettings {
     }
 }
 
-/// Opens a serial port (or a pty slave) as a link. Needs a tokio runtime.
+/// Opens a serial port (or a pty slave) as a link, in raw mode (serialport applies
+/// cfmakeraw). Modem lines (DTR/RTS) are never touched: on a pty those calls fail with ENOTTY.
+/// Needs a tokio runtime.
 pub fn open_serial(settings: &SerialSettings) -> Result<BoxLink, LinkError> {
     let (data, parity, stop, flow) = settings.parsed()?;
-    let mut port = tokio_serial::new(&settings.path, settings.baud)
-        .data_bits(data)
-        .parity(parity)
-        .stop_bits(stop)
-        .flow_control(flow)
-        .open_native_async()
-        .map_err(|e| LinkError::Open {
-            path: settings.path.clone(),
-            source: e.into(),
-            hint: "check the path (`pumphil ports` lists ports; `pumphil emulate --pty` prints the emulator's), that no other program holds it, and your permissions (dialout group)",
-        })?;
-    // Exclusive access protects a bench from a second harness; ptys may refuse it, which is fine.
-    let _ = port.set_exclusive(false);
+    let open = |exclusive: bool| {
+        tokio_serial::new(&settings.path, settings.baud)
+            .data_bits(data)
+            .parity(parity)
+            .stop_bits(stop)
+            .flow_control(flow)
+            .exclusive(exclusive)
+            .open_native_async()
+    };
+    let opened = match open(settings.wants_exclusive()) {
+        // A port that cannot be locked (unsupported ioctl) is still usable; one that another
+        // program has locked fails the second, shared open as well, so nothing is shared.
+        Err(_) if settings.wants_exclusive() => open(false),
+        other => other,
+    };
+    let port = opened.map_err(|e| LinkError::Open {
+        path: settings.path.clone(),
+        source: e.into(),
+        hint: "check the path (`pumphil ports` lists ports; `pumphil emulate --pty` prints the emulator's: is it running?), that no other program holds it, and your permissions (dialout group)",
+    })?;
     Ok(Box::new(port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_per_device_and_exclusivity_by_path() {
+        let pump = SerialSettings::pump("/dev/ttyUSB0");
+        assert_eq!((pump.baud, pump.data_bits, pump.stop_bits), (115_200, 8, 1));
+        assert!(pump.wants_exclusive());
+        assert_eq!(SerialSettings::balance("/dev/ttyUSB1").baud, 9_600);
+        assert!(!SerialSettings::pump("/dev/pts/3").wants_exclusive());
+    }
+
+    #[test]
+    fn bench_file_settings_are_checked() {
+        let parsed: SerialSettings = toml::from_str(
+            "path = \"/dev/ttyUSB0\"\nbaud = 9600\ndata_bits = 7\nparity = \"even\"\nstop_bits = 1\nflow_control = \"none\"",
+        )
+        .unwrap();
+        assert_eq!(parsed.parity, "even");
+        assert!(toml::from_str::<SerialSettings>("path = \"x\"\nbaud = 1\nspeed = 2").is_err());
+        let mut s = SerialSettings::balance("/dev/ttyUSB1");
+        let err = s.apply_text_options(Some(9), None, None, None).unwrap_err();
+        assert!(err.contains("use 5, 6, 7 or 8"), "{err}");
+        assert!(s
+            .apply_text_options(None, Some("mark"), None, None)
+            .is_err());
+    }
+
+    #[tokio::test]
+    async fn a_missing_port_says_what_to_do() {
+        let Err(err) = open_serial(&SerialSettings::pump("/dev/does-not-exist")) else {
+            panic!("opened a port that does not exist");
+        };
+        let text = err.to_string();
+        assert!(
+            text.contains("/dev/does-not-exist") && text.contains("pumphil ports"),
+            "{text}"
+        );
+    }
 }

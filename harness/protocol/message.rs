@@ -376,7 +376,13 @@ impl Writer {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
     fn text(&mut self, s: &str) {
-        let bytes = &s.as_bytes()[..s.len().min(MAX_TEXT_LEN)];
+        // Cut at a character boundary: half a UTF-8 character would make the receiver refuse
+        // the whole frame.
+        let mut end = s.len().min(MAX_TEXT_LEN);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let bytes = &s.as_bytes()[..end];
         self.u8(bytes.len() as u8);
         self.0.extend_from_slice(bytes);
     }

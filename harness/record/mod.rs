@@ -3,6 +3,7 @@
 pub mod event;
 pub mod journal;
 pub mod render;
+pub mod report;
 
 pub use event::*;
 pub use journal::{Journal, Record};

@@ -7,6 +7,9 @@ use crate::driver::pump::{DriverError, PumpDriver};
 use crate::protocol::{Request, ResponseBody};
 use std::time::{Duration, Instant};
 
+/// Longest wait without hearing from a real pump.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+
 pub enum DeviceClock {
     /// Test-mode `AdvanceTime`: 90 device-days pass in milliseconds.
     Virtual { origin_ms: u64 },
@@ -37,18 +40,22 @@ impl DeviceClock {
             }
             DeviceClock::RealTime { origin_ms, started } => {
                 let due = *started + Duration::from_millis(t_ms);
-                let now = Instant::now();
-                if due > now {
-                    tokio::time::sleep(due - now).await;
-                }
-                // The pump's clock is the judge: poll until it has reached the target.
+                // The pump's clock is the judge. While waiting, a status request every second
+                // is a heartbeat: a lost pump ends the scenario within its timeout, not at
+                // the next sample half an hour later.
                 loop {
+                    let now = Instant::now();
+                    if due > now {
+                        tokio::time::sleep((due - now).min(HEARTBEAT)).await;
+                    }
                     if let ResponseBody::Status(s) = driver.request(&Request::Status).await? {
                         if s.device_time_ms >= origin_ms + t_ms {
                             return Ok(());
                         }
                     }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    if Instant::now() >= due {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                 }
             }
         }

@@ -150,7 +150,9 @@ pub async fn open_bench(
             )))
         }
     };
-    if !bench.allowed_serial_numbers.contains(&identity.serial_number)
+    if !bench
+        .allowed_serial_numbers
+        .contains(&identity.serial_number)
     {
         return Err(refuse(format!(
             "pump {} on {} is not on this bench's allow-list ({}); nothing was sent that changes therapy. Add its serial number to allowed_serial_numbers in {} if it is a test pump",

@@ -67,9 +67,7 @@ pub fn render_all(dir: &Path) -> Result<RenderOutcome, RenderError> {
     )?;
     traces::write(dir, records)?;
     // Reports for people (HTML, Markdown) are rendered here too, before the manifest.
-    if let Some(hook) = REPORT_HOOK.get() {
-        hook(dir, records)?;
-    }
+    crate::record::report::write_reports(dir, records)?;
     manifest::write(dir)?;
     Ok(RenderOutcome {
         records: records.len(),
@@ -77,7 +75,3 @@ pub fn render_all(dir: &Path) -> Result<RenderOutcome, RenderError> {
         problems: read.problems,
     })
 }
-
-/// Optional renderer of human-readable reports, installed by the report module.
-pub static REPORT_HOOK: std::sync::OnceLock<fn(&Path, &[Record]) -> std::io::Result<()>> =
-    std::sync::OnceLock::new();

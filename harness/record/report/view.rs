@@ -186,7 +186,10 @@ fn expected_rows(value: &Value) -> Vec<ExpectedRow> {
 }
 
 fn window(value: &Value) -> Option<(u64, u64)> {
-    Some((u64_at(value, &["earliest_ms"])?, u64_at(value, &["latest_ms"])?))
+    Some((
+        u64_at(value, &["earliest_ms"])?,
+        u64_at(value, &["latest_ms"])?,
+    ))
 }
 
 impl ScenarioView {
@@ -266,7 +269,12 @@ impl ScenarioView {
             return Vec::new();
         };
         list.iter()
-            .filter_map(|f| Some((f.get("kind")?.as_str()?.to_string(), window(f.get("window")?)?)))
+            .filter_map(|f| {
+                Some((
+                    f.get("kind")?.as_str()?.to_string(),
+                    window(f.get("window")?)?,
+                ))
+            })
             .collect()
     }
 

@@ -1,0 +1,161 @@
+//! `verify`: a run directory against its `MANIFEST.sha256` and its record's hash chain.
+//!
+//! The manifest says which files changed, appeared or vanished; the hash chain says which record
+//! of `events.jsonl` was edited, inserted or removed. Neither is a signature: whoever rewrites the
+//! whole chain and the manifest goes unnoticed, so run directories are archived read-only.
+
+use super::{chain, manifest};
+use crate::record::journal::EVENTS_FILE;
+use std::collections::BTreeMap;
+use std::path::{Component, Path};
+
+/// What `verify` found. `problems` name a file or a record line each; `notes` are not failures.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct VerifyReport {
+    /// Files listed in the manifest.
+    pub files: usize,
+    /// Records of `events.jsonl` that parse.
+    pub records: usize,
+    pub problems: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+impl VerifyReport {
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// A manifest path that stays inside the run directory.
+fn is_inside(path: &str) -> bool {
+    let path = Path::new(path);
+    !path.as_os_str().is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+fn read_manifest(dir: &Path, report: &mut VerifyReport) -> Option<BTreeMap<String, String>> {
+    let text = match std::fs::read(dir.join(manifest::FILE)) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => {
+            report.problems.push(format!(
+                "{}: missing or unreadable ({e}); files cannot be checked",
+                manifest::FILE
+            ));
+            return None;
+        }
+    };
+    let mut listed = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let entry = line
+            .split_once("  ")
+            .filter(|(hash, _)| hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()));
+        match entry {
+            Some((_, path)) if !is_inside(path) => report.problems.push(format!(
+                "{} line {}: {path:?} is outside the run directory",
+                manifest::FILE,
+                i + 1
+            )),
+            Some((hash, path)) => {
+                if listed
+                    .insert(path.to_string(), hash.to_ascii_lowercase())
+                    .is_some()
+                {
+                    report.problems.push(format!(
+                        "{} line {}: {path} is listed twice",
+                        manifest::FILE,
+                        i + 1
+                    ));
+                }
+            }
+            None => report.problems.push(format!(
+                "{} line {}: not '<sha256>  <path>'",
+                manifest::FILE,
+                i + 1
+            )),
+        }
+    }
+    Some(listed)
+}
+
+fn check_files(dir: &Path, listed: &BTreeMap<String, String>, report: &mut VerifyReport) {
+    for (path, hash) in listed {
+        match std::fs::read(dir.join(path)) {
+            Ok(bytes) if crate::scenario::sha256_hex(&bytes) == *hash => {}
+            Ok(_) => report.problems.push(format!(
+                "{path}: changed (its SHA-256 differs from the manifest)"
+            )),
+            Err(_) => report.problems.push(format!(
+                "{path}: removed (listed in the manifest, missing from the directory)"
+            )),
+        }
+    }
+    match manifest::run_files(dir) {
+        Ok(present) => {
+            for path in present {
+                if !listed.contains_key(&path) {
+                    report.problems.push(format!(
+                        "{path}: added (in the directory, not in the manifest)"
+                    ));
+                }
+            }
+        }
+        Err(e) => report
+            .problems
+            .push(format!("{}: cannot list the directory: {e}", dir.display())),
+    }
+}
+
+fn check_record(dir: &Path, report: &mut VerifyReport) -> bool {
+    let bytes = match std::fs::read(dir.join(EVENTS_FILE)) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            report
+                .problems
+                .push(format!("{EVENTS_FILE}: cannot read the run record: {e}"));
+            return false;
+        }
+    };
+    let found = chain::check(&bytes);
+    report.records = found.records;
+    if let Some(line) = found.truncated_at_line {
+        report.notes.push(format!(
+            "{EVENTS_FILE} line {line}: cut short (the run was killed while writing it); the {} records before it are intact",
+            found.records
+        ));
+    }
+    let intact = found.problems.is_empty();
+    for (line, what) in found.problems {
+        report
+            .problems
+            .push(format!("{EVENTS_FILE} line {line}: {what}"));
+    }
+    intact
+}
+
+/// Checks the manifest (changed, removed, added files) and the record (hash chain, sequence).
+pub fn verify(dir: &Path) -> VerifyReport {
+    let mut report = VerifyReport::default();
+    let listed = read_manifest(dir, &mut report);
+    if let Some(listed) = &listed {
+        report.files = listed.len();
+        check_files(dir, listed, &mut report);
+    }
+    let chain_intact = check_record(dir, &mut report);
+    let record_changed = format!("{EVENTS_FILE}: changed");
+    if chain_intact {
+        if let Some(problem) = report
+            .problems
+            .iter_mut()
+            .find(|p| p.starts_with(&record_changed))
+        {
+            // The chain localises edits to every record but the last one.
+            problem.push_str(
+                "; the hash chain is intact, so the last record was edited, records were removed \
+                 from or added to the end, or the whole chain was rewritten",
+            );
+        }
+    }
+    report
+}

@@ -1,0 +1,1239 @@
+//! What the evidence report says, section by section, as renderer-neutral blocks.
+
+use super::csf::{self, CsfOutcome};
+use super::doc::{Block, Cell, Table, Tone};
+use super::plots;
+use super::traceability;
+use super::view::{RunView, ScenarioView};
+use super::ReportConfig;
+use crate::checks::CheckResult;
+use crate::record::ScenarioVerdict;
+use crate::scenario::duration::format_duration;
+use crate::units::format_ml;
+use serde_json::Value;
+
+pub fn t(ms: u64) -> String {
+    format_duration(ms)
+}
+
+/// Durations computed by the model, shown to the second.
+fn t_rounded(ms: u64) -> String {
+    format_duration((ms + 500) / 1000 * 1000)
+}
+
+pub fn scenario_verdict(view: &ScenarioView) -> (String, Tone) {
+    match view.verdict() {
+        Some(ScenarioVerdict::Passed) => ("PASS".into(), Tone::Pass),
+        Some(ScenarioVerdict::Failed) => ("FAIL".into(), Tone::Fail),
+        Some(ScenarioVerdict::ControlCaught) => {
+            ("Negative control — defect caught".into(), Tone::Control)
+        }
+        Some(ScenarioVerdict::ControlMissed) => {
+            ("Negative control — DEFECT MISSED".into(), Tone::Fail)
+        }
+        Some(ScenarioVerdict::Incomplete) => ("INCOMPLETE".into(), Tone::Warn),
+        Some(ScenarioVerdict::Error) => ("ERROR: not run".into(), Tone::Fail),
+        None => ("INCOMPLETE: no verdict recorded".into(), Tone::Warn),
+    }
+}
+
+/// A check's verdict read in its scenario's light: in a negative control, required failures
+/// are the intended outcome and are shown apart from real failures.
+pub fn check_verdict(view: &ScenarioView, check: &CheckResult) -> (String, Tone) {
+    let required = view.required_to_fail(&check.name);
+    match (view.is_negative_control(), check.passed(), required) {
+        (false, true, _) => ("pass".into(), Tone::Pass),
+        (false, false, _) => ("FAIL".into(), Tone::Fail),
+        (true, false, true) => ("failed as required".into(), Tone::Control),
+        (true, false, false) => ("also failed (not required)".into(), Tone::Neutral),
+        (true, true, true) => ("PASSED — required to fail".into(), Tone::Fail),
+        (true, true, false) => ("pass".into(), Tone::Pass),
+    }
+}
+
+fn overall(view: &RunView) -> (String, Tone, Vec<String>) {
+    let count = |f: &dyn Fn(Option<ScenarioVerdict>) -> bool| {
+        view.scenarios.iter().filter(|s| f(s.verdict())).count()
+    };
+    let passed = count(&|v| v == Some(ScenarioVerdict::Passed));
+    let caught = count(&|v| v == Some(ScenarioVerdict::ControlCaught));
+    let failed = count(&|v| v == Some(ScenarioVerdict::Failed));
+    let missed = count(&|v| v == Some(ScenarioVerdict::ControlMissed));
+    let incomplete = count(&|v| matches!(v, None | Some(ScenarioVerdict::Incomplete)));
+    let errors = count(&|v| v == Some(ScenarioVerdict::Error));
+    let (label, tone) = if failed + missed > 0 {
+        ("FAIL", Tone::Fail)
+    } else if incomplete > 0 || !view.is_complete() {
+        ("INCOMPLETE", Tone::Warn)
+    } else if errors > 0 {
+        ("ERROR", Tone::Fail)
+    } else if view.scenarios.is_empty() {
+        ("NO SCENARIOS", Tone::Warn)
+    } else {
+        ("PASS", Tone::Pass)
+    };
+    let mut lines = vec![format!(
+        "{} scenarios: {passed} passed, {caught} negative control(s) caught their defect, {failed} failed, {missed} negative control(s) missed their defect, {incomplete} incomplete, {errors} not run",
+        view.scenarios.len()
+    )];
+    match &view.end {
+        Some(end) => lines.push(format!("pumphil exit code {}", end.exit_code)),
+        None => lines.push("the run did not record its end".into()),
+    }
+    (label.into(), tone, lines)
+}
+
+fn unique<T: PartialEq + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+fn joined(items: Vec<String>, none: &str) -> Cell {
+    if items.is_empty() {
+        Cell::toned(none, Tone::Warn)
+    } else {
+        Cell::text(items.join(", "))
+    }
+}
+
+fn cover(view: &RunView) -> Vec<Block> {
+    let mut out = Vec::new();
+    let devices: Vec<crate::record::DeviceInfo> = view
+        .scenarios
+        .iter()
+        .filter_map(|s| s.device.clone())
+        .collect();
+    let field = |f: &dyn Fn(&crate::record::DeviceInfo) -> String| {
+        joined(unique(devices.iter().map(f)), "not recorded")
+    };
+    let product = Block::Facts {
+        title: "Product under test".into(),
+        rows: vec![
+            ("Model".into(), field(&|d| d.model.clone())),
+            ("Serial number".into(), field(&|d| d.serial_number.clone())),
+            ("Firmware".into(), field(&|d| d.firmware_version.clone())),
+            (
+                "Protocol version".into(),
+                field(&|d| d.protocol_version.to_string()),
+            ),
+            (
+                "Reservoir".into(),
+                field(&|d| format_ml(d.reservoir_capacity_nl)),
+            ),
+            (
+                "Unit".into(),
+                field(&|d| {
+                    let unit = if d.test_unit {
+                        "test unit"
+                    } else {
+                        "clinical unit"
+                    };
+                    format!("{unit} ({})", d.kind)
+                }),
+            ),
+        ],
+    };
+    let missing = || Cell::toned("not recorded", Tone::Warn);
+    let run = view.run.as_ref();
+    let test_system = Block::Facts {
+        title: "Test system".into(),
+        rows: match run {
+            Some(r) => vec![
+                (
+                    "Harness".into(),
+                    Cell::text(format!("pumphil {}", r.harness_version)),
+                ),
+                (
+                    "Commit".into(),
+                    if r.git_commit.ends_with("-dirty") {
+                        Cell::toned(
+                            format!("{} (built with uncommitted changes)", r.git_commit),
+                            Tone::Warn,
+                        )
+                    } else {
+                        Cell::mono(&r.git_commit)
+                    },
+                ),
+                ("Mode".into(), Cell::text(&r.mode)),
+                (
+                    "Seed / jobs".into(),
+                    Cell::text(format!("{} / {}", r.seed, r.jobs)),
+                ),
+                ("Command".into(), Cell::mono(r.command_line.join(" "))),
+            ],
+            None => vec![("Harness".into(), missing())],
+        },
+    };
+    let run_facts = Block::Facts {
+        title: "Run".into(),
+        rows: vec![
+            ("Run id".into(), Cell::mono(view.run_id())),
+            (
+                "Started (UTC)".into(),
+                run.map(|r| Cell::text(&r.started_utc))
+                    .unwrap_or_else(missing),
+            ),
+            (
+                "Finished (UTC)".into(),
+                view.end
+                    .as_ref()
+                    .map(|e| Cell::text(&e.finished_utc))
+                    .unwrap_or_else(|| {
+                        Cell::toned("not recorded: the run did not finish", Tone::Warn)
+                    }),
+            ),
+            (
+                "Operator".into(),
+                run.and_then(|r| r.operator.clone())
+                    .map(Cell::text)
+                    .unwrap_or_else(|| Cell::toned("not recorded (pass --operator)", Tone::Warn)),
+            ),
+            (
+                "Host / OS".into(),
+                run.map(|r| Cell::text(format!("{} / {}", r.host, r.os)))
+                    .unwrap_or_else(missing),
+            ),
+        ],
+    };
+    let ports = unique(
+        view.scenarios
+            .iter()
+            .filter_map(|s| s.device.as_ref().map(|d| d.port.clone())),
+    );
+    let balances: Vec<_> = unique(view.scenarios.iter().filter_map(|s| s.balance.clone()).map(
+        |b| {
+            (
+                b.identity,
+                b.port,
+                format!("{:.1} mg", b.readability_mg),
+                format!("{:.4} g/mL", b.density_g_per_ml),
+                b.calibration_due,
+            )
+        },
+    ));
+    let emulated = run.is_some_and(|r| r.mode == "emulator");
+    let due = unique(balances.iter().map(|b| match &b.4 {
+        Some(d) => d.clone(),
+        None if emulated => "n/a (emulated balance)".into(),
+        None => "not stated in the bench file".into(),
+    }));
+    let bench = Block::Facts {
+        title: "Bench".into(),
+        rows: vec![
+            ("Pump port(s)".into(), joined(ports, "not recorded")),
+            (
+                "Balance".into(),
+                joined(
+                    unique(balances.iter().map(|b| b.0.clone())),
+                    "none (no scenario used a balance)",
+                ),
+            ),
+            (
+                "Balance port(s)".into(),
+                joined(unique(balances.iter().map(|b| b.1.clone())), "—"),
+            ),
+            (
+                "Readability".into(),
+                joined(unique(balances.iter().map(|b| b.2.clone())), "—"),
+            ),
+            (
+                "Fluid density".into(),
+                joined(unique(balances.iter().map(|b| b.3.clone())), "—"),
+            ),
+            ("Calibration due".into(), joined(due, "—")),
+            (
+                "Bench file".into(),
+                match run.and_then(|r| r.bench_file.as_ref()) {
+                    Some(f) => Cell::mono(&f.path),
+                    None if emulated => Cell::text("none (built-in emulator)"),
+                    None => Cell::toned("not recorded", Tone::Warn),
+                },
+            ),
+        ],
+    };
+    let (label, tone, lines) = overall(view);
+    out.push(Block::Verdict { label, tone, lines });
+    let gaps = view.gaps();
+    if !gaps.is_empty() {
+        out.push(Block::Callout {
+            tone: Tone::Warn,
+            title: "The record is incomplete".into(),
+            lines: gaps,
+        });
+    }
+    out.push(Block::Grid(vec![product, run_facts, test_system, bench]));
+    out.push(Block::Small(
+        "Rendered from the run directory's events.jsonl alone (hash-chained, append-only). \
+         \"pumphil report DIR\" renders this report again byte for byte; \"pumphil verify DIR\" \
+         checks every file against MANIFEST.sha256 and the record's hash chain."
+            .into(),
+    ));
+    out
+}
+
+fn summary(view: &RunView) -> Vec<Block> {
+    let mut out = vec![Block::Heading {
+        level: 1,
+        text: "Results and traceability".into(),
+        anchor: Some("summary".into()),
+        badge: None,
+    }];
+    let mut table = Table::new(
+        "results",
+        &[
+            "Scenario",
+            "Kind",
+            "Requirements",
+            "Checks passed",
+            "Verdict",
+        ],
+    );
+    for s in &view.scenarios {
+        let (label, tone) = scenario_verdict(s);
+        let kind = if s.is_negative_control() {
+            "negative control"
+        } else {
+            "positive"
+        };
+        table.row(vec![
+            Cell::mono(&s.id),
+            Cell::text(kind),
+            Cell::text(s.requirements.join(", ")),
+            Cell::text(format!(
+                "{} / {}",
+                s.checks.iter().filter(|c| c.passed()).count(),
+                s.checks.len()
+            )),
+            Cell::toned(label, tone),
+        ]);
+    }
+    out.push(Block::Heading {
+        level: 2,
+        text: "Scenarios".into(),
+        anchor: None,
+        badge: None,
+    });
+    if view.scenarios.is_empty() {
+        out.push(Block::Callout {
+            tone: Tone::Warn,
+            title: "No scenario in the record".into(),
+            lines: vec![
+                "The record holds no scenario; there is nothing to report as evidence.".into(),
+            ],
+        });
+    } else {
+        out.push(Block::Table(table));
+        out.push(Block::Small(
+            "A negative control runs a pump with a deliberately injected defect; it succeeds when the \
+             checks it names fail (\"defect caught\"). Negative controls show that the checks can \
+             fail; they are not evidence that the product meets a requirement."
+                .into(),
+        ));
+    }
+    let trace = traceability::build(view);
+    out.push(Block::Heading {
+        level: 2,
+        text: "Traceability matrix".into(),
+        anchor: Some("traceability".into()),
+        badge: None,
+    });
+    let mut matrix = Table::new(
+        "trace",
+        &["Requirement", "Scenario", "Checks", "Verdict", "Evidence"],
+    );
+    let mut previous: Option<&str> = None;
+    for row in &trace.rows {
+        let scenario = view.scenarios.iter().find(|s| s.id == row.scenario);
+        let (label, tone) = scenario
+            .map(scenario_verdict)
+            .unwrap_or(("—".into(), Tone::Warn));
+        let evidence = if row.is_evidence() {
+            Cell::toned("yes", Tone::Pass)
+        } else if row.negative_control {
+            Cell::toned("no: negative control", Tone::Neutral)
+        } else {
+            Cell::toned("no", Tone::Warn)
+        };
+        let mut checks = format!("{}/{} passed", row.checks_passed, row.checks_total);
+        let (required, other): (Vec<&String>, Vec<&String>) = row
+            .failed_checks
+            .iter()
+            .partition(|c| scenario.is_some_and(|s| s.required_to_fail(c)));
+        let list = |v: &[&String]| v.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ");
+        if !required.is_empty() {
+            checks.push_str(&format!("; failed as required: {}", list(&required)));
+        }
+        if !other.is_empty() {
+            let what = if row.negative_control {
+                "also failed"
+            } else {
+                "failed"
+            };
+            checks.push_str(&format!("; {what}: {}", list(&other)));
+        }
+        let requirement = if previous == Some(row.requirement.as_str()) {
+            Cell::text("")
+        } else {
+            Cell::mono(&row.requirement)
+        };
+        previous = Some(&row.requirement);
+        matrix.row(vec![
+            requirement,
+            Cell::mono(&row.scenario),
+            Cell::text(checks),
+            Cell::toned(label, tone),
+            evidence,
+        ]);
+    }
+    if trace.rows.is_empty() {
+        out.push(Block::Para("No scenario names a requirement.".into()));
+    } else {
+        out.push(Block::Table(matrix));
+    }
+    out.push(Block::Heading {
+        level: 2,
+        text: "Requirements with no passing evidence".into(),
+        anchor: None,
+        badge: None,
+    });
+    if trace.unevidenced.is_empty() {
+        out.push(Block::Callout {
+            tone: Tone::Pass,
+            title: "None".into(),
+            lines: vec!["Every requirement named by a scenario has at least one positive scenario that passed.".into()],
+        });
+    } else {
+        out.push(Block::Callout {
+            tone: Tone::Fail,
+            title: format!(
+                "{} requirement(s) without passing evidence",
+                trace.unevidenced.len()
+            ),
+            lines: trace
+                .unevidenced
+                .iter()
+                .map(|u| format!("{}: {}", u.requirement, u.why))
+                .collect(),
+        });
+    }
+    out
+}
+
+fn deviations(view: &RunView) -> Vec<Block> {
+    let mut out = vec![Block::Heading {
+        level: 2,
+        text: "Deviations".into(),
+        anchor: Some("deviations".into()),
+        badge: None,
+    }];
+    let mut table = Table::new("deviations", &["Scenario", "Time", "Kind", "Detail"]);
+    for d in &view.deviations {
+        table.row(vec![
+            Cell::mono(d.scenario.as_deref().unwrap_or("(run)")),
+            Cell::text(d.t_ms.map(t).unwrap_or_else(|| "—".into())),
+            Cell::text(&d.kind),
+            Cell::text(&d.detail),
+        ]);
+    }
+    for s in &view.scenarios {
+        for step in s
+            .applied
+            .iter()
+            .filter(|a| a.outcome != "ok" && a.outcome != "restored")
+        {
+            table.row(vec![
+                Cell::mono(&s.id),
+                Cell::text(t(step.t_ms)),
+                Cell::text("step outcome"),
+                Cell::text(format!("step {}: {}", step.index + 1, step.outcome)),
+            ]);
+        }
+        let (kind, tone) = match s.verdict() {
+            Some(ScenarioVerdict::Incomplete) => ("aborted scenario", Tone::Warn),
+            Some(ScenarioVerdict::Error) => ("scenario not run", Tone::Fail),
+            None => ("record ends", Tone::Warn),
+            _ => continue,
+        };
+        let detail = s
+            .finished
+            .as_ref()
+            .and_then(|f| f.reason.clone())
+            .unwrap_or_else(|| {
+                format!(
+                    "no verdict recorded; the record reaches {}",
+                    t(s.last_t_ms())
+                )
+            });
+        table.row(vec![
+            Cell::mono(&s.id),
+            Cell::text(t(s.last_t_ms())),
+            Cell::toned(kind, tone),
+            Cell::text(detail),
+        ]);
+    }
+    if let Some(line) = view.integrity.truncated_at_line {
+        table.row(vec![
+            Cell::mono("(record)"),
+            Cell::text("—"),
+            Cell::toned("truncated record", Tone::Warn),
+            Cell::text(format!(
+                "events.jsonl line {line} was cut short and is not part of this report"
+            )),
+        ]);
+    }
+    for (line, problem) in &view.integrity.problems {
+        table.row(vec![
+            Cell::mono("(record)"),
+            Cell::text("—"),
+            Cell::toned("record integrity", Tone::Fail),
+            Cell::text(format!("events.jsonl line {line}: {problem}")),
+        ]);
+    }
+    if table.rows.is_empty() {
+        out.push(Block::Para(
+            "None recorded: no retries, link errors, lost events, refused steps or aborted scenarios.".into(),
+        ));
+    } else {
+        out.push(Block::Para(format!(
+            "{} deviation(s). Retries, link errors, lost events and aborted scenarios are listed here and never removed from the record.",
+            table.rows.len()
+        )));
+        out.push(Block::Table(table));
+    }
+    out
+}
+
+fn ml_or(value: Option<u64>) -> String {
+    value.map(format_ml).unwrap_or_else(|| "—".into())
+}
+
+fn describe_action(action: &Value) -> String {
+    let s = |k: &str| {
+        action
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
+    let n = |k: &str| action.get(k).and_then(Value::as_u64);
+    let fault = || match action.get("fault") {
+        Some(Value::String(name)) => name.clone(),
+        Some(f) => {
+            let name = f.get("fault").and_then(Value::as_str).unwrap_or("?");
+            match name {
+                "battery_charge" => format!(
+                    "battery state of charge {} ‰",
+                    f.get("permille").and_then(Value::as_u64).unwrap_or(0)
+                ),
+                "flow_bias" => format!(
+                    "flow bias {:+.2} %",
+                    f.get("centi_percent").and_then(Value::as_i64).unwrap_or(0) as f64 / 100.0
+                ),
+                other => other.replace('_', " "),
+            }
+        }
+        None => "?".into(),
+    };
+    match s("action").as_str() {
+        "program_continuous" => format!(
+            "program continuous {} µg/day",
+            n("dose_ug_per_day").unwrap_or(0)
+        ),
+        "program_flexible" => {
+            let steps = action
+                .get("steps")
+                .and_then(Value::as_array)
+                .map(|steps| {
+                    steps
+                        .iter()
+                        .map(|st| {
+                            let minute =
+                                st.get("start_minute").and_then(Value::as_u64).unwrap_or(0);
+                            let dose = st
+                                .get("dose_ug_per_day")
+                                .and_then(Value::as_u64)
+                                .unwrap_or(0);
+                            format!("{:02}:{:02} {dose} µg/day", minute / 60, minute % 60)
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            format!("program flexible schedule: {steps}")
+        }
+        "bolus" => format!(
+            "{} {} µg over {}",
+            if action.get("bridge").and_then(Value::as_bool) == Some(true) {
+                "bridge bolus"
+            } else {
+                "bolus"
+            },
+            n("dose_ug").unwrap_or(0),
+            t(n("duration_ms").unwrap_or(0))
+        ),
+        "refill" => {
+            let volume = n("volume_nl");
+            let mut text = format!(
+                "refill {} at {} µg/mL",
+                ml_or(volume),
+                n("concentration_ug_per_ml").unwrap_or(0)
+            );
+            if let (Some(actual), Some(volume)) = (n("actual_nl"), volume) {
+                text.push_str(&format!(
+                    " (only {} reaches the reservoir: pocket fill of {})",
+                    format_ml(actual),
+                    format_ml(volume.saturating_sub(actual))
+                ));
+            }
+            text
+        }
+        "inject" => format!("inject fault: {}", fault()),
+        "clear" => format!("clear fault: {}", fault()),
+        "acknowledge" => format!("acknowledge alarm {}", s("alarm")),
+        "silence" => format!("silence alarm {}", s("alarm")),
+        "stop" => "stop therapy".into(),
+        "resume" => "resume therapy".into(),
+        "set_threshold" => format!("set low-reservoir threshold {}", ml_or(n("threshold_nl"))),
+        "restore" => format!("harness cleanup: clear fault {}", s("fault")),
+        _ => action.to_string(),
+    }
+}
+
+fn setup_facts(s: &ScenarioView) -> Block {
+    let d = s.setup.get("device").cloned().unwrap_or(Value::Null);
+    let n = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64);
+    let mut rows = vec![
+        (
+            "Reservoir".into(),
+            Cell::text(
+                n(&d, "reservoir_ml")
+                    .map(|v| format!("{v} mL"))
+                    .unwrap_or("—".into()),
+            ),
+        ),
+        (
+            "Initial fill".into(),
+            Cell::text(ml_or(n(&d, "initial_fill_nl"))),
+        ),
+        (
+            "Concentration".into(),
+            Cell::text(
+                n(&d, "concentration_ug_per_ml")
+                    .map(|v| format!("{v} µg/mL"))
+                    .unwrap_or("—".into()),
+            ),
+        ),
+        (
+            "Low-reservoir threshold".into(),
+            Cell::text(ml_or(n(&d, "low_reservoir_threshold_nl"))),
+        ),
+        (
+            "Battery at start".into(),
+            Cell::text(
+                n(&d, "battery_permille")
+                    .map(|v| format!("{v} ‰"))
+                    .unwrap_or("full (not set)".into()),
+            ),
+        ),
+        (
+            "Stroke volume".into(),
+            Cell::text(
+                n(&d, "stroke_nl")
+                    .map(|v| format!("{:.1} µL", v as f64 / 1000.0))
+                    .unwrap_or("—".into()),
+            ),
+        ),
+        (
+            "Duration / sampling".into(),
+            Cell::text(format!("{} / every {}", t(s.end_ms), t(s.sample_ms))),
+        ),
+    ];
+    if let Some((rel, abs)) = s.volume_tolerance() {
+        rows.push((
+            "Volume tolerance".into(),
+            Cell::text(format!(
+                "±max({:.1} % of expected, {:.4} mL)",
+                rel * 100.0,
+                abs as f64 / 1e6
+            )),
+        ));
+    }
+    if let Some(alarm_ms) = s.setup.get("tolerance").and_then(|t| n(t, "alarm_ms")) {
+        rows.push((
+            "Alarm timing tolerance".into(),
+            Cell::text(format!("±{}", t(alarm_ms))),
+        ));
+    }
+    match s.setup.get("defects") {
+        Some(Value::Null) | None => {}
+        Some(defects) => rows.push((
+            "Injected defects".into(),
+            Cell::toned(defects.to_string(), Tone::Control),
+        )),
+    }
+    Block::Facts {
+        title: "Setup".into(),
+        rows,
+    }
+}
+
+fn identity_facts(s: &ScenarioView) -> Block {
+    let mut rows = vec![
+        ("Hazard".into(), Cell::text(&s.hazard)),
+        ("Requirements".into(), Cell::mono(s.requirements.join(", "))),
+    ];
+    if let Some(f) = &s.file {
+        rows.push(("Scenario file".into(), Cell::mono(&f.path)));
+        rows.push(("SHA-256".into(), Cell::mono(&f.sha256)));
+    }
+    if let Some(d) = &s.device {
+        rows.push((
+            "Pump".into(),
+            Cell::text(format!(
+                "{} S/N {} fw {} on {}",
+                d.model, d.serial_number, d.firmware_version, d.port
+            )),
+        ));
+    }
+    rows.push((
+        "Balance".into(),
+        match &s.balance {
+            Some(b) => Cell::text(format!(
+                "{} on {}, {:.1} mg, density {:.4} g/mL",
+                b.identity, b.port, b.readability_mg, b.density_g_per_ml
+            )),
+            None => Cell::text("none"),
+        },
+    ));
+    Block::Facts {
+        title: "Purpose and unit".into(),
+        rows,
+    }
+}
+
+fn timeline(s: &ScenarioView) -> Block {
+    let planned: Vec<&Value> = s
+        .planned_steps
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    let mut table = Table::new("steps", &["Time", "#", "Step", "Action", "Outcome"]);
+    for a in &s.applied {
+        let name = planned
+            .get(a.index)
+            .and_then(|p| p.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let tone = match a.outcome.as_str() {
+            "ok" | "restored" => Tone::Pass,
+            _ => Tone::Warn,
+        };
+        table.row(vec![
+            Cell::text(t(a.t_ms)),
+            Cell::text((a.index + 1).to_string()),
+            Cell::text(name),
+            Cell::text(describe_action(&a.action)),
+            Cell::toned(&a.outcome, tone),
+        ]);
+    }
+    for (index, p) in planned.iter().enumerate() {
+        if s.applied.iter().any(|a| a.index == index) {
+            continue;
+        }
+        table.row(vec![
+            Cell::text(
+                p.get("at_ms")
+                    .and_then(Value::as_u64)
+                    .map(t)
+                    .unwrap_or_default(),
+            ),
+            Cell::text((index + 1).to_string()),
+            Cell::text(p.get("name").and_then(Value::as_str).unwrap_or("")),
+            Cell::text(p.get("action").map(describe_action).unwrap_or_default()),
+            Cell::toned("not reached", Tone::Warn),
+        ]);
+    }
+    Block::Table(table)
+}
+
+fn margin(check: &CheckResult) -> String {
+    match check.margin {
+        Some(m) if m.is_finite() => format!("{m:+.3} {}", check.unit),
+        _ => "—".into(),
+    }
+}
+
+fn checks(s: &ScenarioView) -> Vec<Block> {
+    let mut out = vec![Block::Heading {
+        level: 2,
+        text: "Checks".into(),
+        anchor: None,
+        badge: None,
+    }];
+    if s.checks.is_empty() {
+        let why = match s.verdict() {
+            Some(ScenarioVerdict::Passed | ScenarioVerdict::Failed) => "none recorded",
+            _ => "not judged: the scenario did not run to its end",
+        };
+        out.push(Block::Callout {
+            tone: Tone::Warn,
+            title: "No checks".into(),
+            lines: vec![why.into()],
+        });
+        return out;
+    }
+    let mut table = Table::new(
+        "checks",
+        &[
+            "Check",
+            "Expected",
+            "Measured",
+            "Tolerance",
+            "Margin",
+            "Verdict",
+        ],
+    );
+    for c in &s.checks {
+        let (label, tone) = check_verdict(s, c);
+        let at = c
+            .at_ms
+            .map(|ms| format!(" (at {})", t(ms)))
+            .unwrap_or_default();
+        table.row_with_detail(
+            vec![
+                Cell::mono(&c.name),
+                Cell::text(&c.expected),
+                Cell::text(format!("{}{at}", c.measured)),
+                Cell::text(&c.tolerance),
+                Cell::text(margin(c)),
+                Cell::toned(label, tone),
+            ],
+            c.detail.clone(),
+        );
+    }
+    out.push(Block::Table(table));
+    out.push(Block::Small(
+        "Margin: distance to the nearest acceptance limit in the check's unit; negative when the limit was crossed.".into(),
+    ));
+    out
+}
+
+fn observations(s: &ScenarioView) -> Vec<Block> {
+    let mut out = vec![Block::Heading {
+        level: 2,
+        text: "Alarms and findings".into(),
+        anchor: None,
+        badge: None,
+    }];
+    let mut expected: Vec<String> = s
+        .expected_windows()
+        .iter()
+        .map(|w| {
+            let cleared = match w.cleared {
+                Some((a, b)) => format!(", cleared {} .. {}", t(a), t(b)),
+                None => ", stays active".into(),
+            };
+            format!(
+                "{} ({}) raised {} .. {}{cleared}",
+                w.alarm,
+                w.priority,
+                t(w.raised.0),
+                t(w.raised.1)
+            )
+        })
+        .collect();
+    expected.extend(s.forbidden_spans().iter().map(|(names, (a, b))| {
+        let which = if names.is_empty() {
+            "any alarm".to_string()
+        } else {
+            names.join(", ")
+        };
+        format!("forbidden: {which} from {} to {}", t(*a), t(*b))
+    }));
+    expected.extend(
+        s.expected_findings().iter().map(|(kind, (a, b))| {
+            format!("harness finding {kind} between {} and {}", t(*a), t(*b))
+        }),
+    );
+    out.push(Block::Para(if expected.is_empty() {
+        "Expected: no alarm and no finding.".into()
+    } else {
+        "Expected:".into()
+    }));
+    if !expected.is_empty() {
+        out.push(Block::List(expected));
+    }
+    let mut table = Table::new("events", &["Time", "Source", "Event", "Detail"]);
+    let mut rows: Vec<(u64, Vec<Cell>)> = Vec::new();
+    for a in &s.alarms {
+        let tone = if a.priority == "high" {
+            Tone::Fail
+        } else {
+            Tone::Warn
+        };
+        rows.push((
+            a.t_ms,
+            vec![
+                Cell::text(t(a.t_ms)),
+                Cell::text("device"),
+                Cell::toned(
+                    format!(
+                        "{} {}",
+                        a.alarm,
+                        if a.raised { "raised" } else { "cleared" }
+                    ),
+                    tone,
+                ),
+                Cell::text(format!("priority {}", a.priority)),
+            ],
+        ));
+    }
+    for f in &s.findings {
+        rows.push((
+            f.t_ms,
+            vec![
+                Cell::text(t(f.t_ms)),
+                Cell::text("harness"),
+                Cell::toned(format!("finding {}", f.kind), Tone::Neutral),
+                Cell::text(&f.detail),
+            ],
+        ));
+    }
+    rows.sort_by_key(|(at, _)| *at);
+    for (_, cells) in rows {
+        table.row(cells);
+    }
+    if table.rows.is_empty() {
+        out.push(Block::Para(
+            "Observed: no alarm was raised and the harness made no finding.".into(),
+        ));
+    } else {
+        out.push(Block::Table(table));
+    }
+    out
+}
+
+fn clinical(s: &ScenarioView, config: &ReportConfig) -> Vec<Block> {
+    let outcome = csf::estimate(s, &config.csf);
+    let mut out = Vec::new();
+    let params = &config.csf;
+    let method = format!(
+        "One-compartment model of CSF baclofen: half-life {:.2} h and clearance {:.1} mL/h (product label; configurable), \
+         distribution volume V = CL·t½/ln 2 = {:.1} mL. Input is the balance-measured catheter-tip flow × concentration, \
+         averaged over each sample interval and integrated exactly within it; the patient is assumed at steady state on \
+         the mean delivery between the scenario start and the interruption (at most its first day).",
+        params.half_life_h,
+        params.clearance_ml_per_h,
+        params.volume_ml()
+    );
+    let heading = Block::Heading {
+        level: 2,
+        text: "Clinical context: estimated CSF level after the interruption".into(),
+        anchor: None,
+        badge: None,
+    };
+    let warning = |extra: Vec<String>| Block::Callout {
+        tone: Tone::Warn,
+        title: "Engineering estimate — not clinical guidance".into(),
+        lines: std::iter::once(method.clone()).chain(extra).collect(),
+    };
+    match outcome {
+        CsfOutcome::NotApplicable => {}
+        CsfOutcome::Unavailable { interruption, why } => {
+            out.push(heading);
+            out.push(warning(vec![]));
+            out.push(Block::Para(format!(
+                "Delivery is interrupted at {} ({}); no estimate: {why}.",
+                t(interruption.t_ms),
+                interruption.cause
+            )));
+        }
+        CsfOutcome::Estimated(e) => {
+            out.push(heading);
+            let mut extra = Vec::new();
+            if e.resolution_limited {
+                extra.push(format!(
+                    "Resolution limited by the sampling: samples every {} are coarse against a {:.2} h half-life, so the \
+                     onset of the fall is known only to within one sample interval.",
+                    t(e.sample_ms),
+                    params.half_life_h
+                ));
+            }
+            if s.is_negative_control() {
+                extra.push("Negative control: the pump runs with a deliberate defect, so this shows the defect's consequence.".into());
+            }
+            out.push(warning(extra));
+            let end_note = |what: &str| {
+                format!(
+                    "{what} within the record ({} after the interruption)",
+                    t(e.record_end_ms.saturating_sub(e.interruption.t_ms))
+                )
+            };
+            let mut table = Table::new("facts2", &["Quantity", "Value"]);
+            table.row(vec![
+                Cell::text("Interruption"),
+                Cell::text(format!(
+                    "at {}: {}",
+                    t(e.interruption.t_ms),
+                    e.interruption.cause
+                )),
+            ]);
+            table.row(vec![
+                Cell::text("Estimated CSF level before it"),
+                Cell::text(format!("{:.1} ng/mL", e.level_before_ng_per_ml)),
+            ]);
+            table.row(vec![
+                Cell::text("Interruption → first alarm or harness finding"),
+                match &e.first_response {
+                    Some(r) => {
+                        Cell::toned(format!("{} ({})", t(r.after_ms), r.what), Tone::Neutral)
+                    }
+                    None => Cell::toned(end_note("none"), Tone::Fail),
+                },
+            ]);
+            let fall = |value: Option<u64>, percent: u32| match value {
+                Some(ms) => Cell::text(t_rounded(ms)),
+                None => Cell::toned(end_note(&format!("not below {percent} %")), Tone::Neutral),
+            };
+            table.row(vec![
+                Cell::text("Interruption → level below 50 %"),
+                fall(e.t50_ms, 50),
+            ]);
+            table.row(vec![
+                Cell::text("Interruption → level below 25 %"),
+                fall(e.t25_ms, 25),
+            ]);
+            out.push(Block::Table(table));
+            if let (Some(r), Some(t50)) = (&e.first_response, e.t50_ms) {
+                let relation = if r.after_ms <= t50 {
+                    format!("{} before", t_rounded(t50 - r.after_ms))
+                } else {
+                    format!("{} after", t_rounded(r.after_ms - t50))
+                };
+                out.push(Block::Para(format!(
+                    "The first alarm or harness finding came {relation} the estimated level fell below half of its pre-interruption value."
+                )));
+            }
+            if let Some(svg) = plots::csf(s, &e) {
+                out.push(Block::Figure {
+                    svg,
+                    caption: "Estimated CSF baclofen level (engineering estimate) with the interruption and the first alarm or finding.".into(),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn scenario(s: &ScenarioView, view: &RunView, config: &ReportConfig) -> Vec<Block> {
+    let (label, tone) = scenario_verdict(s);
+    let title = if s.title.is_empty() {
+        s.id.clone()
+    } else {
+        format!("{}: {}", s.id, s.title)
+    };
+    let mut out = vec![Block::Heading {
+        level: 1,
+        text: title,
+        anchor: Some(format!("scenario-{}", s.id)),
+        badge: Some((label, tone)),
+    }];
+    if !s.started {
+        out.push(Block::Callout {
+            tone: Tone::Warn,
+            title: "Scenario did not start".into(),
+            lines: vec!["The record has no scenario_started for it: setup, device and expectations are unknown.".into()],
+        });
+    }
+    if let Some(nc) = &s.negative_control {
+        out.push(Block::Callout {
+            tone: Tone::Control,
+            title: "Negative control".into(),
+            lines: vec![
+                "This scenario runs a pump with a deliberately injected defect. It succeeds when the checks named below fail; they are shown as \"failed as required\", apart from real failures.".into(),
+                format!("Required to fail: {}", nc.must_fail.join(", ")),
+                format!("Why: {}", nc.reason),
+            ],
+        });
+    }
+    match &s.finished {
+        Some(f) => {
+            if let Some(reason) = &f.reason {
+                out.push(Block::Callout { tone, title: "Verdict reason".into(), lines: vec![reason.clone()] });
+            }
+        }
+        None => out.push(Block::Callout {
+            tone: Tone::Warn,
+            title: "INCOMPLETE".into(),
+            lines: vec![format!(
+                "No verdict was recorded for this scenario: the record ends at seq {} and reaches {} of {} scenario time.",
+                view.last_seq.map(|s| s.to_string()).unwrap_or("—".into()),
+                t(s.last_t_ms()),
+                t(s.end_ms)
+            )],
+        }),
+    }
+    if !s.description.is_empty() {
+        out.push(Block::Para(
+            s.description
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        ));
+    }
+    out.push(Block::Grid(vec![identity_facts(s), setup_facts(s)]));
+    out.push(Block::Heading {
+        level: 2,
+        text: "Step timeline".into(),
+        anchor: None,
+        badge: None,
+    });
+    out.push(timeline(s));
+    out.extend(checks(s));
+    out.extend(observations(s));
+    out.push(Block::Heading {
+        level: 2,
+        text: "Plots".into(),
+        anchor: None,
+        badge: None,
+    });
+    out.extend(plots::scenario_figures(s));
+    out.extend(clinical(s, config));
+    let own: Vec<_> = view
+        .deviations
+        .iter()
+        .filter(|d| d.scenario.as_deref() == Some(&s.id))
+        .collect();
+    out.push(Block::Heading {
+        level: 2,
+        text: "Deviations in this scenario".into(),
+        anchor: None,
+        badge: None,
+    });
+    if own.is_empty() {
+        out.push(Block::Para("None recorded.".into()));
+    } else {
+        out.push(Block::List(
+            own.iter()
+                .map(|d| {
+                    format!(
+                        "{} {}: {}",
+                        d.t_ms.map(t).unwrap_or("—".into()),
+                        d.kind,
+                        d.detail
+                    )
+                })
+                .collect(),
+        ));
+    }
+    out
+}
+
+fn raw_data(view: &RunView) -> Vec<Block> {
+    let mut out = vec![Block::Heading {
+        level: 1,
+        text: "Raw data index".into(),
+        anchor: Some("raw-data".into()),
+        badge: None,
+    }];
+    out.push(Block::Para(
+        "Files of the run directory when this report was rendered:".into(),
+    ));
+    let mut files = Table::new("files", &["File", "Bytes", "SHA-256"]);
+    for f in &view.run_files {
+        files.row(vec![
+            Cell::mono(&f.path),
+            Cell::text(f.bytes.map(|b| b.to_string()).unwrap_or("—".into())),
+            Cell::mono(&f.sha256),
+        ]);
+    }
+    out.push(Block::Table(files));
+    out.push(Block::Small(format!(
+        "Not listed: {} and {} (a file cannot contain its own hash) and {} (written after the reports; it lists the \
+         SHA-256 of every file including both reports, but not of itself).",
+        super::HTML_FILE,
+        super::MARKDOWN_FILE,
+        crate::record::render::manifest::FILE
+    )));
+    out.push(Block::Heading {
+        level: 2,
+        text: "Inputs used".into(),
+        anchor: None,
+        badge: None,
+    });
+    let mut inputs = Table::new("files", &["Kind", "File", "SHA-256"]);
+    let mut seen: Vec<String> = Vec::new();
+    let mut add = |kind: &str, path: &str, sha: &str, table: &mut Table| {
+        if !seen.iter().any(|p| p == path) {
+            seen.push(path.to_string());
+            table.row(vec![Cell::text(kind), Cell::mono(path), Cell::mono(sha)]);
+        }
+    };
+    if let Some(run) = &view.run {
+        if let Some(b) = &run.bench_file {
+            add("bench", &b.path, &b.sha256, &mut inputs);
+        }
+        for f in &run.scenario_files {
+            add("scenario", &f.path, &f.sha256, &mut inputs);
+        }
+    }
+    for s in &view.scenarios {
+        if let Some(f) = &s.file {
+            add("scenario", &f.path, &f.sha256, &mut inputs);
+        }
+        for f in &s.fixtures {
+            let sha = if f.sha256.is_empty() {
+                "(file missing at run time)"
+            } else {
+                &f.sha256
+            };
+            add("fixture", &f.path, sha, &mut inputs);
+        }
+    }
+    out.push(Block::Table(inputs));
+    out
+}
+
+fn signatures(view: &RunView) -> Vec<Block> {
+    let (label, _, _) = overall(view);
+    let unevidenced = traceability::build(view).unevidenced.len();
+    vec![
+        Block::Heading {
+            level: 1,
+            text: "Approval".into(),
+            anchor: Some("approval".into()),
+            badge: None,
+        },
+        Block::Para(format!(
+            "This report covers run {} of {} scenario(s): overall verdict {label}; {} requirement(s) without passing evidence; \
+             the deviations and any gaps in the record are listed in this report.",
+            view.run_id(),
+            view.scenarios.len(),
+            unevidenced
+        )),
+        Block::Para(
+            "By signing, each person confirms they have read this report, including its deviations, its gaps and every \
+             requirement without passing evidence."
+                .into(),
+        ),
+        Block::Signatures(vec!["Prepared by".into(), "Reviewed by".into(), "Approved by".into()]),
+    ]
+}
+
+/// The whole report, cover first.
+pub fn build(view: &RunView, config: &ReportConfig) -> Vec<Block> {
+    let mut out = cover(view);
+    out.extend(summary(view));
+    out.extend(deviations(view));
+    for s in &view.scenarios {
+        out.extend(scenario(s, view, config));
+    }
+    out.extend(raw_data(view));
+    out.extend(signatures(view));
+    out
+}

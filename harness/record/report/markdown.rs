@@ -1,0 +1,184 @@
+//! `report.md`: the same report as GitHub-flavoured Markdown for pull requests and wikis.
+//! Plots are only in report.html; each is named here by its caption.
+
+use super::doc::{Block, Cell, Table, Tone};
+use super::html::Masthead;
+use std::fmt::Write;
+
+fn inline(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '\\' | '*' | '`' | '[' | ']' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+fn marker(tone: Tone) -> &'static str {
+    match tone {
+        Tone::Pass => "✅ ",
+        Tone::Fail => "❌ ",
+        Tone::Control => "🛡️ ",
+        Tone::Warn => "⚠️ ",
+        Tone::Neutral => "",
+    }
+}
+
+fn cell(c: &Cell) -> String {
+    let text = if c.mono && !c.text.contains('`') && !c.text.is_empty() {
+        format!("`{}`", c.text.replace(['\n', '\r'], " "))
+    } else {
+        inline(&c.text)
+    };
+    let text = match c.tone {
+        Some(Tone::Fail | Tone::Warn | Tone::Control) => {
+            format!("{}**{text}**", marker(c.tone.unwrap_or(Tone::Neutral)))
+        }
+        Some(tone) => format!("{}{text}", marker(tone)),
+        None => text,
+    };
+    text.replace('|', "\\|")
+}
+
+fn table(out: &mut String, t: &Table) {
+    let _ = writeln!(
+        out,
+        "| {} |",
+        t.head
+            .iter()
+            .map(|h| inline(h))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(out, "|{}", "---|".repeat(t.head.len()));
+    for row in &t.rows {
+        let _ = writeln!(
+            out,
+            "| {} |",
+            row.iter().map(cell).collect::<Vec<_>>().join(" | ")
+        );
+    }
+    out.push('\n');
+    let details: Vec<(usize, &String)> = t
+        .details
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.as_ref().map(|d| (i, d)))
+        .collect();
+    if !details.is_empty() {
+        out.push_str("<details><summary>Details</summary>\n\n");
+        for (i, d) in details {
+            let name = t.rows[i].first().map(|c| c.text.as_str()).unwrap_or("");
+            let _ = writeln!(out, "- `{}`: {}", name.replace('`', ""), inline(d));
+        }
+        out.push_str("\n</details>\n\n");
+    }
+}
+
+fn block(out: &mut String, b: &Block) {
+    match b {
+        Block::Heading {
+            level, text, badge, ..
+        } => {
+            let hashes = "#".repeat((*level as usize + 1).min(6));
+            let badge = badge
+                .as_ref()
+                .map(|(label, tone)| format!(" — {}{}", marker(*tone), inline(label)))
+                .unwrap_or_default();
+            let _ = writeln!(out, "{hashes} {}{badge}\n", inline(text));
+        }
+        Block::Para(text) => {
+            let _ = writeln!(out, "{}\n", inline(text));
+        }
+        Block::Small(text) => {
+            let _ = writeln!(out, "<sub>{}</sub>\n", inline(text));
+        }
+        Block::Callout { tone, title, lines } => {
+            let kind = match tone {
+                Tone::Fail => "CAUTION",
+                Tone::Warn => "WARNING",
+                Tone::Control => "NOTE",
+                Tone::Pass | Tone::Neutral => "NOTE",
+            };
+            let _ = writeln!(out, "> [!{kind}]\n> **{}**", inline(title));
+            for line in lines {
+                let _ = writeln!(out, ">\n> {}", inline(line));
+            }
+            out.push('\n');
+        }
+        Block::Facts { title, rows } => {
+            let _ = writeln!(out, "**{}**\n", inline(title));
+            out.push_str("| | |\n|---|---|\n");
+            for (label, value) in rows {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} |",
+                    inline(label).replace('|', "\\|"),
+                    cell(value)
+                );
+            }
+            out.push('\n');
+        }
+        Block::Grid(blocks) => {
+            for b in blocks {
+                block(out, b);
+            }
+        }
+        Block::Table(t) => table(out, t),
+        Block::List(items) => {
+            for item in items {
+                let _ = writeln!(out, "- {}", inline(item));
+            }
+            out.push('\n');
+        }
+        Block::Figure { caption, .. } => {
+            let _ = writeln!(out, "*Figure (in report.html):* {}\n", inline(caption));
+        }
+        Block::Signatures(roles) => {
+            out.push_str("| | Name | Role | Signature | Date |\n|---|---|---|---|---|\n");
+            for role in roles {
+                let _ = writeln!(out, "| **{}** | | | | |", inline(role));
+            }
+            out.push('\n');
+        }
+        Block::PageBreak => {}
+        Block::Verdict { label, tone, lines } => {
+            let _ = writeln!(
+                out,
+                "## Overall verdict: {}{}\n",
+                marker(*tone),
+                inline(label)
+            );
+            for line in lines {
+                let _ = writeln!(out, "{}  ", inline(line));
+            }
+            out.push('\n');
+        }
+    }
+}
+
+pub fn render(masthead: &Masthead, blocks: &[Block]) -> String {
+    let mut out = String::with_capacity(64 * 1024);
+    let _ = writeln!(
+        out,
+        "# {}\n\n{}  \nRun `{}`\n",
+        inline(&masthead.title),
+        inline(&masthead.subtitle),
+        masthead.run_id.replace('`', "")
+    );
+    for b in blocks {
+        block(&mut out, b);
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}

@@ -1,0 +1,130 @@
+//! Evidence reports for people: `report.html` (self-contained, printable) and `report.md`,
+//! rendered from the run record alone, deterministically (no render-time clock, fixed float
+//! precision, record order), so `pumphil report DIR` reproduces them byte for byte.
+
+pub mod content;
+pub mod csf;
+pub mod doc;
+pub mod html;
+pub mod markdown;
+pub mod plots;
+pub mod svg;
+pub mod traceability;
+pub mod view;
+
+use super::journal::{self, Record};
+use std::path::Path;
+use view::{HashedFile, RecordIntegrity, RunView};
+
+pub const HTML_FILE: &str = "report.html";
+pub const MARKDOWN_FILE: &str = "report.md";
+
+/// Files a report cannot list with a hash: the reports themselves and the manifest over them.
+pub const UNHASHED: [&str; 3] = [HTML_FILE, MARKDOWN_FILE, super::render::manifest::FILE];
+
+/// Settings of the reports; everything they depend on besides the record.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ReportConfig {
+    /// Pharmacokinetic parameters of the CSF estimate shown for interrupting scenarios.
+    pub csf: csf::CsfParams,
+}
+
+/// Every file under `dir` except the reports and the manifest, sorted, with SHA-256 and size.
+pub fn run_files(dir: &Path) -> std::io::Result<Vec<HashedFile>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let Ok(rel) = path.strip_prefix(dir) else {
+                continue;
+            };
+            let rel = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            if UNHASHED.contains(&rel.as_str()) {
+                continue;
+            }
+            let bytes = std::fs::read(&path)?;
+            out.push(HashedFile {
+                path: rel,
+                sha256: crate::scenario::sha256_hex(&bytes),
+                bytes: Some(bytes.len() as u64),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// The title block: what every page header and footer repeats.
+pub fn masthead(view: &RunView) -> html::Masthead {
+    let device = view.scenarios.iter().find_map(|s| s.device.as_ref());
+    let unit = match device {
+        Some(d) => format!(
+            "{} S/N {} · firmware {}",
+            d.model, d.serial_number, d.firmware_version
+        ),
+        None => "unit under test not recorded".into(),
+    };
+    let mode = view
+        .run
+        .as_ref()
+        .map(|r| r.mode.as_str())
+        .unwrap_or("unknown");
+    let subtitle = format!(
+        "Implantable intrathecal pump {} — {} run, {} scenario(s)",
+        device
+            .map(|d| d.model.as_str())
+            .unwrap_or("(unit not recorded)"),
+        mode,
+        view.scenarios.len()
+    );
+    html::Masthead {
+        title: "Verification evidence report".into(),
+        subtitle,
+        run_id: view.run_id().to_string(),
+        unit,
+    }
+}
+
+/// Both reports as strings: (HTML, Markdown).
+pub fn render(view: &RunView, config: &ReportConfig) -> (String, String) {
+    let blocks = content::build(view, config);
+    let head = masthead(view);
+    (
+        html::render(&head, &blocks),
+        markdown::render(&head, &blocks),
+    )
+}
+
+/// Writes `report.html` and `report.md` into the run directory, with the default settings.
+pub fn write_reports(dir: &Path, records: &[Record]) -> std::io::Result<()> {
+    write_reports_with(dir, records, &ReportConfig::default())
+}
+
+pub fn write_reports_with(
+    dir: &Path,
+    records: &[Record],
+    config: &ReportConfig,
+) -> std::io::Result<()> {
+    let mut view = RunView::from_records(records);
+    // The records were read from this directory; reading it again tells what the caller's
+    // slice cannot: a final line cut short, a broken chain.
+    if let Ok(read) = journal::read(dir) {
+        view.integrity = RecordIntegrity {
+            truncated_at_line: read.truncated_at_line,
+            problems: read.problems,
+        };
+    }
+    view.run_files = run_files(dir)?;
+    let (html, markdown) = render(&view, config);
+    std::fs::write(dir.join(HTML_FILE), html)?;
+    std::fs::write(dir.join(MARKDOWN_FILE), markdown)
+}

@@ -1,0 +1,392 @@
+//! The report's figures for one scenario, built from its samples, fixture rows and alarms.
+
+use super::csf::CsfEstimate;
+use super::doc::Block;
+use super::svg::{self, colour, Band, Lane, Level, LineChart, Marker, Series, SpanKind, TimeAxis};
+use super::view::ScenarioView;
+use crate::units::MS_PER_DAY;
+
+const ML: f64 = 1e6;
+
+fn axis(s: &ScenarioView) -> TimeAxis {
+    TimeAxis::new(s.end_ms.max(s.last_t_ms()))
+}
+
+fn series(name: &str, colour: &'static str, dashed: bool, points: Vec<(f64, f64)>) -> Series {
+    Series {
+        name: name.into(),
+        colour,
+        dashed,
+        points,
+    }
+}
+
+fn delivered(s: &ScenarioView) -> Option<Block> {
+    if s.samples.is_empty() && s.expected.is_empty() {
+        return None;
+    }
+    let mut chart = LineChart {
+        axis: axis(s),
+        y_label: "cumulative volume (mL)".into(),
+        height: 250.0,
+        series: vec![],
+        bands: vec![],
+        levels: vec![],
+        markers: vec![],
+    };
+    let mut caption = "Cumulative delivered volume: expected (reference calculation), device-reported, and measured by the balance at the catheter tip.".to_string();
+    if let Some((rel, abs)) = s.volume_tolerance() {
+        let rows = svg::downsample(&s.expected, 600);
+        chart.bands.push(Band {
+            name: "delivered-volume tolerance".into(),
+            colour: colour::BAND,
+            points: rows
+                .iter()
+                .map(|r| {
+                    let e = r.delivered_nl as f64;
+                    let tol = (rel * e).max(abs as f64);
+                    (r.t_ms as f64, (e - tol).max(0.0) / ML, (e + tol) / ML)
+                })
+                .collect(),
+        });
+        caption.push_str(&format!(
+            " Shaded: tolerance ±max({:.0} % of expected, {:.4} mL).",
+            rel * 100.0,
+            abs as f64 / ML
+        ));
+    }
+    chart.series.push(series(
+        "expected delivered",
+        colour::EXPECTED,
+        true,
+        s.expected
+            .iter()
+            .map(|r| (r.t_ms as f64, r.delivered_nl as f64 / ML))
+            .collect(),
+    ));
+    if s.expected.iter().any(|r| r.tip_nl != r.delivered_nl) {
+        chart.series.push(series(
+            "expected at tip",
+            colour::LIMIT,
+            true,
+            s.expected
+                .iter()
+                .map(|r| (r.t_ms as f64, r.tip_nl as f64 / ML))
+                .collect(),
+        ));
+    }
+    chart.series.push(series(
+        "device-reported",
+        colour::DEVICE,
+        false,
+        s.samples
+            .iter()
+            .map(|x| (x.t_ms as f64, x.delivered_nl as f64 / ML))
+            .collect(),
+    ));
+    let tip: Vec<(f64, f64)> = s
+        .samples
+        .iter()
+        .filter_map(|x| Some((x.t_ms as f64, x.tip_nl? as f64 / ML)))
+        .collect();
+    if !tip.is_empty() {
+        chart
+            .series
+            .push(series("balance-measured", colour::BALANCE, false, tip));
+    }
+    Some(Block::Figure {
+        svg: svg::line_chart(&chart),
+        caption,
+    })
+}
+
+fn reservoir(s: &ScenarioView) -> Option<Block> {
+    if s.samples.is_empty() && s.expected.is_empty() {
+        return None;
+    }
+    let mut chart = LineChart {
+        axis: axis(s),
+        y_label: "reservoir volume (mL)".into(),
+        height: 230.0,
+        series: vec![series(
+            "expected calculated",
+            colour::EXPECTED,
+            true,
+            s.expected
+                .iter()
+                .map(|r| (r.t_ms as f64, r.calculated_nl as f64 / ML))
+                .collect(),
+        )],
+        bands: vec![],
+        levels: vec![],
+        markers: vec![],
+    };
+    chart.series.push(series(
+        "calculated (device)",
+        colour::DEVICE,
+        false,
+        s.samples
+            .iter()
+            .map(|x| (x.t_ms as f64, x.calculated_nl as f64 / ML))
+            .collect(),
+    ));
+    let actual: Vec<(f64, f64)> = s
+        .samples
+        .iter()
+        .filter_map(|x| Some((x.t_ms as f64, x.actual_reservoir_nl? as f64 / ML)))
+        .collect();
+    let has_actual = !actual.is_empty();
+    if has_actual {
+        chart
+            .series
+            .push(series("actual (bench plant)", colour::PLANT, false, actual));
+    }
+    if let Some(threshold) = s.low_reservoir_threshold_nl() {
+        chart.levels.push(Level {
+            name: "low-reservoir threshold".into(),
+            colour: colour::LIMIT,
+            value: threshold as f64 / ML,
+        });
+    }
+    let caption = if has_actual {
+        "Reservoir volume: calculated by the pump from what it believes it delivered, and the actual volume in the bench plant. They diverge under flow error or a pocket fill."
+    } else {
+        "Reservoir volume calculated by the pump (the actual volume is not measurable on this bench)."
+    };
+    Some(Block::Figure {
+        svg: svg::line_chart(&chart),
+        caption: caption.into(),
+    })
+}
+
+fn priority_colour(priority: &str) -> &'static str {
+    match priority {
+        "high" => colour::HIGH,
+        "medium" => colour::MEDIUM,
+        _ => colour::LOW,
+    }
+}
+
+fn alarm_lanes(s: &ScenarioView) -> Vec<Lane> {
+    let windows = s.expected_windows();
+    let forbidden = s.forbidden_spans();
+    let mut names: Vec<String> = Vec::new();
+    for name in windows
+        .iter()
+        .map(|w| w.alarm.clone())
+        .chain(s.alarms.iter().map(|a| a.alarm.clone()))
+        .chain(forbidden.iter().flat_map(|(n, _)| n.clone()))
+    {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    let end = s.end_ms.max(s.last_t_ms());
+    let mut lanes: Vec<Lane> = Vec::new();
+    if forbidden.iter().any(|(n, _)| n.is_empty()) {
+        lanes.push(Lane {
+            label: "any alarm".into(),
+            spans: forbidden
+                .iter()
+                .filter(|(n, _)| n.is_empty())
+                .map(|(_, (a, b))| (*a, *b, SpanKind::Forbidden))
+                .collect(),
+            marks: vec![],
+        });
+    }
+    for name in names {
+        let mut spans = Vec::new();
+        for (n, (a, b)) in &forbidden {
+            if n.contains(&name) {
+                spans.push((*a, *b, SpanKind::Forbidden));
+            }
+        }
+        for w in windows.iter().filter(|w| w.alarm == name) {
+            spans.push((w.raised.0, w.raised.1, SpanKind::ExpectedRaise));
+            if let Some((a, b)) = w.cleared {
+                spans.push((a, b, SpanKind::ExpectedClear));
+            }
+        }
+        let mut raised: Option<(u64, &str)> = None;
+        for a in s.alarms.iter().filter(|a| a.alarm == name) {
+            match (a.raised, raised) {
+                (true, None) => raised = Some((a.t_ms, a.priority.as_str())),
+                (false, Some((start, priority))) => {
+                    spans.push((start, a.t_ms, SpanKind::Active(priority_colour(priority))));
+                    raised = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some((start, priority)) = raised {
+            spans.push((start, end, SpanKind::Active(priority_colour(priority))));
+        }
+        lanes.push(Lane {
+            label: name.replace('_', " "),
+            spans,
+            marks: vec![],
+        });
+    }
+    let expected_findings = s.expected_findings();
+    if !s.findings.is_empty() || !expected_findings.is_empty() {
+        lanes.push(Lane {
+            label: "harness findings".into(),
+            spans: expected_findings
+                .iter()
+                .map(|(_, (a, b))| (*a, *b, SpanKind::ExpectedRaise))
+                .collect(),
+            marks: s.findings.iter().map(|f| f.t_ms).collect(),
+        });
+    }
+    if lanes.is_empty() {
+        lanes.push(Lane {
+            label: "(no alarm)".into(),
+            spans: vec![],
+            marks: vec![],
+        });
+    }
+    lanes
+}
+
+fn alarms(s: &ScenarioView) -> Block {
+    Block::Figure {
+        svg: svg::timeline(axis(s), &alarm_lanes(s)),
+        caption: "Alarm timeline: bars are alarms the device reported active, coloured by priority; shaded boxes are the windows in which the scenario expects them raised or cleared; red tint marks spans where alarms are forbidden; triangles are harness findings.".into(),
+    }
+}
+
+fn flow(s: &ScenarioView) -> Option<Block> {
+    let tip: Vec<(u64, u64)> = s
+        .samples
+        .iter()
+        .filter_map(|x| Some((x.t_ms, x.tip_nl?)))
+        .collect();
+    if tip.len() < 2 {
+        return None;
+    }
+    // A window must hold about 20 strokes, or whole-stroke steps swamp the flow; at most 300
+    // windows keep the plot small.
+    let stroke_nl = s
+        .setup
+        .get("device")
+        .and_then(|d| d.get("stroke_nl"))
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(2500);
+    let fastest = s
+        .expected
+        .iter()
+        .map(|r| r.programmed_nl_per_day)
+        .max()
+        .unwrap_or(0);
+    let strokes_ms = (20 * MS_PER_DAY)
+        .saturating_mul(stroke_nl)
+        .checked_div(fastest)
+        .unwrap_or(0);
+    let span = tip
+        .last()
+        .map(|p| p.0)
+        .unwrap_or(0)
+        .saturating_sub(tip[0].0);
+    let window = strokes_ms.max(s.sample_ms).max(span / 300).max(1);
+    let mut measured = Vec::new();
+    let mut i = 0;
+    while let Some(j) = (i + 1..tip.len()).find(|&j| tip[j].0.saturating_sub(tip[i].0) >= window) {
+        let ((t0, v0), (t1, v1)) = (tip[i], tip[j]);
+        let ml_per_day = (v1 as f64 - v0 as f64) / ML * MS_PER_DAY as f64 / (t1 - t0) as f64;
+        measured.push((t0 as f64, ml_per_day));
+        measured.push((t1 as f64, ml_per_day));
+        i = j;
+    }
+    let mut programmed = Vec::new();
+    let mut band = Vec::new();
+    let rows = svg::downsample(&s.expected, 300);
+    for (i, r) in rows.iter().enumerate() {
+        let rate = r.programmed_nl_per_day as f64 / ML;
+        let next = rows.get(i + 1).map(|n| n.t_ms).unwrap_or(r.t_ms);
+        for t in [r.t_ms, next] {
+            programmed.push((t as f64, rate));
+            band.push((t as f64, rate * 0.9, rate * 1.1));
+        }
+    }
+    let chart = LineChart {
+        axis: axis(s),
+        y_label: "flow (mL/day)".into(),
+        height: 230.0,
+        series: vec![
+            series("programmed", colour::EXPECTED, true, programmed),
+            series("balance-derived", colour::BALANCE, false, measured),
+        ],
+        bands: vec![Band {
+            name: "±10 % of programmed".into(),
+            colour: colour::PLANT,
+            points: band,
+        }],
+        levels: vec![],
+        markers: vec![],
+    };
+    Some(Block::Figure {
+        svg: svg::line_chart(&chart),
+        caption: format!(
+            "Flow at the catheter tip from the balance (mass / density), averaged over windows of {} (at least 20 strokes and one sample interval, so whole-stroke steps do not dominate), against the programmed flow and the ±10 % under/over-infusion limits.",
+            crate::scenario::duration::format_duration(window)
+        ),
+    })
+}
+
+pub fn scenario_figures(s: &ScenarioView) -> Vec<Block> {
+    let mut out = Vec::new();
+    out.extend(delivered(s));
+    out.extend(reservoir(s));
+    out.push(alarms(s));
+    out.extend(flow(s));
+    if s.samples.is_empty() {
+        out.push(Block::Para(
+            "No samples were recorded for this scenario.".into(),
+        ));
+    }
+    out
+}
+
+pub fn csf(s: &ScenarioView, e: &CsfEstimate) -> Option<String> {
+    if e.curve.is_empty() {
+        return None;
+    }
+    let mut markers = vec![Marker {
+        name: "interruption".into(),
+        colour: colour::HIGH,
+        t_ms: e.interruption.t_ms as f64,
+    }];
+    if let Some(r) = &e.first_response {
+        markers.push(Marker {
+            name: "first alarm or finding".into(),
+            colour: colour::FINDING,
+            t_ms: (e.interruption.t_ms + r.after_ms) as f64,
+        });
+    }
+    let chart = LineChart {
+        axis: axis(s),
+        y_label: "CSF baclofen (ng/mL)".into(),
+        height: 220.0,
+        series: vec![series(
+            "estimated CSF level",
+            colour::DEVICE,
+            false,
+            e.curve.iter().map(|(t, c)| (*t as f64, *c)).collect(),
+        )],
+        bands: vec![],
+        levels: vec![
+            Level {
+                name: "50 % of pre-interruption".into(),
+                colour: colour::MEDIUM,
+                value: e.level_before_ng_per_ml * 0.5,
+            },
+            Level {
+                name: "25 %".into(),
+                colour: colour::HIGH,
+                value: e.level_before_ng_per_ml * 0.25,
+            },
+        ],
+        markers,
+    };
+    Some(svg::line_chart(&chart))
+}

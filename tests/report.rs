@@ -1,0 +1,614 @@
+//! The evidence reports (report.html, report.md) rendered from a synthetic run record: content,
+//! determinism, gaps, snapshots, and printing to PDF in headless Chromium.
+
+use pumphil::checks::{CheckResult, Verdict};
+use pumphil::record::journal::{self, Journal};
+use pumphil::record::report::{self, HTML_FILE, MARKDOWN_FILE};
+use pumphil::record::{BalanceInfo, DeviceInfo, FileRef, RunEvent, Sample, ScenarioVerdict};
+use pumphil::scenario::NegativeControl;
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const RUN_ID: &str = "20260301T080000Z-abc123";
+const MIN: u64 = 60_000;
+const HOUR: u64 = 60 * MIN;
+const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+fn file(path: &str) -> FileRef {
+    FileRef {
+        path: path.into(),
+        sha256: SHA.into(),
+    }
+}
+
+fn device() -> DeviceInfo {
+    DeviceInfo {
+        model: "PH-EMU-40".into(),
+        serial_number: "EMU-0001".into(),
+        firmware_version: "emu-0.1.0".into(),
+        protocol_version: 1,
+        reservoir_capacity_nl: 20_000_000,
+        test_unit: true,
+        kind: "emulator".into(),
+        port: "/dev/pts/7".into(),
+    }
+}
+
+fn started(
+    id: &str,
+    requirements: &[&str],
+    negative: Option<NegativeControl>,
+    steps: serde_json::Value,
+) -> RunEvent {
+    // 2 mL/day at 500 µg/mL; expected tip flow stops with a disconnect at 2 h.
+    let expected: Vec<_> = (0..=36u64)
+        .map(|i| {
+            let t = i * 10 * MIN;
+            let delivered = t * 2_000_000 / (24 * HOUR);
+            (
+                t,
+                delivered,
+                20_000_000 - delivered,
+                delivered,
+                20_000_000 - delivered,
+                2_000_000u64,
+            )
+        })
+        .collect();
+    RunEvent::ScenarioStarted {
+        scenario: id.into(),
+        title: format!("Synthetic scenario {id}"),
+        description: "Synthetic record for the report tests.\nSecond line.".into(),
+        requirements: requirements.iter().map(|r| r.to_string()).collect(),
+        hazard: "abrupt withdrawal: catheter disconnect".into(),
+        negative_control: negative,
+        file: file(&format!("scenarios/{id}.toml")),
+        fixtures: vec![file(&format!("fixtures/{id}/expected_volume.csv"))],
+        device: device(),
+        balance: Some(BalanceInfo {
+            identity: "EMU-BAL BAL-0001".into(),
+            port: "/dev/pts/8".into(),
+            density_g_per_ml: 1.0046,
+            readability_mg: 0.1,
+            calibration_due: None,
+        }),
+        end_ms: 6 * HOUR,
+        sample_ms: 10 * MIN,
+        setup: json!({
+            "device": {"reservoir_ml": 20, "initial_fill_nl": 20_000_000u64, "concentration_ug_per_ml": 500,
+                       "low_reservoir_threshold_nl": 2_000_000u64, "battery_permille": null, "stroke_nl": 2500},
+            "bench": {"balance": true, "density_g_per_ml": 1.0046},
+            "tolerance": {"volume_relative": 0.15, "volume_absolute_nl": 5100, "alarm_ms": 300_000},
+            "defects": null
+        }),
+        steps,
+        expectations: json!({
+            "alarms": [{"alarm": "low_reservoir", "priority": "medium", "cleared": null,
+                        "raised": {"earliest_ms": 3 * HOUR - 5 * MIN, "latest_ms": 3 * HOUR + 5 * MIN}}],
+            "forbidden": [],
+            "findings": [{"kind": "under_infusion", "window": {"earliest_ms": 2 * HOUR, "latest_ms": 2 * HOUR + 20 * MIN}}]
+        }),
+        expected_samples: serde_json::to_value(&expected).unwrap_or_default(),
+        expected_alarms: json!([]),
+    }
+}
+
+/// 2 mL/day at the tip until `stop_ms`, nothing after; the device keeps reporting delivery.
+fn sample(id: &str, t_ms: u64, stop_ms: u64) -> RunEvent {
+    let delivered = t_ms * 2_000_000 / (24 * HOUR);
+    let tip = t_ms.min(stop_ms) * 2_000_000 / (24 * HOUR);
+    RunEvent::Sample {
+        scenario: id.into(),
+        sample: Sample {
+            t_ms,
+            device_time_ms: t_ms,
+            delivered_nl: delivered,
+            calculated_nl: 20_000_000 - delivered,
+            dose_rate_ug_per_day: 1000,
+            concentration_ug_per_ml: 500,
+            therapy_state: "running".into(),
+            battery_permille: 1000,
+            elective_replacement: false,
+            end_of_service: false,
+            active_alarms: vec![],
+            balance_g: Some(tip as f64 * 1.0046 / 1e6),
+            balance_stable: Some(true),
+            tip_nl: Some(tip),
+            actual_reservoir_nl: Some(20_000_000 - delivered),
+            pocket_nl: Some(0),
+        },
+    }
+}
+
+fn check(id: &str, name: &str, pass: bool, margin: f64) -> RunEvent {
+    RunEvent::Check {
+        scenario: id.into(),
+        result: CheckResult {
+            name: name.into(),
+            verdict: if pass { Verdict::Pass } else { Verdict::Fail },
+            expected: "0.5000 mL".into(),
+            measured: "0.4990 mL".into(),
+            tolerance: "±0.0750 mL (±15 % of delivered, floor 0.0051 mL)".into(),
+            margin: Some(margin),
+            unit: "uL".into(),
+            at_ms: Some(6 * HOUR),
+            detail: format!("{name}: 37 samples compared"),
+        },
+    }
+}
+
+fn finished(id: &str, verdict: ScenarioVerdict, failed: &[&str]) -> RunEvent {
+    RunEvent::ScenarioFinished {
+        scenario: id.into(),
+        verdict,
+        failed_checks: failed.iter().map(|f| f.to_string()).collect(),
+        reason: None,
+        wall_ms: 12,
+    }
+}
+
+fn disconnect_steps() -> serde_json::Value {
+    json!([
+        {"at_ms": 0, "name": null, "line": 20, "out_of_range_test": false,
+         "action": {"action": "program_continuous", "dose_ug_per_day": 1000}},
+        {"at_ms": 2 * HOUR, "name": "disconnect", "line": 24, "out_of_range_test": false,
+         "action": {"action": "inject", "fault": {"fault": "catheter_disconnect"}}}
+    ])
+}
+
+/// Four scenarios: a passing disconnect, a caught negative control, a real failure with a
+/// retry, and one cut short by the end of the record (no run_finished, a torn last line).
+fn synthetic_run(dir: &Path) {
+    let mut journal = Journal::create(dir).expect("journal");
+    let mut emit = |event: RunEvent| {
+        journal.append(event).expect("append");
+    };
+    emit(RunEvent::RunStarted {
+        run_id: RUN_ID.into(),
+        started_utc: "2026-03-01T08:00:00Z".into(),
+        harness_version: "0.1.0".into(),
+        git_commit: "e6b8f8517b88".into(),
+        host: "bench-host-01".into(),
+        os: "linux Debian GNU/Linux 12 (bookworm)".into(),
+        operator: Some("A. Tester".into()),
+        command_line: vec!["pumphil".into(), "run".into()],
+        mode: "emulator".into(),
+        bench_file: None,
+        seed: 1,
+        jobs: 2,
+        scenarios: ["good", "control", "bad", "cut"]
+            .iter()
+            .map(|id| file(&format!("scenarios/{id}.toml")))
+            .collect(),
+    });
+
+    emit(started(
+        "good",
+        &["REQ-A", "REQ-B"],
+        None,
+        disconnect_steps(),
+    ));
+    emit(RunEvent::StepApplied {
+        scenario: "good".into(),
+        t_ms: 0,
+        index: 0,
+        action: json!({"action": "program_continuous", "dose_ug_per_day": 1000}),
+        outcome: "ok".into(),
+    });
+    for i in 0..=36 {
+        if i == 12 {
+            emit(RunEvent::StepApplied {
+                scenario: "good".into(),
+                t_ms: 2 * HOUR,
+                index: 1,
+                action: json!({"action": "inject", "fault": {"fault": "catheter_disconnect"}}),
+                outcome: "ok".into(),
+            });
+        }
+        emit(sample("good", i * 10 * MIN, 2 * HOUR));
+    }
+    emit(RunEvent::Alarm {
+        scenario: "good".into(),
+        t_ms: 3 * HOUR,
+        device_time_ms: 3 * HOUR,
+        alarm: "low_reservoir".into(),
+        priority: "medium".into(),
+        transition: "raised".into(),
+        event_seq: 1,
+    });
+    emit(RunEvent::Finding {
+        scenario: "good".into(),
+        kind: "under_infusion".into(),
+        t_ms: 2 * HOUR + 10 * MIN,
+        detail: "measured tip flow 40.0 % of programmed over 1h 50m .. 2h 10m".into(),
+    });
+    emit(check("good", "delivered-volume", true, 74.0));
+    emit(check("good", "under-infusion", true, 600.0));
+    emit(finished("good", ScenarioVerdict::Passed, &[]));
+
+    emit(started(
+        "control",
+        &["REQ-A", "REQ-N"],
+        Some(NegativeControl {
+            must_fail: vec!["delivered-volume".into()],
+            reason: "A pump that over-reports must fail delivered-volume.".into(),
+        }),
+        json!([]),
+    ));
+    for i in 0..=36 {
+        emit(sample("control", i * 10 * MIN, 6 * HOUR));
+    }
+    emit(check("control", "delivered-volume", false, -12.5));
+    emit(check("control", "tip-volume", false, -3.0));
+    emit(check("control", "unexpected-alarms", true, 0.0));
+    emit(finished(
+        "control",
+        ScenarioVerdict::ControlCaught,
+        &["delivered-volume", "tip-volume"],
+    ));
+
+    emit(started("bad", &["REQ-C"], None, json!([])));
+    emit(RunEvent::Deviation {
+        scenario: Some("bad".into()),
+        t_ms: None,
+        kind: "retry".into(),
+        detail: "status request seq 14 timed out after 250 ms; re-sent (attempt 2 of 4)".into(),
+    });
+    for i in 0..=36 {
+        emit(sample("bad", i * 10 * MIN, 6 * HOUR));
+    }
+    emit(check("bad", "delivered-volume", false, -1.25));
+    emit(finished(
+        "bad",
+        ScenarioVerdict::Failed,
+        &["delivered-volume"],
+    ));
+
+    emit(started("cut", &["REQ-D"], None, json!([])));
+    for i in 0..=3 {
+        emit(sample("cut", i * 10 * MIN, 6 * HOUR));
+    }
+    drop(journal);
+    // A kill -9 in the middle of writing the next line.
+    let mut events = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join(journal::EVENTS_FILE))
+        .expect("open events");
+    events
+        .write_all(br#"{"seq":134,"prev":"00","at_utc":"2026-03-01T08:00:01Z","type":"sam"#)
+        .expect("torn line");
+}
+
+fn rendered_run() -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    synthetic_run(dir.path());
+    let read = journal::read(dir.path()).expect("read");
+    report::write_reports(dir.path(), &read.records).expect("write reports");
+    let md = std::fs::read_to_string(dir.path().join(MARKDOWN_FILE)).expect("report.md");
+    let html = std::fs::read_to_string(dir.path().join(HTML_FILE)).expect("report.html");
+    (dir, md, html)
+}
+
+#[test]
+fn the_record_has_the_shape_the_tests_assume() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    synthetic_run(dir.path());
+    let read = journal::read(dir.path()).expect("read");
+    assert_eq!(read.records.len(), 134);
+    assert_eq!(read.truncated_at_line, Some(135));
+}
+
+#[test]
+fn cover_names_product_test_system_and_verdict() {
+    let (_dir, md, _) = rendered_run();
+    for needle in [
+        "Run `20260301T080000Z-abc123`",
+        "## Overall verdict: ❌ FAIL",
+        "| Model | PH-EMU-40 |",
+        "| Serial number | EMU-0001 |",
+        "| Firmware | emu-0.1.0 |",
+        "| Protocol version | 1 |",
+        "| Operator | A. Tester |",
+        "| Started (UTC) | 2026-03-01T08:00:00Z |",
+        "| Readability | 0.1 mg |",
+        "| Fluid density | 1.0046 g/mL |",
+        "| Calibration due | n/a (emulated balance) |",
+        "pumphil 0.1.0",
+        "4 scenarios: 1 passed, 1 negative control(s) caught their defect, 1 failed",
+    ] {
+        assert!(md.contains(needle), "report.md lacks {needle:?}");
+    }
+}
+
+#[test]
+fn gaps_in_the_record_are_stated_prominently() {
+    let (_dir, md, html) = rendered_run();
+    // Records 0..=133: the last complete one is seq 133; line 135 is torn.
+    let gap = "record ends at seq 133; scenario cut INCOMPLETE: no verdict was recorded (its record reaches 30m)";
+    assert!(md.contains(gap), "{md}");
+    assert!(md.contains("line 135 of events.jsonl was cut short"));
+    assert!(md.contains("the run did not finish (no run_finished record)"));
+    assert!(html.contains("The record is incomplete"));
+    assert!(md.contains("| Finished (UTC) | ⚠️ **not recorded: the run did not finish** |"));
+}
+
+#[test]
+fn negative_controls_are_distinct_from_real_failures() {
+    let (_dir, md, _) = rendered_run();
+    assert!(
+        md.contains("## control: Synthetic scenario control — 🛡️ Negative control — defect caught")
+    );
+    assert!(md.contains("🛡️ **failed as required**"));
+    assert!(md.contains("| also failed (not required) |"));
+    assert!(md.contains("## bad: Synthetic scenario bad — ❌ FAIL"));
+    // Traceability: REQ-A has passing evidence from `good`; REQ-N only from a negative control,
+    // REQ-C only from a failure, REQ-D only from an incomplete scenario.
+    assert!(
+        md.contains("3 requirement(s) without passing evidence"),
+        "{md}"
+    );
+    assert!(md.contains("> REQ-C: scenario bad: FAIL"));
+    assert!(md.contains("> REQ-D: scenario cut: no verdict (record incomplete)"));
+    assert!(md.contains("> REQ-N: negative control control (negative controls are not evidence)"));
+    assert!(!md.contains("> REQ-A:"));
+}
+
+#[test]
+fn deviations_are_listed() {
+    let (_dir, md, _) = rendered_run();
+    assert!(md.contains("| `bad` | — | retry | status request seq 14 timed out after 250 ms; re-sent (attempt 2 of 4) |"));
+    assert!(md.contains("| `cut` | 30m | ⚠️ **record ends** |"));
+    assert!(md.contains("**truncated record**"));
+}
+
+/// 1000 µg/day at 500 µg/mL is 41.667 µg/h; at steady state C = 41.667 / 30 mL/h = 1388.9 ng/mL.
+/// With no input it halves every 1.51 h = 1h 30m 36s, and quarters in 3h 1m 12s.
+#[test]
+fn csf_estimate_for_the_disconnect() {
+    let (_dir, md, _) = rendered_run();
+    assert!(md.contains("Engineering estimate — not clinical guidance"));
+    assert!(md.contains("half-life 1.51 h and clearance 30.0 mL/h"));
+    assert!(md.contains("distribution volume V = CL·t½/ln 2 = 65.4 mL"));
+    assert!(md.contains("| Interruption | at 2h: catheter disconnect (scenario step at 2h) |"));
+    assert!(md.contains("| Estimated CSF level before it | 1388.9 ng/mL |"));
+    assert!(md.contains(
+        "| Interruption → first alarm or harness finding | 10m (harness finding under_infusion) |"
+    ));
+    assert!(md.contains("| Interruption → level below 50 % | 1h 30m 36s |"));
+    assert!(md.contains("| Interruption → level below 25 % | 3h 1m 12s |"));
+}
+
+#[test]
+fn raw_data_index_hashes_the_run_directory_but_not_the_reports() {
+    let (dir, md, _) = rendered_run();
+    let bytes = std::fs::read(dir.path().join("events.jsonl")).expect("events");
+    let sha = pumphil::scenario::sha256_hex(&bytes);
+    assert!(md.contains(&format!("| `events.jsonl` | {} | `{sha}` |", bytes.len())));
+    assert!(!md.contains("| `report.html`"));
+    assert!(md.contains("Not listed: report.html and report.md (a file cannot contain its own hash) and MANIFEST.sha256"));
+    assert!(md.contains("| fixture | `fixtures/good/expected_volume.csv` |"));
+    assert!(md.contains("| **Prepared by** | | | | |"));
+}
+
+#[test]
+fn rendering_again_is_byte_identical() {
+    let (dir, md, html) = rendered_run();
+    // A manifest and the old reports are present on the second render; neither may change it.
+    std::fs::write(dir.path().join("MANIFEST.sha256"), "x").expect("manifest");
+    let read = journal::read(dir.path()).expect("read");
+    report::write_reports(dir.path(), &read.records).expect("again");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(MARKDOWN_FILE)).expect("md"),
+        md
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(HTML_FILE)).expect("html"),
+        html
+    );
+}
+
+#[test]
+fn html_is_self_contained_and_print_ready() {
+    let (_dir, _, html) = rendered_run();
+    for forbidden in ["<script", "<link", "src=\"http", "url(", "@import"] {
+        assert!(
+            !html.contains(forbidden),
+            "report.html contains {forbidden}"
+        );
+    }
+    assert!(html.contains(r#"@top-right { content: "Run 20260301T080000Z-abc123""#));
+    assert!(html.contains("break-before: page"));
+    // One plot set per scenario with samples: delivered, reservoir, alarms, flow; plus one CSF.
+    assert_eq!(html.matches("<svg ").count(), 4 * 4 + 1);
+}
+
+#[test]
+fn pumphil_report_writes_the_reports_before_the_manifest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    synthetic_run(dir.path());
+    pumphil::record::render::render_all(dir.path()).expect("render_all");
+    let manifest = std::fs::read_to_string(dir.path().join("MANIFEST.sha256")).expect("manifest");
+    let html = std::fs::read(dir.path().join(HTML_FILE)).expect("html");
+    let listed = format!("{}  report.html", pumphil::scenario::sha256_hex(&html));
+    assert!(manifest.contains(&listed), "{manifest}");
+    assert!(manifest.contains("  report.md\n"));
+}
+
+fn redacted(text: &str) -> insta::Settings {
+    let _ = text;
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"[0-9a-f]{64}", "[sha256]");
+    settings.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "[utc]");
+    settings.add_filter(r"bench-host-01", "[host]");
+    settings.add_filter(
+        r"\| `events.jsonl` \| \d+ \|",
+        "| `events.jsonl` | [bytes] |",
+    );
+    settings.add_filter(
+        r"<td>\d+</td><td class=\x22mono\x22>\[sha256\]",
+        "<td>[bytes]</td><td class=\"mono\">[sha256]",
+    );
+    settings
+}
+
+#[test]
+fn markdown_snapshot() {
+    let (_dir, md, _) = rendered_run();
+    redacted(&md).bind(|| insta::assert_snapshot!("report_md", md));
+}
+
+#[test]
+fn html_snapshot() {
+    let (_dir, _, html) = rendered_run();
+    redacted(&html).bind(|| insta::assert_snapshot!("report_html", html));
+}
+
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PUMPHIL_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    path.exists().then_some(path)
+}
+
+/// Page objects in a PDF (`/Type /Page`, not `/Type /Pages`) and their media boxes.
+fn pdf_pages(pdf: &[u8]) -> (usize, Vec<(f64, f64)>) {
+    let needle = b"/Type /Page";
+    let mut pages = 0;
+    for i in 0..pdf.len().saturating_sub(needle.len()) {
+        if &pdf[i..i + needle.len()] == needle && pdf.get(i + needle.len()) != Some(&b's') {
+            pages += 1;
+        }
+    }
+    let text = String::from_utf8_lossy(pdf);
+    let boxes = text
+        .split("/MediaBox [")
+        .skip(1)
+        .filter_map(|rest| {
+            let numbers: Vec<f64> = rest
+                .split(']')
+                .next()?
+                .split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            (numbers.len() == 4).then(|| (numbers[2], numbers[3]))
+        })
+        .collect();
+    (pages, boxes)
+}
+
+fn print_pdf(chromium: &Path, html: &Path, pdf: &Path, profile: &Path) {
+    let status = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("run chromium");
+    assert!(
+        status.status.success() && pdf.exists(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+/// Prints report.html on A4 and on Letter and checks the pages: a cover plus at least one page
+/// per scenario, the paper size asked for, and the run id on every page (via pdftotext).
+#[test]
+fn report_prints_to_pdf_on_a4_and_letter() {
+    let Some(chromium) = chromium() else {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI is set but /usr/bin/chromium is missing: install Debian's chromium package");
+        }
+        eprintln!(
+            "note: skipping the PDF test: /usr/bin/chromium not found (apt-get install chromium)"
+        );
+        return;
+    };
+    let (dir, _, html) = rendered_run();
+    let scenarios = 4;
+    for (size, expected) in [("A4", (595.0, 842.0)), ("letter", (612.0, 792.0))] {
+        let page = dir.path().join(format!("print-{size}.html"));
+        // The shipped report leaves the paper to the print dialog; pin it for each run.
+        std::fs::write(
+            &page,
+            html.replacen("@page {", &format!("@page {{ size: {size};"), 1),
+        )
+        .expect("write page");
+        let pdf = dir.path().join(format!("report-{size}.pdf"));
+        print_pdf(
+            &chromium,
+            &page,
+            &pdf,
+            &dir.path().join(format!("profile-{size}")),
+        );
+        let bytes = std::fs::read(&pdf).expect("pdf");
+        let (pages, boxes) = pdf_pages(&bytes);
+        assert!(
+            pages > scenarios,
+            "{size}: {pages} pages for {scenarios} scenarios and a cover"
+        );
+        assert_eq!(boxes.len(), pages, "{size}: one media box per page");
+        for (w, h) in &boxes {
+            assert!(
+                (w - expected.0).abs() < 2.0 && (h - expected.1).abs() < 2.0,
+                "{size}: page is {w} x {h} pt"
+            );
+        }
+        match Command::new("pdftotext").arg(&pdf).arg("-").output() {
+            Ok(out) if out.status.success() => {
+                let text = String::from_utf8_lossy(&out.stdout);
+                let texts: Vec<&str> = text
+                    .split('\u{c}')
+                    .filter(|p| !p.trim().is_empty())
+                    .collect();
+                assert_eq!(texts.len(), pages);
+                for (i, p) in texts.iter().enumerate() {
+                    assert!(
+                        p.contains(RUN_ID),
+                        "{size}: page {} lacks the run id",
+                        i + 1
+                    );
+                    assert!(
+                        p.contains(&format!("Page {} of {pages}", i + 1)),
+                        "{size}: page {} lacks its number",
+                        i + 1
+                    );
+                }
+                // Each scenario starts on a page of its own.
+                for id in ["good", "control", "bad", "cut"] {
+                    let heading = format!("{id}: Synthetic scenario {id}");
+                    let top = |p: &&str| -> Vec<String> {
+                        p.lines()
+                            .filter(|l| !l.trim().is_empty())
+                            .take(3)
+                            .map(str::to_string)
+                            .collect()
+                    };
+                    assert!(
+                        texts
+                            .iter()
+                            .any(|p| top(p).iter().any(|l| l.contains(&heading))),
+                        "{size}: no page starts with scenario {id}; page tops: {:?}",
+                        texts.iter().map(top).collect::<Vec<_>>()
+                    );
+                }
+            }
+            _ if std::env::var_os("CI").is_some() => {
+                panic!("CI is set but pdftotext is missing: install Debian's poppler-utils package")
+            }
+            _ => eprintln!("note: pdftotext not found; the run id on every page was not checked"),
+        }
+    }
+}
