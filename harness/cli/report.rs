@@ -1,6 +1,8 @@
 //! `pumphil report DIR`: renders a run directory's outputs again from its `events.jsonl`.
 
 use super::exit;
+use crate::record::journal::EVENTS_FILE;
+use crate::record::render::{self, manifest};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -10,13 +12,32 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: &ReportArgs) -> u8 {
-    match crate::record::render::render_all(&args.dir) {
+    if !args.dir.join(EVENTS_FILE).is_file() {
+        eprintln!(
+            "error: {}: no {EVENTS_FILE} here, so nothing to render\n  = help: pass a run directory made by `pumphil run`, e.g. reports/<timestamp>-<id>/",
+            args.dir.display()
+        );
+        return exit::USAGE;
+    }
+    // The new manifest will bless whatever is in the directory, so say first what the old one
+    // did not cover: re-rendering must not silently launder a tampered directory.
+    let problems = if args.dir.join(manifest::FILE).is_file() {
+        render::verify(&args.dir).problems
+    } else {
+        std::fs::read(args.dir.join(EVENTS_FILE))
+            .map(|bytes| render::chain::check(&bytes).problems)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(line, what)| format!("{EVENTS_FILE} line {line}: {what}"))
+            .collect()
+    };
+    for problem in problems {
+        eprintln!("warning: before re-rendering: {problem}");
+    }
+    match render::render_all(&args.dir) {
         Ok(outcome) => {
             if let Some(line) = outcome.truncated_at_line {
-                eprintln!("note: the record's line {line} was cut short (the run was killed); rendered the {} records before it", outcome.records);
-            }
-            for (line, problem) in &outcome.problems {
-                eprintln!("warning: events.jsonl line {line}: {problem}");
+                eprintln!("note: {EVENTS_FILE} line {line} was cut short (the run was killed); rendered the {} records before it", outcome.records);
             }
             println!(
                 "rendered {} from {} records",
@@ -25,9 +46,13 @@ pub fn run(args: &ReportArgs) -> u8 {
             );
             exit::PASSED
         }
-        Err(e) => {
+        Err(e @ render::RenderError::NoRecord { .. }) => {
             eprintln!("error: {e}\n  = help: pass a run directory made by `pumphil run`, e.g. reports/<timestamp>-<id>/");
             exit::USAGE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::INFRASTRUCTURE
         }
     }
 }

@@ -10,25 +10,31 @@ pub struct VerifyArgs {
 }
 
 pub fn run(args: &VerifyArgs) -> u8 {
-    match crate::record::render::manifest::verify(&args.dir) {
-        Ok((files, records, problems)) if problems.is_empty() => {
-            println!("OK: {files} files, {records} records, hash chain intact");
-            exit::PASSED
-        }
-        Ok((_, _, problems)) => {
-            for p in &problems {
-                println!("{p}");
-            }
-            println!(
-                "FAILED: {} problem(s) in {}",
-                problems.len(),
-                args.dir.display()
-            );
-            exit::CHECK_FAILED
-        }
-        Err(e) => {
-            eprintln!("error: {e}\n  = help: pass a run directory made by `pumphil run`");
-            exit::USAGE
-        }
+    if !args.dir.is_dir() {
+        eprintln!(
+            "error: {}: not a directory\n  = help: pass a run directory made by `pumphil run`, e.g. reports/<timestamp>-<id>/",
+            args.dir.display()
+        );
+        return exit::USAGE;
     }
+    let report = crate::record::render::verify(&args.dir);
+    for note in &report.notes {
+        println!("note: {note}");
+    }
+    if report.is_ok() {
+        println!(
+            "OK: {} files, {} records, hash chain intact",
+            report.files, report.records
+        );
+        return exit::PASSED;
+    }
+    for problem in &report.problems {
+        println!("{problem}");
+    }
+    println!(
+        "FAILED: {} problem(s) in {}",
+        report.problems.len(),
+        args.dir.display()
+    );
+    exit::CHECK_FAILED
 }

@@ -70,7 +70,10 @@ pub fn check(bytes: &[u8]) -> ChainCheck {
     for (i, raw) in pieces.iter().take(piece_count).enumerate() {
         let number = i + 1;
         if raw.is_empty() {
-            problems.insert(number, "empty line (added: the journal never writes one)".into());
+            problems.insert(
+                number,
+                "empty line (added: the journal never writes one)".into(),
+            );
             continue;
         }
         let line = parse(number, raw);
@@ -190,7 +193,11 @@ mod tests {
     }
 
     fn bytes(lines: &[String]) -> Vec<u8> {
-        lines.iter().map(|l| format!("{l}\n")).collect::<String>().into_bytes()
+        lines
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+            .into_bytes()
     }
 
     #[test]

@@ -54,7 +54,13 @@ fn details(result: &CheckResult) -> String {
     )
 }
 
-fn testcase(out: &mut String, id: &str, result: &CheckResult, control: Option<&[String]>, counts: &mut Counts) {
+fn testcase(
+    out: &mut String,
+    id: &str,
+    result: &CheckResult,
+    control: Option<&[String]>,
+    counts: &mut Counts,
+) {
     counts.tests += 1;
     let _ = write!(
         out,
@@ -149,10 +155,11 @@ fn suite(out: &mut String, id: &str, own: &[&Record]) -> Counts {
         .as_ref()
         .is_some_and(|(v, ..)| !matches!(v, ScenarioVerdict::Incomplete | ScenarioVerdict::Error));
     if let (Some(must_fail), true) = (&control, judged) {
-        for name in must_fail
-            .iter()
-            .filter(|m| !checks.iter().any(|c| is_required(std::slice::from_ref(m), &c.name)))
-        {
+        for name in must_fail.iter().filter(|m| {
+            !checks
+                .iter()
+                .any(|c| is_required(std::slice::from_ref(m), &c.name))
+        }) {
             counts.tests += 1;
             counts.failures += 1;
             let _ = writeln!(

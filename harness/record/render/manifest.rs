@@ -39,10 +39,7 @@ pub fn render(dir: &Path) -> std::io::Result<String> {
     let mut text = String::new();
     for rel in run_files(dir)? {
         let bytes = std::fs::read(dir.join(&rel))?;
-        text.push_str(&format!(
-            "{}  {rel}\n",
-            crate::scenario::sha256_hex(&bytes)
-        ));
+        text.push_str(&format!("{}  {rel}\n", crate::scenario::sha256_hex(&bytes)));
     }
     Ok(text)
 }

@@ -3,13 +3,16 @@
 //! Each renderer is an independent consumer of the records; none looks at anything else, so
 //! `pumphil report DIR` re-renders them byte for byte.
 
+pub mod chain;
 pub mod junit;
 pub mod manifest;
 pub mod summary;
 pub mod table;
 pub mod traces;
+pub mod verify;
 
 pub use table::closing_table;
+pub use verify::{verify, VerifyReport};
 
 use super::journal::{self, Record};
 use super::RunEvent;
@@ -54,6 +57,10 @@ pub fn scenario_ids(records: &[Record]) -> Vec<String> {
 }
 
 /// Renders every output from the record, then the manifest over all of them.
+///
+/// A last line cut short (a killed run) is left out and reported in `truncated_at_line`, and
+/// shown in summary.json; lines that do not parse are left out too, and they and breaks of the
+/// hash chain are returned in `problems` (`pumphil verify` names the lines).
 pub fn render_all(dir: &Path) -> Result<RenderOutcome, RenderError> {
     let read = journal::read(dir).map_err(|source| RenderError::NoRecord {
         source,
@@ -66,7 +73,8 @@ pub fn render_all(dir: &Path) -> Result<RenderOutcome, RenderError> {
         summary::render(records, read.truncated_at_line),
     )?;
     traces::write(dir, records)?;
-    // Reports for people (HTML, Markdown) are rendered here too, before the manifest.
+    // Reports for people (HTML, Markdown) are rendered here, after the machine outputs and
+    // before the manifest; a new renderer goes here too, so the manifest covers it.
     crate::record::report::write_reports(dir, records)?;
     manifest::write(dir)?;
     Ok(RenderOutcome {

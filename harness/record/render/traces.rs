@@ -7,6 +7,23 @@ use std::path::Path;
 
 pub const DIR: &str = "traces";
 
+/// A file name for a scenario id. Ids are lowercase letters, digits and dashes when linted, but
+/// the record is read back from disk, so anything else is replaced rather than trusted as a path.
+pub fn file_stem(id: &str) -> String {
+    let stem: String = id
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' => c,
+            _ => '_',
+        })
+        .collect();
+    if stem.is_empty() {
+        "_".into()
+    } else {
+        stem
+    }
+}
+
 fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(|v| v.to_string()).unwrap_or_default()
 }
@@ -96,13 +113,13 @@ pub fn write(dir: &Path, records: &[Record]) -> std::io::Result<()> {
             }
         }
         std::fs::write(
-            traces.join(format!("{id}.csv")),
+            traces.join(format!("{}.csv", file_stem(&id))),
             samples
                 .into_inner()
                 .map_err(|e| std::io::Error::other(e.to_string()))?,
         )?;
         std::fs::write(
-            traces.join(format!("{id}-alarms.csv")),
+            traces.join(format!("{}-alarms.csv", file_stem(&id))),
             alarms
                 .into_inner()
                 .map_err(|e| std::io::Error::other(e.to_string()))?,
