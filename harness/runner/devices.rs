@@ -65,6 +65,7 @@ pub fn emulator_config(
             .try_into::<Defects>()
             .map_err(|e| format!("{}: [defects]: {e}", scenario.path.display()))?;
     }
+    config.validate().map_err(|e| format!("{}: {e}", scenario.path.display()))?;
     Ok(config)
 }
 
