@@ -19,6 +19,8 @@ fn options(reports: &std::path::Path, seed: u64, paths: Vec<std::path::PathBuf>)
         plain: true,
         quiet: true,
         command_line: vec!["suite-test".into()],
+        link_faults: Default::default(),
+        retries: 3,
     }
 }
 
@@ -163,5 +165,55 @@ async fn the_record_renders_verifies_and_detects_tampering() {
             .iter()
             .any(|p| p.starts_with("traces/refill.csv: removed")),
         "{problems:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupting_link_gives_the_same_verdicts_with_every_retry_recorded() {
+    let reports = tempfile::tempdir().unwrap();
+    let mut opts = options(
+        reports.path(),
+        4,
+        vec![
+            "scenarios/refill.toml".into(),
+            "scenarios/refill-neg-late-low-alarm.toml".into(),
+        ],
+    );
+    opts.link_faults = pumphil::emulator::link_faults::LinkFaults {
+        corrupt_rate: 0.002,
+        seed: 11,
+        ..Default::default()
+    };
+    opts.retries = 10;
+    let outcome = run(opts).await;
+    assert_eq!(outcome.exit_code, 0);
+    let records = records(&outcome.dir.unwrap());
+    let verdicts: Vec<(String, ScenarioVerdict)> = records
+        .iter()
+        .filter_map(|r| match &r.event {
+            RunEvent::ScenarioFinished {
+                scenario, verdict, ..
+            } => Some((scenario.clone(), *verdict)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        verdicts.contains(&("refill".into(), ScenarioVerdict::Passed)),
+        "{verdicts:?}"
+    );
+    assert!(
+        verdicts.contains(&(
+            "refill-neg-late-low-alarm".into(),
+            ScenarioVerdict::ControlCaught
+        )),
+        "{verdicts:?}"
+    );
+    let retries = records
+        .iter()
+        .filter(|r| matches!(&r.event, RunEvent::Deviation { kind, .. } if kind == "retry"))
+        .count();
+    assert!(
+        retries > 0,
+        "a corrupting link must show in the record as retries"
     );
 }

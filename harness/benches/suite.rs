@@ -31,6 +31,8 @@ fn main() {
             plain: true,
             quiet: true,
             command_line: vec!["bench".into()],
+            link_faults: Default::default(),
+            retries: 3,
         };
         let start = Instant::now();
         let outcome = runtime.block_on(pumphil::runner::run(options));

@@ -2,6 +2,7 @@
 
 use super::exit;
 use crate::runner::{self, RunOptions};
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -32,9 +33,19 @@ pub struct RunArgs {
     /// Plain lines instead of progress bars, even on a terminal.
     #[arg(long)]
     pub plain: bool,
+    /// Re-sends of a request before the device counts as lost.
+    #[arg(long, default_value_t = pumphil_retries())]
+    pub retries: u32,
+    /// Link faults to inject on every emulated pump (resilience runs).
+    #[command(flatten)]
+    pub link_faults: crate::emulator::link_faults::LinkFaults,
     /// Only the closing table.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+fn pumphil_retries() -> u32 {
+    crate::driver::pump::MAX_RETRIES
 }
 
 pub fn run(args: &RunArgs) -> u8 {
@@ -55,6 +66,8 @@ pub fn run(args: &RunArgs) -> u8 {
         plain: args.plain,
         quiet: args.quiet,
         command_line: std::env::args().collect(),
+        link_faults: args.link_faults.clone(),
+        retries: args.retries,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -76,9 +89,14 @@ pub fn run(args: &RunArgs) -> u8 {
             ),
         }
         if let Ok(read) = crate::record::journal::read(dir) {
-            println!("{}", crate::record::render::closing_table(&read.records));
+            // A closed pipe (`| head`) must not turn a finished run into a panic.
+            let _ = writeln!(
+                std::io::stdout(),
+                "{}",
+                crate::record::render::closing_table(&read.records)
+            );
         }
-        println!("run directory: {}", dir.display());
+        let _ = writeln!(std::io::stdout(), "run directory: {}", dir.display());
     }
     outcome.exit_code
 }

@@ -97,13 +97,10 @@ impl BalanceDriver {
 
     /// Sends one command and returns its first reply line.
     pub async fn command(&mut self, command: &str) -> Result<String, BalanceError> {
-        let written = async {
-            self.writer
-                .write_all(format!("{command}\r\n").as_bytes())
-                .await?;
-            self.writer.flush().await
-        };
-        written
+        // No flush: the link writes straight to the kernel, and tokio-serial's flush is a
+        // blocking tcdrain (4 ms for "SI\r\n" at 9600 baud) on a runtime thread.
+        self.writer
+            .write_all(format!("{command}\r\n").as_bytes())
             .await
             .map_err(|e| BalanceError::Lost(e.to_string()))?;
         self.read_line().await

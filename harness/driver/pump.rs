@@ -16,6 +16,8 @@ use tokio::sync::mpsc;
 
 /// Re-sends of the same frame after the first attempt.
 pub const MAX_RETRIES: u32 = 3;
+/// After a garbled frame, how long a good answer may still take before the request is re-sent.
+pub const GARBLED_GRACE: Duration = Duration::from_millis(10);
 
 /// How long to wait for the answer to each kind of request (docs/protocol.md, "Timeouts").
 pub fn timeout_for(kind: RequestKind) -> Duration {
@@ -114,7 +116,8 @@ impl Shared {
 
 pub struct PumpDriver {
     writer: tokio::sync::Mutex<WriteHalf<BoxLink>>,
-    responses: tokio::sync::Mutex<mpsc::UnboundedReceiver<Frame>>,
+    /// Frames that answer requests; `None` marks a frame that arrived garbled.
+    responses: tokio::sync::Mutex<mpsc::UnboundedReceiver<Option<Frame>>>,
     events: Mutex<Option<mpsc::UnboundedReceiver<DriverEvent>>>,
     seq: Mutex<u16>,
     options: DriverOptions,
@@ -138,7 +141,7 @@ pub fn next_seq(seq: u16) -> u16 {
 
 async fn read_loop(
     mut read: tokio::io::ReadHalf<BoxLink>,
-    responses: mpsc::UnboundedSender<Frame>,
+    responses: mpsc::UnboundedSender<Option<Frame>>,
     events: mpsc::UnboundedSender<DriverEvent>,
     shared: Arc<Shared>,
 ) {
@@ -170,12 +173,17 @@ async fn read_loop(
                             let _ = events.send(DriverEvent::Event { seq, event });
                         }
                         Ok(frame) => {
-                            let _ = responses.send(frame);
+                            let _ = responses.send(Some(frame));
                         }
-                        Err(err) => shared.deviation(
-                            DeviationKind::BadFrame,
-                            format!("discarded a frame from the device: {err}"),
-                        ),
+                        Err(err) => {
+                            shared.deviation(
+                                DeviationKind::BadFrame,
+                                format!("discarded a frame from the device: {err}"),
+                            );
+                            // It may have been the awaited answer: let the request re-send now
+                            // rather than wait out its timeout.
+                            let _ = responses.send(None);
+                        }
                     }
                 }
             }
@@ -266,28 +274,45 @@ impl PumpDriver {
         let timeout = self.options.timeout(kind);
         let max_retries = self.options.max_retries;
         let mut responses = self.responses.lock().await;
+        // Whatever arrived since the last request answers nothing now.
+        while let Ok(stale) = responses.try_recv() {
+            if let Some(frame) = stale {
+                self.shared.deviation(
+                    DeviationKind::StaleResponse,
+                    format!("discarded a late answer for seq {}", frame.seq),
+                );
+            }
+        }
         for attempt in 0..=max_retries {
             if self.shared.lost.load(Ordering::SeqCst) {
                 return Err(self.lost());
             }
             {
                 let mut writer = self.writer.lock().await;
-                let written = async {
-                    writer.write_all(&bytes).await?;
-                    writer.flush().await
-                };
-                if let Err(e) = written.await {
+                // No flush: serial and pty links write straight to the kernel, and
+                // tokio-serial's flush is a blocking tcdrain on a runtime thread.
+                if let Err(e) = writer.write_all(&bytes).await {
                     return Err(self.mark_lost(format!("write failed: {e}")));
                 }
             }
-            let deadline = tokio::time::Instant::now() + timeout;
+            let mut deadline = tokio::time::Instant::now() + timeout;
+            let mut garbled = false;
             let retry_reason = loop {
                 match tokio::time::timeout_at(deadline, responses.recv()).await {
+                    Err(_) if garbled => {
+                        break format!("only a garbled frame arrived for {kind:?} (seq {seq})")
+                    }
                     Err(_) => {
                         break format!("no answer to {kind:?} (seq {seq}) within {timeout:?}")
                     }
                     Ok(None) => return Err(self.lost()),
-                    Ok(Some(frame)) if frame.seq != seq => {
+                    Ok(Some(None)) => {
+                        // A garbled frame may have been the answer: wait only a moment more
+                        // for a good one before re-sending.
+                        garbled = true;
+                        deadline = deadline.min(tokio::time::Instant::now() + GARBLED_GRACE);
+                    }
+                    Ok(Some(Some(frame))) if frame.seq != seq => {
                         self.shared.deviation(
                             DeviationKind::StaleResponse,
                             format!(
@@ -296,32 +321,32 @@ impl PumpDriver {
                             ),
                         );
                     }
-                    Ok(Some(Frame {
+                    Ok(Some(Some(Frame {
                         message:
                             Message::Nack {
                                 code: NackCode::BadCrc,
                                 ..
                             },
                         ..
-                    })) => break format!("the device saw a bad CRC in {kind:?} (seq {seq})"),
-                    Ok(Some(Frame {
+                    }))) => break format!("the device saw a bad CRC in {kind:?} (seq {seq})"),
+                    Ok(Some(Some(Frame {
                         message: Message::Nack { code, .. },
                         ..
-                    })) => {
+                    }))) => {
                         return Err(DriverError::Nack {
                             request: kind,
                             code,
                         })
                     }
-                    Ok(Some(Frame {
+                    Ok(Some(Some(Frame {
                         message:
                             Message::Response {
                                 request: answered,
                                 body,
                             },
                         ..
-                    })) if answered == kind => return Ok(body),
-                    Ok(Some(frame)) => {
+                    }))) if answered == kind => return Ok(body),
+                    Ok(Some(Some(frame))) => {
                         return Err(DriverError::Protocol(format!(
                             "{kind:?} (seq {seq}) was answered with {:?}",
                             frame.message

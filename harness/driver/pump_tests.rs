@@ -202,16 +202,29 @@ async fn a_late_answer_to_a_retried_frame_is_recorded_as_stale() {
 }
 
 #[tokio::test]
-async fn garbage_between_frames_is_counted_and_skipped() {
-    let (pump, _) = fake_device(Box::new(|_, f| {
-        let mut reply = vec![0x05, 0x11, 0x22, 0x00];
-        reply.extend(ack(f));
-        reply
+async fn a_garbled_frame_is_counted_and_the_request_re_sent_at_once() {
+    let (pump, received) = fake_device(Box::new(|n, f| {
+        // The first answer arrives garbled (a COBS block that runs past its end).
+        if n == 1 {
+            vec![0x05, 0x11, 0x22, 0x00]
+        } else {
+            ack(f)
+        }
     }));
+    let started = std::time::Instant::now();
     pump.stop().await.unwrap();
-    let deviations = pump.take_deviations();
-    assert_eq!(deviations.len(), 1, "{deviations:?}");
-    assert_eq!(deviations[0].kind, DeviationKind::BadFrame);
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "re-sent without waiting out the 250 ms timeout"
+    );
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2);
+    assert_eq!(
+        received[0], received[1],
+        "the same bytes under the same seq"
+    );
+    let kinds: Vec<_> = pump.take_deviations().into_iter().map(|d| d.kind).collect();
+    assert_eq!(kinds, vec![DeviationKind::BadFrame, DeviationKind::Retry]);
 }
 
 #[tokio::test]

@@ -26,6 +26,11 @@ impl Noise {
         z ^ (z >> 31)
     }
 
+    /// A uniform sample in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     /// A standard normal sample (Box-Muller).
     pub fn gaussian(&mut self) -> f64 {
         let u1 = ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;

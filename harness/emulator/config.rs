@@ -145,6 +145,8 @@ pub struct EmulatorConfig {
     pub pump: PumpParams,
     pub balance: BalanceParams,
     pub defects: Defects,
+    /// Faults on the pump port's link (docs/emulator.md, "Link faults").
+    pub link: super::link_faults::LinkFaults,
 }
 
 impl EmulatorConfig {
@@ -318,6 +320,9 @@ pub struct EmulatorArgs {
     pub defect_wrong_priority: Option<String>,
     #[arg(long)]
     pub defect_refill_ignores_calculated: bool,
+    /// Link faults on the pump port (a file's [link] table applies when no flag is given).
+    #[command(flatten)]
+    pub link: super::link_faults::LinkFaults,
 }
 
 impl EmulatorArgs {
@@ -362,6 +367,9 @@ impl EmulatorArgs {
         }
         if let Some(v) = self.noise_seed {
             c.balance.noise_seed = Some(v);
+        }
+        if !self.link.is_clean() {
+            c.link = self.link.clone();
         }
         let d = &mut c.defects;
         if let Some(v) = self.defect_flow_bias_percent {

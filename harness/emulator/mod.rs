@@ -10,6 +10,7 @@ mod delivery;
 pub mod device;
 #[cfg(test)]
 mod device_tests;
+pub mod link_faults;
 pub mod server;
 
 pub use device::Device;

@@ -1,6 +1,7 @@
 //! Serves the pump protocol on a link: frames in, the device model, responses and events out.
 
 use super::device::Device;
+use super::link_faults::FaultInjector;
 use crate::link::BoxLink;
 use crate::protocol::*;
 use std::sync::{Arc, Mutex};
@@ -143,38 +144,68 @@ impl Session {
 
 /// Serves until the link closes or fails.
 pub async fn serve_pump(
-    mut link: BoxLink,
+    link: BoxLink,
     device: Arc<Mutex<Device>>,
     mode: TimeMode,
 ) -> std::io::Result<()> {
-    let mut session = Session::new(device, mode);
+    let faults = device
+        .lock()
+        .map(|d| d.config().link.clone())
+        .unwrap_or_default();
+    let injector = (!faults.is_clean()).then(|| FaultInjector::new(faults));
+    serve_pump_with_faults(link, device, mode, injector).await
+}
+
+/// Serves with link faults injected between the wire and the protocol session.
+pub async fn serve_pump_with_faults(
+    mut link: BoxLink,
+    device: Arc<Mutex<Device>>,
+    mode: TimeMode,
+    mut faults: Option<FaultInjector>,
+) -> std::io::Result<()> {
+    let mut session = Session::new(device.clone(), mode);
     let mut assembler = FrameAssembler::new();
     let mut buf = vec![0u8; 4096];
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
+        let out = tokio::select! {
             read = link.read(&mut buf) => {
                 let n = read?;
                 if n == 0 {
                     return Ok(());
                 }
+                if let Some(f) = &mut faults {
+                    f.incoming(&mut buf[..n]);
+                }
                 let mut out = Vec::new();
                 for frame in assembler.push(&buf[..n]) {
                     out.extend(session.answer(frame));
                 }
-                if !out.is_empty() {
-                    link.write_all(&out).await?;
-                    link.flush().await?;
-                }
+                out
             }
-            _ = ticker.tick(), if matches!(mode, TimeMode::RealTime(_)) => {
-                let out = session.tick();
-                if !out.is_empty() {
-                    link.write_all(&out).await?;
-                }
-            }
+            _ = ticker.tick(), if matches!(mode, TimeMode::RealTime(_)) => session.tick(),
+        };
+        if out.is_empty() {
+            continue;
         }
+        let out = match &mut faults {
+            Some(f) => {
+                let now = device.lock().map(|d| d.now_ms()).unwrap_or(0);
+                if f.hangs_up_at(now) {
+                    // Closing the port is what a device that loses power or a cable does.
+                    return Ok(());
+                }
+                let (bytes, delay) = f.outgoing(&out);
+                if let Some(delay) = delay {
+                    tokio::time::sleep(delay).await;
+                }
+                bytes
+            }
+            None => out,
+        };
+        link.write_all(&out).await?;
+        link.flush().await?;
     }
 }
 

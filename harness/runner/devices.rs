@@ -4,8 +4,9 @@
 use super::bench::{Bench, PortConfig};
 use super::execute::Devices;
 use crate::driver::balance::BalanceDriver;
-use crate::driver::pump::PumpDriver;
+use crate::driver::pump::{DriverOptions, PumpDriver};
 use crate::emulator::config::{Defects, EmulatorConfig};
+use crate::emulator::link_faults::LinkFaults;
 use crate::link::serial::{open_serial, SerialSettings};
 use crate::protocol::{Request, ResponseBody};
 use crate::record::{BalanceInfo, ScenarioVerdict};
@@ -35,6 +36,7 @@ pub fn emulator_config(
     scenario: &Scenario,
     seed: u64,
     noise_mg: f64,
+    link_faults: &LinkFaults,
 ) -> Result<EmulatorConfig, String> {
     let mut config = EmulatorConfig::default();
     let d = &scenario.device;
@@ -60,12 +62,18 @@ pub fn emulator_config(
     )
     .unwrap_or(seed);
     config.balance.noise_seed = Some(mixed);
+    config.link = LinkFaults {
+        seed: mixed ^ link_faults.seed,
+        ..link_faults.clone()
+    };
     if let Some(table) = &scenario.defects {
         config.defects = toml::Value::Table(table.clone())
             .try_into::<Defects>()
             .map_err(|e| format!("{}: [defects]: {e}", scenario.path.display()))?;
     }
-    config.validate().map_err(|e| format!("{}: {e}", scenario.path.display()))?;
+    config
+        .validate()
+        .map_err(|e| format!("{}: {e}", scenario.path.display()))?;
     Ok(config)
 }
 
@@ -73,11 +81,14 @@ pub async fn open_emulator(
     scenario: &Scenario,
     seed: u64,
     noise_mg: f64,
+    link_faults: &LinkFaults,
+    retries: u32,
 ) -> Result<(Devices, Guard), OpenFailure> {
-    let config = emulator_config(scenario, seed, noise_mg).map_err(|message| OpenFailure {
-        verdict: ScenarioVerdict::Error,
-        message,
-    })?;
+    let config =
+        emulator_config(scenario, seed, noise_mg, link_faults).map_err(|message| OpenFailure {
+            verdict: ScenarioVerdict::Error,
+            message,
+        })?;
     let readability_mg = config.balance.readability_mg;
     let balance_identity = format!("{} {}", config.balance.model, config.balance.serial_number);
     let handle = crate::emulator::spawn_on_ptys(config, false)
@@ -95,7 +106,15 @@ pub async fn open_emulator(
         None
     };
     let devices = Devices {
-        pump: PumpDriver::new(pump_link),
+        // The in-process emulator answers in well under a millisecond (docs/performance.md):
+        // a fifth of the protocol's timeouts is still generous and keeps lossy-link runs quick.
+        pump: PumpDriver::with_options(
+            pump_link,
+            DriverOptions {
+                max_retries: retries,
+                timeout_scale: 0.2,
+            },
+        ),
         balance,
         device_kind: "emulator",
         pump_port,
@@ -132,6 +151,7 @@ fn settings(port: &PortConfig, default: SerialSettings) -> Result<SerialSettings
 pub async fn open_bench(
     bench: &Bench,
     scenario: &Scenario,
+    retries: u32,
 ) -> Result<(Devices, Guard), OpenFailure> {
     let refuse = |message: String| OpenFailure {
         verdict: ScenarioVerdict::Error,
@@ -140,7 +160,13 @@ pub async fn open_bench(
     let pump_settings =
         settings(&bench.pump, SerialSettings::pump(&bench.pump.port)).map_err(refuse)?;
     let link = open_serial(&pump_settings).map_err(|e| infrastructure(e.to_string()))?;
-    let pump = PumpDriver::new(link);
+    let pump = PumpDriver::with_options(
+        link,
+        DriverOptions {
+            max_retries: retries,
+            ..DriverOptions::default()
+        },
+    );
     let identity = match pump.request(&Request::Identify).await {
         Ok(ResponseBody::Identity(i)) => i,
         Ok(other) => return Err(infrastructure(format!("identify answered with {other:?}"))),

@@ -150,6 +150,8 @@ struct Execution<'a> {
     alarms: Vec<ObservedAlarm>,
     injected: Vec<FaultKind>,
     last_event_seq: Option<u16>,
+    /// Index of the first device event-log entry not yet reconciled.
+    log_cursor: u32,
     /// While the pump is brought to its starting state, alarm transitions are held back: only
     /// alarms still active when setup ends count, as raised at time 0.
     setup: Option<Vec<ObservedAlarm>>,
@@ -160,30 +162,34 @@ impl Execution<'_> {
         self.scenario.id.clone()
     }
 
-    /// Ends setup: alarms raised and not cleared during it are recorded as raised at time 0;
-    /// transients are listed as a deviation.
-    fn end_setup(&mut self) {
-        let Some(held) = self.setup.take() else {
-            return;
-        };
-        let mut standing: Vec<ObservedAlarm> = Vec::new();
-        for a in &held {
-            standing.retain(|s| s.alarm != a.alarm);
-            if a.raised {
-                standing.push(a.clone());
+    /// Ends setup. The pump's status, not the events on the wire, says which alarms stand at
+    /// time 0 (an event lost during setup must not hide one); transitions during setup are
+    /// listed as a deviation. The event-log cursor starts here.
+    async fn end_setup(&mut self) -> Result<(), Interrupted> {
+        let held = self.setup.take().unwrap_or_default();
+        let status = match self
+            .request(&Request::Status)
+            .await
+            .map_err(Interrupted::Device)?
+        {
+            ResponseBody::Status(s) => s,
+            other => {
+                return Err(Interrupted::Device(DriverError::Protocol(format!(
+                    "status answered with {other:?}"
+                ))))
             }
-        }
-        if held.len() > standing.len() {
+        };
+        if held.len() > status.alarms.len() {
             self.deviation(
                 Some(0),
                 "setup-transient",
                 format!(
                     "{} alarm transition(s) while setting up the pump were not counted",
-                    held.len() - standing.len()
+                    held.len() - status.alarms.len()
                 ),
             );
         }
-        for a in standing {
+        for a in &status.alarms {
             self.sink.emit(RunEvent::Alarm {
                 scenario: self.id(),
                 t_ms: 0,
@@ -193,8 +199,113 @@ impl Execution<'_> {
                 transition: "raised".into(),
                 event_seq: self.last_event_seq.unwrap_or(0),
             });
-            self.alarms.push(ObservedAlarm { t_ms: 0, ..a });
+            self.alarms.push(ObservedAlarm {
+                t_ms: 0,
+                alarm: a.alarm,
+                priority: a.priority,
+                raised: true,
+            });
         }
+        self.log_cursor = self.log_total().await?;
+        Ok(())
+    }
+
+    async fn log_page(&mut self, page: u16) -> Result<crate::protocol::EventLogPage, Interrupted> {
+        match self
+            .request(&Request::ReadEventLog { page })
+            .await
+            .map_err(Interrupted::Device)?
+        {
+            ResponseBody::EventLogPage(p) => Ok(p),
+            other => Err(Interrupted::Device(DriverError::Protocol(format!(
+                "event log answered with {other:?}"
+            )))),
+        }
+    }
+
+    async fn log_total(&mut self) -> Result<u32, Interrupted> {
+        Ok(self.log_page(u16::MAX).await?.total)
+    }
+
+    /// The device's event log is the authority on alarm transitions: any raise or clear logged
+    /// since the last look that did not arrive as an event frame (lost on the link) is added
+    /// with its logged device time and recorded as recovered.
+    async fn reconcile(&mut self) -> Result<(), Interrupted> {
+        let total = self.log_total().await?;
+        let per_page = crate::protocol::LOG_PAGE_LEN as u32;
+        let mut index = self.log_cursor;
+        while index < total {
+            let page = self.log_page((index / per_page) as u16).await?;
+            let oldest = page.entries.first().map(|_| page.first_index);
+            if oldest.is_some_and(|first| first > index) || page.entries.is_empty() {
+                self.deviation(
+                    None,
+                    "event-log-overrun",
+                    format!(
+                        "event log entries {index}..{} were overwritten before they were read",
+                        page.first_index
+                    ),
+                );
+            }
+            for (k, entry) in page.entries.iter().enumerate() {
+                let at = page.first_index + k as u32;
+                if at < index {
+                    continue;
+                }
+                let raised = match entry.kind {
+                    crate::protocol::LogEntryKind::AlarmRaised => true,
+                    crate::protocol::LogEntryKind::AlarmCleared => false,
+                    _ => continue,
+                };
+                let Some(alarm) = crate::protocol::AlarmKind::from_wire(entry.code) else {
+                    continue;
+                };
+                let t_ms = entry.device_time_ms.saturating_sub(self.clock.origin_ms());
+                if self
+                    .alarms
+                    .iter()
+                    .any(|a| a.alarm == alarm && a.raised == raised && a.t_ms == t_ms)
+                {
+                    continue;
+                }
+                let priority = if raised {
+                    u8::try_from(entry.value)
+                        .ok()
+                        .and_then(crate::protocol::Priority::from_wire)
+                        .unwrap_or(crate::protocol::Priority::Low)
+                } else {
+                    self.alarms
+                        .iter()
+                        .rev()
+                        .find(|a| a.alarm == alarm && a.raised)
+                        .map(|a| a.priority)
+                        .unwrap_or(crate::protocol::Priority::Low)
+                };
+                self.deviation(Some(t_ms), "event-recovered", format!("{alarm} {} at {} was lost on the link and recovered from the device's event log", if raised { "raised" } else { "cleared" }, crate::scenario::duration::format_duration(t_ms)));
+                self.sink.emit(RunEvent::Alarm {
+                    scenario: self.id(),
+                    t_ms,
+                    device_time_ms: entry.device_time_ms,
+                    alarm: alarm.name().to_string(),
+                    priority: priority.name().to_string(),
+                    transition: if raised { "raised" } else { "cleared" }.into(),
+                    event_seq: 0,
+                });
+                self.alarms.push(ObservedAlarm {
+                    t_ms,
+                    alarm,
+                    priority,
+                    raised,
+                });
+            }
+            index = page.first_index + per_page;
+            if page.entries.is_empty() {
+                break;
+            }
+        }
+        self.log_cursor = total;
+        self.alarms.sort_by_key(|a| a.t_ms);
+        Ok(())
     }
 
     fn deviation(&self, t_ms: Option<u64>, kind: &str, detail: String) {
@@ -242,6 +353,13 @@ impl Execution<'_> {
                         priority,
                         raised: transition == "raised",
                     };
+                    if self.alarms.iter().any(|a| {
+                        a.alarm == observed.alarm
+                            && a.raised == observed.raised
+                            && a.t_ms == observed.t_ms
+                    }) {
+                        continue; // already recovered from the event log
+                    }
                     if let Some(held) = &mut self.setup {
                         held.push(observed);
                         continue;
@@ -419,6 +537,7 @@ impl Execution<'_> {
                 ti += 1;
             } else {
                 self.sample(t).await?;
+                self.reconcile().await?;
                 si += 1;
             }
         }
@@ -541,6 +660,7 @@ pub async fn run_scenario(
         alarms: Vec::new(),
         injected: Vec::new(),
         last_event_seq: None,
+        log_cursor: 0,
         setup: Some(Vec::new()),
     };
     let mut interrupted = None;
@@ -552,7 +672,11 @@ pub async fn run_scenario(
         }
     }
     run.drain();
-    run.end_setup();
+    if interrupted.is_none() {
+        if let Err(e) = run.end_setup().await {
+            interrupted = Some(e);
+        }
+    }
     if interrupted.is_none() {
         if let Some(balance) = &mut run.devices.balance {
             if let Err(e) = balance.zero().await {

@@ -31,6 +31,10 @@ pub struct RunOptions {
     pub plain: bool,
     pub quiet: bool,
     pub command_line: Vec<String>,
+    /// Faults injected on every emulated pump's link (the seed is mixed per scenario).
+    pub link_faults: crate::emulator::link_faults::LinkFaults,
+    /// Re-sends of a request before the device counts as lost.
+    pub retries: u32,
 }
 
 /// The outcome of a run: its directory (if one was made) and the exit code.
@@ -251,6 +255,8 @@ pub async fn run(opts: RunOptions) -> RunOutcome {
         let bench = bench.clone();
         let seed = opts.seed;
         let noise_mg = opts.noise_mg;
+        let link_faults = opts.link_faults.clone();
+        let retries = opts.retries;
         tasks.push(tokio::spawn(async move {
             let Ok(_permit) = semaphore.acquire().await else {
                 return ScenarioVerdict::Error;
@@ -266,8 +272,10 @@ pub async fn run(opts: RunOptions) -> RunOutcome {
                 return ScenarioVerdict::Incomplete;
             }
             let opened = match &bench {
-                Some(b) => devices::open_bench(b, &p.scenario).await,
-                None => devices::open_emulator(&p.scenario, seed, noise_mg).await,
+                Some(b) => devices::open_bench(b, &p.scenario, retries).await,
+                None => {
+                    devices::open_emulator(&p.scenario, seed, noise_mg, &link_faults, retries).await
+                }
             };
             let (mut devs, guard) = match opened {
                 Ok(d) => d,
