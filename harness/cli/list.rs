@@ -10,15 +10,9 @@ pub struct ListArgs {
 }
 
 pub fn run(args: &ListArgs) -> u8 {
-    let scenarios = match scenario_args::expand_paths(&args.paths)
-        .map_err(|e| e.to_string())
-        .and_then(|f| scenario_args::load_all(&f).map_err(|e| e.to_string()))
-    {
+    let scenarios = match scenario_args::load_for_command(&args.paths) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return exit::USAGE;
-        }
+        Err(code) => return code,
     };
     let width = scenarios
         .iter()

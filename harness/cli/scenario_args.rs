@@ -63,3 +63,15 @@ pub fn load_all(files: &[PathBuf]) -> Result<Vec<Scenario>, InputErrors> {
         Err(InputErrors(errors))
     }
 }
+
+/// Expands and loads scenarios for a command, printing any problem; Err is the exit code.
+pub fn load_for_command(paths: &[PathBuf]) -> Result<Vec<Scenario>, u8> {
+    let files = expand_paths(paths).map_err(|e| {
+        eprintln!("error: {e}");
+        super::exit::USAGE
+    })?;
+    load_all(&files).map_err(|errors| {
+        eprintln!("{errors}");
+        super::exit::USAGE
+    })
+}

@@ -167,18 +167,7 @@ impl Execution<'_> {
     /// listed as a deviation. The event-log cursor starts here.
     async fn end_setup(&mut self) -> Result<(), Interrupted> {
         let held = self.setup.take().unwrap_or_default();
-        let status = match self
-            .request(&Request::Status)
-            .await
-            .map_err(Interrupted::Device)?
-        {
-            ResponseBody::Status(s) => s,
-            other => {
-                return Err(Interrupted::Device(DriverError::Protocol(format!(
-                    "status answered with {other:?}"
-                ))))
-            }
-        };
+        let status = self.status().await?;
         if held.len() > status.alarms.len() {
             self.deviation(
                 Some(0),
@@ -208,6 +197,19 @@ impl Execution<'_> {
         }
         self.log_cursor = self.log_total().await?;
         Ok(())
+    }
+
+    async fn status(&mut self) -> Result<crate::protocol::Status, Interrupted> {
+        match self
+            .request(&Request::Status)
+            .await
+            .map_err(Interrupted::Device)?
+        {
+            ResponseBody::Status(s) => Ok(s),
+            other => Err(Interrupted::Device(DriverError::Protocol(format!(
+                "status answered with {other:?}"
+            )))),
+        }
     }
 
     async fn log_page(&mut self, page: u16) -> Result<crate::protocol::EventLogPage, Interrupted> {
@@ -395,18 +397,7 @@ impl Execution<'_> {
     }
 
     async fn sample(&mut self, t_ms: u64) -> Result<(), Interrupted> {
-        let status = match self
-            .request(&Request::Status)
-            .await
-            .map_err(Interrupted::Device)?
-        {
-            ResponseBody::Status(s) => s,
-            other => {
-                return Err(Interrupted::Device(DriverError::Protocol(format!(
-                    "status answered with {other:?}"
-                ))))
-            }
-        };
+        let status = self.status().await?;
         let plant = if self.devices.virtual_time {
             match self
                 .request(&Request::ReadPlant)

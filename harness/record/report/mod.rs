@@ -32,34 +32,18 @@ pub struct ReportConfig {
 /// Every file under `dir` except the reports and the manifest, sorted, with SHA-256 and size.
 pub fn run_files(dir: &Path) -> std::io::Result<Vec<HashedFile>> {
     let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let Ok(rel) = path.strip_prefix(dir) else {
-                continue;
-            };
-            let rel = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            if UNHASHED.contains(&rel.as_str()) {
-                continue;
-            }
-            let bytes = std::fs::read(&path)?;
-            out.push(HashedFile {
-                path: rel,
-                sha256: crate::scenario::sha256_hex(&bytes),
-                bytes: Some(bytes.len() as u64),
-            });
+    // The manifest's own walk (sorted, symlinks not followed), less the reports themselves.
+    for rel in crate::record::render::manifest::run_files(dir)? {
+        if UNHASHED.contains(&rel.as_str()) {
+            continue;
         }
+        let bytes = std::fs::read(dir.join(&rel))?;
+        out.push(HashedFile {
+            path: rel,
+            sha256: crate::scenario::sha256_hex(&bytes),
+            bytes: Some(bytes.len() as u64),
+        });
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
