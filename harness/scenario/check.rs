@@ -544,17 +544,50 @@ impl<'a> Checker<'a> {
             }
             previous = Some((at, s.at.get_ref().clone()));
             match self.action(s, capacity_ml, span) {
-                Some(action) => steps.push(Step {
-                    at_ms: at,
-                    name: s.name.as_ref().map(|n| n.get_ref().clone()),
-                    action,
-                    out_of_range_test: s.out_of_range_test,
-                    line,
-                }),
+                Some(action) => {
+                    if let Action::ProgramContinuous { dose_ug_per_day } = action {
+                        if !s.out_of_range_test {
+                            if let Some(program) = s.program.as_ref() {
+                                self.titration(&steps, at, dose_ug_per_day, program.span());
+                            }
+                        }
+                    }
+                    steps.push(Step {
+                        at_ms: at,
+                        name: s.name.as_ref().map(|n| n.get_ref().clone()),
+                        action,
+                        out_of_range_test: s.out_of_range_test,
+                        line,
+                    })
+                }
                 None => ok = false,
             }
         }
         ok.then_some(steps)
+    }
+
+    /// Label titration limits (domain.md): a dose increase is at most +30 % (+40 % at a
+    /// refill) and comes at least 24 h after the previous change. Decreases are not limited.
+    fn titration(&mut self, steps: &[Step], at: u64, dose: u32, span: std::ops::Range<usize>) {
+        let Some((prev_at, prev_dose)) = steps.iter().rev().find_map(|st| match st.action {
+            Action::ProgramContinuous { dose_ug_per_day } => Some((st.at_ms, dose_ug_per_day)),
+            _ => None,
+        }) else {
+            return;
+        };
+        if dose <= prev_dose {
+            return;
+        }
+        let at_refill = steps
+            .iter()
+            .any(|st| st.at_ms == at && matches!(st.action, Action::Refill { .. }));
+        let limit = if at_refill { 1.40 } else { 1.30 };
+        let increase = dose as f64 / prev_dose as f64;
+        if at - prev_at < crate::units::MS_PER_DAY {
+            self.fail::<()>(span, "scenario::titration", format!("the dose rises from {prev_dose} to {dose} ug/day less than 24 h after the previous change"), "titrate at most once per 24 h, or mark the step out_of_range_test = true");
+        } else if increase > limit + 1e-9 {
+            self.fail::<()>(span, "scenario::titration", format!("the dose rises by {:.0} % ({prev_dose} to {dose} ug/day); the label allows at most +{:.0} %", (increase - 1.0) * 100.0, (limit - 1.0) * 100.0), "titrate in smaller steps, or mark the step out_of_range_test = true");
+        }
     }
 
     fn action(
