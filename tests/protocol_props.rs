@@ -70,6 +70,12 @@ fn request() -> impl Strategy<Value = Request> {
         (pick(AlarmKind::ALL), pick(AlarmAction::ALL))
             .prop_map(|(alarm, action)| Request::AcknowledgeAlarm { alarm, action }),
         any::<u16>().prop_map(|page| Request::ReadEventLog { page }),
+        (any::<u32>(), any::<u8>()).prop_map(|(first_index, max_entries)| {
+            Request::ReadEventLogEntries {
+                first_index,
+                max_entries,
+            }
+        }),
         any::<u64>().prop_map(|to_ms| Request::AdvanceTime { to_ms }),
         fault().prop_map(|fault| Request::InjectFault { fault }),
         pick(FaultKind::ALL).prop_map(|fault| Request::ClearFault { fault }),
@@ -201,6 +207,10 @@ fn response() -> impl Strategy<Value = Message> {
         identity().prop_map(|i| (RequestKind::Identify, ResponseBody::Identity(i))),
         status().prop_map(|s| (RequestKind::Status, ResponseBody::Status(s))),
         event_log_page().prop_map(|p| (RequestKind::ReadEventLog, ResponseBody::EventLogPage(p))),
+        event_log_page().prop_map(|p| (
+            RequestKind::ReadEventLogEntries,
+            ResponseBody::EventLogPage(p)
+        )),
         any::<u64>().prop_map(|device_time_ms| (
             RequestKind::AdvanceTime,
             ResponseBody::Time { device_time_ms }

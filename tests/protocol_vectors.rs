@@ -161,6 +161,20 @@ fn expected(name: &str) -> Option<(u16, Message)> {
                 ResponseBody::EventLogPage(event_log_page()),
             ),
         ),
+        "read-event-log-entries-request" => (
+            16,
+            req(Request::ReadEventLogEntries {
+                first_index: 0,
+                max_entries: 2,
+            }),
+        ),
+        "read-event-log-entries-response" => (
+            16,
+            ok(
+                K::ReadEventLogEntries,
+                ResponseBody::EventLogPage(event_log_page()),
+            ),
+        ),
         "advance-time-request" => (12, req(Request::AdvanceTime { to_ms: 72_000_000 })),
         "advance-time-response" => (
             12,

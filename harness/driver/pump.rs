@@ -24,7 +24,7 @@ pub fn timeout_for(kind: RequestKind) -> Duration {
     match kind {
         // A long advance runs many device events before answering.
         RequestKind::AdvanceTime => Duration::from_secs(10),
-        RequestKind::ReadEventLog => Duration::from_secs(1),
+        RequestKind::ReadEventLog | RequestKind::ReadEventLogEntries => Duration::from_secs(1),
         _ => Duration::from_millis(250),
     }
 }
@@ -35,6 +35,8 @@ pub struct DriverOptions {
     pub max_retries: u32,
     /// Multiplies every [`timeout_for`] figure (slow adapters, radio links, debuggers).
     pub timeout_scale: f64,
+    /// No attempt waits longer than this (after scaling): a device known to answer fast.
+    pub timeout_cap: Option<Duration>,
 }
 
 impl Default for DriverOptions {
@@ -42,13 +44,15 @@ impl Default for DriverOptions {
         DriverOptions {
             max_retries: MAX_RETRIES,
             timeout_scale: 1.0,
+            timeout_cap: None,
         }
     }
 }
 
 impl DriverOptions {
     pub fn timeout(&self, kind: RequestKind) -> Duration {
-        timeout_for(kind).mul_f64(self.timeout_scale.max(0.0))
+        let scaled = timeout_for(kind).mul_f64(self.timeout_scale.max(0.0));
+        self.timeout_cap.map_or(scaled, |cap| scaled.min(cap))
     }
 }
 
@@ -482,6 +486,19 @@ impl PumpDriver {
 
     pub async fn read_event_log_page(&self, page: u16) -> Result<EventLogPage, DriverError> {
         expect_body!(self.request(&Request::ReadEventLog { page }).await?, "read-event-log", ResponseBody::EventLogPage(p) => p)
+    }
+
+    /// Up to `max_entries` log entries from `first_index` on (docs/protocol.md, 12.10).
+    pub async fn read_event_log_entries(
+        &self,
+        first_index: u32,
+        max_entries: u8,
+    ) -> Result<EventLogPage, DriverError> {
+        let request = Request::ReadEventLogEntries {
+            first_index,
+            max_entries,
+        };
+        expect_body!(self.request(&request).await?, "read-event-log-entries", ResponseBody::EventLogPage(p) => p)
     }
 
     /// Reads the whole event log, page by page.

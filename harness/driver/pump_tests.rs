@@ -79,6 +79,7 @@ fn fast() -> DriverOptions {
         max_retries: 2,
         // 250 ms x 0.1 = 25 ms per attempt: keeps the timeout tests quick.
         timeout_scale: 0.1,
+        timeout_cap: None,
     }
 }
 
@@ -102,6 +103,18 @@ fn each_request_kind_has_its_agreed_timeout() {
     );
     assert_eq!(
         fast().timeout(RequestKind::Status),
+        Duration::from_millis(25)
+    );
+    let capped = DriverOptions {
+        timeout_cap: Some(Duration::from_millis(200)),
+        ..fast()
+    };
+    assert_eq!(
+        capped.timeout(RequestKind::AdvanceTime),
+        Duration::from_millis(200)
+    );
+    assert_eq!(
+        capped.timeout(RequestKind::Status),
         Duration::from_millis(25)
     );
 }

@@ -400,3 +400,23 @@ fn the_log_keeps_the_newest_4096_entries_and_counts_them_all() {
     );
     assert_eq!(log_entries(&mut d).len(), 4096);
 }
+
+#[test]
+fn reading_entries_past_the_overwritten_ones_says_where_the_log_now_starts() {
+    let mut d = label_example(|_| {});
+    d.advance_to(40 * MS_PER_DAY);
+    let Ok(ResponseBody::EventLogPage(from_zero)) = d.handle(&Request::ReadEventLogEntries {
+        first_index: 0,
+        max_entries: 2,
+    }) else {
+        panic!("entries unreadable");
+    };
+    assert_eq!(
+        from_zero.first_index,
+        from_zero.total - 4096,
+        "the answer starts at the oldest entry kept, so the host sees the overrun"
+    );
+    assert_eq!(from_zero.entries.len(), 2);
+    let all = log_entries(&mut d);
+    assert_eq!(from_zero.entries[..], all[..2]);
+}

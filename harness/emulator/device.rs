@@ -314,6 +314,17 @@ impl Device {
                 ack
             }
             Request::ReadEventLog { page } => Ok(ResponseBody::EventLogPage(self.log_page(*page))),
+            Request::ReadEventLogEntries {
+                first_index,
+                max_entries,
+            } => {
+                if !(1..=LOG_PAGE_LEN as u8).contains(max_entries) {
+                    return Err(NackCode::OutOfRange);
+                }
+                Ok(ResponseBody::EventLogPage(
+                    self.log_entries(*first_index, *max_entries),
+                ))
+            }
             Request::AdvanceTime { to_ms } => {
                 if *to_ms < self.now {
                     return Err(NackCode::OutOfRange);
@@ -474,6 +485,24 @@ impl Device {
                     state: a.state,
                 })
                 .collect(),
+        }
+    }
+
+    /// Entries from `first_index` on; overwritten ones are skipped, so the answer's first index
+    /// moves past the request's and the host sees what it missed.
+    fn log_entries(&self, first_index: u32, max_entries: u8) -> EventLogPage {
+        let oldest = self.log_total - self.log.len() as u32;
+        let first_index = first_index.max(oldest);
+        let end = first_index
+            .saturating_add(u32::from(max_entries))
+            .min(self.log_total);
+        let entries = (first_index..end)
+            .map(|i| self.log[(i - oldest) as usize])
+            .collect();
+        EventLogPage {
+            total: self.log_total,
+            first_index,
+            entries,
         }
     }
 

@@ -666,3 +666,44 @@ fn advance_time_answers_with_the_new_device_time() {
     d.advance_to(1_000);
     assert_eq!(d.now_ms(), 3_600_000, "never backwards");
 }
+
+#[test]
+fn event_log_entries_are_read_from_any_index_a_few_at_a_time() {
+    let mut d = label_example(|_| {});
+    d.advance_to(3 * MS_PER_DAY);
+    let ResponseBody::EventLogPage(page) = d.handle(&Request::ReadEventLog { page: 0 }).unwrap()
+    else {
+        panic!()
+    };
+    let ResponseBody::EventLogPage(two) = d
+        .handle(&Request::ReadEventLogEntries {
+            first_index: 3,
+            max_entries: 2,
+        })
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!((two.total, two.first_index), (page.total, 3));
+    assert_eq!(two.entries[..], page.entries[3..5]);
+    let ResponseBody::EventLogPage(past) = d
+        .handle(&Request::ReadEventLogEntries {
+            first_index: page.total,
+            max_entries: 8,
+        })
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(past.entries.is_empty(), "nothing new");
+    assert_eq!(past.total, page.total);
+    for refused in [0, 9] {
+        assert_eq!(
+            d.handle(&Request::ReadEventLogEntries {
+                first_index: 0,
+                max_entries: refused,
+            }),
+            Err(NackCode::OutOfRange)
+        );
+    }
+}

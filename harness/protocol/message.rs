@@ -17,6 +17,7 @@ pub enum RequestKind {
     SetLowReservoirThreshold = 0x09,
     AcknowledgeAlarm = 0x0A,
     ReadEventLog = 0x0B,
+    ReadEventLogEntries = 0x0C,
     AdvanceTime = 0x40,
     InjectFault = 0x41,
     ClearFault = 0x42,
@@ -36,6 +37,7 @@ impl RequestKind {
         RequestKind::SetLowReservoirThreshold,
         RequestKind::AcknowledgeAlarm,
         RequestKind::ReadEventLog,
+        RequestKind::ReadEventLogEntries,
         RequestKind::AdvanceTime,
         RequestKind::InjectFault,
         RequestKind::ClearFault,
@@ -58,6 +60,7 @@ impl RequestKind {
             RequestKind::Identify
                 | RequestKind::Status
                 | RequestKind::ReadEventLog
+                | RequestKind::ReadEventLogEntries
                 | RequestKind::ReadPlant
         )
     }
@@ -180,6 +183,12 @@ pub enum Request {
     ReadEventLog {
         page: u16,
     },
+    /// Up to `max_entries` (1 ..= [`LOG_PAGE_LEN`]) entries from `first_index` on: short frames
+    /// for a lossy link, and one request to learn the total and read what is new.
+    ReadEventLogEntries {
+        first_index: u32,
+        max_entries: u8,
+    },
     AdvanceTime {
         to_ms: u64,
     },
@@ -206,6 +215,7 @@ impl Request {
             Request::SetLowReservoirThreshold { .. } => RequestKind::SetLowReservoirThreshold,
             Request::AcknowledgeAlarm { .. } => RequestKind::AcknowledgeAlarm,
             Request::ReadEventLog { .. } => RequestKind::ReadEventLog,
+            Request::ReadEventLogEntries { .. } => RequestKind::ReadEventLogEntries,
             Request::AdvanceTime { .. } => RequestKind::AdvanceTime,
             Request::InjectFault { .. } => RequestKind::InjectFault,
             Request::ClearFault { .. } => RequestKind::ClearFault,
@@ -562,6 +572,13 @@ fn encode_request(w: &mut Writer, request: &Request) {
             w.u8(action.to_wire());
         }
         Request::ReadEventLog { page } => w.u16(*page),
+        Request::ReadEventLogEntries {
+            first_index,
+            max_entries,
+        } => {
+            w.u32(*first_index);
+            w.u8(*max_entries);
+        }
         Request::AdvanceTime { to_ms } => w.u64(*to_ms),
         Request::InjectFault { fault } => {
             w.u8(fault.kind().to_wire());
@@ -610,6 +627,10 @@ fn decode_request(kind: RequestKind, r: &mut Reader) -> Result<Request, PayloadE
         },
         RequestKind::ReadEventLog => Request::ReadEventLog {
             page: r.u16("page")?,
+        },
+        RequestKind::ReadEventLogEntries => Request::ReadEventLogEntries {
+            first_index: r.u32("first index")?,
+            max_entries: r.u8("entry count")?,
         },
         RequestKind::AdvanceTime => Request::AdvanceTime {
             to_ms: r.u64("target device time")?,
@@ -734,7 +755,7 @@ fn decode_response(kind: RequestKind, r: &mut Reader) -> Result<ResponseBody, Pa
                 alarms,
             })
         }
-        RequestKind::ReadEventLog => {
+        RequestKind::ReadEventLog | RequestKind::ReadEventLogEntries => {
             let total = r.u32("log total")?;
             let first_index = r.u32("first index")?;
             let count = r.u8("entry count")?;

@@ -141,6 +141,13 @@ pub fn device_info(identity: &Identity, kind: &str, port: &str) -> DeviceInfo {
     }
 }
 
+/// Event-log entries per read: two keep the answer near the size of a status frame, so a
+/// lossy link (1 % of bytes corrupted) still gets most reads through on the first attempt.
+const LOG_READ_BATCH: u8 = 2;
+/// The longest a scenario goes without reading the event log. At the device's busiest (a
+/// high-priority alarm annunciated every 10 min) 4096 entries last 28 days.
+const LOG_READ_AT_LEAST_EVERY_MS: u64 = 24 * 60 * 60 * 1000;
+
 struct Execution<'a> {
     scenario: &'a Scenario,
     sink: &'a Sink,
@@ -152,6 +159,10 @@ struct Execution<'a> {
     last_event_seq: Option<u16>,
     /// Index of the first device event-log entry not yet reconciled.
     log_cursor: u32,
+    /// Something suggests an alarm transition was lost: read the event log at the next sample.
+    log_suspect: bool,
+    /// Scenario time of the last event-log read.
+    log_read_at_ms: u64,
     /// While the pump is brought to its starting state, alarm transitions are held back: only
     /// alarms still active when setup ends count, as raised at time 0.
     setup: Option<Vec<ObservedAlarm>>,
@@ -212,12 +223,16 @@ impl Execution<'_> {
         }
     }
 
-    async fn log_page(&mut self, page: u16) -> Result<crate::protocol::EventLogPage, Interrupted> {
-        match self
-            .request(&Request::ReadEventLog { page })
-            .await
-            .map_err(Interrupted::Device)?
-        {
+    /// Up to [`LOG_READ_BATCH`] event-log entries from `first_index` on, and the log's total.
+    async fn log_entries(
+        &mut self,
+        first_index: u32,
+    ) -> Result<crate::protocol::EventLogPage, Interrupted> {
+        let request = Request::ReadEventLogEntries {
+            first_index,
+            max_entries: LOG_READ_BATCH,
+        };
+        match self.request(&request).await.map_err(Interrupted::Device)? {
             ResponseBody::EventLogPage(p) => Ok(p),
             other => Err(Interrupted::Device(DriverError::Protocol(format!(
                 "event log answered with {other:?}"
@@ -226,88 +241,123 @@ impl Execution<'_> {
     }
 
     async fn log_total(&mut self) -> Result<u32, Interrupted> {
-        Ok(self.log_page(u16::MAX).await?.total)
+        Ok(self.log_entries(u32::MAX).await?.total)
+    }
+
+    /// Alarms the device says are active that the events did not raise (or the reverse) mean
+    /// a transition was lost on the link.
+    fn compare_active_alarms(&mut self, status: &crate::protocol::Status) {
+        let mut believed: Vec<crate::protocol::AlarmKind> = Vec::new();
+        for a in &self.alarms {
+            believed.retain(|k| *k != a.alarm);
+            if a.raised {
+                believed.push(a.alarm);
+            }
+        }
+        let mut reported: Vec<_> = status.alarms.iter().map(|a| a.alarm).collect();
+        believed.sort_by_key(|k| *k as u8);
+        reported.sort_by_key(|k| *k as u8);
+        reported.dedup();
+        if believed != reported {
+            self.log_suspect = true;
+        }
+    }
+
+    /// Reads the event log when a transition may have been lost, and at least once a device
+    /// day so the log (newest 4096 entries, docs/protocol.md 12.10) cannot wrap unread.
+    async fn reconcile_if_due(&mut self, t_ms: u64) -> Result<(), Interrupted> {
+        if self.log_suspect || t_ms >= self.log_read_at_ms + LOG_READ_AT_LEAST_EVERY_MS {
+            self.reconcile(t_ms).await?;
+        }
+        Ok(())
     }
 
     /// The device's event log is the authority on alarm transitions: any raise or clear logged
     /// since the last look that did not arrive as an event frame (lost on the link) is added
     /// with its logged device time and recorded as recovered.
-    async fn reconcile(&mut self) -> Result<(), Interrupted> {
-        let total = self.log_total().await?;
-        let per_page = crate::protocol::LOG_PAGE_LEN as u32;
-        let mut index = self.log_cursor;
-        while index < total {
-            let page = self.log_page((index / per_page) as u16).await?;
-            let oldest = page.entries.first().map(|_| page.first_index);
-            if oldest.is_some_and(|first| first > index) || page.entries.is_empty() {
+    async fn reconcile(&mut self, t_ms: u64) -> Result<(), Interrupted> {
+        self.log_suspect = false;
+        self.log_read_at_ms = t_ms;
+        loop {
+            let cursor = self.log_cursor;
+            let page = self.log_entries(cursor).await?;
+            if page.first_index > cursor {
                 self.deviation(
                     None,
                     "event-log-overrun",
                     format!(
-                        "event log entries {index}..{} were overwritten before they were read",
+                        "event log entries {cursor}..{} were overwritten before they were read",
                         page.first_index
                     ),
                 );
             }
-            for (k, entry) in page.entries.iter().enumerate() {
-                let at = page.first_index + k as u32;
-                if at < index {
-                    continue;
-                }
-                let raised = match entry.kind {
-                    crate::protocol::LogEntryKind::AlarmRaised => true,
-                    crate::protocol::LogEntryKind::AlarmCleared => false,
-                    _ => continue,
-                };
-                let Some(alarm) = crate::protocol::AlarmKind::from_wire(entry.code) else {
-                    continue;
-                };
-                let t_ms = entry.device_time_ms.saturating_sub(self.clock.origin_ms());
-                if self
-                    .alarms
-                    .iter()
-                    .any(|a| a.alarm == alarm && a.raised == raised && a.t_ms == t_ms)
-                {
-                    continue;
-                }
-                let priority = if raised {
-                    u8::try_from(entry.value)
-                        .ok()
-                        .and_then(crate::protocol::Priority::from_wire)
-                        .unwrap_or(crate::protocol::Priority::Low)
-                } else {
-                    self.alarms
-                        .iter()
-                        .rev()
-                        .find(|a| a.alarm == alarm && a.raised)
-                        .map(|a| a.priority)
-                        .unwrap_or(crate::protocol::Priority::Low)
-                };
-                self.deviation(Some(t_ms), "event-recovered", format!("{alarm} {} at {} was lost on the link and recovered from the device's event log", if raised { "raised" } else { "cleared" }, crate::scenario::duration::format_duration(t_ms)));
-                self.sink.emit(RunEvent::Alarm {
-                    scenario: self.id(),
-                    t_ms,
-                    device_time_ms: entry.device_time_ms,
-                    alarm: alarm.name().to_string(),
-                    priority: priority.name().to_string(),
-                    transition: if raised { "raised" } else { "cleared" }.into(),
-                    event_seq: 0,
-                });
-                self.alarms.push(ObservedAlarm {
-                    t_ms,
-                    alarm,
-                    priority,
-                    raised,
-                });
+            for entry in &page.entries {
+                self.recover_logged_transition(entry);
             }
-            index = page.first_index + per_page;
-            if page.entries.is_empty() {
+            self.log_cursor = page.first_index.max(cursor) + page.entries.len() as u32;
+            if page.entries.is_empty() || self.log_cursor >= page.total {
                 break;
             }
         }
-        self.log_cursor = total;
         self.alarms.sort_by_key(|a| a.t_ms);
         Ok(())
+    }
+
+    /// Adds a logged alarm raise or clear that no event frame reported.
+    fn recover_logged_transition(&mut self, entry: &crate::protocol::LogEntry) {
+        let raised = match entry.kind {
+            crate::protocol::LogEntryKind::AlarmRaised => true,
+            crate::protocol::LogEntryKind::AlarmCleared => false,
+            _ => return,
+        };
+        let Some(alarm) = crate::protocol::AlarmKind::from_wire(entry.code) else {
+            return;
+        };
+        let t_ms = entry.device_time_ms.saturating_sub(self.clock.origin_ms());
+        if self
+            .alarms
+            .iter()
+            .any(|a| a.alarm == alarm && a.raised == raised && a.t_ms == t_ms)
+        {
+            return;
+        }
+        let priority = if raised {
+            u8::try_from(entry.value)
+                .ok()
+                .and_then(crate::protocol::Priority::from_wire)
+                .unwrap_or(crate::protocol::Priority::Low)
+        } else {
+            self.alarms
+                .iter()
+                .rev()
+                .find(|a| a.alarm == alarm && a.raised)
+                .map(|a| a.priority)
+                .unwrap_or(crate::protocol::Priority::Low)
+        };
+        self.deviation(
+            Some(t_ms),
+            "event-recovered",
+            format!(
+                "{alarm} {} at {} was lost on the link and recovered from the device's event log",
+                if raised { "raised" } else { "cleared" },
+                crate::scenario::duration::format_duration(t_ms)
+            ),
+        );
+        self.sink.emit(RunEvent::Alarm {
+            scenario: self.id(),
+            t_ms,
+            device_time_ms: entry.device_time_ms,
+            alarm: alarm.name().to_string(),
+            priority: priority.name().to_string(),
+            transition: if raised { "raised" } else { "cleared" }.into(),
+            event_seq: 0,
+        });
+        self.alarms.push(ObservedAlarm {
+            t_ms,
+            alarm,
+            priority,
+            raised,
+        });
     }
 
     fn deviation(&self, t_ms: Option<u64>, kind: &str, detail: String) {
@@ -381,6 +431,7 @@ impl Execution<'_> {
                     expected_seq,
                     got_seq,
                 } => {
+                    self.log_suspect = true;
                     self.deviation(None, "lost-event", format!("device event sequence jumped from {expected_seq} to {got_seq}: {} event(s) lost", got_seq.wrapping_sub(expected_seq)));
                 }
             }
@@ -398,6 +449,7 @@ impl Execution<'_> {
 
     async fn sample(&mut self, t_ms: u64) -> Result<(), Interrupted> {
         let status = self.status().await?;
+        self.compare_active_alarms(&status);
         let plant = if self.devices.virtual_time {
             match self
                 .request(&Request::ReadPlant)
@@ -514,7 +566,11 @@ impl Execution<'_> {
                 (Some(a), Some(b)) if a <= b => (a, true),
                 (_, Some(b)) => (b, false),
                 (Some(a), None) => (a, true),
-                (None, None) => return Ok(()),
+                (None, None) => {
+                    // Whatever the link lost, the log still holds: read it before judging.
+                    let end = self.scenario.end_ms;
+                    return self.reconcile(end).await;
+                }
             };
             tokio::select! {
                 result = self.clock.wait_until(&self.devices.pump, t) => result.map_err(Interrupted::Device)?,
@@ -528,7 +584,7 @@ impl Execution<'_> {
                 ti += 1;
             } else {
                 self.sample(t).await?;
-                self.reconcile().await?;
+                self.reconcile_if_due(t).await?;
                 si += 1;
             }
         }
@@ -652,6 +708,8 @@ pub async fn run_scenario(
         injected: Vec::new(),
         last_event_seq: None,
         log_cursor: 0,
+        log_suspect: false,
+        log_read_at_ms: 0,
         setup: Some(Vec::new()),
     };
     let mut interrupted = None;

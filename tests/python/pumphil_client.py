@@ -29,8 +29,9 @@ ALARM_STATES = {0: "active", 1: "acknowledged", 2: "silenced"}
 THERAPY_STATES = {0: "Idle", 1: "Running", 2: "Bolus", 3: "Stopped", 4: "Halted"}
 
 IDENTIFY, STATUS, PROGRAM_CONTINUOUS, REFILL, SET_THRESHOLD = 0x01, 0x02, 0x03, 0x06, 0x09
-READ_EVENT_LOG, ADVANCE_TIME = 0x0B, 0x40
-TIMEOUTS_S = {ADVANCE_TIME: 10.0, READ_EVENT_LOG: 1.0}  # section 6.4
+READ_EVENT_LOG, READ_EVENT_LOG_ENTRIES, ADVANCE_TIME = 0x0B, 0x0C, 0x40
+TIMEOUTS_S = {ADVANCE_TIME: 10.0, READ_EVENT_LOG: 1.0, READ_EVENT_LOG_ENTRIES: 1.0}  # section 6.4
+LOG_ALARM_RAISED = 1  # section 11, log entry kinds
 DEFAULT_TIMEOUT_S = 0.25
 RETRIES = 3  # re-sends after the first attempt (section 6.2)
 NL_PER_ML = 1_000_000
@@ -208,6 +209,18 @@ def parse_status(body: bytes) -> dict:
             "alarms": [(ALARMS.get(a), PRIORITIES.get(p), ALARM_STATES.get(s)) for a, p, s in alarms]}
 
 
+def read_log(pump: "Pump") -> list:
+    """Every entry still kept, two at a time (section 12.10a): (time ms, kind, code, value)."""
+    entries, index = [], 0
+    while True:
+        body = pump.request(READ_EVENT_LOG_ENTRIES, struct.pack("<IB", index, 2))
+        total, first, count = struct.unpack_from("<IIB", body)
+        entries += [struct.unpack_from("<QBBq", body, 9 + 18 * k) for k in range(count)]
+        index = first + count
+        if count == 0 or index >= total:
+            return entries
+
+
 def run(port: str) -> int:
     pump = Pump(port)
     identity = parse_identity(pump.request(IDENTIFY))
@@ -230,6 +243,7 @@ def run(port: str) -> int:
           f"{status['concentration']} ug/mL, alarms {status['alarms']}")
 
     raised = [struct.unpack("<QBB", body) for _, t, body in pump.events if t == 0xE1]
+    log = read_log(pump)
     print(f"events: {len(pump.events)} received, gaps {pump.gaps}, retries {pump.retries}")
 
     # 600 ug/day at 500 ug/mL is 1.2 mL/day; 20 h of it is 1.0 mL, leaving 2.0 of 3.0 mL.
@@ -243,6 +257,8 @@ def run(port: str) -> int:
          ("low_reservoir", "medium", "active") in status["alarms"]),
         ("low_reservoir raised event at 20 h", (target_ms, 1, 2) in raised),
         ("no event gaps", not pump.gaps),
+        ("the event log holds low_reservoir raised (medium) at 20 h",
+         (target_ms, LOG_ALARM_RAISED, 1, 2) in log),
     ]
     failed = [name for name, ok in checks if not ok]
     for name, ok in checks:

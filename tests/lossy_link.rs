@@ -1,0 +1,118 @@
+//! The figure from issue 5: with 1 % of bytes corrupted and 1 % of frames dropped, every
+//! scenario comes out as on a clean link (verdict and failed checks), over 20 link seeds, and
+//! every retry and lost event is in the run record.
+
+use pumphil::emulator::link_faults::LinkFaults;
+use pumphil::record::{journal, RunEvent, ScenarioVerdict};
+use pumphil::runner::{run, RunOptions};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Re-sends allowed per request. At 1 % a byte, a 60-byte answer arrives whole about half the
+/// time; 30 re-sends make giving up on a request about a one-in-10⁹ event.
+const RETRIES: u32 = 30;
+const SEEDS: u64 = 20;
+
+fn options(reports: &Path, link_faults: LinkFaults) -> RunOptions {
+    RunOptions {
+        paths: vec![],
+        // Every scenario at once: a lossy run waits on timeouts, it does not compute.
+        jobs: 14,
+        seed: 1,
+        noise_mg: 0.1,
+        bench: None,
+        operator: Some("lossy link test".into()),
+        reports_dir: reports.to_path_buf(),
+        fixtures: None,
+        plain: true,
+        quiet: true,
+        command_line: vec!["lossy-link-test".into()],
+        link_faults,
+        retries: RETRIES,
+    }
+}
+
+type Verdicts = BTreeMap<String, (ScenarioVerdict, Vec<String>)>;
+
+struct Outcome {
+    exit_code: u8,
+    verdicts: Verdicts,
+    retries: usize,
+    lost_events: usize,
+    recovered_events: usize,
+}
+
+async fn run_with(reports: &Path, link_faults: LinkFaults) -> Outcome {
+    let outcome = run(options(reports, link_faults)).await;
+    let records = journal::read(&outcome.dir.expect("a run directory"))
+        .unwrap()
+        .records;
+    let mut verdicts = Verdicts::new();
+    let (mut retries, mut lost_events, mut recovered_events) = (0, 0, 0);
+    for r in records {
+        match r.event {
+            RunEvent::ScenarioFinished {
+                scenario,
+                verdict,
+                mut failed_checks,
+                ..
+            } => {
+                failed_checks.sort();
+                verdicts.insert(scenario, (verdict, failed_checks));
+            }
+            RunEvent::Deviation { kind, .. } if kind == "retry" => retries += 1,
+            RunEvent::Deviation { kind, .. } if kind == "lost-event" => lost_events += 1,
+            RunEvent::Deviation { kind, .. } if kind == "event-recovered" => recovered_events += 1,
+            _ => {}
+        }
+    }
+    Outcome {
+        exit_code: outcome.exit_code,
+        verdicts,
+        retries,
+        lost_events,
+        recovered_events,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_percent_corrupted_bytes_and_dropped_frames_change_no_verdict_over_20_seeds() {
+    let reports = tempfile::tempdir().unwrap();
+    let clean = run_with(reports.path(), LinkFaults::default()).await;
+    assert_eq!(clean.exit_code, 0);
+    assert_eq!(clean.retries, 0, "a clean link needs no re-sends");
+    assert!(clean.verdicts.len() >= 14, "{:?}", clean.verdicts);
+
+    let runs = (1..=SEEDS).map(|seed| {
+        let dir = reports.path().join(format!("seed-{seed}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        tokio::spawn(async move {
+            let faults = LinkFaults {
+                corrupt_rate: 0.01,
+                drop_rate: 0.01,
+                seed,
+                ..LinkFaults::default()
+            };
+            (seed, run_with(&dir, faults).await)
+        })
+    });
+    let mut lost_somewhere = 0;
+    for handle in runs.collect::<Vec<_>>() {
+        let (seed, lossy) = handle.await.unwrap();
+        assert_eq!(
+            lossy.verdicts, clean.verdicts,
+            "link seed {seed}: verdicts differ from the clean link"
+        );
+        assert_eq!(lossy.exit_code, clean.exit_code, "link seed {seed}");
+        assert!(
+            lossy.retries > 100,
+            "link seed {seed}: a lossy link must show as retries ({})",
+            lossy.retries
+        );
+        lost_somewhere += lossy.lost_events + lossy.recovered_events;
+    }
+    assert!(
+        lost_somewhere > 0,
+        "over 20 seeds some alarm event must have been lost and recorded"
+    );
+}
