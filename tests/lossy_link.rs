@@ -1,6 +1,7 @@
 //! The figure from issue 5: with 1 % of bytes corrupted and 1 % of frames dropped, every
 //! scenario comes out as on a clean link (verdict and failed checks), over 20 link seeds, and
-//! every retry and lost event is in the run record.
+//! every retry and lost event is in the run record. And a pump unplugged and plugged back in
+//! mid-refill loses nothing and is not refilled twice.
 
 use pumphil::emulator::link_faults::LinkFaults;
 use pumphil::record::{journal, RunEvent, ScenarioVerdict};
@@ -40,15 +41,20 @@ struct Outcome {
     retries: usize,
     lost_events: usize,
     recovered_events: usize,
+    reconnections: usize,
 }
 
 async fn run_with(reports: &Path, link_faults: LinkFaults) -> Outcome {
-    let outcome = run(options(reports, link_faults)).await;
+    run_options(options(reports, link_faults)).await
+}
+
+async fn run_options(options: RunOptions) -> Outcome {
+    let outcome = run(options).await;
     let records = journal::read(&outcome.dir.expect("a run directory"))
         .unwrap()
         .records;
     let mut verdicts = Verdicts::new();
-    let (mut retries, mut lost_events, mut recovered_events) = (0, 0, 0);
+    let (mut retries, mut lost_events, mut recovered_events, mut reconnections) = (0, 0, 0, 0);
     for r in records {
         match r.event {
             RunEvent::ScenarioFinished {
@@ -63,6 +69,7 @@ async fn run_with(reports: &Path, link_faults: LinkFaults) -> Outcome {
             RunEvent::Deviation { kind, .. } if kind == "retry" => retries += 1,
             RunEvent::Deviation { kind, .. } if kind == "lost-event" => lost_events += 1,
             RunEvent::Deviation { kind, .. } if kind == "event-recovered" => recovered_events += 1,
+            RunEvent::Deviation { kind, .. } if kind == "reconnected" => reconnections += 1,
             _ => {}
         }
     }
@@ -72,6 +79,7 @@ async fn run_with(reports: &Path, link_faults: LinkFaults) -> Outcome {
         retries,
         lost_events,
         recovered_events,
+        reconnections,
     }
 }
 
@@ -115,4 +123,27 @@ async fn one_percent_corrupted_bytes_and_dropped_frames_change_no_verdict_over_2
         lost_somewhere > 0,
         "over 20 seeds some alarm event must have been lost and recorded"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pump_unplugged_as_it_answers_the_refill_is_reopened_and_refilled_once() {
+    let reports = tempfile::tempdir().unwrap();
+    let refill_only = |link_faults| RunOptions {
+        paths: vec!["scenarios/refill.toml".into()],
+        ..options(reports.path(), link_faults)
+    };
+    let clean = run_options(refill_only(LinkFaults::default())).await;
+    // scenarios/refill.toml refills at 1 d: the cable comes out as the pump answers it.
+    let unplugged = run_options(refill_only(LinkFaults {
+        unplug_at_ms: Some(24 * 3_600_000),
+        unplug_for_ms: 300,
+        ..LinkFaults::default()
+    }))
+    .await;
+    assert_eq!(unplugged.reconnections, 1, "the replug is in the record");
+    assert_eq!(
+        unplugged.verdicts, clean.verdicts,
+        "a second refill, or a lost sample, would change the verdict"
+    );
+    assert_eq!(unplugged.exit_code, 0);
 }

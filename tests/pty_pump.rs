@@ -1,8 +1,10 @@
 //! The pump driver against the in-process emulator over real pseudo-terminals: programming,
 //! time, retries (a link that loses a reply), event gaps (a link that loses an event), test
-//! mode refused, hang-up, and the `pumphil emulate` binary itself.
+//! mode refused, hang-up, an unplug and replug, and the `pumphil emulate` binary itself.
 
-use pumphil::driver::pump::{DeviationKind, DriverError, DriverEvent, PumpDriver};
+use pumphil::driver::pump::{
+    DeviationKind, DriverError, DriverEvent, DriverOptions, PumpDriver, Reopen,
+};
 use pumphil::emulator::config::EmulatorConfig;
 use pumphil::emulator::{spawn_on_ptys, EmulatorHandle};
 use pumphil::link::serial::{open_serial, SerialSettings};
@@ -11,6 +13,7 @@ use pumphil::protocol::*;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 const HOUR: u64 = 3_600_000;
@@ -323,5 +326,67 @@ fn identify_on_a_missing_port_says_what_to_do() {
     assert!(
         text.contains("/dev/no-such-port") && text.contains("pumphil ports"),
         "{text}"
+    );
+}
+
+fn reopen_of(emulator: &EmulatorHandle) -> Reopen {
+    let settings = SerialSettings::pump(&emulator.pump_port.display().to_string());
+    Reopen {
+        open: Box::new(move || open_serial(&settings).map_err(|e| e.to_string())),
+        within: Duration::from_secs(3),
+    }
+}
+
+#[tokio::test]
+async fn an_unplugged_port_is_reopened_and_the_lost_answer_re_sent_without_applying_twice() {
+    let mut config = label_example();
+    // At 1 h the cable comes out as the pump answers the bolus, for 300 ms.
+    config.link.unplug_at_ms = Some(HOUR);
+    config.link.unplug_for_ms = 300;
+    let emulator = spawn_on_ptys(config, false).await.unwrap();
+    let pump = PumpDriver::with_reopen(
+        pump_link(&emulator),
+        DriverOptions::default(),
+        reopen_of(&emulator),
+    );
+    pump.identify().await.unwrap();
+    pump.program_continuous(600).await.unwrap();
+    pump.advance_to(HOUR).await.unwrap();
+    pump.bolus(100, 600, false).await.unwrap();
+    let deviations = pump.take_deviations();
+    assert_eq!(
+        deviations
+            .iter()
+            .filter(|d| d.kind == DeviationKind::Reconnected)
+            .count(),
+        1,
+        "{deviations:?}"
+    );
+    assert_eq!(
+        logged(&emulator, LogEntryKind::BolusStarted),
+        1,
+        "the re-sent bolus was answered from the device's cache, not given twice"
+    );
+    assert!(
+        !pump.is_lost(),
+        "the same device came back and the session goes on"
+    );
+    pump.status().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_port_that_does_not_come_back_loses_the_device() {
+    let mut config = label_example();
+    config.link.unplug_at_ms = Some(0);
+    // Longer than the driver waits.
+    config.link.unplug_for_ms = 60_000;
+    let emulator = spawn_on_ptys(config, false).await.unwrap();
+    let mut reopen = reopen_of(&emulator);
+    reopen.within = Duration::from_millis(300);
+    let pump = PumpDriver::with_reopen(pump_link(&emulator), DriverOptions::default(), reopen);
+    let err = pump.identify().await.unwrap_err();
+    assert!(
+        matches!(&err, DriverError::DeviceLost(why) if why.contains("did not come back within")),
+        "{err}"
     );
 }

@@ -83,7 +83,21 @@ pub enum DeviationKind {
     BadFrame,
     /// An answer to a request that was no longer waited for (a late reply to a retried frame).
     StaleResponse,
+    /// The port went away (unplugged, hung up) and was opened again.
+    Reconnected,
 }
+
+/// How to open the device's port again after it went away (an unplugged USB adapter comes
+/// back under its stable name), and how long to keep trying.
+pub struct Reopen {
+    pub open: Box<dyn Fn() -> Result<BoxLink, String> + Send + Sync>,
+    pub within: Duration,
+}
+
+/// Reconnections allowed while one request is outstanding.
+const MAX_RECONNECTS_PER_REQUEST: u32 = 3;
+/// Between attempts to open a port that has gone away.
+const REOPEN_POLL: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deviation {
@@ -108,6 +122,8 @@ struct Shared {
     deviations: Mutex<Vec<Deviation>>,
     lost: AtomicBool,
     lost_reason: Mutex<String>,
+    /// The last device event number seen; kept across reconnections so a gap still shows.
+    last_event: Mutex<Option<u16>>,
 }
 
 impl Shared {
@@ -120,18 +136,25 @@ impl Shared {
 
 pub struct PumpDriver {
     writer: tokio::sync::Mutex<WriteHalf<BoxLink>>,
+    event_tx: mpsc::UnboundedSender<DriverEvent>,
+    reopen: Option<Reopen>,
+    /// Serial number from the first Identify answer: the device that must come back.
+    serial: Mutex<Option<String>>,
+    reconnected: AtomicBool,
     /// Frames that answer requests; `None` marks a frame that arrived garbled.
     responses: tokio::sync::Mutex<mpsc::UnboundedReceiver<Option<Frame>>>,
     events: Mutex<Option<mpsc::UnboundedReceiver<DriverEvent>>>,
     seq: Mutex<u16>,
     options: DriverOptions,
     shared: Arc<Shared>,
-    reader: tokio::task::JoinHandle<()>,
+    reader: Mutex<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for PumpDriver {
     fn drop(&mut self) {
-        self.reader.abort();
+        if let Ok(reader) = self.reader.lock() {
+            reader.abort();
+        }
     }
 }
 
@@ -151,7 +174,6 @@ async fn read_loop(
 ) {
     let mut assembler = FrameAssembler::new();
     let mut buf = vec![0u8; 4096];
-    let mut last_event: Option<u16> = None;
     let reason = loop {
         match read.read(&mut buf).await {
             // A read of 0 bytes is a hang-up (a pty whose master closed, an unplugged adapter).
@@ -163,7 +185,12 @@ async fn read_loop(
                             seq,
                             message: Message::Event(event),
                         }) => {
-                            if let Some(last) = last_event {
+                            let last = shared
+                                .last_event
+                                .lock()
+                                .map(|mut last| last.replace(seq))
+                                .unwrap_or(None);
+                            if let Some(last) = last {
                                 let expected = next_seq(last);
                                 if seq != expected {
                                     let _ = events.send(DriverEvent::Lost {
@@ -172,7 +199,6 @@ async fn read_loop(
                                     });
                                 }
                             }
-                            last_event = Some(seq);
                             // Nobody listening any more is not the reader's problem.
                             let _ = events.send(DriverEvent::Event { seq, event });
                         }
@@ -221,6 +247,17 @@ impl PumpDriver {
     }
 
     pub fn with_options(link: BoxLink, options: DriverOptions) -> PumpDriver {
+        PumpDriver::start(link, options, None)
+    }
+
+    /// Like [`PumpDriver::with_options`], and when the port goes away mid-request the driver
+    /// opens it again and re-sends the same frame (the device answers it from its cache), then
+    /// checks that the same device (serial number) came back.
+    pub fn with_reopen(link: BoxLink, options: DriverOptions, reopen: Reopen) -> PumpDriver {
+        PumpDriver::start(link, options, Some(reopen))
+    }
+
+    fn start(link: BoxLink, options: DriverOptions, reopen: Option<Reopen>) -> PumpDriver {
         let (read, write) = tokio::io::split(link);
         let (response_tx, response_rx) = mpsc::unbounded_channel();
         let (event_tx, event_rx) = mpsc::unbounded_channel();
@@ -228,17 +265,84 @@ impl PumpDriver {
             deviations: Mutex::new(Vec::new()),
             lost: AtomicBool::new(false),
             lost_reason: Mutex::new(String::new()),
+            last_event: Mutex::new(None),
         });
-        let reader = tokio::spawn(read_loop(read, response_tx, event_tx, shared.clone()));
+        let reader = tokio::spawn(read_loop(
+            read,
+            response_tx,
+            event_tx.clone(),
+            shared.clone(),
+        ));
         PumpDriver {
             writer: tokio::sync::Mutex::new(write),
+            event_tx,
+            reopen,
+            serial: Mutex::new(None),
+            reconnected: AtomicBool::new(false),
             responses: tokio::sync::Mutex::new(response_rx),
             events: Mutex::new(Some(event_rx)),
             seq: Mutex::new(0),
             options,
             shared,
-            reader,
+            reader: Mutex::new(reader),
         }
+    }
+
+    /// Opens the port again after it went away, within the allowed time; the caller holds the
+    /// response channel, which is replaced with the new reader's.
+    async fn reconnect(
+        &self,
+        responses: &mut mpsc::UnboundedReceiver<Option<Frame>>,
+    ) -> Result<(), DriverError> {
+        let Some(reopen) = &self.reopen else {
+            return Err(self.lost());
+        };
+        let why = self
+            .shared
+            .lost_reason
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default();
+        let started = tokio::time::Instant::now();
+        let link = loop {
+            match (reopen.open)() {
+                Ok(link) => break link,
+                Err(e) if started.elapsed() >= reopen.within => {
+                    if let Ok(mut r) = self.shared.lost_reason.lock() {
+                        *r = format!(
+                            "{why}; the port did not come back within {:?}: {e}",
+                            reopen.within
+                        );
+                    }
+                    return Err(self.mark_lost(String::new()));
+                }
+                Err(_) => tokio::time::sleep(REOPEN_POLL).await,
+            }
+        };
+        let (read, write) = tokio::io::split(link);
+        let (response_tx, response_rx) = mpsc::unbounded_channel();
+        *responses = response_rx;
+        *self.writer.lock().await = write;
+        let reader = tokio::spawn(read_loop(
+            read,
+            response_tx,
+            self.event_tx.clone(),
+            self.shared.clone(),
+        ));
+        if let Ok(mut old) = self.reader.lock() {
+            old.abort();
+            *old = reader;
+        }
+        self.shared.lost.store(false, Ordering::SeqCst);
+        self.reconnected.store(true, Ordering::SeqCst);
+        self.shared.deviation(
+            DeviationKind::Reconnected,
+            format!(
+                "{why}; the port was opened again after {:.2} s",
+                started.elapsed().as_secs_f64()
+            ),
+        );
+        Ok(())
     }
 
     pub fn options(&self) -> DriverOptions {
@@ -267,6 +371,37 @@ impl PumpDriver {
 
     /// Sends a request and waits for its answer, retrying the same bytes on timeout or bad CRC.
     pub async fn request(&self, request: &Request) -> Result<ResponseBody, DriverError> {
+        let result = self.request_once(request).await;
+        if let Ok(ResponseBody::Identity(identity)) = &result {
+            if let Ok(mut serial) = self.serial.lock() {
+                serial.get_or_insert_with(|| identity.serial_number.clone());
+            }
+        }
+        if self.reconnected.swap(false, Ordering::SeqCst) {
+            self.check_same_device().await?;
+        }
+        result
+    }
+
+    /// After a reconnection: the device on the port must be the one the session began with.
+    async fn check_same_device(&self) -> Result<(), DriverError> {
+        let expected = self.serial.lock().ok().and_then(|s| s.clone());
+        let Some(expected) = expected else {
+            return Ok(());
+        };
+        match self.request_once(&Request::Identify).await? {
+            ResponseBody::Identity(i) if i.serial_number == expected => Ok(()),
+            ResponseBody::Identity(i) => Err(self.mark_lost(format!(
+                "after the port came back a different device answered (serial {}, expected {expected})",
+                i.serial_number
+            ))),
+            other => Err(DriverError::Protocol(format!(
+                "identify answered with {other:?}"
+            ))),
+        }
+    }
+
+    async fn request_once(&self, request: &Request) -> Result<ResponseBody, DriverError> {
         let kind = request.kind();
         let seq = {
             let mut s = self.seq.lock().unwrap_or_else(|e| e.into_inner());
@@ -287,17 +422,25 @@ impl PumpDriver {
                 );
             }
         }
-        for attempt in 0..=max_retries {
+        let mut reconnects = 0;
+        let mut attempt = 0;
+        while attempt <= max_retries {
             if self.shared.lost.load(Ordering::SeqCst) {
-                return Err(self.lost());
+                if reconnects == MAX_RECONNECTS_PER_REQUEST {
+                    return Err(self.lost());
+                }
+                reconnects += 1;
+                self.reconnect(&mut responses).await?;
             }
-            {
+            let written = {
                 let mut writer = self.writer.lock().await;
                 // No flush: serial and pty links write straight to the kernel, and
                 // tokio-serial's flush is a blocking tcdrain on a runtime thread.
-                if let Err(e) = writer.write_all(&bytes).await {
-                    return Err(self.mark_lost(format!("write failed: {e}")));
-                }
+                writer.write_all(&bytes).await
+            };
+            if let Err(e) = written {
+                self.mark_lost(format!("write failed: {e}"));
+                continue;
             }
             let mut deadline = tokio::time::Instant::now() + timeout;
             let mut garbled = false;
@@ -309,7 +452,11 @@ impl PumpDriver {
                     Err(_) => {
                         break format!("no answer to {kind:?} (seq {seq}) within {timeout:?}")
                     }
-                    Ok(None) => return Err(self.lost()),
+                    Ok(None) => {
+                        // The reader ended: the port went away. Re-send once it is back.
+                        self.shared.lost.store(true, Ordering::SeqCst);
+                        break String::new();
+                    }
                     Ok(Some(None)) => {
                         // A garbled frame may have been the answer: wait only a moment more
                         // for a good one before re-sending.
@@ -358,12 +505,15 @@ impl PumpDriver {
                     }
                 }
             };
-            if attempt < max_retries {
+            if self.shared.lost.load(Ordering::SeqCst) {
+                continue;
+            }
+            attempt += 1;
+            if attempt <= max_retries {
                 self.shared.deviation(
                     DeviationKind::Retry,
                     format!(
-                        "{retry_reason}; re-sending the same frame (retry {} of {max_retries})",
-                        attempt + 1
+                        "{retry_reason}; re-sending the same frame (retry {attempt} of {max_retries})"
                     ),
                 );
             }

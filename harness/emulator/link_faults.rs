@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Fault rates; all zero (a clean link) by default.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, clap::Args)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields, default)]
 pub struct LinkFaults {
     /// Probability that each byte, either way, is corrupted (one to eight bits flipped).
@@ -38,8 +38,34 @@ pub struct LinkFaults {
     /// The device hangs up (closes its port) once its clock reaches this time.
     #[arg(id = "link-hangup-at-ms", long = "link-hangup-at-ms")]
     pub hangup_at_ms: Option<u64>,
+    /// The port is unplugged once the device's clock reaches this time, and plugged back in
+    /// (under the same path) `unplug_for_ms` of wall time later; the pump keeps its state.
+    #[arg(id = "link-unplug-at-ms", long = "link-unplug-at-ms")]
+    pub unplug_at_ms: Option<u64>,
+    #[arg(
+        id = "link-unplug-for-ms",
+        long = "link-unplug-for-ms",
+        default_value_t = 1000
+    )]
+    pub unplug_for_ms: u64,
     #[arg(id = "link-seed", long = "link-seed", default_value_t = 0)]
     pub seed: u64,
+}
+
+impl Default for LinkFaults {
+    fn default() -> Self {
+        LinkFaults {
+            corrupt_rate: 0.0,
+            drop_rate: 0.0,
+            duplicate_rate: 0.0,
+            delay_rate: 0.0,
+            delay_ms: 0,
+            hangup_at_ms: None,
+            unplug_at_ms: None,
+            unplug_for_ms: 1000,
+            seed: 0,
+        }
+    }
 }
 
 impl LinkFaults {
@@ -49,6 +75,7 @@ impl LinkFaults {
             && self.duplicate_rate <= 0.0
             && self.delay_rate <= 0.0
             && self.hangup_at_ms.is_none()
+            && self.unplug_at_ms.is_none()
     }
 }
 
@@ -56,12 +83,17 @@ impl LinkFaults {
 pub struct FaultInjector {
     faults: LinkFaults,
     rng: Noise,
+    unplugged: bool,
 }
 
 impl FaultInjector {
     pub fn new(faults: LinkFaults) -> FaultInjector {
         let rng = Noise::new(faults.seed ^ 0x5EED_F417);
-        FaultInjector { faults, rng }
+        FaultInjector {
+            faults,
+            rng,
+            unplugged: false,
+        }
     }
 
     fn chance(&mut self, p: f64) -> bool {
@@ -103,6 +135,17 @@ impl FaultInjector {
             .chance(self.faults.delay_rate)
             .then(|| Duration::from_millis(self.faults.delay_ms));
         (out, delay)
+    }
+
+    /// True once: the first time the device's clock has reached the unplug time.
+    pub fn unplugs_at(&mut self, device_time_ms: u64) -> Option<Duration> {
+        let due = !self.unplugged
+            && self
+                .faults
+                .unplug_at_ms
+                .is_some_and(|t| device_time_ms >= t);
+        self.unplugged |= due;
+        due.then(|| Duration::from_millis(self.faults.unplug_for_ms))
     }
 
     pub fn hangs_up_at(&self, device_time_ms: u64) -> bool {

@@ -17,7 +17,7 @@ pub use device::Device;
 pub use server::TimeMode;
 
 use crate::link::pty::PtyPair;
-use crate::link::LinkError;
+use crate::link::{BoxLink, LinkError};
 use config::EmulatorConfig;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -32,6 +32,8 @@ pub struct EmulatorHandle {
     pub device: Arc<Mutex<Device>>,
     tasks: Vec<JoinHandle<()>>,
     _slaves: Vec<OwnedFd>,
+    /// Holds the stable port name of a pump that can be unplugged; removed on drop.
+    port_dir: Option<PathBuf>,
 }
 
 impl EmulatorHandle {
@@ -53,6 +55,63 @@ impl EmulatorHandle {
 impl Drop for EmulatorHandle {
     fn drop(&mut self) {
         self.shutdown();
+        if let Some(dir) = &self.port_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A directory for the stable name (`pump`, a symlink to the current pty) under which an
+/// unpluggable pump comes back, as a USB adapter's /dev/serial/by-id name does.
+fn stable_port_dir() -> Result<PathBuf, LinkError> {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("pumphil-emu-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|source| LinkError::Open {
+        path: dir.display().to_string(),
+        source,
+        hint: "the emulator names an unpluggable port in the temporary directory: is it writable?",
+    })?;
+    Ok(dir)
+}
+
+/// Points `link` at `target`, replacing any old link in one step (rename is atomic).
+fn point_link(link: &std::path::Path, target: &std::path::Path) -> std::io::Result<()> {
+    let fresh = link.with_extension("new");
+    let _ = std::fs::remove_file(&fresh);
+    std::os::unix::fs::symlink(target, &fresh)?;
+    std::fs::rename(&fresh, link)
+}
+
+/// Serves the pump on a pty; after an injected unplug, on a new pty under the same stable
+/// name, with the same protocol session (its retry cache survives the cable).
+async fn serve_pump_replugging(
+    master: BoxLink,
+    stable: Option<PathBuf>,
+    device: Arc<Mutex<Device>>,
+    time_mode: TimeMode,
+) {
+    let mut session = server::Session::new(device.clone(), time_mode);
+    let mut faults = server::injector_for(&device);
+    let mut link = master;
+    let mut _slave = None;
+    loop {
+        match server::serve_pump_with_faults(link, &mut session, &mut faults).await {
+            Ok(server::Ended::Unplugged(away)) => {
+                let Some(stable) = &stable else { return };
+                // An unplugged adapter's device node goes away with it.
+                let _ = std::fs::remove_file(stable);
+                tokio::time::sleep(away).await;
+                let Ok(pair) = PtyPair::open() else { return };
+                let (master, path, slave) = pair.into_parts();
+                if point_link(stable, &path).is_err() {
+                    return;
+                }
+                link = Box::new(master);
+                _slave = Some(slave);
+            }
+            _ => return,
+        }
     }
 }
 
@@ -69,8 +128,21 @@ pub async fn spawn_on_ptys(
     config: EmulatorConfig,
     realtime: bool,
 ) -> Result<EmulatorHandle, LinkError> {
+    let unpluggable = config.link.unplug_at_ms.is_some();
     let device = Arc::new(Mutex::new(Device::new(config)));
-    let (pump_master, pump_port, pump_slave) = PtyPair::open()?.into_parts();
+    let (pump_master, pts_port, pump_slave) = PtyPair::open()?.into_parts();
+    let (pump_port, port_dir, stable) = if unpluggable {
+        let dir = stable_port_dir()?;
+        let stable = dir.join("pump");
+        point_link(&stable, &pts_port).map_err(|source| LinkError::Open {
+            path: stable.display().to_string(),
+            source,
+            hint: "the emulator names an unpluggable port in the temporary directory: is it writable?",
+        })?;
+        (stable.clone(), Some(dir), Some(stable))
+    } else {
+        (pts_port, None, None)
+    };
     let (balance_master, balance_port, balance_slave) = PtyPair::open()?.into_parts();
     let time_mode = mode(realtime);
     // A client that closes its end leaves the master waiting for the next one (EIO is "no peer").
@@ -78,7 +150,7 @@ pub async fn spawn_on_ptys(
         tokio::spawn({
             let device = device.clone();
             async move {
-                let _ = server::serve_pump(Box::new(pump_master), device, time_mode).await;
+                serve_pump_replugging(Box::new(pump_master), stable, device, time_mode).await;
             }
         }),
         tokio::spawn({
@@ -94,6 +166,7 @@ pub async fn spawn_on_ptys(
         device,
         tasks,
         _slaves: vec![pump_slave, balance_slave],
+        port_dir,
     })
 }
 
@@ -127,5 +200,6 @@ pub async fn serve_ports(
         device,
         tasks,
         _slaves: Vec::new(),
+        port_dir: None,
     })
 }

@@ -142,40 +142,63 @@ impl Session {
     }
 }
 
+/// Why serving a link ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The client closed, or the device hung up for good.
+    Closed,
+    /// The port was unplugged; plug a new one in after this long and serve it with the same
+    /// session, so a re-sent request is still answered from the cache.
+    Unplugged(Duration),
+}
+
 /// Serves until the link closes or fails.
 pub async fn serve_pump(
     link: BoxLink,
     device: Arc<Mutex<Device>>,
     mode: TimeMode,
 ) -> std::io::Result<()> {
+    let mut faults = injector_for(&device);
+    let mut session = Session::new(device.clone(), mode);
+    serve_pump_with_faults(link, &mut session, &mut faults)
+        .await
+        .map(|_| ())
+}
+
+/// The device's configured link faults, if any.
+pub fn injector_for(device: &Arc<Mutex<Device>>) -> Option<FaultInjector> {
     let faults = device
         .lock()
         .map(|d| d.config().link.clone())
         .unwrap_or_default();
-    let injector = (!faults.is_clean()).then(|| FaultInjector::new(faults));
-    serve_pump_with_faults(link, device, mode, injector).await
+    (!faults.is_clean()).then(|| FaultInjector::new(faults))
 }
 
 /// Serves with link faults injected between the wire and the protocol session.
 pub async fn serve_pump_with_faults(
     mut link: BoxLink,
-    device: Arc<Mutex<Device>>,
-    mode: TimeMode,
-    mut faults: Option<FaultInjector>,
-) -> std::io::Result<()> {
-    let mut session = Session::new(device.clone(), mode);
+    session: &mut Session,
+    faults: &mut Option<FaultInjector>,
+) -> std::io::Result<Ended> {
+    let device = session.device.clone();
+    let mode = session.mode;
     let mut assembler = FrameAssembler::new();
     let mut buf = vec![0u8; 4096];
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let device_now = || device.lock().map(|d| d.now_ms()).unwrap_or(0);
     loop {
+        // Device time before the request: an unplug due at T takes the answer to the first
+        // request handled at or after T, not the answer to the advance that reached T.
+        let mut before_ms = device_now();
         let out = tokio::select! {
             read = link.read(&mut buf) => {
                 let n = read?;
+                before_ms = device_now();
                 if n == 0 {
-                    return Ok(());
+                    return Ok(Ended::Closed);
                 }
-                if let Some(f) = &mut faults {
+                if let Some(f) = faults.as_mut() {
                     f.incoming(&mut buf[..n]);
                 }
                 let mut out = Vec::new();
@@ -189,12 +212,16 @@ pub async fn serve_pump_with_faults(
         if out.is_empty() {
             continue;
         }
-        let out = match &mut faults {
+        let out = match faults.as_mut() {
             Some(f) => {
-                let now = device.lock().map(|d| d.now_ms()).unwrap_or(0);
+                let now = device_now();
                 if f.hangs_up_at(now) {
                     // Closing the port is what a device that loses power or a cable does.
-                    return Ok(());
+                    return Ok(Ended::Closed);
+                }
+                if let Some(away) = f.unplugs_at(before_ms) {
+                    // The request was handled; its answer is lost with the cable.
+                    return Ok(Ended::Unplugged(away));
                 }
                 let (bytes, delay) = f.outgoing(&out);
                 if let Some(delay) = delay {

@@ -4,7 +4,7 @@
 use super::bench::{Bench, PortConfig};
 use super::execute::Devices;
 use crate::driver::balance::BalanceDriver;
-use crate::driver::pump::{DriverOptions, PumpDriver};
+use crate::driver::pump::{DriverOptions, PumpDriver, Reopen};
 use crate::emulator::config::{Defects, EmulatorConfig};
 use crate::emulator::link_faults::LinkFaults;
 use crate::link::serial::{open_serial, SerialSettings};
@@ -77,6 +77,21 @@ pub fn emulator_config(
     Ok(config)
 }
 
+/// How long a port that went away may take to come back before the device counts as lost.
+/// A USB serial adapter re-enumerates in about a second; a lost device must still end its
+/// scenario promptly.
+pub const BENCH_REPLUG_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+pub const EMULATOR_REPLUG_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Opens the pump's port again under the same name (a stable name such as
+/// /dev/serial/by-id/... on a bench, the emulator's symlink when it injects an unplug).
+fn reopen(settings: SerialSettings, within: std::time::Duration) -> Reopen {
+    Reopen {
+        open: Box::new(move || open_serial(&settings).map_err(|e| e.to_string())),
+        within,
+    }
+}
+
 /// The longest any request waits for the built-in emulator's answer before a re-send.
 pub const EMULATOR_TIMEOUT_CAP: std::time::Duration = std::time::Duration::from_millis(50);
 
@@ -113,13 +128,14 @@ pub async fn open_emulator(
         // device time in about 5 ms (docs/performance.md), so no attempt waits more than 50 ms:
         // a lossy link then costs little time. A later answer costs a re-send, which the
         // device answers from its cache.
-        pump: PumpDriver::with_options(
+        pump: PumpDriver::with_reopen(
             pump_link,
             DriverOptions {
                 max_retries: retries,
                 timeout_scale: 1.0,
                 timeout_cap: Some(EMULATOR_TIMEOUT_CAP),
             },
+            reopen(SerialSettings::pump(&pump_port), EMULATOR_REPLUG_WAIT),
         ),
         balance,
         device_kind: "emulator",
@@ -166,12 +182,13 @@ pub async fn open_bench(
     let pump_settings =
         settings(&bench.pump, SerialSettings::pump(&bench.pump.port)).map_err(refuse)?;
     let link = open_serial(&pump_settings).map_err(|e| infrastructure(e.to_string()))?;
-    let pump = PumpDriver::with_options(
+    let pump = PumpDriver::with_reopen(
         link,
         DriverOptions {
             max_retries: retries,
             ..DriverOptions::default()
         },
+        reopen(pump_settings.clone(), BENCH_REPLUG_WAIT),
     );
     let identity = match pump.request(&Request::Identify).await {
         Ok(ResponseBody::Identity(i)) => i,
