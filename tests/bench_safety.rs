@@ -1,5 +1,6 @@
 //! A real bench, played by `pumphil emulate` in real time on ptys: the interlocks that guard a
-//! real pump, and runs that end early (signal, lost device, kill -9) without losing evidence.
+//! real pump, and runs that end early (signal, lost pump or balance, kill -9) without losing
+//! evidence or leaving an injected fault in the pump.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,10 @@ impl Drop for Emulator {
 }
 
 fn emulator(extra: &[&str]) -> Emulator {
+    emulator_of(40, extra)
+}
+
+fn emulator_of(reservoir_ml: u32, extra: &[&str]) -> Emulator {
     let mut child = Command::new(BIN)
         .args([
             "emulate",
@@ -33,8 +38,8 @@ fn emulator(extra: &[&str]) -> Emulator {
             "--initial-fill-ml",
             "3",
             "--reservoir-ml",
-            "40",
         ])
+        .arg(reservoir_ml.to_string())
         .args(extra)
         .stdout(Stdio::piped())
         .spawn()
@@ -52,22 +57,35 @@ fn emulator(extra: &[&str]) -> Emulator {
 }
 
 fn bench_file(dir: &Path, emu: &Emulator, allowed: &str) -> PathBuf {
+    bench_file_with_balance(dir, emu, &emu.balance, allowed)
+}
+
+fn bench_file_with_balance(dir: &Path, emu: &Emulator, balance: &str, allowed: &str) -> PathBuf {
     let path = dir.join("bench.toml");
     std::fs::write(
         &path,
-        format!("station = \"test bench\"\nallowed_serial_numbers = [\"{allowed}\"]\n\n[pump]\nport = \"{}\"\n\n[balance]\nport = \"{}\"\nmodel = \"EMU-BAL\"\nserial_number = \"BAL-0001\"\nreadability_mg = 0.1\ncalibration_due = \"2027-03-01\"\n", emu.pump, emu.balance),
+        format!("station = \"test bench\"\nallowed_serial_numbers = [\"{allowed}\"]\n\n[pump]\nport = \"{}\"\n\n[balance]\nport = \"{balance}\"\nmodel = \"EMU-BAL\"\nserial_number = \"BAL-0001\"\nreadability_mg = 0.1\ncalibration_due = \"2027-03-01\"\n", emu.pump),
     )
     .unwrap();
     path
 }
 
+/// Injects a +20 % flow bias at its start: a fault the harness must clear on any exit. It
+/// needs a 20 mL pump.
+const FAULT_SCENARIO: &str = "scenarios/reservoir-empty-flow-bias.toml";
+const FAULT_SCENARIO_RESERVOIR_ML: u32 = 20;
+
 fn run_on_bench(dir: &Path, bench: &Path) -> Child {
+    run_scenario_on_bench(dir, bench, "scenarios/refill.toml")
+}
+
+fn run_scenario_on_bench(dir: &Path, bench: &Path, scenario: &str) -> Child {
     Command::new(BIN)
         .args(["run", "--plain", "--reports"])
         .arg(dir.join("reports"))
         .arg("--bench")
         .arg(bench)
-        .arg("scenarios/refill.toml")
+        .arg(scenario)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -135,9 +153,9 @@ fn a_pump_that_is_not_a_test_unit_is_refused() {
 #[test]
 fn sigterm_ends_a_bench_run_as_incomplete_with_its_evidence_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let emu = emulator(&[]);
+    let emu = emulator_of(FAULT_SCENARIO_RESERVOIR_ML, &[]);
     let bench = bench_file(dir.path(), &emu, "TU-000123");
-    let child = run_on_bench(dir.path(), &bench);
+    let child = run_scenario_on_bench(dir.path(), &bench, FAULT_SCENARIO);
     wait_for_samples(dir.path(), 1);
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
@@ -147,6 +165,12 @@ fn sigterm_ends_a_bench_run_as_incomplete_with_its_evidence_kept() {
     let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
     assert!(events.contains("\"verdict\":\"incomplete\""), "{events}");
     assert!(events.contains("interrupted by signal"));
+    assert!(restored(&events), "{events}");
+    assert_eq!(
+        flow_bias_left_in(&emu),
+        0,
+        "the pump was left with a flow bias"
+    );
     assert!(events.contains("\"type\":\"run_finished\""));
     assert!(run.join("junit.xml").exists() && run.join("MANIFEST.sha256").exists());
 }
@@ -154,20 +178,74 @@ fn sigterm_ends_a_bench_run_as_incomplete_with_its_evidence_kept() {
 #[test]
 fn losing_the_pump_mid_scenario_ends_it_within_its_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let emu = emulator(&[]);
+    let emu = emulator_of(FAULT_SCENARIO_RESERVOIR_ML, &[]);
     let bench = bench_file(dir.path(), &emu, "TU-000123");
-    let child = run_on_bench(dir.path(), &bench);
+    let child = run_scenario_on_bench(dir.path(), &bench, FAULT_SCENARIO);
     wait_for_samples(dir.path(), 1);
     drop(emu);
     let started = Instant::now();
     let (code, text) = finish(child);
     assert_eq!(code, 3, "{text}");
     assert!(started.elapsed() < Duration::from_secs(10));
-    let events = std::fs::read_to_string(run_dir(dir.path()).join("events.jsonl")).unwrap();
+    let run = run_dir(dir.path());
+    let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
     assert!(
         events.contains("\"verdict\":\"incomplete\"") && events.contains("pump:"),
         "{events}"
     );
+    assert!(
+        events.contains("not restored: the pump was lost")
+            && events.contains("clear the flow_bias fault on the pump"),
+        "a fault left in a lost pump must be in the record: {events}"
+    );
+    assert!(run.join("report.html").exists(), "the report renders");
+}
+
+#[test]
+fn losing_the_balance_mid_scenario_ends_it_and_clears_the_pumps_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let pump = emulator_of(FAULT_SCENARIO_RESERVOIR_ML, &[]);
+    let balance = emulator(&[]);
+    let bench = bench_file_with_balance(dir.path(), &pump, &balance.balance, "TU-000123");
+    let child = run_scenario_on_bench(dir.path(), &bench, FAULT_SCENARIO);
+    wait_for_samples(dir.path(), 1);
+    drop(balance);
+    let started = Instant::now();
+    let (code, text) = finish(child);
+    assert_eq!(code, 3, "{text}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let run = run_dir(dir.path());
+    let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
+    assert!(
+        events.contains("\"verdict\":\"incomplete\"") && events.contains("balance"),
+        "{events}"
+    );
+    assert!(restored(&events), "{events}");
+    assert_eq!(
+        flow_bias_left_in(&pump),
+        0,
+        "the pump was left with a flow bias"
+    );
+    assert!(run.join("report.html").exists(), "the report renders");
+}
+
+fn restored(events: &str) -> bool {
+    events.lines().any(|l| {
+        l.contains("\"action\":\"restore\"")
+            && l.contains("\"fault\":\"flow_bias\"")
+            && l.contains("\"outcome\":\"restored\"")
+    })
+}
+
+/// Asks the pump itself, after the run, what flow bias it still has.
+fn flow_bias_left_in(emu: &Emulator) -> i32 {
+    use pumphil::driver::pump::PumpDriver;
+    use pumphil::link::serial::{open_serial, SerialSettings};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let pump = PumpDriver::new(open_serial(&SerialSettings::pump(&emu.pump)).unwrap());
+        pump.plant().await.unwrap().flow_bias_centi_percent
+    })
 }
 
 #[test]

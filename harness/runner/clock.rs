@@ -3,12 +3,20 @@
 //! The same scenario code runs against both; only how it waits differs. Tokio's clock is
 //! never paused here: the waits wrap real file-descriptor I/O.
 
+use crate::driver::balance::{BalanceDriver, BalanceError};
 use crate::driver::pump::{DriverError, PumpDriver};
 use crate::protocol::{Request, ResponseBody};
 use std::time::{Duration, Instant};
 
-/// Longest wait without hearing from a real pump.
+/// Longest wait without hearing from a real pump or balance.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// The device that stopped answering while the runner waited.
+#[derive(Debug)]
+pub enum Lost {
+    Pump(DriverError),
+    Balance(BalanceError),
+}
 
 pub enum DeviceClock {
     /// Test-mode `AdvanceTime`: 90 device-days pass in milliseconds.
@@ -28,27 +36,37 @@ impl DeviceClock {
     }
 
     /// Returns when the device has reached scenario time `t_ms`.
-    pub async fn wait_until(&self, driver: &PumpDriver, t_ms: u64) -> Result<(), DriverError> {
+    pub async fn wait_until(
+        &self,
+        driver: &PumpDriver,
+        mut balance: Option<&mut BalanceDriver>,
+        t_ms: u64,
+    ) -> Result<(), Lost> {
         match self {
             DeviceClock::Virtual { origin_ms } => {
                 driver
                     .request(&Request::AdvanceTime {
                         to_ms: origin_ms + t_ms,
                     })
-                    .await?;
+                    .await
+                    .map_err(Lost::Pump)?;
                 Ok(())
             }
             DeviceClock::RealTime { origin_ms, started } => {
                 let due = *started + Duration::from_millis(t_ms);
-                // The pump's clock is the judge. While waiting, a status request every second
-                // is a heartbeat: a lost pump ends the scenario within its timeout, not at
-                // the next sample half an hour later.
+                // The pump's clock is the judge. While waiting, a status request and a balance
+                // reading every second are a heartbeat: a lost pump or balance ends the
+                // scenario within its timeout, not at the next sample half an hour later.
                 loop {
                     let now = Instant::now();
                     if due > now {
                         tokio::time::sleep((due - now).min(HEARTBEAT)).await;
                     }
-                    if let ResponseBody::Status(s) = driver.request(&Request::Status).await? {
+                    let status = driver.request(&Request::Status).await.map_err(Lost::Pump)?;
+                    if let Some(balance) = balance.as_deref_mut() {
+                        balance.weigh_immediate().await.map_err(Lost::Balance)?;
+                    }
+                    if let ResponseBody::Status(s) = status {
                         if s.device_time_ms >= origin_ms + t_ms {
                             return Ok(());
                         }

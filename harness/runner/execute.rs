@@ -1,6 +1,6 @@
 //! Runs one scenario against one pump: setup, timeline, samples, then the checks.
 
-use super::clock::DeviceClock;
+use super::clock::{DeviceClock, Lost};
 use super::sink::Sink;
 use crate::checks::{self, names, Measured, ObservedAlarm};
 use crate::driver::balance::BalanceDriver;
@@ -156,6 +156,8 @@ struct Execution<'a> {
     samples: Vec<Sample>,
     alarms: Vec<ObservedAlarm>,
     injected: Vec<FaultKind>,
+    /// Restore records written so far; each takes the next step index after the timeline.
+    restores: usize,
     last_event_seq: Option<u16>,
     /// Index of the first device event-log entry not yet reconciled.
     log_cursor: u32,
@@ -573,7 +575,10 @@ impl Execution<'_> {
                 }
             };
             tokio::select! {
-                result = self.clock.wait_until(&self.devices.pump, t) => result.map_err(Interrupted::Device)?,
+                result = self.clock.wait_until(&self.devices.pump, self.devices.balance.as_mut(), t) => result.map_err(|lost| match lost {
+                    Lost::Pump(e) => Interrupted::Device(e),
+                    Lost::Balance(e) => Interrupted::Balance(e.to_string()),
+                })?,
                 _ = shutdown.changed() => return Err(Interrupted::Signal),
             }
             self.drain();
@@ -590,23 +595,43 @@ impl Execution<'_> {
         }
     }
 
-    /// Never leave a pump in an injected fault state: clear what the scenario injected.
-    async fn restore(&mut self) {
-        let faults: Vec<FaultKind> = std::mem::take(&mut self.injected);
-        for (k, fault) in faults.into_iter().enumerate() {
-            let outcome = match self.request(&Request::ClearFault { fault }).await {
-                Ok(_) => "restored".to_string(),
-                Err(e) => format!("could not restore: {e}"),
-            };
-            self.sink.emit(RunEvent::StepApplied {
-                scenario: self.id(),
-                t_ms: self.samples.last().map(|s| s.t_ms).unwrap_or(0),
-                index: self.scenario.steps.len() + k,
-                action: serde_json::json!({ "action": "restore", "fault": fault.name() }),
-                outcome,
-            });
+    /// The pump is gone, so what the scenario injected is still in it: say so where the bench
+    /// operator and the reviewer will see it, without waiting for a pump that is not there.
+    fn record_unrestored(&mut self, lost: &DriverError) {
+        for fault in std::mem::take(&mut self.injected) {
+            let outcome = not_restored(fault, &format!("the pump was lost ({lost})"));
+            self.record_restore(fault, outcome);
         }
     }
+
+    /// Never leave a pump in an injected fault state: clear what the scenario injected.
+    async fn restore(&mut self) {
+        for fault in std::mem::take(&mut self.injected) {
+            let outcome = match self.request(&Request::ClearFault { fault }).await {
+                Ok(_) => "restored".to_string(),
+                Err(e) => not_restored(fault, &e.to_string()),
+            };
+            self.record_restore(fault, outcome);
+        }
+    }
+
+    fn record_restore(&mut self, fault: FaultKind, outcome: String) {
+        self.restores += 1;
+        self.sink.emit(RunEvent::StepApplied {
+            scenario: self.id(),
+            t_ms: self.samples.last().map(|s| s.t_ms).unwrap_or(0),
+            index: self.scenario.steps.len() + self.restores - 1,
+            action: serde_json::json!({ "action": "restore", "fault": fault.name() }),
+            outcome,
+        });
+    }
+}
+
+fn not_restored(fault: FaultKind, why: &str) -> String {
+    format!(
+        "not restored: {why}; clear the {} fault on the pump before it is used again",
+        fault.name()
+    )
 }
 
 /// Runs a scenario whose devices are open; records everything and returns the verdict.
@@ -706,6 +731,7 @@ pub async fn run_scenario(
         samples: Vec::new(),
         alarms: Vec::new(),
         injected: Vec::new(),
+        restores: 0,
         last_event_seq: None,
         log_cursor: 0,
         log_suspect: false,
@@ -738,8 +764,9 @@ pub async fn run_scenario(
             interrupted = Some(e);
         }
     }
-    if !matches!(interrupted, Some(Interrupted::Device(_))) {
-        run.restore().await;
+    match &interrupted {
+        Some(Interrupted::Device(lost)) => run.record_unrestored(lost),
+        _ => run.restore().await,
     }
     run.drain();
     if let Some(reason) = interrupted {
