@@ -10,89 +10,107 @@ use super::{names, time, CheckResult, Finding, Verdict};
 use crate::expect::ExpectedSample;
 use crate::record::Sample;
 use crate::scenario::{Action, FindingKind, Scenario};
+use std::collections::VecDeque;
 
-struct WindowFlow {
+/// A balance sample with its expected row: what a window starts from.
+#[derive(Debug, Clone, Copy)]
+struct Point {
     t_ms: u64,
-    start_ms: u64,
-    expected_nl: f64,
-    measured_nl: f64,
+    expected_delivered_nl: u64,
+    tip_nl: u64,
 }
 
-fn windows(
-    scenario: &Scenario,
-    expected: &[ExpectedSample],
-    samples: &[Sample],
-) -> Vec<WindowFlow> {
-    let p = &scenario.expect.discrepancy;
-    let min_volume = p.min_strokes as f64 * scenario.device.stroke_nl as f64;
-    let mut out = Vec::new();
-    let pairs: Vec<(&Sample, &ExpectedSample)> = samples
-        .iter()
-        .filter_map(|s| expected.iter().find(|e| e.t_ms == s.t_ms).map(|e| (s, e)))
-        .filter(|(s, _)| s.tip_nl.is_some())
-        .collect();
-    for i in 0..pairs.len() {
-        let (si, ei) = pairs[i];
-        let Some(mut j) = (0..i)
-            .rev()
-            .find(|&j| si.t_ms - pairs[j].0.t_ms >= p.window_ms)
-        else {
-            continue;
+/// Finds under-infusion, over-infusion and silent depletion as samples arrive.
+///
+/// A window ending at sample i starts at the latest earlier sample that is at least `window_ms`
+/// before it and at least `min_strokes` of expected delivery behind it. Both conditions only
+/// loosen as i grows (time and expected delivery never decrease), so a window never starts
+/// before the previous window's start: the points before it are dropped, and what is kept is
+/// the span of one window, not the scenario.
+pub struct FlowFinder {
+    points: VecDeque<Point>,
+    /// For the initial fill and each refill: when it was made and the tip volume at the last
+    /// sample at or before it.
+    fills: Vec<(u64, u64, Option<u64>)>,
+    found: Vec<Finding>,
+}
+
+impl FlowFinder {
+    pub fn new(scenario: &Scenario) -> FlowFinder {
+        let mut fills = vec![(0, scenario.device.initial_fill_nl, None)];
+        for step in &scenario.steps {
+            if let Action::Refill { volume_nl, .. } = step.action {
+                fills.push((step.at_ms, volume_nl, None));
+            }
+        }
+        FlowFinder {
+            points: VecDeque::new(),
+            fills,
+            found: Vec::new(),
+        }
+    }
+
+    fn note(&mut self, kind: FindingKind, t_ms: u64, detail: String) {
+        if !self.found.iter().any(|f| f.kind == kind) {
+            self.found.push(Finding { kind, t_ms, detail });
+        }
+    }
+
+    pub fn observe(
+        &mut self,
+        scenario: &Scenario,
+        sample: &Sample,
+        expected: Option<&ExpectedSample>,
+    ) {
+        for fill in self.fills.iter_mut().filter(|f| sample.t_ms <= f.0) {
+            fill.2 = sample.tip_nl;
+        }
+        let (Some(exp), Some(tip_nl)) = (expected, sample.tip_nl) else {
+            return;
         };
-        while j > 0 && (ei.delivered_nl as f64 - pairs[j].1.delivered_nl as f64) < min_volume {
-            j -= 1;
-        }
-        let (sj, ej) = pairs[j];
-        let expected_nl = ei.delivered_nl as f64 - ej.delivered_nl as f64;
-        if expected_nl < min_volume {
-            continue;
-        }
-        let measured_nl = si.tip_nl.unwrap_or(0) as f64 - sj.tip_nl.unwrap_or(0) as f64;
-        out.push(WindowFlow {
-            t_ms: si.t_ms,
-            start_ms: sj.t_ms,
-            expected_nl,
-            measured_nl,
+        let p = &scenario.expect.discrepancy;
+        let min_volume = p.min_strokes as f64 * scenario.device.stroke_nl as f64;
+        let here = Point {
+            t_ms: sample.t_ms,
+            expected_delivered_nl: exp.delivered_nl,
+            tip_nl,
+        };
+        let latest_start_ms = here.t_ms.checked_sub(p.window_ms);
+        let starts = latest_start_ms.map_or(0, |latest| {
+            self.points.partition_point(|q| {
+                q.t_ms <= latest
+                    && here.expected_delivered_nl as f64 - q.expected_delivered_nl as f64
+                        >= min_volume
+            })
         });
-    }
-    out
-}
-
-/// The programmed fill in force at `t` and the time it was made.
-fn fill_before(scenario: &Scenario, t: u64) -> (u64, u64) {
-    let mut fill = (scenario.device.initial_fill_nl, 0);
-    for step in scenario.steps.iter().filter(|s| s.at_ms <= t) {
-        if let Action::Refill { volume_nl, .. } = step.action {
-            fill = (volume_nl, step.at_ms);
+        if starts > 0 {
+            self.points.drain(..starts - 1);
+            let start = self.points[0];
+            self.judge_window(scenario, sample, start, here, min_volume);
         }
+        self.points.push_back(here);
     }
-    fill
-}
 
-/// The first moment each kind of discrepancy shows.
-pub fn find_discrepancies(
-    scenario: &Scenario,
-    expected: &[ExpectedSample],
-    samples: &[Sample],
-) -> Vec<Finding> {
-    let p = &scenario.expect.discrepancy;
-    let mut found: Vec<Finding> = Vec::new();
-    let mut note = |kind: FindingKind, t: u64, detail: String| {
-        if !found.iter().any(|f| f.kind == kind) {
-            found.push(Finding {
-                kind,
-                t_ms: t,
-                detail,
-            });
+    fn judge_window(
+        &mut self,
+        scenario: &Scenario,
+        sample: &Sample,
+        start: Point,
+        end: Point,
+        min_volume: f64,
+    ) {
+        let p = &scenario.expect.discrepancy;
+        let expected_nl = end.expected_delivered_nl as f64 - start.expected_delivered_nl as f64;
+        if expected_nl < min_volume {
+            return;
         }
-    };
-    for w in windows(scenario, expected, samples) {
-        let ratio = w.measured_nl / w.expected_nl;
-        let span = format!("{} .. {}", time(w.start_ms), time(w.t_ms));
+        let measured_nl = end.tip_nl as f64 - start.tip_nl as f64;
+        let ratio = measured_nl / expected_nl;
+        let span = format!("{} .. {}", time(start.t_ms), time(end.t_ms));
         if ratio < p.under_ratio {
-            note(
+            self.note(
                 FindingKind::UnderInfusion,
-                w.t_ms,
+                end.t_ms,
                 format!(
                     "measured tip flow {:.1} % of programmed over {span}",
                     ratio * 100.0
@@ -100,39 +118,37 @@ pub fn find_discrepancies(
             );
         }
         if ratio > p.over_ratio {
-            note(
+            self.note(
                 FindingKind::OverInfusion,
-                w.t_ms,
+                end.t_ms,
                 format!(
                     "measured tip flow {:.1} % of programmed over {span}",
                     ratio * 100.0
                 ),
             );
         }
-        let Some(sample) = samples.iter().find(|s| s.t_ms == w.t_ms) else {
-            continue;
-        };
         let reports_volume = sample.calculated_nl >= scenario.device.stroke_nl;
         let delivering = matches!(sample.therapy_state.as_str(), "running" | "bolus");
         if ratio < p.stopped_ratio && reports_volume && delivering {
             // Mass balance: the balance has received the whole fill, so the reservoir is
             // physically empty (a disconnect leaves the fill in the pump and is not depletion).
-            let (fill, fill_at) = fill_before(scenario, w.t_ms);
-            let tip_at_fill = samples
-                .iter()
-                .rfind(|s| s.t_ms <= fill_at)
-                .and_then(|s| s.tip_nl)
-                .unwrap_or(0);
-            let since_fill = sample.tip_nl.unwrap_or(0).saturating_sub(tip_at_fill) as f64;
+            let Some(&(_, fill, tip_at_fill)) = self.fills.iter().rfind(|f| f.0 <= end.t_ms) else {
+                return;
+            };
+            let since_fill = end.tip_nl.saturating_sub(tip_at_fill.unwrap_or(0)) as f64;
             if since_fill >= fill as f64 * (1.0 - scenario.tolerance.volume_relative) {
-                note(FindingKind::SilentDepletion, w.t_ms, format!(
+                self.note(FindingKind::SilentDepletion, end.t_ms, format!(
                     "device reports {:.3} mL left and {} while the tip received {:.1} % of programmed flow over {span}; {:.3} mL of the {:.3} mL fill has reached the tip",
                     sample.calculated_nl as f64 / 1e6, sample.therapy_state, ratio * 100.0, since_fill / 1e6, fill as f64 / 1e6
                 ));
             }
         }
     }
-    found
+
+    /// The first moment each kind of discrepancy showed.
+    pub fn finish(self) -> Vec<Finding> {
+        self.found
+    }
 }
 
 pub fn check_findings(scenario: &Scenario, findings: &[Finding]) -> Vec<CheckResult> {

@@ -8,7 +8,7 @@ pub mod flow;
 pub mod names;
 pub mod volume;
 
-use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
+use crate::expect::ExpectedSample;
 use crate::record::Sample;
 use crate::scenario::Scenario;
 use serde::{Deserialize, Serialize};
@@ -59,28 +59,52 @@ pub struct Finding {
     pub detail: String,
 }
 
-/// Everything a scenario run produced that checks judge.
-pub struct Measured<'a> {
-    pub samples: &'a [Sample],
-    pub alarms: &'a [ObservedAlarm],
+/// Judges a scenario's samples as they are taken, so that nothing of a long run has to be held
+/// in memory: each sample is seen once, with its expected row, then dropped.
+pub struct Judge<'a> {
+    scenario: &'a Scenario,
+    volumes: Vec<volume::SeriesCheck>,
+    flow: Option<flow::FlowFinder>,
 }
 
-/// Runs every check that applies to the scenario. Findings are returned too, for the record.
-pub fn judge(
-    scenario: &Scenario,
-    expected_samples: &[ExpectedSample],
-    expected_alarms: &[ExpectedAlarmEvent],
-    measured: &Measured,
-) -> (Vec<CheckResult>, Vec<Finding>) {
-    let _ = expected_alarms;
-    let mut results = volume::check_volumes(scenario, expected_samples, measured.samples);
-    results.extend(alarms::check_alarms(scenario, measured.alarms));
-    let mut findings = Vec::new();
-    if scenario.bench.balance {
-        findings = flow::find_discrepancies(scenario, expected_samples, measured.samples);
-        results.extend(flow::check_findings(scenario, &findings));
+impl<'a> Judge<'a> {
+    pub fn new(scenario: &'a Scenario) -> Judge<'a> {
+        Judge {
+            scenario,
+            volumes: volume::SeriesCheck::for_scenario(scenario),
+            flow: scenario
+                .bench
+                .balance
+                .then(|| flow::FlowFinder::new(scenario)),
+        }
     }
-    (results, findings)
+
+    /// One sample and the expected row at its time (None when the expected trace has none).
+    pub fn observe(&mut self, sample: &Sample, expected: Option<&ExpectedSample>) {
+        for series in &mut self.volumes {
+            series.observe(self.scenario, sample, expected);
+        }
+        if let Some(flow) = &mut self.flow {
+            flow.observe(self.scenario, sample, expected);
+        }
+    }
+
+    /// Every check that applies to the scenario, and the findings, for the record.
+    pub fn finish(self, alarms: &[ObservedAlarm]) -> (Vec<CheckResult>, Vec<Finding>) {
+        let scenario = self.scenario;
+        let mut results: Vec<CheckResult> = self
+            .volumes
+            .into_iter()
+            .map(|v| v.finish(scenario))
+            .collect();
+        results.extend(alarms::check_alarms(scenario, alarms));
+        let mut findings = Vec::new();
+        if let Some(flow) = self.flow {
+            findings = flow.finish();
+            results.extend(flow::check_findings(scenario, &findings));
+        }
+        (results, findings)
+    }
 }
 
 pub(crate) fn ml(nl: f64) -> String {

@@ -13,126 +13,143 @@ pub fn tolerance_nl(scenario: &Scenario, expected: &ExpectedSample) -> f64 {
     (t.volume_relative * expected.delivered_nl as f64).max(t.volume_absolute_nl as f64)
 }
 
-fn series(
-    scenario: &Scenario,
-    name: &str,
-    what: &str,
-    expected: &[ExpectedSample],
-    samples: &[Sample],
-    pick_expected: impl Fn(&ExpectedSample) -> u64,
-    pick_measured: impl Fn(&Sample) -> Option<u64>,
-) -> CheckResult {
-    let mut worst: Option<(f64, u64, u64, u64, f64)> = None; // margin, t, expected, measured, tol
-    let mut compared = 0;
-    let mut failures = 0;
-    let mut missing = 0;
-    for sample in samples {
-        let Some(exp) = expected.iter().find(|e| e.t_ms == sample.t_ms) else {
-            missing += 1;
-            continue;
-        };
-        let Some(measured) = pick_measured(sample) else {
-            missing += 1;
-            continue;
-        };
-        let want = pick_expected(exp);
-        let tol = tolerance_nl(scenario, exp);
-        let margin = tol - (measured as f64 - want as f64).abs();
-        compared += 1;
-        if margin < 0.0 {
-            failures += 1;
-        }
-        if worst.is_none_or(|w| margin < w.0) {
-            worst = Some((margin, sample.t_ms, want, measured, tol));
-        }
-    }
-    let last = samples.last().zip(
-        expected
-            .iter()
-            .find(|e| Some(e.t_ms) == samples.last().map(|s| s.t_ms)),
-    );
-    let end_text = match last {
-        Some((s, e)) => match pick_measured(s) {
-            Some(m) => format!(
-                "at the end ({}): expected {}, measured {}",
-                time(s.t_ms),
-                ml(pick_expected(e) as f64),
-                ml(m as f64)
-            ),
-            None => String::new(),
-        },
-        None => String::new(),
-    };
-    match worst {
-        Some((margin, t, want, measured, tol)) if compared > 0 => CheckResult {
-            name: name.to_string(),
-            verdict: if failures == 0 { Verdict::Pass } else { Verdict::Fail },
-            expected: ml(want as f64),
-            measured: ml(measured as f64),
-            tolerance: format!("±{} (±{:.0} % of delivered, floor {})", ml(tol), scenario.tolerance.volume_relative * 100.0, ml(scenario.tolerance.volume_absolute_nl as f64)),
-            margin: Some(margin / 1e3),
-            unit: "uL".to_string(),
-            at_ms: Some(t),
-            detail: format!(
-                "{what}: {compared} samples compared, {failures} outside tolerance; worst at {}{}{}",
-                time(t),
-                if end_text.is_empty() { String::new() } else { format!("; {end_text}") },
-                if missing > 0 { format!("; {missing} samples without a value") } else { String::new() }
-            ),
-        },
-        _ => CheckResult {
-            name: name.to_string(),
-            verdict: Verdict::Fail,
-            expected: "a value at every sample".to_string(),
-            measured: "no samples".to_string(),
-            tolerance: String::new(),
-            margin: None,
-            unit: "uL".to_string(),
-            at_ms: None,
-            detail: format!("{what}: nothing to compare ({missing} samples without a value)"),
-        },
-    }
+/// One volume series judged sample by sample as the run goes, keeping only the worst sample,
+/// the counts and the last pair: memory does not grow with the scenario's length.
+pub struct SeriesCheck {
+    name: &'static str,
+    what: &'static str,
+    pick_expected: fn(&ExpectedSample) -> u64,
+    pick_measured: fn(&Sample) -> Option<u64>,
+    /// margin, t, expected, measured, tolerance
+    worst: Option<(f64, u64, u64, u64, f64)>,
+    compared: u64,
+    failures: u64,
+    missing: u64,
+    /// The latest sample's time, its measured value and its expected value.
+    last: Option<(u64, Option<u64>, Option<u64>)>,
 }
 
-pub fn check_volumes(
-    scenario: &Scenario,
-    expected: &[ExpectedSample],
-    samples: &[Sample],
-) -> Vec<CheckResult> {
-    let mut out = Vec::new();
-    let e = &scenario.expect;
-    if e.check_delivered {
-        out.push(series(
-            scenario,
-            names::DELIVERED_VOLUME,
-            "device-reported cumulative delivered volume",
-            expected,
-            samples,
-            |x| x.delivered_nl,
-            |s| Some(s.delivered_nl),
-        ));
+impl SeriesCheck {
+    fn new(
+        name: &'static str,
+        what: &'static str,
+        pick_expected: fn(&ExpectedSample) -> u64,
+        pick_measured: fn(&Sample) -> Option<u64>,
+    ) -> SeriesCheck {
+        SeriesCheck {
+            name,
+            what,
+            pick_expected,
+            pick_measured,
+            worst: None,
+            compared: 0,
+            failures: 0,
+            missing: 0,
+            last: None,
+        }
     }
-    if e.check_calculated {
-        out.push(series(
-            scenario,
-            names::CALCULATED_RESERVOIR,
-            "device-reported calculated reservoir volume",
-            expected,
-            samples,
-            |x| x.calculated_nl,
-            |s| Some(s.calculated_nl),
-        ));
+
+    /// Every check that applies to the scenario, in report order.
+    pub fn for_scenario(scenario: &Scenario) -> Vec<SeriesCheck> {
+        let e = &scenario.expect;
+        let mut out = Vec::new();
+        if e.check_delivered {
+            out.push(SeriesCheck::new(
+                names::DELIVERED_VOLUME,
+                "device-reported cumulative delivered volume",
+                |x| x.delivered_nl,
+                |s| Some(s.delivered_nl),
+            ));
+        }
+        if e.check_calculated {
+            out.push(SeriesCheck::new(
+                names::CALCULATED_RESERVOIR,
+                "device-reported calculated reservoir volume",
+                |x| x.calculated_nl,
+                |s| Some(s.calculated_nl),
+            ));
+        }
+        if e.check_tip {
+            out.push(SeriesCheck::new(
+                names::TIP_VOLUME,
+                "balance-measured catheter-tip volume",
+                |x| x.tip_nl,
+                |s| s.tip_nl,
+            ));
+        }
+        out
     }
-    if e.check_tip {
-        out.push(series(
-            scenario,
-            names::TIP_VOLUME,
-            "balance-measured catheter-tip volume",
-            expected,
-            samples,
-            |x| x.tip_nl,
-            |s| s.tip_nl,
-        ));
+
+    /// Judges one sample against its expected row (None when the fixture has no row for it).
+    pub fn observe(
+        &mut self,
+        scenario: &Scenario,
+        sample: &Sample,
+        expected: Option<&ExpectedSample>,
+    ) {
+        let measured = (self.pick_measured)(sample);
+        let want = expected.map(self.pick_expected);
+        self.last = Some((sample.t_ms, measured, want));
+        let (Some(exp), Some(measured), Some(want)) = (expected, measured, want) else {
+            self.missing += 1;
+            return;
+        };
+        let tol = tolerance_nl(scenario, exp);
+        let margin = tol - (measured as f64 - want as f64).abs();
+        self.compared += 1;
+        if margin < 0.0 {
+            self.failures += 1;
+        }
+        if self.worst.is_none_or(|w| margin < w.0) {
+            self.worst = Some((margin, sample.t_ms, want, measured, tol));
+        }
     }
-    out
+
+    pub fn finish(self, scenario: &Scenario) -> CheckResult {
+        let (name, what, compared, failures, missing) = (
+            self.name,
+            self.what,
+            self.compared,
+            self.failures,
+            self.missing,
+        );
+        let end_text = match self.last {
+            Some((t, Some(m), Some(want))) => format!(
+                "at the end ({}): expected {}, measured {}",
+                time(t),
+                ml(want as f64),
+                ml(m as f64)
+            ),
+            _ => String::new(),
+        };
+        match self.worst {
+            Some((margin, t, want, measured, tol)) if compared > 0 => CheckResult {
+                name: name.to_string(),
+                verdict: if failures == 0 { Verdict::Pass } else { Verdict::Fail },
+                expected: ml(want as f64),
+                measured: ml(measured as f64),
+                tolerance: format!("±{} (±{:.0} % of delivered, floor {})", ml(tol), scenario.tolerance.volume_relative * 100.0, ml(scenario.tolerance.volume_absolute_nl as f64)),
+                margin: Some(margin / 1e3),
+                unit: "uL".to_string(),
+                at_ms: Some(t),
+                detail: format!(
+                    "{what}: {compared} samples compared, {failures} outside tolerance; worst at {}{}{}",
+                    time(t),
+                    if end_text.is_empty() { String::new() } else { format!("; {end_text}") },
+                    if missing > 0 { format!("; {missing} samples without a value") } else { String::new() }
+                ),
+            },
+            _ => CheckResult {
+                name: name.to_string(),
+                verdict: Verdict::Fail,
+                expected: "a value at every sample".to_string(),
+                measured: "no samples".to_string(),
+                tolerance: String::new(),
+                margin: None,
+                unit: "uL".to_string(),
+                at_ms: None,
+                detail: format!("{what}: nothing to compare ({missing} samples without a value)"),
+            },
+        }
+    }
 }

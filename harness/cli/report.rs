@@ -24,8 +24,8 @@ pub fn run(args: &ReportArgs) -> u8 {
     let problems = if args.dir.join(manifest::FILE).is_file() {
         render::verify(&args.dir).problems
     } else {
-        std::fs::read(args.dir.join(EVENTS_FILE))
-            .map(|bytes| render::chain::check(&bytes).problems)
+        render::chain::check_file(&args.dir.join(EVENTS_FILE))
+            .map(|found| found.problems)
             .unwrap_or_default()
             .into_iter()
             .map(|(line, what)| format!("{EVENTS_FILE} line {line}: {what}"))

@@ -82,19 +82,14 @@ pub fn run(args: &RunArgs) -> u8 {
     let outcome = runtime.block_on(runner::run(options));
     if let Some(dir) = &outcome.dir {
         match crate::record::render::render_all(dir) {
-            Ok(_) => {}
+            // A closed pipe (`| head`) must not turn a finished run into a panic.
+            Ok(outcome) => {
+                let _ = writeln!(std::io::stdout(), "{}", outcome.closing_table);
+            }
             Err(e) => eprintln!(
                 "error: rendering the outputs of {} failed: {e}",
                 dir.display()
             ),
-        }
-        if let Ok(read) = crate::record::journal::read(dir) {
-            // A closed pipe (`| head`) must not turn a finished run into a panic.
-            let _ = writeln!(
-                std::io::stdout(),
-                "{}",
-                crate::record::render::closing_table(&read.records)
-            );
         }
         let _ = writeln!(std::io::stdout(), "run directory: {}", dir.display());
     }

@@ -542,7 +542,7 @@ pub fn expected(scenario: &Scenario) -> Expected {
     }
     s.evaluate_reservoir_alarms("setup");
 
-    let samples = scenario.sample_times();
+    let samples: Vec<u64> = scenario.sample_times().collect();
     let mut sample_index = 0;
     let mut step_index = 0;
     loop {

@@ -2,6 +2,7 @@
 
 use super::calculator::{Expected, ExpectedAlarmEvent, ExpectedSample, Transition};
 use crate::protocol::{AlarmKind, Priority};
+use crate::record::thin::{Thinner, PLOT_POINTS};
 use crate::scenario::duration::format_duration;
 use crate::scenario::{InputError, Scenario};
 use serde::{Deserialize, Serialize};
@@ -185,6 +186,17 @@ pub fn read(
         return Err(InputError::new(&vpath, &vtext, "fixture::empty", "no rows")
             .help("regenerate with `pumphil expect <scenario> --write`"));
     }
+    let alarms = read_alarms(&dir)?;
+    let expected_times: Vec<u64> = scenario.sample_times().collect();
+    let found: Vec<u64> = samples.iter().map(|s| s.t_ms).collect();
+    if found != expected_times {
+        return Err(InputError::new(&vpath, &vtext, "fixture::stale", "sample times do not match the scenario's timing")
+            .help("the scenario changed since the fixture was made: regenerate with `pumphil expect <scenario> --write` and review the diff"));
+    }
+    Ok((samples, alarms))
+}
+
+fn read_alarms(dir: &Path) -> Result<Vec<ExpectedAlarmEvent>, InputError> {
     let apath = dir.join(ALARMS_FILE);
     let atext = read_text(&apath)?;
     let mut alarms = Vec::new();
@@ -219,11 +231,81 @@ pub fn read(
             tolerance_ms: row.tolerance_ms,
         });
     }
-    let expected_times = scenario.sample_times();
-    let found: Vec<u64> = samples.iter().map(|s| s.t_ms).collect();
-    if found != expected_times {
-        return Err(InputError::new(&vpath, &vtext, "fixture::stale", "sample times do not match the scenario's timing")
-            .help("the scenario changed since the fixture was made: regenerate with `pumphil expect <scenario> --write` and review the diff"));
+    Ok(alarms)
+}
+
+/// The expected volume trace, row by row from disk: a year of rows is never held at once.
+pub struct ExpectedRows {
+    rows: csv::DeserializeRecordsIntoIter<std::fs::File, VolumeRow>,
+    path: PathBuf,
+}
+
+impl Iterator for ExpectedRows {
+    type Item = Result<ExpectedSample, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let row = self.rows.next()?;
+        Some(
+            row.map(|row| ExpectedSample {
+                t_ms: row.t_ms,
+                delivered_nl: row.delivered_nl,
+                calculated_nl: row.calculated_nl,
+                tip_nl: row.tip_nl,
+                actual_nl: row.actual_nl,
+                programmed_nl_per_day: row.programmed_nl_per_day,
+            })
+            .map_err(|e| format!("{}: {e}", self.path.display())),
+        )
     }
-    Ok((samples, alarms))
+}
+
+/// Opens a scenario's expected volume trace for streaming (after `check` has passed it).
+pub fn rows(root: &Path, scenario: &Scenario) -> Result<ExpectedRows, String> {
+    let path = fixture_dir(root, scenario).join(VOLUME_FILE);
+    let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(ExpectedRows {
+        rows: csv::Reader::from_reader(file).into_deserialize(),
+        path,
+    })
+}
+
+/// A fixture checked all the way through, of which only what the record needs is kept.
+pub struct Checked {
+    pub alarms: Vec<ExpectedAlarmEvent>,
+    /// At most `PLOT_POINTS` evenly spaced rows (every row of a short scenario), for the plots.
+    pub plot_rows: Vec<ExpectedSample>,
+}
+
+/// Checks a scenario's fixtures as `read` does, streaming the volume trace so that its size
+/// does not matter. Any problem is reported by `read`, which pins it to its line and column.
+pub fn check(root: &Path, scenario: &Scenario) -> Result<Checked, InputError> {
+    let dir = fixture_dir(root, scenario);
+    let streamed = (|| {
+        let mut times = scenario.sample_times();
+        let mut plot = Thinner::new(PLOT_POINTS);
+        for row in rows(root, scenario).ok()? {
+            let row = row.ok()?;
+            if times.next() != Some(row.t_ms) {
+                return None;
+            }
+            plot.push(row);
+        }
+        (times.next().is_none() && plot.seen() > 0).then(|| plot.finish())
+    })();
+    match streamed {
+        Some(plot_rows) => Ok(Checked {
+            alarms: read_alarms(&dir)?,
+            plot_rows,
+        }),
+        None => match read(root, scenario) {
+            Err(e) => Err(e),
+            Ok(_) => Err(InputError::new(
+                &dir.join(VOLUME_FILE),
+                "",
+                "fixture::changed",
+                "the fixture changed while it was being read".to_string(),
+            )
+            .help("run again; do not regenerate fixtures while a run reads them")),
+        },
+    }
 }

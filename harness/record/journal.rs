@@ -79,50 +79,91 @@ pub struct ReadBack {
     pub problems: Vec<(usize, String)>,
 }
 
-/// Reads `events.jsonl`, checking the hash chain as it goes.
-pub fn read(dir: &Path) -> std::io::Result<ReadBack> {
-    let file = File::open(dir.join(EVENTS_FILE))?;
-    let mut out = ReadBack::default();
-    let mut prev = GENESIS_HASH.to_string();
-    let lines: Vec<Vec<u8>> = BufReader::new(file)
-        .split(b'\n')
-        .collect::<Result<_, _>>()?;
-    let count = lines.len();
-    for (i, raw) in lines.into_iter().enumerate() {
-        let number = i + 1;
-        let Ok(line) = String::from_utf8(raw) else {
-            out.problems.push((number, "not UTF-8".to_string()));
-            continue;
-        };
-        if line.is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Record>(&line) {
-            Ok(record) => {
-                if record.prev != prev {
-                    out.problems.push((number, format!("hash chain broken: line {number} says the previous record hashes to {}, but it hashes to {prev}", record.prev)));
-                }
-                if record.seq as usize != out.records.len() {
-                    out.problems.push((
-                        number,
-                        format!(
-                            "sequence {} where {} was expected (a record was removed or added)",
-                            record.seq,
-                            out.records.len()
-                        ),
-                    ));
-                }
-                prev = sha256_line(&line);
-                out.records.push(record);
+/// Reads `events.jsonl` record by record, checking the hash chain as it goes, so that a record
+/// of any length is read in the memory of one line. `problems` and `truncated_at_line` are
+/// complete once `next_record` has returned `None`.
+pub struct Reader {
+    lines: std::io::Split<BufReader<File>>,
+    line_number: usize,
+    prev: String,
+    next_seq: u64,
+    /// A line that did not parse: a problem if another line follows, a cut-short end if not.
+    unparsed: Option<(usize, String)>,
+    pub problems: Vec<(usize, String)>,
+    pub truncated_at_line: Option<usize>,
+}
+
+impl Reader {
+    pub fn open(dir: &Path) -> std::io::Result<Reader> {
+        let file = File::open(dir.join(EVENTS_FILE))?;
+        Ok(Reader {
+            lines: BufReader::with_capacity(1 << 16, file).split(b'\n'),
+            line_number: 0,
+            prev: GENESIS_HASH.to_string(),
+            next_seq: 0,
+            unparsed: None,
+            problems: Vec::new(),
+            truncated_at_line: None,
+        })
+    }
+
+    /// Records parsed so far.
+    pub fn records_read(&self) -> u64 {
+        self.next_seq
+    }
+
+    pub fn next_record(&mut self) -> std::io::Result<Option<Record>> {
+        loop {
+            let Some(raw) = self.lines.next().transpose()? else {
+                self.truncated_at_line = self.unparsed.take().map(|(number, _)| number);
+                return Ok(None);
+            };
+            self.line_number += 1;
+            let number = self.line_number;
+            if let Some(earlier) = self.unparsed.take() {
+                self.problems.push(earlier);
             }
-            Err(err) if number == count => {
-                out.truncated_at_line = Some(number);
-                let _ = err;
+            let Ok(line) = String::from_utf8(raw) else {
+                self.problems.push((number, "not UTF-8".to_string()));
+                continue;
+            };
+            if line.is_empty() {
+                continue;
             }
-            Err(err) => out
-                .problems
-                .push((number, format!("does not parse: {err}"))),
+            match serde_json::from_str::<Record>(&line) {
+                Ok(record) => {
+                    if record.prev != self.prev {
+                        self.problems.push((number, format!("hash chain broken: line {number} says the previous record hashes to {}, but it hashes to {}", record.prev, self.prev)));
+                    }
+                    if record.seq != self.next_seq {
+                        self.problems.push((
+                            number,
+                            format!(
+                                "sequence {} where {} was expected (a record was removed or added)",
+                                record.seq, self.next_seq
+                            ),
+                        ));
+                    }
+                    self.prev = sha256_line(&line);
+                    self.next_seq += 1;
+                    return Ok(Some(record));
+                }
+                Err(err) => self.unparsed = Some((number, format!("does not parse: {err}"))),
+            }
         }
     }
-    Ok(out)
+}
+
+/// Reads all of `events.jsonl` into memory (see `Reader` for records too long for that).
+pub fn read(dir: &Path) -> std::io::Result<ReadBack> {
+    let mut reader = Reader::open(dir)?;
+    let mut records = Vec::new();
+    while let Some(record) = reader.next_record()? {
+        records.push(record);
+    }
+    Ok(ReadBack {
+        records,
+        truncated_at_line: reader.truncated_at_line,
+        problems: reader.problems,
+    })
 }

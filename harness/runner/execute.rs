@@ -2,9 +2,10 @@
 
 use super::clock::{DeviceClock, Lost};
 use super::sink::Sink;
-use crate::checks::{self, names, Measured, ObservedAlarm};
+use crate::checks::{names, Judge, ObservedAlarm};
 use crate::driver::balance::BalanceDriver;
 use crate::driver::pump::{DriverError, DriverEvent, PumpDriver};
+use crate::expect::fixture::ExpectedRows;
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{Event, Fault, FaultKind, Identity, Request, ResponseBody};
 use crate::record::{BalanceInfo, DeviceInfo, FileRef, RunEvent, Sample, ScenarioVerdict};
@@ -29,6 +30,8 @@ pub struct Devices {
 pub enum Interrupted {
     Device(DriverError),
     Balance(String),
+    /// The expected trace stopped matching the sample times (its file changed during the run).
+    Fixture(String),
     Signal,
 }
 
@@ -37,13 +40,17 @@ impl std::fmt::Display for Interrupted {
         match self {
             Interrupted::Device(e) => write!(f, "pump: {e}"),
             Interrupted::Balance(e) => write!(f, "balance: {e}"),
+            Interrupted::Fixture(e) => write!(f, "expected trace: {e}"),
             Interrupted::Signal => write!(f, "interrupted by signal"),
         }
     }
 }
 
 pub struct Expected<'a> {
-    pub samples: &'a [ExpectedSample],
+    /// The expected volume trace, streamed in step with the samples.
+    pub rows: ExpectedRows,
+    /// What the record keeps of it for the plots.
+    pub plot_rows: &'a [ExpectedSample],
     pub alarms: &'a [ExpectedAlarmEvent],
     pub fixture_files: Vec<FileRef>,
 }
@@ -153,7 +160,10 @@ struct Execution<'a> {
     sink: &'a Sink,
     devices: &'a mut Devices,
     clock: DeviceClock,
-    samples: Vec<Sample>,
+    expected_rows: ExpectedRows,
+    judge: Judge<'a>,
+    /// Scenario time of the latest sample.
+    last_sample_ms: u64,
     alarms: Vec<ObservedAlarm>,
     injected: Vec<FaultKind>,
     /// Restore records written so far; each takes the next step index after the timeline.
@@ -498,11 +508,27 @@ impl Execution<'_> {
             actual_reservoir_nl: plant.map(|p| p.actual_reservoir_nl),
             pocket_nl: plant.map(|p| p.pocket_nl),
         };
+        let expected = match self.expected_rows.next() {
+            Some(Ok(row)) if row.t_ms == t_ms => row,
+            Some(Ok(row)) => {
+                return Err(Interrupted::Fixture(format!(
+                    "its next row is at {} ms where the sample is at {t_ms} ms",
+                    row.t_ms
+                )))
+            }
+            Some(Err(e)) => return Err(Interrupted::Fixture(e)),
+            None => {
+                return Err(Interrupted::Fixture(format!(
+                    "it ends before the sample at {t_ms} ms"
+                )))
+            }
+        };
+        self.judge.observe(&sample, Some(&expected));
+        self.last_sample_ms = t_ms;
         self.sink.emit(RunEvent::Sample {
             scenario: self.id(),
-            sample: sample.clone(),
+            sample,
         });
-        self.samples.push(sample);
         Ok(())
     }
 
@@ -556,14 +582,14 @@ impl Execution<'_> {
 
     async fn timeline(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<(), Interrupted> {
         let scenario = self.scenario;
-        let samples = scenario.sample_times();
-        let (mut si, mut ti) = (0, 0);
+        let mut samples = scenario.sample_times().peekable();
+        let mut ti = 0;
         loop {
             if *shutdown.borrow() {
                 return Err(Interrupted::Signal);
             }
             let next_step = scenario.steps.get(ti).map(|s| s.at_ms);
-            let next_sample = samples.get(si).copied();
+            let next_sample = samples.peek().copied();
             let (t, is_step) = match (next_step, next_sample) {
                 (Some(a), Some(b)) if a <= b => (a, true),
                 (_, Some(b)) => (b, false),
@@ -590,7 +616,7 @@ impl Execution<'_> {
             } else {
                 self.sample(t).await?;
                 self.reconcile_if_due(t).await?;
-                si += 1;
+                samples.next();
             }
         }
     }
@@ -619,7 +645,7 @@ impl Execution<'_> {
         self.restores += 1;
         self.sink.emit(RunEvent::StepApplied {
             scenario: self.id(),
-            t_ms: self.samples.last().map(|s| s.t_ms).unwrap_or(0),
+            t_ms: self.last_sample_ms,
             index: self.scenario.steps.len() + self.restores - 1,
             action: serde_json::json!({ "action": "restore", "fault": fault.name() }),
             outcome,
@@ -637,7 +663,7 @@ fn not_restored(fault: FaultKind, why: &str) -> String {
 /// Runs a scenario whose devices are open; records everything and returns the verdict.
 pub async fn run_scenario(
     scenario: &Scenario,
-    expected: &Expected<'_>,
+    expected: Expected<'_>,
     devices: &mut Devices,
     sink: &Sink,
     mut shutdown: watch::Receiver<bool>,
@@ -719,7 +745,7 @@ pub async fn run_scenario(
         setup: serde_json::json!({ "device": scenario.device, "bench": scenario.bench, "tolerance": scenario.tolerance, "defects": scenario.defects }),
         steps: serde_json::to_value(&scenario.steps).unwrap_or_default(),
         expectations: serde_json::to_value(&scenario.expect).unwrap_or_default(),
-        expected_samples: serde_json::to_value(expected.samples.iter().map(|s| (s.t_ms, s.delivered_nl, s.calculated_nl, s.tip_nl, s.actual_nl, s.programmed_nl_per_day)).collect::<Vec<_>>()).unwrap_or_default(),
+        expected_samples: serde_json::to_value(expected.plot_rows.iter().map(|s| (s.t_ms, s.delivered_nl, s.calculated_nl, s.tip_nl, s.actual_nl, s.programmed_nl_per_day)).collect::<Vec<_>>()).unwrap_or_default(),
         expected_alarms: serde_json::to_value(expected.alarms.iter().map(|a| serde_json::json!({"t_ms": a.t_ms, "alarm": a.alarm.name(), "priority": a.priority.name(), "transition": a.transition, "tolerance_ms": a.tolerance_ms})).collect::<Vec<_>>()).unwrap_or_default(),
     });
 
@@ -728,7 +754,9 @@ pub async fn run_scenario(
         sink,
         devices,
         clock,
-        samples: Vec::new(),
+        expected_rows: expected.rows,
+        judge: Judge::new(scenario),
+        last_sample_ms: 0,
         alarms: Vec::new(),
         injected: Vec::new(),
         restores: 0,
@@ -777,11 +805,7 @@ pub async fn run_scenario(
         );
     }
 
-    let measured = Measured {
-        samples: &run.samples,
-        alarms: &run.alarms,
-    };
-    let (results, findings) = checks::judge(scenario, expected.samples, expected.alarms, &measured);
+    let (results, findings) = run.judge.finish(&run.alarms);
     for f in &findings {
         sink.emit(RunEvent::Finding {
             scenario: id.clone(),

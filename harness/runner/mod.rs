@@ -95,8 +95,8 @@ pub fn exit_code(verdicts: &[ScenarioVerdict], write_failed: bool) -> u8 {
 
 struct Prepared {
     scenario: Scenario,
-    samples: Vec<crate::expect::ExpectedSample>,
-    alarms: Vec<crate::expect::ExpectedAlarmEvent>,
+    fixture_root: PathBuf,
+    fixture: fixture::Checked,
     fixture_files: Vec<FileRef>,
 }
 
@@ -110,8 +110,8 @@ fn prepare(opts: &RunOptions) -> Result<Vec<Prepared>, String> {
             .fixtures
             .clone()
             .unwrap_or_else(|| fixture::default_root(&scenario.path));
-        match fixture::read(&root, &scenario) {
-            Ok((samples, alarms)) => {
+        match fixture::check(&root, &scenario) {
+            Ok(checked) => {
                 let dir = fixture::fixture_dir(&root, &scenario);
                 let fixture_files = [
                     fixture::VOLUME_FILE,
@@ -121,9 +121,7 @@ fn prepare(opts: &RunOptions) -> Result<Vec<Prepared>, String> {
                 .iter()
                 .map(|name| {
                     let path = dir.join(name);
-                    let sha256 = std::fs::read(&path)
-                        .map(|b| crate::scenario::sha256_hex(&b))
-                        .unwrap_or_default();
+                    let sha256 = crate::record::sha256_file(&path).unwrap_or_default();
                     FileRef {
                         path: path.display().to_string(),
                         sha256,
@@ -132,8 +130,8 @@ fn prepare(opts: &RunOptions) -> Result<Vec<Prepared>, String> {
                 .collect();
                 out.push(Prepared {
                     scenario,
-                    samples,
-                    alarms,
+                    fixture_root: root,
+                    fixture: checked,
                     fixture_files,
                 });
             }
@@ -296,13 +294,28 @@ pub async fn run(opts: RunOptions) -> RunOutcome {
                     return failure.verdict;
                 }
             };
+            let rows = match fixture::rows(&p.fixture_root, &p.scenario) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    let reason = format!("expected trace: {e}");
+                    sink.emit(RunEvent::ScenarioFinished {
+                        scenario: p.scenario.id.clone(),
+                        verdict: ScenarioVerdict::Error,
+                        failed_checks: vec![],
+                        reason: Some(reason),
+                        wall_ms: 0,
+                    });
+                    return ScenarioVerdict::Error;
+                }
+            };
             let expected = execute::Expected {
-                samples: &p.samples,
-                alarms: &p.alarms,
+                plot_rows: &p.fixture.plot_rows,
+                rows,
+                alarms: &p.fixture.alarms,
                 fixture_files: p.fixture_files.clone(),
             };
             let (verdict, _) =
-                execute::run_scenario(&p.scenario, &expected, &mut devs, &sink, shutdown).await;
+                execute::run_scenario(&p.scenario, expected, &mut devs, &sink, shutdown).await;
             drop(devs);
             drop(guard);
             verdict

@@ -240,14 +240,13 @@ impl Scenario {
     }
 
     /// Sample times: every `sample_ms` from 0, and always the end.
-    pub fn sample_times(&self) -> Vec<u64> {
-        let mut times: Vec<u64> = (0..=self.end_ms / self.sample_ms)
-            .map(|i| i * self.sample_ms)
-            .collect();
-        if times.last() != Some(&self.end_ms) {
-            times.push(self.end_ms);
-        }
-        times
+    /// Every `sample_ms` from 0, and the end: a year at 30 s is a million of them, so they are
+    /// generated, not stored.
+    pub fn sample_times(&self) -> impl Iterator<Item = u64> + use<> {
+        let (sample_ms, end_ms) = (self.sample_ms.max(1), self.end_ms);
+        let regular = (0..=end_ms / sample_ms).map(move |i| i * sample_ms);
+        let end = (end_ms % sample_ms != 0).then_some(end_ms);
+        regular.chain(end)
     }
 
     pub fn step_named(&self, name: &str) -> Option<&Step> {

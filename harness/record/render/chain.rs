@@ -8,7 +8,8 @@
 use crate::record::journal::{Record, GENESIS_HASH};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::BufRead;
 
 /// The chain fields alone, readable even when the event in a line no longer parses.
 #[derive(Deserialize)]
@@ -56,121 +57,185 @@ fn parse(number: usize, raw: &[u8]) -> Line {
 
 /// Checks the chain and sequence of the bytes of an `events.jsonl`.
 pub fn check(bytes: &[u8]) -> ChainCheck {
-    let mut out = ChainCheck::default();
-    let mut problems: BTreeMap<usize, String> = BTreeMap::new();
-    let ends_with_newline = bytes.last() == Some(&b'\n');
-    let pieces: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
-    // A file that ends in a newline splits into a last, empty piece that is not a line.
-    let piece_count = if ends_with_newline {
-        pieces.len() - 1
-    } else {
-        pieces.len()
-    };
-    let mut lines: Vec<Line> = Vec::new();
-    for (i, raw) in pieces.iter().take(piece_count).enumerate() {
-        let number = i + 1;
-        if raw.is_empty() {
-            problems.insert(
-                number,
-                "empty line (added: the journal never writes one)".into(),
-            );
-            continue;
-        }
-        let line = parse(number, raw);
-        if line.parse_error.is_some() && number == piece_count && !ends_with_newline {
-            // A kill -9 in the middle of a write: not tampering, and nothing follows it.
-            out.truncated_at_line = Some(number);
-            continue;
-        }
-        lines.push(line);
-    }
-    out.records = lines.iter().filter(|l| l.parse_error.is_none()).count();
+    // Reading from memory cannot fail.
+    check_reader(bytes).unwrap_or_default()
+}
 
-    let link_ok = |k: usize| -> bool {
-        let expected = if k == 0 {
+/// Checks an `events.jsonl` on disk, a line at a time: a year-long record is checked in the
+/// memory of four lines.
+pub fn check_file(path: &std::path::Path) -> std::io::Result<ChainCheck> {
+    check_reader(std::io::BufReader::with_capacity(
+        1 << 16,
+        std::fs::File::open(path)?,
+    ))
+}
+
+/// The lines a verdict needs: judging line k looks back two lines (an added line is skipped
+/// over by its successor) and ahead one (an edited record breaks the next line's link).
+struct Window {
+    lines: VecDeque<Line>,
+    blamed: VecDeque<bool>,
+    /// Position in the whole record of `lines[0]`.
+    first: usize,
+    expected_seq: u64,
+    problems: BTreeMap<usize, String>,
+}
+
+impl Window {
+    fn hash_before(&self, k: usize) -> &str {
+        if k + self.first == 0 {
             GENESIS_HASH
         } else {
-            lines[k - 1].hash.as_str()
-        };
-        lines[k].link.as_ref().is_some_and(|l| l.prev == expected)
-    };
-    // Lines already named as changed or added: the broken link after them is explained.
-    let mut blamed = vec![false; lines.len()];
-    let mut expected_seq = 0u64;
-    for k in 0..lines.len() {
-        let line = &lines[k];
+            self.lines[k - 1].hash.as_str()
+        }
+    }
+
+    fn link_ok(&self, k: usize) -> bool {
+        let expected = self.hash_before(k);
+        self.lines[k]
+            .link
+            .as_ref()
+            .is_some_and(|l| l.prev == expected)
+    }
+
+    /// Judges `lines[k]`, whose successor (if any) is `lines[k + 1]`.
+    fn judge(&mut self, k: usize) {
+        let position = k + self.first;
+        let line = &self.lines[k];
         let seq = line.link.as_ref().map(|l| l.seq);
-        let expected_here = expected_seq;
-        expected_seq = seq.unwrap_or(expected_here) + 1;
+        let expected_here = self.expected_seq;
+        self.expected_seq = seq.unwrap_or(expected_here) + 1;
         if let Some(err) = &line.parse_error {
-            problems.insert(line.number, format!("changed (does not parse: {err})"));
-            blamed[k] = true;
-            continue;
+            self.problems
+                .insert(line.number, format!("changed (does not parse: {err})"));
+            self.blamed[k] = true;
+            return;
         }
         let seq_jump = seq.filter(|s| *s != expected_here);
-        if link_ok(k) {
+        if self.link_ok(k) {
             if let Some(s) = seq_jump {
-                problems.insert(
+                self.problems.insert(
                     line.number,
                     format!("sequence {s} where {expected_here} was expected, though the hash chain links (the chain was rewritten)"),
                 );
             }
-            continue;
+            return;
         }
-        if k > 0 && blamed[k - 1] {
-            continue;
+        if position > 0 && self.blamed[k - 1] {
+            return;
         }
         let prev = line.link.as_ref().map(|l| l.prev.as_str()).unwrap_or("");
-        let skips_one = match k {
+        let skips_one = match position {
             0 => false,
             1 => prev == GENESIS_HASH,
-            _ => prev == lines[k - 2].hash,
+            _ => prev == self.lines[k - 2].hash,
         };
-        let next_broken = k + 1 < lines.len() && !link_ok(k + 1);
+        let next_broken = k + 1 < self.lines.len() && !self.link_ok(k + 1);
+        let number = line.number;
         if skips_one {
-            let skipped_to = if k >= 2 { lines[k - 2].number } else { 0 };
-            problems.insert(
-                lines[k - 1].number,
+            let skipped_to = if position >= 2 {
+                self.lines[k - 2].number
+            } else {
+                0
+            };
+            self.problems.insert(
+                self.lines[k - 1].number,
                 format!(
-                    "added (hash chain broken: line {} links to line {skipped_to}, skipping this one)",
-                    line.number
+                    "added (hash chain broken: line {number} links to line {skipped_to}, skipping this one)"
                 ),
             );
-            blamed[k - 1] = true;
+            self.blamed[k - 1] = true;
         } else if next_broken {
-            problems.insert(
-                line.number,
+            self.problems.insert(
+                number,
                 "changed (hash chain broken: its link to the line before and the next line's link to it both fail)".into(),
             );
-            blamed[k] = true;
+            self.blamed[k] = true;
         } else if let Some(s) = seq_jump.filter(|s| *s > expected_here) {
-            problems.insert(
-                line.number,
+            self.problems.insert(
+                number,
                 format!(
                     "{} record(s) removed before this line (hash chain broken; sequence jumps to {s} where {expected_here} was expected)",
                     s - expected_here
                 ),
             );
-        } else if k == 0 {
-            problems.insert(
-                line.number,
+        } else if position == 0 {
+            self.problems.insert(
+                number,
                 "changed (hash chain broken: the first record does not start from the genesis hash)"
                     .into(),
             );
-            blamed[k] = true;
+            self.blamed[k] = true;
         } else {
-            problems.insert(
-                lines[k - 1].number,
-                format!(
-                    "changed (hash chain broken: line {} holds a different hash for it)",
-                    line.number
-                ),
+            self.problems.insert(
+                self.lines[k - 1].number,
+                format!("changed (hash chain broken: line {number} holds a different hash for it)"),
             );
-            blamed[k - 1] = true;
+            self.blamed[k - 1] = true;
         }
     }
-    out.problems = problems.into_iter().collect();
-    out
+
+    /// Keeps the two lines before `lines[k]` and what follows; drops the rest.
+    fn forget_before(&mut self, k: usize) {
+        let drop = k.saturating_sub(2);
+        self.lines.drain(..drop);
+        self.blamed.drain(..drop);
+        self.first += drop;
+    }
+}
+
+/// Checks the chain and sequence of an `events.jsonl` read line by line.
+pub fn check_reader(mut input: impl BufRead) -> std::io::Result<ChainCheck> {
+    let mut out = ChainCheck::default();
+    let mut window = Window {
+        lines: VecDeque::new(),
+        blamed: VecDeque::new(),
+        first: 0,
+        expected_seq: 0,
+        problems: BTreeMap::new(),
+    };
+    let mut number = 0;
+    let mut raw = Vec::new();
+    loop {
+        raw.clear();
+        if input.read_until(b'\n', &mut raw)? == 0 {
+            break;
+        }
+        number += 1;
+        let terminated = raw.last() == Some(&b'\n');
+        if terminated {
+            raw.pop();
+        }
+        if raw.is_empty() {
+            window.problems.insert(
+                number,
+                "empty line (added: the journal never writes one)".into(),
+            );
+            continue;
+        }
+        let line = parse(number, &raw);
+        if line.parse_error.is_some() && !terminated {
+            // A kill -9 in the middle of a write: not tampering, and nothing follows it.
+            out.truncated_at_line = Some(number);
+            continue;
+        }
+        if line.parse_error.is_none() {
+            out.records += 1;
+        }
+        window.lines.push_back(line);
+        window.blamed.push_back(false);
+        if window.lines.len() >= 2 {
+            let k = window.lines.len() - 2;
+            window.judge(k);
+            window.forget_before(k + 1);
+        }
+    }
+    if !window.lines.is_empty() {
+        let k = window.lines.len() - 1;
+        window.judge(k);
+    }
+    out.problems = window.problems.into_iter().collect();
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -269,5 +334,32 @@ mod tests {
         assert_eq!(found.truncated_at_line, Some(4));
         assert_eq!(found.records, 3);
         assert!(found.problems.is_empty(), "{:?}", found.problems);
+    }
+
+    #[test]
+    fn an_edited_first_record_is_named() {
+        let mut lines = chain(5);
+        lines[0] = lines[0].replace("\"passed\":0", "\"passed\":7");
+        let found = check(&bytes(&lines));
+        assert_eq!(found.problems.len(), 1, "{:?}", found.problems);
+        assert_eq!(found.problems[0].0, 1);
+        assert!(found.problems[0].1.starts_with("changed"));
+    }
+
+    #[test]
+    fn a_line_added_far_into_a_long_record_is_named_from_a_file() {
+        let mut lines = chain(2000);
+        let copy = lines[1500].clone();
+        lines.insert(1501, copy);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        std::fs::write(&path, bytes(&lines)).unwrap();
+        let found = check_file(&path).unwrap();
+        assert_eq!(found.records, 2001);
+        assert_eq!(found.problems.len(), 1, "{:?}", found.problems);
+        // The copy and the original are the same bytes: the chain can only say that one of
+        // lines 1501 and 1502 is extra, and names the first.
+        assert_eq!(found.problems[0].0, 1501);
+        assert!(found.problems[0].1.starts_with("added"));
     }
 }

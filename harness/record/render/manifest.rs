@@ -38,8 +38,8 @@ pub fn run_files(dir: &Path) -> std::io::Result<Vec<String>> {
 pub fn render(dir: &Path) -> std::io::Result<String> {
     let mut text = String::new();
     for rel in run_files(dir)? {
-        let bytes = std::fs::read(dir.join(&rel))?;
-        text.push_str(&format!("{}  {rel}\n", crate::scenario::sha256_hex(&bytes)));
+        let sha256 = crate::record::sha256_file(&dir.join(&rel))?;
+        text.push_str(&format!("{sha256}  {rel}\n"));
     }
     Ok(text)
 }

@@ -78,7 +78,9 @@ fn scenario(records: &[Record], id: &str) -> (Value, Option<ScenarioVerdict>, us
     (s, verdict, checks, checks_failed)
 }
 
-pub fn render(records: &[Record], truncated_at_line: Option<usize>) -> String {
+/// `record_count` is every record in the file; `records` may hold a long scenario's samples
+/// thinned (see `render_all`).
+pub fn render(records: &[Record], record_count: usize, truncated_at_line: Option<usize>) -> String {
     let mut run = json!({
         "run_id": null, "started_utc": null, "harness_version": null, "git_commit": null,
         "mode": null, "seed": null, "operator": null, "finished_utc": null, "exit_code": null,
@@ -119,7 +121,7 @@ pub fn render(records: &[Record], truncated_at_line: Option<usize>) -> String {
         }
     }
     run["verdict"] = json!(run_verdict(exit_code));
-    run["record"] = json!({ "records": records.len(), "truncated_at_line": truncated_at_line });
+    run["record"] = json!({ "records": record_count, "truncated_at_line": truncated_at_line });
     run["run_deviations"] = json!(run_deviations);
     let mut totals = json!({
         "scenarios": 0, "passed": 0, "failed": 0, "control_caught": 0, "control_missed": 0,

@@ -1,6 +1,5 @@
 //! `traces/<scenario>.csv` and `traces/<scenario>-alarms.csv`: the measured traces.
 
-use super::{scenario_ids, scenario_records};
 use crate::record::journal::Record;
 use crate::record::RunEvent;
 use std::path::Path;
@@ -28,46 +27,80 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(|v| v.to_string()).unwrap_or_default()
 }
 
-pub fn write(dir: &Path, records: &[Record]) -> std::io::Result<()> {
-    let traces = dir.join(DIR);
-    std::fs::create_dir_all(&traces)?;
-    for id in scenario_ids(records) {
-        let mut samples = csv::Writer::from_writer(Vec::new());
-        let mut alarms = csv::Writer::from_writer(Vec::new());
-        let header = [
-            "t_ms",
-            "device_time_ms",
-            "delivered_nl",
-            "calculated_nl",
-            "dose_rate_ug_per_day",
-            "concentration_ug_per_ml",
-            "therapy_state",
-            "battery_permille",
-            "elective_replacement",
-            "end_of_service",
-            "active_alarms",
-            "balance_g",
-            "balance_stable",
-            "tip_nl",
-            "actual_reservoir_nl",
-            "pocket_nl",
-        ];
-        samples
-            .write_record(header)
-            .map_err(std::io::Error::other)?;
-        alarms
-            .write_record([
-                "t_ms",
-                "device_time_ms",
-                "alarm",
-                "priority",
-                "transition",
-                "event_seq",
-            ])
-            .map_err(std::io::Error::other)?;
-        for r in scenario_records(records, &id) {
-            match &r.event {
-                RunEvent::Sample { sample: s, .. } => {
+const SAMPLE_HEADER: [&str; 16] = [
+    "t_ms",
+    "device_time_ms",
+    "delivered_nl",
+    "calculated_nl",
+    "dose_rate_ug_per_day",
+    "concentration_ug_per_ml",
+    "therapy_state",
+    "battery_permille",
+    "elective_replacement",
+    "end_of_service",
+    "active_alarms",
+    "balance_g",
+    "balance_stable",
+    "tip_nl",
+    "actual_reservoir_nl",
+    "pocket_nl",
+];
+
+const ALARM_HEADER: [&str; 6] = [
+    "t_ms",
+    "device_time_ms",
+    "alarm",
+    "priority",
+    "transition",
+    "event_seq",
+];
+
+type CsvFile = csv::Writer<std::io::BufWriter<std::fs::File>>;
+
+/// Writes each scenario's trace files as its records stream past: a scenario gets its files
+/// when it starts (or finishes without starting), and every sample and alarm after that is
+/// appended, so a year of samples is never held in memory.
+pub struct TraceWriter {
+    dir: std::path::PathBuf,
+    open: Vec<(String, CsvFile, CsvFile)>,
+}
+
+fn create(path: std::path::PathBuf, header: &[&str]) -> std::io::Result<CsvFile> {
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(std::fs::File::create(path)?));
+    w.write_record(header).map_err(std::io::Error::other)?;
+    Ok(w)
+}
+
+impl TraceWriter {
+    pub fn create(dir: &Path) -> std::io::Result<TraceWriter> {
+        let dir = dir.join(DIR);
+        std::fs::create_dir_all(&dir)?;
+        Ok(TraceWriter {
+            dir,
+            open: Vec::new(),
+        })
+    }
+
+    fn files(&mut self, id: &str) -> Option<&mut (String, CsvFile, CsvFile)> {
+        self.open.iter_mut().find(|(open, _, _)| open == id)
+    }
+
+    pub fn record(&mut self, record: &Record) -> std::io::Result<()> {
+        match &record.event {
+            RunEvent::ScenarioStarted { scenario, .. }
+            | RunEvent::ScenarioFinished { scenario, .. }
+                if self.files(scenario).is_none() =>
+            {
+                let stem = file_stem(scenario);
+                let samples = create(self.dir.join(format!("{stem}.csv")), &SAMPLE_HEADER)?;
+                let alarms = create(self.dir.join(format!("{stem}-alarms.csv")), &ALARM_HEADER)?;
+                self.open.push((scenario.clone(), samples, alarms));
+            }
+            RunEvent::Sample {
+                scenario,
+                sample: s,
+            } => {
+                if let Some((_, samples, _)) = self.files(scenario) {
                     samples
                         .write_record([
                             s.t_ms.to_string(),
@@ -89,15 +122,17 @@ pub fn write(dir: &Path, records: &[Record]) -> std::io::Result<()> {
                         ])
                         .map_err(std::io::Error::other)?;
                 }
-                RunEvent::Alarm {
-                    t_ms,
-                    device_time_ms,
-                    alarm,
-                    priority,
-                    transition,
-                    event_seq,
-                    ..
-                } => {
+            }
+            RunEvent::Alarm {
+                scenario,
+                t_ms,
+                device_time_ms,
+                alarm,
+                priority,
+                transition,
+                event_seq,
+            } => {
+                if let Some((_, _, alarms)) = self.files(scenario) {
                     alarms
                         .write_record([
                             t_ms.to_string(),
@@ -109,21 +144,26 @@ pub fn write(dir: &Path, records: &[Record]) -> std::io::Result<()> {
                         ])
                         .map_err(std::io::Error::other)?;
                 }
-                _ => {}
             }
+            _ => {}
         }
-        std::fs::write(
-            traces.join(format!("{}.csv", file_stem(&id))),
-            samples
-                .into_inner()
-                .map_err(|e| std::io::Error::other(e.to_string()))?,
-        )?;
-        std::fs::write(
-            traces.join(format!("{}-alarms.csv", file_stem(&id))),
-            alarms
-                .into_inner()
-                .map_err(|e| std::io::Error::other(e.to_string()))?,
-        )?;
+        Ok(())
     }
-    Ok(())
+
+    pub fn finish(self) -> std::io::Result<()> {
+        for (_, mut samples, mut alarms) in self.open {
+            samples.flush()?;
+            alarms.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes every scenario's trace files from records held in memory.
+pub fn write(dir: &Path, records: &[Record]) -> std::io::Result<()> {
+    let mut writer = TraceWriter::create(dir)?;
+    for record in records {
+        writer.record(record)?;
+    }
+    writer.finish()
 }

@@ -81,8 +81,8 @@ fn read_manifest(dir: &Path, report: &mut VerifyReport) -> Option<BTreeMap<Strin
 
 fn check_files(dir: &Path, listed: &BTreeMap<String, String>, report: &mut VerifyReport) {
     for (path, hash) in listed {
-        match std::fs::read(dir.join(path)) {
-            Ok(bytes) if crate::scenario::sha256_hex(&bytes) == *hash => {}
+        match crate::record::sha256_file(&dir.join(path)) {
+            Ok(found) if found == *hash => {}
             Ok(_) => report.problems.push(format!(
                 "{path}: changed (its SHA-256 differs from the manifest)"
             )),
@@ -108,8 +108,8 @@ fn check_files(dir: &Path, listed: &BTreeMap<String, String>, report: &mut Verif
 }
 
 fn check_record(dir: &Path, report: &mut VerifyReport) -> bool {
-    let bytes = match std::fs::read(dir.join(EVENTS_FILE)) {
-        Ok(bytes) => bytes,
+    let found = match chain::check_file(&dir.join(EVENTS_FILE)) {
+        Ok(found) => found,
         Err(e) => {
             report
                 .problems
@@ -117,7 +117,6 @@ fn check_record(dir: &Path, report: &mut VerifyReport) -> bool {
             return false;
         }
     };
-    let found = chain::check(&bytes);
     report.records = found.records;
     if let Some(line) = found.truncated_at_line {
         report.notes.push(format!(

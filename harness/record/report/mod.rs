@@ -37,11 +37,11 @@ pub fn run_files(dir: &Path) -> std::io::Result<Vec<HashedFile>> {
         if UNHASHED.contains(&rel.as_str()) {
             continue;
         }
-        let bytes = std::fs::read(dir.join(&rel))?;
+        let path = dir.join(&rel);
         out.push(HashedFile {
+            sha256: crate::record::sha256_file(&path)?,
+            bytes: Some(std::fs::metadata(&path)?.len()),
             path: rel,
-            sha256: crate::scenario::sha256_hex(&bytes),
-            bytes: Some(bytes.len() as u64),
         });
     }
     Ok(out)
@@ -90,23 +90,29 @@ pub fn render(view: &RunView, config: &ReportConfig) -> (String, String) {
 
 /// Writes `report.html` and `report.md` into the run directory, with the default settings.
 pub fn write_reports(dir: &Path, records: &[Record]) -> std::io::Result<()> {
-    write_reports_with(dir, records, &ReportConfig::default())
+    // The records were read from this directory; reading it again tells what the caller's
+    // slice cannot: a final line cut short, a broken chain.
+    let mut integrity = RecordIntegrity::default();
+    if let Ok(mut reader) = journal::Reader::open(dir) {
+        while let Ok(Some(_)) = reader.next_record() {}
+        integrity = RecordIntegrity {
+            truncated_at_line: reader.truncated_at_line,
+            problems: reader.problems,
+        };
+    }
+    write_reports_with(dir, records, integrity, &ReportConfig::default())
 }
 
+/// Writes both reports from `records` (all of them, or a long scenario's samples thinned to
+/// `thin::PLOT_POINTS`) and what reading the record found wrong with it.
 pub fn write_reports_with(
     dir: &Path,
     records: &[Record],
+    integrity: RecordIntegrity,
     config: &ReportConfig,
 ) -> std::io::Result<()> {
     let mut view = RunView::from_records(records);
-    // The records were read from this directory; reading it again tells what the caller's
-    // slice cannot: a final line cut short, a broken chain.
-    if let Ok(read) = journal::read(dir) {
-        view.integrity = RecordIntegrity {
-            truncated_at_line: read.truncated_at_line,
-            problems: read.problems,
-        };
-    }
+    view.integrity = integrity;
     view.run_files = run_files(dir)?;
     let (html, markdown) = render(&view, config);
     std::fs::write(dir.join(HTML_FILE), html)?;

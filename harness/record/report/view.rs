@@ -114,6 +114,17 @@ pub struct ScenarioView {
     pub finished: Option<Finished>,
 }
 
+impl ScenarioView {
+    /// How many recorded samples each plotted sample stands for, when a long scenario's samples
+    /// were thinned for the report (None when every sample is here).
+    pub fn plotted_stride(&self) -> Option<u64> {
+        let first = self.samples.first()?.t_ms;
+        let second = self.samples.get(1)?.t_ms;
+        let stride = (second - first) / self.sample_ms.max(1);
+        (stride > 1).then_some(stride)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DeviationRow {
     pub scenario: Option<String>,
@@ -144,7 +155,6 @@ pub struct RunView {
     pub scenarios: Vec<ScenarioView>,
     pub deviations: Vec<DeviationRow>,
     pub last_seq: Option<u64>,
-    pub record_count: usize,
     pub integrity: RecordIntegrity,
     /// Files of the run directory (outputs other than the reports and the manifest).
     pub run_files: Vec<HashedFile>,
@@ -299,7 +309,6 @@ impl ScenarioView {
 impl RunView {
     pub fn from_records(records: &[Record]) -> RunView {
         let mut view = RunView {
-            record_count: records.len(),
             last_seq: records.last().map(|r| r.seq),
             ..RunView::default()
         };
