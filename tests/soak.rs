@@ -1,0 +1,122 @@
+//! The one-year soak (issue 5 §5): a year of therapy sampled every 30 s (1,051,201 samples) on
+//! the built-in emulator finishes with its peak resident memory under 64 MB, every sample on
+//! disk. It measures the release build, so it is ignored by a plain `cargo test`; CI runs
+//! `cargo test --release --test soak -- --ignored` (docs/performance.md has the figures).
+
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+const BIN: &str = env!("CARGO_BIN_EXE_pumphil");
+const SOAK: &str = "tests/soak/one-year.toml";
+const SAMPLES: usize = 365 * 24 * 120 + 1;
+const PEAK_RSS_LIMIT_KB: i64 = 64 * 1024;
+
+/// Runs a command and returns its exit code and peak resident set size in KiB.
+fn run_with_peak_rss(command: &mut Command) -> (i32, i64) {
+    // wait4, not Child::wait, reaps the child: it also returns the child's rusage.
+    let pid = command.spawn().unwrap().id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data, and `pid` is our own child, waited for exactly once.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 failed");
+    assert!(
+        libc::WIFEXITED(status),
+        "the command did not exit normally: {status:#x}"
+    );
+    (libc::WEXITSTATUS(status), usage.ru_maxrss)
+}
+
+fn count_lines(path: &Path) -> usize {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    std::io::BufReader::new(file).split(b'\n').count()
+}
+
+#[test]
+#[ignore = "a year of samples: about two minutes in release; run with --release -- --ignored"]
+fn a_year_sampled_every_30_s_runs_in_flat_memory() {
+    if cfg!(debug_assertions) {
+        panic!(
+            "the soak measures the release build: cargo test --release --test soak -- --ignored"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = dir.path().join("fixtures");
+    let reports = dir.path().join("reports");
+    // A year of expected rows is too large to commit: the reference calculator writes them.
+    let expect = Command::new(BIN)
+        .args(["expect", "--write", "--fixtures"])
+        .arg(&fixtures)
+        .arg(SOAK)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(expect.success(), "pumphil expect failed");
+
+    let started = Instant::now();
+    let (code, peak_kb) = run_with_peak_rss(
+        Command::new(BIN)
+            .args(["run", "--plain", "--quiet", "--reports"])
+            .arg(&reports)
+            .arg("--fixtures")
+            .arg(&fixtures)
+            .arg(SOAK)
+            .stdout(Stdio::null()),
+    );
+    eprintln!(
+        "one-year soak: exit {code}, {:.1} s, peak RSS {:.1} MiB",
+        started.elapsed().as_secs_f64(),
+        peak_kb as f64 / 1024.0
+    );
+    assert_eq!(code, 0, "the soak scenario must pass");
+    assert!(
+        peak_kb < PEAK_RSS_LIMIT_KB,
+        "peak RSS {peak_kb} KiB is over the {PEAK_RSS_LIMIT_KB} KiB limit"
+    );
+
+    let run = std::fs::read_dir(&reports)
+        .unwrap()
+        .next()
+        .expect("a run directory")
+        .unwrap()
+        .path();
+    let trace = run.join("traces").join("one-year-soak.csv");
+    assert_eq!(
+        count_lines(&trace),
+        SAMPLES + 1,
+        "every sample, and the header, on disk"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["verdict"], "passed", "{summary}");
+    let records = summary["record"]["records"].as_u64().unwrap() as usize;
+    assert!(
+        records > SAMPLES,
+        "the summary counts every record: {summary}"
+    );
+    // The record a reviewer verifies is checked a line at a time too.
+    let started = Instant::now();
+    let (code, verify_peak_kb) = run_with_peak_rss(
+        Command::new(BIN)
+            .arg("verify")
+            .arg(&run)
+            .stdout(Stdio::null()),
+    );
+    eprintln!(
+        "pumphil verify: exit {code}, {:.1} s, peak RSS {:.1} MiB",
+        started.elapsed().as_secs_f64(),
+        verify_peak_kb as f64 / 1024.0
+    );
+    assert_eq!(code, 0, "the soak's run directory verifies");
+    assert!(
+        verify_peak_kb < PEAK_RSS_LIMIT_KB,
+        "verify peak RSS {verify_peak_kb} KiB"
+    );
+    let report = std::fs::read_to_string(run.join("report.html")).unwrap();
+    assert!(
+        report.contains("traces/one-year-soak.csv holds every sample"),
+        "the report says its plots are thinned"
+    );
+}
