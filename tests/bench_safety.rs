@@ -183,12 +183,7 @@ fn losing_the_pump_mid_scenario_ends_it_within_its_timeout() {
     let child = run_scenario_on_bench(dir.path(), &bench, FAULT_SCENARIO);
     wait_for_samples(dir.path(), 1);
     drop(emu);
-    let started = Instant::now();
-    let (code, text) = finish(child);
-    assert_eq!(code, 3, "{text}");
-    assert!(started.elapsed() < Duration::from_secs(10));
-    let run = run_dir(dir.path());
-    let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
+    let (run, events) = ended_by_a_lost_device(dir.path(), child);
     assert!(
         events.contains("\"verdict\":\"incomplete\"") && events.contains("pump:"),
         "{events}"
@@ -210,12 +205,7 @@ fn losing_the_balance_mid_scenario_ends_it_and_clears_the_pumps_fault() {
     let child = run_scenario_on_bench(dir.path(), &bench, FAULT_SCENARIO);
     wait_for_samples(dir.path(), 1);
     drop(balance);
-    let started = Instant::now();
-    let (code, text) = finish(child);
-    assert_eq!(code, 3, "{text}");
-    assert!(started.elapsed() < Duration::from_secs(10));
-    let run = run_dir(dir.path());
-    let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
+    let (run, events) = ended_by_a_lost_device(dir.path(), child);
     assert!(
         events.contains("\"verdict\":\"incomplete\"") && events.contains("balance"),
         "{events}"
@@ -227,6 +217,18 @@ fn losing_the_balance_mid_scenario_ends_it_and_clears_the_pumps_fault() {
         "the pump was left with a flow bias"
     );
     assert!(run.join("report.html").exists(), "the report renders");
+}
+
+/// Waits for a run whose device was just lost: it must end within its timeout with exit 3.
+/// Returns its run directory and record.
+fn ended_by_a_lost_device(dir: &Path, child: Child) -> (PathBuf, String) {
+    let started = Instant::now();
+    let (code, text) = finish(child);
+    assert_eq!(code, 3, "{text}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let run = run_dir(dir);
+    let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
+    (run, events)
 }
 
 fn restored(events: &str) -> bool {

@@ -13,8 +13,10 @@ const SOAK: &str = "tests/soak/one-year.toml";
 const SAMPLES: usize = 365 * 24 * 120 + 1;
 const PEAK_RSS_LIMIT_KB: i64 = 64 * 1024;
 
-/// Runs a command and returns its exit code and peak resident set size in KiB.
-fn run_with_peak_rss(command: &mut Command) -> (i32, i64) {
+/// Runs a command, prints its figures under `label`, and returns its exit code and peak
+/// resident set size in KiB.
+fn run_with_peak_rss(label: &str, command: &mut Command) -> (i32, i64) {
+    let started = Instant::now();
     // wait4, not Child::wait, reaps the child: it also returns the child's rusage.
     let pid = command.spawn().unwrap().id() as libc::pid_t;
     let mut status = 0;
@@ -26,7 +28,13 @@ fn run_with_peak_rss(command: &mut Command) -> (i32, i64) {
         libc::WIFEXITED(status),
         "the command did not exit normally: {status:#x}"
     );
-    (libc::WEXITSTATUS(status), usage.ru_maxrss)
+    let code = libc::WEXITSTATUS(status);
+    eprintln!(
+        "{label}: exit {code}, {:.1} s, peak RSS {:.1} MiB",
+        started.elapsed().as_secs_f64(),
+        usage.ru_maxrss as f64 / 1024.0
+    );
+    (code, usage.ru_maxrss)
 }
 
 fn count_lines(path: &Path) -> usize {
@@ -55,8 +63,8 @@ fn a_year_sampled_every_30_s_runs_in_flat_memory() {
         .unwrap();
     assert!(expect.success(), "pumphil expect failed");
 
-    let started = Instant::now();
     let (code, peak_kb) = run_with_peak_rss(
+        "one-year soak",
         Command::new(BIN)
             .args(["run", "--plain", "--quiet", "--reports"])
             .arg(&reports)
@@ -64,11 +72,6 @@ fn a_year_sampled_every_30_s_runs_in_flat_memory() {
             .arg(&fixtures)
             .arg(SOAK)
             .stdout(Stdio::null()),
-    );
-    eprintln!(
-        "one-year soak: exit {code}, {:.1} s, peak RSS {:.1} MiB",
-        started.elapsed().as_secs_f64(),
-        peak_kb as f64 / 1024.0
     );
     assert_eq!(code, 0, "the soak scenario must pass");
     assert!(
@@ -97,17 +100,12 @@ fn a_year_sampled_every_30_s_runs_in_flat_memory() {
         "the summary counts every record: {summary}"
     );
     // The record a reviewer verifies is checked a line at a time too.
-    let started = Instant::now();
     let (code, verify_peak_kb) = run_with_peak_rss(
+        "pumphil verify",
         Command::new(BIN)
             .arg("verify")
             .arg(&run)
             .stdout(Stdio::null()),
-    );
-    eprintln!(
-        "pumphil verify: exit {code}, {:.1} s, peak RSS {:.1} MiB",
-        started.elapsed().as_secs_f64(),
-        verify_peak_kb as f64 / 1024.0
     );
     assert_eq!(code, 0, "the soak's run directory verifies");
     assert!(

@@ -24,6 +24,19 @@ struct VolumeRow {
     programmed_nl_per_day: u64,
 }
 
+impl From<VolumeRow> for ExpectedSample {
+    fn from(row: VolumeRow) -> ExpectedSample {
+        ExpectedSample {
+            t_ms: row.t_ms,
+            delivered_nl: row.delivered_nl,
+            calculated_nl: row.calculated_nl,
+            tip_nl: row.tip_nl,
+            actual_nl: row.actual_nl,
+            programmed_nl_per_day: row.programmed_nl_per_day,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AlarmRow {
@@ -173,14 +186,7 @@ pub fn read(
     let mut samples = Vec::new();
     for row in csv::Reader::from_reader(vtext.as_bytes()).deserialize::<VolumeRow>() {
         let row = row.map_err(|e| csv_error(&vpath, &vtext, &e))?;
-        samples.push(ExpectedSample {
-            t_ms: row.t_ms,
-            delivered_nl: row.delivered_nl,
-            calculated_nl: row.calculated_nl,
-            tip_nl: row.tip_nl,
-            actual_nl: row.actual_nl,
-            programmed_nl_per_day: row.programmed_nl_per_day,
-        });
+        samples.push(ExpectedSample::from(row));
     }
     if samples.is_empty() {
         return Err(InputError::new(&vpath, &vtext, "fixture::empty", "no rows")
@@ -246,15 +252,8 @@ impl Iterator for ExpectedRows {
     fn next(&mut self) -> Option<Self::Item> {
         let row = self.rows.next()?;
         Some(
-            row.map(|row| ExpectedSample {
-                t_ms: row.t_ms,
-                delivered_nl: row.delivered_nl,
-                calculated_nl: row.calculated_nl,
-                tip_nl: row.tip_nl,
-                actual_nl: row.actual_nl,
-                programmed_nl_per_day: row.programmed_nl_per_day,
-            })
-            .map_err(|e| format!("{}: {e}", self.path.display())),
+            row.map(ExpectedSample::from)
+                .map_err(|e| format!("{}: {e}", self.path.display())),
         )
     }
 }
