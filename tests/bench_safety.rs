@@ -150,15 +150,16 @@ fn a_pump_that_is_not_a_test_unit_is_refused() {
     assert!(text.contains("does not identify as a test unit"), "{text}");
 }
 
-#[test]
-fn sigterm_ends_a_bench_run_as_incomplete_with_its_evidence_kept() {
+/// Ctrl-C (SIGINT) and SIGTERM end a run the same way: the scenario is INCOMPLETE, the
+/// pump's injected fault is cleared, and every output is written.
+fn a_signal_ends_a_bench_run_as_incomplete_with_its_evidence_kept(signal: i32) {
     let dir = tempfile::tempdir().unwrap();
     let emu = emulator_of(FAULT_SCENARIO_RESERVOIR_ML, &[]);
     let bench = bench_file(dir.path(), &emu, "TU-000123");
     let child = run_scenario_on_bench(dir.path(), &bench, FAULT_SCENARIO);
     wait_for_samples(dir.path(), 1);
     // SAFETY: signalling our own child process.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    unsafe { libc::kill(child.id() as i32, signal) };
     let (code, text) = finish(child);
     assert_eq!(code, 3, "{text}");
     let run = run_dir(dir.path());
@@ -173,6 +174,16 @@ fn sigterm_ends_a_bench_run_as_incomplete_with_its_evidence_kept() {
     );
     assert!(events.contains("\"type\":\"run_finished\""));
     assert!(run.join("junit.xml").exists() && run.join("MANIFEST.sha256").exists());
+}
+
+#[test]
+fn sigterm_ends_a_bench_run_as_incomplete_with_its_evidence_kept() {
+    a_signal_ends_a_bench_run_as_incomplete_with_its_evidence_kept(libc::SIGTERM);
+}
+
+#[test]
+fn ctrl_c_ends_a_bench_run_as_incomplete_with_its_evidence_kept() {
+    a_signal_ends_a_bench_run_as_incomplete_with_its_evidence_kept(libc::SIGINT);
 }
 
 #[test]
