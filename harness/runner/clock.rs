@@ -64,7 +64,14 @@ impl DeviceClock {
                     }
                     let status = driver.request(&Request::Status).await.map_err(Lost::Pump)?;
                     if let Some(balance) = balance.as_deref_mut() {
-                        balance.weigh_immediate().await.map_err(Lost::Balance)?;
+                        // Only silence or a dead link ends the wait: a busy or overloaded
+                        // balance is still there, and the next sample records what it says.
+                        match balance.weigh_immediate().await {
+                            Err(e @ (BalanceError::Lost(_) | BalanceError::Timeout(_))) => {
+                                return Err(Lost::Balance(e))
+                            }
+                            _ => {}
+                        }
                     }
                     if let ResponseBody::Status(s) = status {
                         if s.device_time_ms >= origin_ms + t_ms {
