@@ -66,11 +66,10 @@ impl DeviceClock {
                     if let Some(balance) = balance.as_deref_mut() {
                         // Only silence or a dead link ends the wait: a busy or overloaded
                         // balance is still there, and the next sample records what it says.
-                        match balance.weigh_immediate().await {
-                            Err(e @ (BalanceError::Lost(_) | BalanceError::Timeout(_))) => {
-                                return Err(Lost::Balance(e))
-                            }
-                            _ => {}
+                        if let Err(e @ (BalanceError::Lost(_) | BalanceError::Timeout(_))) =
+                            balance.weigh_immediate().await
+                        {
+                            return Err(Lost::Balance(e));
                         }
                     }
                     if let ResponseBody::Status(s) = status {
