@@ -30,6 +30,7 @@ fn options(reports: &Path, link_faults: LinkFaults) -> RunOptions {
         command_line: vec!["lossy-link-test".into()],
         link_faults,
         retries: RETRIES,
+        csf: Default::default(),
     }
 }
 

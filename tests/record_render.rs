@@ -123,6 +123,7 @@ fn events() -> Vec<RunEvent> {
             seed: 7,
             jobs: 1,
             scenarios: vec![file("scenarios/basic.toml")],
+            csf: Default::default(),
         },
         // line 2
         started("basic", None),

@@ -182,6 +182,7 @@ fn synthetic_run(dir: &Path) {
             .iter()
             .map(|id| file(&format!("scenarios/{id}.toml")))
             .collect(),
+        csf: Default::default(),
     });
 
     emit(started(
@@ -434,6 +435,52 @@ fn pumphil_report_writes_the_reports_before_the_manifest() {
     let listed = format!("{}  report.html", pumphil::scenario::sha256_hex(&html));
     assert!(manifest.contains(&listed), "{manifest}");
     assert!(manifest.contains("  report.md\n"));
+}
+
+#[test]
+fn csf_parameters_set_on_the_command_line_are_recorded_and_re_rendered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pumphil"))
+            .args(["run", "--plain", "--quiet", "--reports"])
+            .arg(dir.path())
+            .args(extra)
+            .arg("scenarios/catheter-disconnect.toml")
+            .output()
+            .expect("pumphil run")
+    };
+    let out = run(&["--csf-half-life-h", "3", "--csf-clearance-ml-per-h", "45"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let run_dir = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let md = std::fs::read_to_string(run_dir.join(MARKDOWN_FILE)).unwrap();
+    assert!(
+        md.contains("half-life 3.00 h and clearance 45.0 mL/h"),
+        "the report uses the run's parameters"
+    );
+    let html = std::fs::read(run_dir.join(HTML_FILE)).unwrap();
+    let again = Command::new(env!("CARGO_BIN_EXE_pumphil"))
+        .arg("report")
+        .arg(&run_dir)
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{again:?}");
+    assert_eq!(std::fs::read(run_dir.join(HTML_FILE)).unwrap(), html);
+    assert!(std::fs::read_to_string(run_dir.join(MARKDOWN_FILE))
+        .unwrap()
+        .contains("half-life 3.00 h"));
+
+    let bad = run(&["--csf-half-life-h", "-1"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        text.contains("--csf-half-life-h") && text.contains("not a positive number"),
+        "{text}"
+    );
 }
 
 fn redacted(text: &str) -> insta::Settings {

@@ -21,6 +21,7 @@ fn options(reports: &std::path::Path, seed: u64, paths: Vec<std::path::PathBuf>)
         command_line: vec!["suite-test".into()],
         link_faults: Default::default(),
         retries: 3,
+        csf: Default::default(),
     }
 }
 

@@ -33,6 +33,7 @@ fn main() {
             command_line: vec!["bench".into()],
             link_faults: Default::default(),
             retries: 3,
+            csf: Default::default(),
         };
         let start = Instant::now();
         let outcome = runtime.block_on(pumphil::runner::run(options));

@@ -1,6 +1,7 @@
 //! `pumphil run [PATH...]`: the main job — replay scenarios on the emulator or a bench.
 
 use super::exit;
+use crate::record::report::csf::CsfParams;
 use crate::runner::{self, RunOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -42,6 +43,12 @@ pub struct RunArgs {
     /// Only the closing table.
     #[arg(long, short)]
     pub quiet: bool,
+    /// CSF elimination half-life for the report's engineering estimate, in hours (label: 1.51).
+    #[arg(long, value_name = "HOURS", default_value = "1.51", allow_negative_numbers = true, value_parser = CsfParams::parse_positive)]
+    pub csf_half_life_h: f64,
+    /// CSF clearance for the report's engineering estimate, in mL/h (label: 30).
+    #[arg(long, value_name = "ML_PER_H", default_value = "30", allow_negative_numbers = true, value_parser = CsfParams::parse_positive)]
+    pub csf_clearance_ml_per_h: f64,
 }
 
 fn pumphil_retries() -> u32 {
@@ -68,6 +75,10 @@ pub fn run(args: &RunArgs) -> u8 {
         command_line: std::env::args().collect(),
         link_faults: args.link_faults.clone(),
         retries: args.retries,
+        csf: CsfParams {
+            half_life_h: args.csf_half_life_h,
+            clearance_ml_per_h: args.csf_clearance_ml_per_h,
+        },
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

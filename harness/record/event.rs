@@ -114,6 +114,10 @@ pub enum RunEvent {
         seed: u64,
         jobs: usize,
         scenarios: Vec<FileRef>,
+        /// Parameters of the report's CSF estimate (records made before they were recorded
+        /// read as the label's defaults).
+        #[serde(default)]
+        csf: crate::record::report::csf::CsfParams,
     },
     ScenarioStarted {
         scenario: String,

@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub link_faults: crate::emulator::link_faults::LinkFaults,
     /// Re-sends of a request before the device counts as lost.
     pub retries: u32,
+    /// Parameters of the report's CSF estimate, recorded with the run.
+    pub csf: crate::record::report::csf::CsfParams,
 }
 
 /// The outcome of a run: its directory (if one was made) and the exit code.
@@ -241,6 +243,7 @@ pub async fn run(opts: RunOptions) -> RunOutcome {
                 sha256: p.scenario.sha256.clone(),
             })
             .collect(),
+        csf: opts.csf,
     });
 
     let shutdown = watch_signals();

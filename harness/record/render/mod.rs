@@ -112,7 +112,7 @@ pub fn render_all(dir: &Path) -> Result<RenderOutcome, RenderError> {
         truncated_at_line: reader.truncated_at_line,
         problems: reader.problems.clone(),
     };
-    crate::record::report::write_reports_with(dir, records, integrity, &Default::default())?;
+    crate::record::report::write_reports_with(dir, records, integrity)?;
     manifest::write(dir)?;
     Ok(RenderOutcome {
         records: position,

@@ -922,8 +922,13 @@ fn clinical(s: &ScenarioView, config: &ReportConfig) -> Vec<Block> {
     let outcome = csf::estimate(s, &config.csf);
     let mut out = Vec::new();
     let params = &config.csf;
+    let source = if *params == csf::CsfParams::default() {
+        "product label; set others with pumphil run --csf-half-life-h and --csf-clearance-ml-per-h"
+    } else {
+        "set for this run; the product label gives 1.51 h and 30 mL/h"
+    };
     let method = format!(
-        "One-compartment model of CSF baclofen: half-life {:.2} h and clearance {:.1} mL/h (product label; configurable), \
+        "One-compartment model of CSF baclofen: half-life {:.2} h and clearance {:.1} mL/h ({source}), \
          distribution volume V = CL·t½/ln 2 = {:.1} mL. Input is the balance-measured catheter-tip flow × concentration, \
          averaged over each sample interval and integrated exactly within it; the patient is assumed at steady state on \
          the mean delivery between the scenario start and the interruption (at most its first day).",

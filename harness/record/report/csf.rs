@@ -10,8 +10,9 @@ use crate::scenario::duration::format_duration;
 use crate::units::{MS_PER_DAY, MS_PER_HOUR};
 use serde_json::Value;
 
-/// Pharmacokinetic parameters of the estimate.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Pharmacokinetic parameters of the estimate, recorded in `RunStarted` so that the report
+/// re-renders with the parameters the run was made with.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CsfParams {
     /// CSF elimination half-life in hours. Default 1.51 h: the mean over the first 4 h after a
     /// lumbar bolus in the product label (published range 0.9–5 h).
@@ -30,6 +31,16 @@ impl Default for CsfParams {
 }
 
 impl CsfParams {
+    /// Parses a positive, finite number of hours or mL/h for a command-line flag.
+    pub fn parse_positive(text: &str) -> Result<f64, String> {
+        match text.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+            _ => Err(format!(
+                "{text:?} is not a positive number (the label gives a half-life of 1.51 h and a clearance of 30 mL/h)"
+            )),
+        }
+    }
+
     pub fn elimination_per_h(&self) -> f64 {
         std::f64::consts::LN_2 / self.half_life_h
     }

@@ -29,6 +29,15 @@ pub struct ReportConfig {
     pub csf: csf::CsfParams,
 }
 
+impl ReportConfig {
+    /// The settings the run was recorded with (the label's defaults for older records).
+    pub fn of(view: &RunView) -> ReportConfig {
+        ReportConfig {
+            csf: view.run.as_ref().map(|r| r.csf).unwrap_or_default(),
+        }
+    }
+}
+
 /// Every file under `dir` except the reports and the manifest, sorted, with SHA-256 and size.
 pub fn run_files(dir: &Path) -> std::io::Result<Vec<HashedFile>> {
     let mut out = Vec::new();
@@ -100,7 +109,7 @@ pub fn write_reports(dir: &Path, records: &[Record]) -> std::io::Result<()> {
             problems: reader.problems,
         };
     }
-    write_reports_with(dir, records, integrity, &ReportConfig::default())
+    write_reports_with(dir, records, integrity)
 }
 
 /// Writes both reports from `records` (all of them, or a long scenario's samples thinned to
@@ -109,12 +118,12 @@ pub fn write_reports_with(
     dir: &Path,
     records: &[Record],
     integrity: RecordIntegrity,
-    config: &ReportConfig,
 ) -> std::io::Result<()> {
     let mut view = RunView::from_records(records);
     view.integrity = integrity;
     view.run_files = run_files(dir)?;
-    let (html, markdown) = render(&view, config);
+    let config = ReportConfig::of(&view);
+    let (html, markdown) = render(&view, &config);
     std::fs::write(dir.join(HTML_FILE), html)?;
     std::fs::write(dir.join(MARKDOWN_FILE), markdown)
 }

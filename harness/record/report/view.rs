@@ -24,6 +24,7 @@ pub struct RunHeader {
     pub seed: u64,
     pub jobs: usize,
     pub scenario_files: Vec<FileRef>,
+    pub csf: super::csf::CsfParams,
 }
 
 #[derive(Debug, Clone)]
@@ -345,8 +346,10 @@ impl RunView {
                 seed,
                 jobs,
                 scenarios,
+                csf,
             } => {
                 self.run = Some(RunHeader {
+                    csf: *csf,
                     run_id: run_id.clone(),
                     started_utc: started_utc.clone(),
                     harness_version: harness_version.clone(),
