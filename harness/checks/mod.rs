@@ -5,6 +5,8 @@
 
 pub mod alarms;
 pub mod flow;
+#[cfg(test)]
+mod flow_tests;
 pub mod names;
 pub mod volume;
 
