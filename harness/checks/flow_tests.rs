@@ -163,22 +163,11 @@ fn trace(scenario: &Scenario, steps: &[Step]) -> (Vec<Sample>, Vec<ExpectedSampl
             programmed_nl_per_day: 0,
         });
         samples.push(Sample {
-            t_ms,
-            device_time_ms: t_ms,
             delivered_nl: delivered,
             calculated_nl: calculated,
-            dose_rate_ug_per_day: 0,
-            concentration_ug_per_ml: 0,
             therapy_state: if running { "running" } else { "stopped" }.into(),
-            battery_permille: 1000,
-            elective_replacement: false,
-            end_of_service: false,
-            active_alarms: vec![],
-            balance_g: None,
-            balance_stable: None,
             tip_nl: tip_step.map(|_| tip),
-            actual_reservoir_nl: None,
-            pocket_nl: None,
+            ..Sample::running_at(t_ms)
         });
     }
     (samples, expected)

@@ -94,6 +94,32 @@ pub struct Sample {
     pub pocket_nl: Option<u64>,
 }
 
+#[cfg(test)]
+impl Sample {
+    /// A running pump's sample at `t_ms` with nothing delivered or measured, for unit tests to
+    /// fill in the fields they look at.
+    pub(crate) fn running_at(t_ms: u64) -> Sample {
+        Sample {
+            t_ms,
+            device_time_ms: t_ms,
+            delivered_nl: 0,
+            calculated_nl: 0,
+            dose_rate_ug_per_day: 0,
+            concentration_ug_per_ml: 0,
+            therapy_state: "running".into(),
+            battery_permille: 1000,
+            elective_replacement: false,
+            end_of_service: false,
+            active_alarms: vec![],
+            balance_g: None,
+            balance_stable: None,
+            tip_nl: None,
+            actual_reservoir_nl: None,
+            pocket_nl: None,
+        }
+    }
+}
+
 // Events are written one at a time; boxing the large variants would only add noise.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -475,22 +475,11 @@ mod tests {
 
     fn sample(t_ms: u64, tip_nl: u64) -> Sample {
         Sample {
-            t_ms,
-            device_time_ms: t_ms,
             delivered_nl: tip_nl,
-            calculated_nl: 0,
             dose_rate_ug_per_day: 1000,
             concentration_ug_per_ml: 500,
-            therapy_state: "running".into(),
-            battery_permille: 1000,
-            elective_replacement: false,
-            end_of_service: false,
-            active_alarms: vec![],
-            balance_g: None,
-            balance_stable: None,
             tip_nl: Some(tip_nl),
-            actual_reservoir_nl: None,
-            pocket_nl: None,
+            ..Sample::running_at(t_ms)
         }
     }
 
