@@ -158,12 +158,3 @@ impl TraceWriter {
         Ok(())
     }
 }
-
-/// Writes every scenario's trace files from records held in memory.
-pub fn write(dir: &Path, records: &[Record]) -> std::io::Result<()> {
-    let mut writer = TraceWriter::create(dir)?;
-    for record in records {
-        writer.record(record)?;
-    }
-    writer.finish()
-}
