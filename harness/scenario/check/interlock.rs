@@ -136,3 +136,109 @@ impl Checker<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{parse, Action, FlexStepSpec, InputErrors, Scenario};
+    use std::path::Path;
+
+    fn scenario(device: &str, steps: &str) -> Result<Scenario, InputErrors> {
+        let text = format!(
+            "id = \"t\"\ntitle = \"t\"\nrequirements = [\"R\"]\nhazard = \"h\"\n[device]\nreservoir_ml = 40\ninitial_fill_ml = 20.0\nconcentration_ug_per_ml = 500\n{device}\n[timing]\nend = \"5d\"\nsample_every = \"1h\"\n{steps}"
+        );
+        parse(Path::new("t.toml"), &text, String::new())
+    }
+
+    fn step(at: &str, action: &str) -> String {
+        format!("[[step]]\nat = \"{at}\"\n{action}\n")
+    }
+
+    fn program(ug: u32) -> String {
+        format!("program = {{ continuous_ug_per_day = {ug} }}")
+    }
+
+    const REFILL: &str = "refill = { volume_ml = 20.0, concentration_ug_per_ml = 500 }";
+
+    #[test]
+    fn a_refill_at_the_same_time_allows_more_whatever_the_order_in_the_file() {
+        let start = step("0s", &program(500));
+        let rise = step("2d", &program(700));
+        let refill = step("2d", REFILL);
+        assert!(scenario("", &format!("{start}{rise}{refill}")).is_ok());
+        assert!(scenario("", &format!("{start}{refill}{rise}")).is_ok());
+        let alone = scenario("", &format!("{start}{rise}"))
+            .unwrap_err()
+            .to_string();
+        assert!(alone.contains("at most +30 % in 24 h"), "{alone}");
+        let later = scenario("", &format!("{start}{}{rise}", step("1d", REFILL)));
+        assert!(later.is_err(), "a refill a day earlier gives no allowance");
+    }
+
+    #[test]
+    fn the_patient_group_sets_the_limits() {
+        let steps = format!("{}{}", step("0s", &program(500)), step("2d", &program(575)));
+        assert!(scenario("", &steps).is_ok());
+        assert!(scenario("patient_group = \"cerebral\"", &steps).is_ok());
+        let steps = format!("{}{}", step("0s", &program(500)), step("2d", &program(580)));
+        assert!(scenario("", &steps).is_ok());
+        assert!(scenario("patient_group = \"child\"", &steps).is_err());
+    }
+
+    #[test]
+    fn flexible_schedules_are_judged_on_their_daily_total() {
+        let flex = "program = { flexible = [{ start = \"06:00\", ug_per_day = 500 }, { start = \"18:00\", ug_per_day = 700 }] }";
+        assert!(scenario(
+            "",
+            &format!("{}{}", step("0s", &program(500)), step("2d", flex))
+        )
+        .is_ok());
+        let too_much = format!("{}{}", step("0s", &program(450)), step("2d", flex));
+        assert!(scenario("", &too_much).is_err(), "450 to 600 is +33 %");
+        let action = Action::ProgramFlexible {
+            steps: vec![
+                FlexStepSpec {
+                    start_minute: 360,
+                    dose_ug_per_day: 400,
+                },
+                FlexStepSpec {
+                    start_minute: 1080,
+                    dose_ug_per_day: 600,
+                },
+            ],
+        };
+        assert_eq!(action.daily_total_ug(), Some(500.0));
+    }
+
+    #[test]
+    fn a_marked_step_may_cut_deeply_and_a_20_percent_cut_needs_no_mark() {
+        let cut = |mark: &str, ug: u32| {
+            scenario(
+                "",
+                &format!(
+                    "{}{}{mark}\n",
+                    step("0s", &program(1000)),
+                    step("2d", &program(ug))
+                ),
+            )
+        };
+        assert!(cut("", 800).is_ok());
+        assert!(cut("", 790).is_err());
+        assert!(cut("out_of_range_test = true", 200).is_ok());
+    }
+
+    #[test]
+    fn a_bolus_may_follow_one_that_has_ended_or_was_stopped() {
+        let bolus = "bolus = { dose_ug = 50, duration = \"1h\" }";
+        let start = step("0s", &program(500));
+        let back_to_back = format!("{start}{}{}", step("1h", bolus), step("2h", bolus));
+        assert!(scenario("", &back_to_back).is_ok());
+        let after_stop = format!(
+            "{start}{}{}{}{}",
+            step("1h", bolus),
+            step("1h 10m", "stop = true"),
+            step("1h 20m", "resume = true"),
+            step("1h 30m", bolus)
+        );
+        assert!(scenario("", &after_stop).is_ok());
+    }
+}
