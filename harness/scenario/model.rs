@@ -4,7 +4,7 @@ use crate::protocol::{AlarmKind, FaultKind, FlexStep, Priority};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// A scenario that has passed every check in `check.rs`.
+/// A scenario that has passed every check in `check/`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Scenario {
     pub path: PathBuf,
