@@ -117,3 +117,172 @@ fn to_fault(spec: FaultSpec) -> Fault {
         FaultSpec::FlowBias { centi_percent } => Fault::FlowBias { centi_percent },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{
+        encode_frame, AlarmKind, FaultKind, FlexStep, FrameAssembler, Message, Request,
+        ResponseBody,
+    };
+    use crate::scenario::FlexStepSpec;
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A pump that acknowledges everything and keeps the requests it received.
+    fn recording_pump() -> (PumpDriver, Arc<Mutex<Vec<Request>>>) {
+        let (host, mut device) = crate::link::memory::memory_pair();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = received.clone();
+        tokio::spawn(async move {
+            let mut frames = FrameAssembler::new();
+            let mut buf = [0u8; 1024];
+            while let Ok(n @ 1..) = device.read(&mut buf).await {
+                for frame in frames.push(&buf[..n]).into_iter().flatten() {
+                    let Message::Request(request) = frame.message else {
+                        continue;
+                    };
+                    let answer = Message::Response {
+                        request: request.kind(),
+                        body: ResponseBody::Ack,
+                    };
+                    log.lock().unwrap().push(request);
+                    let bytes = encode_frame(frame.seq, &answer).unwrap();
+                    if device.write_all(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        (PumpDriver::new(host), received)
+    }
+
+    #[tokio::test]
+    async fn each_action_sends_its_request() {
+        let cases = [
+            (
+                Action::ProgramContinuous {
+                    dose_ug_per_day: 400,
+                },
+                Request::ProgramContinuous {
+                    dose_ug_per_day: 400,
+                },
+            ),
+            (
+                Action::ProgramFlexible {
+                    steps: vec![FlexStepSpec {
+                        start_minute: 60,
+                        dose_ug_per_day: 300,
+                    }],
+                },
+                Request::ProgramFlexible {
+                    steps: vec![FlexStep {
+                        start_minute: 60,
+                        dose_ug_per_day: 300,
+                    }],
+                },
+            ),
+            (
+                Action::Bolus {
+                    dose_ug: 50,
+                    duration_ms: 90_500,
+                    bridge: true,
+                },
+                Request::Bolus {
+                    dose_ug: 50,
+                    duration_s: 90,
+                    bridge: true,
+                },
+            ),
+            (
+                Action::Refill {
+                    volume_nl: 20_000_000,
+                    concentration_ug_per_ml: 500,
+                    actual_nl: None,
+                },
+                Request::Refill {
+                    volume_nl: 20_000_000,
+                    concentration_ug_per_ml: 500,
+                },
+            ),
+            (
+                Action::Inject {
+                    fault: FaultSpec::FlowBias {
+                        centi_percent: -1500,
+                    },
+                },
+                Request::InjectFault {
+                    fault: Fault::FlowBias {
+                        centi_percent: -1500,
+                    },
+                },
+            ),
+            (
+                Action::Clear {
+                    fault: FaultKind::MotorStall,
+                },
+                Request::ClearFault {
+                    fault: FaultKind::MotorStall,
+                },
+            ),
+            (
+                Action::Acknowledge {
+                    alarm: AlarmKind::LowReservoir,
+                },
+                Request::AcknowledgeAlarm {
+                    alarm: AlarmKind::LowReservoir,
+                    action: AlarmAction::Acknowledge,
+                },
+            ),
+            (
+                Action::Silence {
+                    alarm: AlarmKind::LowReservoir,
+                },
+                Request::AcknowledgeAlarm {
+                    alarm: AlarmKind::LowReservoir,
+                    action: AlarmAction::Silence,
+                },
+            ),
+            (Action::Stop, Request::StopTherapy),
+            (Action::Resume, Request::ResumeTherapy),
+            (
+                Action::SetThreshold {
+                    threshold_nl: 1_000_000,
+                },
+                Request::SetLowReservoirThreshold {
+                    threshold_nl: 1_000_000,
+                },
+            ),
+        ];
+        let (pump, received) = recording_pump();
+        for (action, _) in &cases {
+            apply(&pump, action).await.unwrap();
+        }
+        let expected: Vec<Request> = cases.into_iter().map(|(_, r)| r).collect();
+        assert_eq!(*received.lock().unwrap(), expected);
+    }
+
+    #[tokio::test]
+    async fn only_a_pocket_fill_refill_is_prepared_with_its_physical_volume() {
+        let (pump, received) = recording_pump();
+        let plain = Action::Refill {
+            volume_nl: 5,
+            concentration_ug_per_ml: 1,
+            actual_nl: None,
+        };
+        let pocket = Action::Refill {
+            volume_nl: 5,
+            concentration_ug_per_ml: 1,
+            actual_nl: Some(3),
+        };
+        prepare(&pump, &plain).await.unwrap();
+        prepare(&pump, &Action::Stop).await.unwrap();
+        prepare(&pump, &pocket).await.unwrap();
+        assert_eq!(
+            *received.lock().unwrap(),
+            [Request::InjectFault {
+                fault: Fault::PhysicalRefillVolume { volume_nl: 3 }
+            }]
+        );
+    }
+}
