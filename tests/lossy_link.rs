@@ -3,6 +3,8 @@
 //! every retry and lost event is in the run record. And a pump unplugged and plugged back in
 //! mid-refill loses nothing and is not refilled twice.
 
+mod common;
+
 use pumphil::emulator::link_faults::LinkFaults;
 use pumphil::record::{journal, RunEvent, ScenarioVerdict};
 use pumphil::runner::{run, RunOptions};
@@ -16,21 +18,11 @@ const SEEDS: u64 = 20;
 
 fn options(reports: &Path, link_faults: LinkFaults) -> RunOptions {
     RunOptions {
-        paths: vec![],
         // Every scenario at once: a lossy run waits on timeouts, it does not compute.
         jobs: 14,
-        seed: 1,
-        noise_mg: 0.1,
-        bench: None,
-        operator: Some("lossy link test".into()),
-        reports_dir: reports.to_path_buf(),
-        fixtures: None,
-        plain: true,
-        quiet: true,
-        command_line: vec!["lossy-link-test".into()],
         link_faults,
         retries: RETRIES,
-        csf: Default::default(),
+        ..common::run_options(reports, vec![])
     }
 }
 
@@ -50,10 +42,8 @@ async fn run_with(reports: &Path, link_faults: LinkFaults) -> Outcome {
 }
 
 async fn run_options(options: RunOptions) -> Outcome {
-    let outcome = run(options).await;
-    let records = journal::read(&outcome.dir.expect("a run directory"))
-        .unwrap()
-        .records;
+    let outcome = run(options).await.expect("the run starts");
+    let records = journal::read(&outcome.dir).unwrap().records;
     let mut verdicts = Verdicts::new();
     let (mut retries, mut lost_events, mut recovered_events, mut reconnections) = (0, 0, 0, 0);
     for r in records {

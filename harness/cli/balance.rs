@@ -31,6 +31,7 @@ pub fn format_reading(r: &Reading) -> String {
 
 pub fn run(args: &BalanceArgs) -> u8 {
     let Ok(rt) = super::runtime() else {
+        super::print_error("runtime", "cannot start the async runtime", None);
         return exit::INFRASTRUCTURE;
     };
     rt.block_on(async {
@@ -41,16 +42,17 @@ pub fn run(args: &BalanceArgs) -> u8 {
         let link = match open_serial(&settings) {
             Ok(l) => l,
             Err(e) => {
-                super::print_error(e, None);
+                super::diagnostic::show(&e);
                 return exit::INFRASTRUCTURE;
             }
         };
         let mut balance = BalanceDriver::new(link);
         loop {
             match balance.weigh_immediate().await {
-                Ok(r) => println!("{}", format_reading(&r)),
+                Ok(r) => writeln!(super::out::stdout(), "{}", format_reading(&r)),
                 Err(e) => {
                     super::print_error(
+                        "balance::no-answer",
                         e,
                         Some(&format!(
                             "is the balance on {} set to MT-SICS at {} baud 8N1?",

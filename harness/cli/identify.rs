@@ -63,6 +63,7 @@ pub fn describe(id: &Identity, s: &Status) -> String {
 
 pub fn run(args: &IdentifyArgs) -> u8 {
     let Ok(rt) = super::runtime() else {
+        super::print_error("runtime", "cannot start the async runtime", None);
         return exit::INFRASTRUCTURE;
     };
     rt.block_on(async {
@@ -73,7 +74,7 @@ pub fn run(args: &IdentifyArgs) -> u8 {
         let link = match open_serial(&settings) {
             Ok(l) => l,
             Err(e) => {
-                super::print_error(e, None);
+                super::diagnostic::show(&e);
                 return exit::INFRASTRUCTURE;
             }
         };
@@ -84,11 +85,12 @@ pub fn run(args: &IdentifyArgs) -> u8 {
         };
         match answers {
             Ok((id, s)) => {
-                print!("{}", describe(&id, &s));
+                write!(super::out::stdout(), "{}", describe(&id, &s));
                 exit::PASSED
             }
             Err(e) => {
                 super::print_error(
+                    "identify::no-answer",
                     e,
                     Some(&format!("is a pump (or `pumphil emulate --pty`) on {} at {} baud, powered and connected?", args.port, args.baud)),
                 );
