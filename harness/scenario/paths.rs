@@ -106,3 +106,46 @@ pub fn expand_and_load(paths: &[PathBuf]) -> Result<Vec<Scenario>, ScenariosErro
     let files = expand(paths)?;
     Ok(load_all(&files)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_expand_to_their_scenario_files_and_bad_paths_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert!(matches!(
+            expand(&[root.join("nowhere")]),
+            Err(PathError::Missing { .. })
+        ));
+        assert!(matches!(
+            expand(&[root.to_path_buf()]),
+            Err(PathError::Empty { .. })
+        ));
+        std::fs::write(root.join("b.toml"), "").unwrap();
+        std::fs::write(root.join("a.toml"), "").unwrap();
+        std::fs::write(root.join("notes.txt"), "").unwrap();
+        assert_eq!(
+            expand(&[root.to_path_buf()]).unwrap(),
+            vec![root.join("a.toml"), root.join("b.toml")]
+        );
+        let named = root.join("notes.txt");
+        assert_eq!(expand(std::slice::from_ref(&named)).unwrap(), vec![named]);
+    }
+
+    #[test]
+    fn the_same_id_in_two_files_is_an_error_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("copy.toml");
+        std::fs::copy("scenarios/refill.toml", &copy).unwrap();
+        let files = vec![PathBuf::from("scenarios/refill.toml"), copy.clone()];
+        let errors = load_all(&files).unwrap_err();
+        assert_eq!(errors.0.len(), 1, "{errors}");
+        assert_eq!(errors.0[0].code, "scenario::duplicate-id");
+        assert!(
+            errors.to_string().contains("scenarios/refill.toml"),
+            "{errors}"
+        );
+    }
+}
