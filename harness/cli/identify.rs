@@ -2,7 +2,7 @@
 
 use super::exit;
 use crate::driver::pump::PumpDriver;
-use crate::link::serial::{open_serial, SerialSettings};
+use crate::link::serial::SerialSettings;
 use crate::protocol::{Identity, Status};
 use crate::units::{format_device_time, format_ml};
 
@@ -62,21 +62,18 @@ pub fn describe(id: &Identity, s: &Status) -> String {
 }
 
 pub fn run(args: &IdentifyArgs) -> u8 {
-    let Ok(rt) = super::runtime() else {
-        super::print_error("runtime", "cannot start the async runtime", None);
-        return exit::INFRASTRUCTURE;
+    let rt = match super::runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
     };
     rt.block_on(async {
         let settings = SerialSettings {
             baud: args.baud,
             ..SerialSettings::pump(&args.port)
         };
-        let link = match open_serial(&settings) {
-            Ok(l) => l,
-            Err(e) => {
-                super::diagnostic::show(&e);
-                return exit::INFRASTRUCTURE;
-            }
+        let link = match super::open_port(&settings) {
+            Ok(link) => link,
+            Err(code) => return code,
         };
         let pump = PumpDriver::new(link);
         let answers = match pump.identify().await {

@@ -72,10 +72,24 @@ pub fn print_error(code: &'static str, message: impl std::fmt::Display, help: Op
 }
 
 /// A small runtime for the one-shot bench commands (identify, balance).
-fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+/// Err is the exit code, the error already printed.
+fn runtime() -> Result<tokio::runtime::Runtime, u8> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
+        .map_err(|e| {
+            let error = crate::runner::RunError::Runtime(e);
+            diagnostic::show(&error);
+            error.exit_code()
+        })
+}
+
+/// Opens the serial port of a one-shot bench command; Err is the exit code, the error printed.
+fn open_port(settings: &crate::link::serial::SerialSettings) -> Result<crate::link::BoxLink, u8> {
+    crate::link::serial::open_serial(settings).map_err(|e| {
+        diagnostic::show(&e);
+        exit::INFRASTRUCTURE
+    })
 }
 
 pub fn main() -> ExitCode {
