@@ -23,6 +23,7 @@ fn bad_run_options_are_refused_naming_the_option() {
     let reports = reports.path().to_str().unwrap();
     for (args, option) in [
         (&["--jobs", "0"][..], "--jobs"),
+        (&["--jobs", "18446744073709551615"], "--jobs"),
         (&["--seed", "-1"], "--seed"),
         (&["--seed", "twelve"], "--seed"),
         (&["--noise-mg", "NaN"], "--noise-mg"),

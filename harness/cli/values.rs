@@ -2,10 +2,16 @@
 //! names the option (`invalid value '0' for '--jobs <JOBS>': ...`), so a bad value is never
 //! discovered later and blamed on something else (a scenario file, a device).
 
-/// `--jobs`: at least one scenario at a time.
+/// Most scenarios run at once: each holds an emulator and two pseudo-terminals.
+pub const MAX_JOBS: usize = 1024;
+
+/// `--jobs`: at least one scenario at a time, at most `MAX_JOBS`.
 pub fn jobs(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(0) => Err("0 scenarios at a time would run nothing; give 1 or more".into()),
+        Ok(n) if n > MAX_JOBS => Err(format!(
+            "{n} scenarios at a time is more than the {MAX_JOBS} the harness allows (each needs an emulator and two pseudo-terminals)"
+        )),
         Ok(n) => Ok(n),
         Err(_) => Err(format!(
             "{text:?} is not a whole number; give how many scenarios run at once (1 or more)"
@@ -57,6 +63,7 @@ mod tests {
     fn bad_values_are_refused_and_good_ones_kept() {
         assert!(jobs("0").is_err());
         assert!(jobs("two").is_err());
+        assert!(jobs("18446744073709551615").is_err());
         assert_eq!(jobs("2"), Ok(2));
         assert!(seed("-1").unwrap_err().contains("negative"));
         assert!(seed("x").unwrap_err().contains("not a whole number"));
