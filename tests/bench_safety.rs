@@ -2,58 +2,30 @@
 //! real pump, and runs that end early (signal, lost pump or balance, kill -9) without losing
 //! evidence or leaving an injected fault in the pump.
 
-use std::io::BufRead;
+mod common;
+
+use common::{Emulator, BIN};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_pumphil");
-
-struct Emulator {
-    child: Child,
-    pump: String,
-    balance: String,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn emulator(extra: &[&str]) -> Emulator {
     emulator_of(40, extra)
 }
 
 fn emulator_of(reservoir_ml: u32, extra: &[&str]) -> Emulator {
-    let mut child = Command::new(BIN)
-        .args([
-            "emulate",
-            "--pty",
-            "--json",
-            "--realtime",
-            "--serial",
-            "TU-000123",
-            "--initial-fill-ml",
-            "3",
-            "--reservoir-ml",
-        ])
-        .arg(reservoir_ml.to_string())
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ports: serde_json::Value = serde_json::from_str(&line).unwrap();
-    Emulator {
-        child,
-        pump: ports["pump"].as_str().unwrap().into(),
-        balance: ports["balance"].as_str().unwrap().into(),
-    }
+    let reservoir_ml = reservoir_ml.to_string();
+    let mut args = vec![
+        "--realtime",
+        "--serial",
+        "TU-000123",
+        "--initial-fill-ml",
+        "3",
+        "--reservoir-ml",
+        &reservoir_ml,
+    ];
+    args.extend_from_slice(extra);
+    common::emulate(&args)
 }
 
 fn bench_file(dir: &Path, emu: &Emulator, allowed: &str) -> PathBuf {
@@ -93,12 +65,7 @@ fn run_scenario_on_bench(dir: &Path, bench: &Path, scenario: &str) -> Child {
 }
 
 fn run_dir(dir: &Path) -> PathBuf {
-    std::fs::read_dir(dir.join("reports"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
+    common::run_dir(&dir.join("reports"))
 }
 
 fn wait_for_samples(dir: &Path, at_least: usize) {

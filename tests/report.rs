@@ -88,7 +88,8 @@ fn started(
             "alarms": [{"alarm": "low_reservoir", "priority": "medium", "cleared": null,
                         "raised": {"earliest_ms": 3 * HOUR - 5 * MIN, "latest_ms": 3 * HOUR + 5 * MIN}}],
             "forbidden": [],
-            "findings": [{"kind": "under_infusion", "window": {"earliest_ms": 2 * HOUR, "latest_ms": 2 * HOUR + 20 * MIN}}]
+            "findings": [{"kind": "under_infusion", "window": {"earliest_ms": 2 * HOUR, "latest_ms": 2 * HOUR + 20 * MIN}}],
+            "discrepancy": {"window_ms": 10 * MIN, "under_ratio": 0.9, "over_ratio": 1.1, "min_strokes": 20, "stopped_ratio": 0.1}
         }),
         expected_samples: serde_json::to_value(&expected).unwrap_or_default(),
         expected_alarms: json!([]),

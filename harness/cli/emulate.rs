@@ -2,7 +2,6 @@
 
 use super::exit;
 use crate::emulator::config::EmulatorArgs;
-use std::io::Write;
 
 #[derive(Debug, clap::Args)]
 pub struct EmulateArgs {
@@ -29,12 +28,13 @@ pub fn run(args: &EmulateArgs) -> u8 {
     let config = match args.emulator.resolve() {
         Ok(c) => c,
         Err(e) => {
-            super::print_error(e, Some("see docs/emulator.md for every key and default"));
+            super::diagnostic::show(&e);
             return exit::USAGE;
         }
     };
     if !args.pty && args.port.is_none() {
         super::print_error(
+            "emulate::where",
             "say where to serve",
             Some("`pumphil emulate --pty` (new pseudo-terminals) or `pumphil emulate --port PATH`"),
         );
@@ -45,7 +45,7 @@ pub fn run(args: &EmulateArgs) -> u8 {
         .enable_all()
         .build();
     let Ok(runtime) = runtime else {
-        super::print_error("cannot start the async runtime", None);
+        super::print_error("runtime", "cannot start the async runtime", None);
         return exit::INFRASTRUCTURE;
     };
     runtime.block_on(async {
@@ -64,7 +64,7 @@ pub fn run(args: &EmulateArgs) -> u8 {
         let mut handle = match started {
             Ok(h) => h,
             Err(e) => {
-                super::print_error(e, None);
+                super::diagnostic::show(&e);
                 return exit::INFRASTRUCTURE;
             }
         };
@@ -72,14 +72,15 @@ pub fn run(args: &EmulateArgs) -> u8 {
         let balance = (!handle.balance_port.as_os_str().is_empty())
             .then(|| handle.balance_port.display().to_string());
         if args.json {
-            println!(
+            writeln!(
+                super::out::stdout(),
                 "{}",
                 serde_json::json!({ "pump": pump, "balance": balance, "realtime": args.realtime })
             );
         } else {
-            println!("pump: {pump}");
+            writeln!(super::out::stdout(), "pump: {pump}");
             if let Some(balance) = &balance {
-                println!("balance: {balance}");
+                writeln!(super::out::stdout(), "balance: {balance}");
             }
             eprintln!(
                 "serving in {} time; Ctrl-C to stop",
@@ -87,7 +88,7 @@ pub fn run(args: &EmulateArgs) -> u8 {
             );
         }
         // Whoever started us reads the ports from a pipe: they must not sit in a buffer.
-        let _ = std::io::stdout().flush();
+        super::out::stdout().flush();
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let terminated = async {

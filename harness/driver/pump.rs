@@ -158,13 +158,7 @@ impl Drop for PumpDriver {
     }
 }
 
-/// The number after `seq`, wrapping and skipping 0 (host requests and device events alike).
-pub fn next_seq(seq: u16) -> u16 {
-    match seq.wrapping_add(1) {
-        0 => 1,
-        s => s,
-    }
-}
+pub use crate::protocol::next_seq;
 
 async fn read_loop(
     mut read: tokio::io::ReadHalf<BoxLink>,

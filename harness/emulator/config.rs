@@ -1,25 +1,32 @@
 //! Emulator configuration: device parameters, balance parameters and defect knobs, with defaults.
 
 use crate::protocol::AlarmKind;
-use crate::units::NL_PER_ML;
+use crate::units::{nominal, NL_PER_ML};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Largest stroke the model accepts (100 uL); real accumulators are a few microlitres.
 const MAX_STROKE_NL: u64 = 100_000;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ConfigError {
-    #[error("{path}: cannot read the emulator config: {source}\n  = help: check the path given to --config")]
+    #[error("{}: cannot read the emulator config: {source}", path.display())]
+    #[diagnostic(code(pumphil::config::read), help("check the path given to --config"))]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error(
-        "{path}: {message}\n  = help: see docs/emulator.md for every key, its type and default"
+    #[error("{}: {message}", path.display())]
+    #[diagnostic(
+        code(pumphil::config::syntax),
+        help("see docs/emulator.md for every key, its type and default")
     )]
     Parse { path: PathBuf, message: String },
     #[error("{key} = {value}: {why}")]
+    #[diagnostic(
+        code(pumphil::config::invalid),
+        help("see docs/emulator.md for every key, its range and default")
+    )]
     Invalid {
         /// The TOML key (`pump.stroke_nl`) or command-line flag (`--initial-fill-ml`).
         key: &'static str,
@@ -27,7 +34,11 @@ pub enum ConfigError {
         /// What is wrong and what to change.
         why: &'static str,
     },
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", path.display())]
+    #[diagnostic(
+        code(pumphil::config::invalid),
+        help("see docs/emulator.md for every key, its range and default")
+    )]
     InFile {
         path: PathBuf,
         #[source]
@@ -81,15 +92,15 @@ impl Default for PumpParams {
             reservoir_capacity_ml: 40,
             initial_fill_nl: 0,
             concentration_ug_per_ml: 500,
-            stroke_nl: 2_500,
+            stroke_nl: nominal::STROKE_NL,
             low_reservoir_threshold_nl: 2_000_000,
             battery_permille: 1000,
             battery_life_days: 2555,
             eri_threshold_permille: 100,
             eos_after_eri_days: 90,
-            high_repeat_min: 10,
-            medium_repeat_min: 60,
-            low_repeat_min: 0,
+            high_repeat_min: nominal::HIGH_ALARM_REPEAT_MIN,
+            medium_repeat_min: nominal::MEDIUM_ALARM_REPEAT_MIN,
+            low_repeat_min: nominal::LOW_ALARM_REPEAT_MIN,
             silence_min: 2,
         }
     }
@@ -111,8 +122,8 @@ pub struct BalanceParams {
 impl Default for BalanceParams {
     fn default() -> Self {
         BalanceParams {
-            density_g_per_ml: 1.0046,
-            readability_mg: 0.1,
+            density_g_per_ml: nominal::SALINE_DENSITY_G_PER_ML,
+            readability_mg: nominal::BALANCE_READABILITY_MG,
             noise_mg: 0.0,
             noise_seed: None,
             capacity_g: 220.0,

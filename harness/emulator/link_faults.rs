@@ -13,24 +13,36 @@ pub struct LinkFaults {
     #[arg(
         id = "link-corrupt-rate",
         long = "link-corrupt-rate",
-        default_value_t = 0.0
+        default_value_t = 0.0,
+        allow_negative_numbers = true,
+        value_parser = LinkFaults::parse_rate
     )]
     pub corrupt_rate: f64,
     /// Probability that each frame the device sends is dropped.
-    #[arg(id = "link-drop-rate", long = "link-drop-rate", default_value_t = 0.0)]
+    #[arg(
+        id = "link-drop-rate",
+        long = "link-drop-rate",
+        default_value_t = 0.0,
+        allow_negative_numbers = true,
+        value_parser = LinkFaults::parse_rate
+    )]
     pub drop_rate: f64,
     /// Probability that each frame the device sends is sent twice.
     #[arg(
         id = "link-duplicate-rate",
         long = "link-duplicate-rate",
-        default_value_t = 0.0
+        default_value_t = 0.0,
+        allow_negative_numbers = true,
+        value_parser = LinkFaults::parse_rate
     )]
     pub duplicate_rate: f64,
     /// Probability that an answer is held back by `delay_ms`.
     #[arg(
         id = "link-delay-rate",
         long = "link-delay-rate",
-        default_value_t = 0.0
+        default_value_t = 0.0,
+        allow_negative_numbers = true,
+        value_parser = LinkFaults::parse_rate
     )]
     pub delay_rate: f64,
     #[arg(id = "link-delay-ms", long = "link-delay-ms", default_value_t = 0)]
@@ -69,6 +81,16 @@ impl Default for LinkFaults {
 }
 
 impl LinkFaults {
+    /// A fault rate as read from the command line: a probability from 0 to 1.
+    pub fn parse_rate(text: &str) -> Result<f64, String> {
+        match text.trim().parse::<f64>() {
+            Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+            _ => Err(format!(
+                "{text:?} is not a probability; give a number from 0 to 1 (0.01 is one in a hundred)"
+            )),
+        }
+    }
+
     pub fn is_clean(&self) -> bool {
         self.corrupt_rate <= 0.0
             && self.drop_rate <= 0.0

@@ -13,20 +13,37 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Link for T {}
 
 pub type BoxLink = Box<dyn Link>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum LinkError {
-    #[error("cannot open {path}: {source}\n  = help: {hint}")]
+    #[error("cannot open {path}: {source}")]
+    #[diagnostic(code(pumphil::link::open), help("{hint}"))]
     Open {
         path: String,
         source: std::io::Error,
         hint: &'static str,
     },
-    #[error("cannot create a pseudo-terminal: {0}\n  = help: is /dev/ptmx available (inside containers, mount devpts)?")]
+    #[error("cannot create a pseudo-terminal: {0}")]
+    #[diagnostic(
+        code(pumphil::link::pty),
+        help("is /dev/ptmx available (inside containers, mount devpts)?")
+    )]
     Pty(std::io::Error),
-    #[error("bad serial setting {setting} = {value:?}: {hint}")]
+    #[error("bad serial setting {setting} = {value:?}")]
+    #[diagnostic(code(pumphil::link::setting), help("{hint}"))]
     Setting {
         setting: &'static str,
         value: String,
         hint: &'static str,
     },
+}
+
+impl LinkError {
+    /// The message and what to do about it on one line, for the run record and the console,
+    /// which keep text, not diagnostics.
+    pub fn explained(&self) -> String {
+        match miette::Diagnostic::help(self) {
+            Some(help) => format!("{self} (help: {help})"),
+            None => self.to_string(),
+        }
+    }
 }

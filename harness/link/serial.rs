@@ -69,7 +69,7 @@ impl SerialSettings {
         if let Some(v) = flow {
             self.flow_control = v.to_string();
         }
-        self.parsed().map(|_| ()).map_err(|e| e.to_string())
+        self.parsed().map(|_| ()).map_err(|e| e.explained())
     }
 
     fn parsed(&self) -> Result<(DataBits, Parity, StopBits, FlowControl), LinkError> {
@@ -174,7 +174,7 @@ mod tests {
         let Err(err) = open_serial(&SerialSettings::pump("/dev/does-not-exist")) else {
             panic!("opened a port that does not exist");
         };
-        let text = err.to_string();
+        let text = err.explained();
         assert!(
             text.contains("/dev/does-not-exist") && text.contains("pumphil ports"),
             "{text}"

@@ -1,5 +1,6 @@
 //! `bench.toml`: a real test bench — pump and balance ports, fluid, and the devices allowed on it.
 
+use crate::scenario::input::{self, InputKind, TextFile};
 use crate::scenario::{InputError, S};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -53,23 +54,20 @@ pub struct Bench {
     pub allowed_serial_numbers: Vec<String>,
 }
 
+/// How bench files are read.
+const BENCH_FILE: InputKind = InputKind {
+    read_code: "bench::read",
+    read_message: "cannot read bench file",
+    read_help:
+        "pass --bench with the path of your bench.toml (see README.md, \"Wiring a real bench\")",
+    utf8_code: "bench::utf8",
+    utf8_help: "save the bench file as UTF-8",
+    max_bytes: None,
+    plural: "bench files",
+};
+
 pub fn load(path: &Path) -> Result<Bench, InputError> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        InputError::new(path, "", "bench::read", format!("cannot read bench file: {e}"))
-            .help("pass --bench with the path of your bench.toml (see README.md, \"Wiring a real bench\")")
-    })?;
-    let sha256 = crate::scenario::sha256_hex(&bytes);
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        InputError::new(
-            path,
-            &String::from_utf8_lossy(e.as_bytes()),
-            "bench::utf8",
-            format!("invalid UTF-8 at byte {at}"),
-        )
-        .at(at..at + 1)
-        .help("save the bench file as UTF-8")
-    })?;
+    let TextFile { text, sha256 } = input::read_text(path, &BENCH_FILE)?;
     let raw: RawBench = toml::from_str(&text).map_err(|e| {
         let mut err = InputError::new(path, &text, "bench::syntax", e.message().to_string())
             .help("see README.md, \"Wiring a real bench\", for the bench file's keys");

@@ -97,7 +97,7 @@ pub const EMULATOR_REPLUG_WAIT: std::time::Duration = std::time::Duration::from_
 /// /dev/serial/by-id/... on a bench, the emulator's symlink when it injects an unplug).
 fn reopen(settings: SerialSettings, within: std::time::Duration) -> Reopen {
     Reopen {
-        open: Box::new(move || open_serial(&settings).map_err(|e| e.to_string())),
+        open: Box::new(move || open_serial(&settings).map_err(|e| e.explained())),
         within,
     }
 }
@@ -121,14 +121,14 @@ pub async fn open_emulator(
     let balance_identity = format!("{} {}", config.balance.model, config.balance.serial_number);
     let handle = crate::emulator::spawn_on_ptys(config, false)
         .await
-        .map_err(|e| infrastructure(format!("cannot start the emulator: {e}")))?;
+        .map_err(|e| infrastructure(format!("cannot start the emulator: {}", e.explained())))?;
     let pump_port = handle.pump_port.display().to_string();
     let balance_port = handle.balance_port.display().to_string();
     let pump_link = open_serial(&SerialSettings::pump(&pump_port))
-        .map_err(|e| infrastructure(e.to_string()))?;
+        .map_err(|e| infrastructure(e.explained()))?;
     let balance = if scenario.bench.balance {
         let link = open_serial(&SerialSettings::balance(&balance_port))
-            .map_err(|e| infrastructure(e.to_string()))?;
+            .map_err(|e| infrastructure(e.explained()))?;
         Some(BalanceDriver::new(link))
     } else {
         None
@@ -191,7 +191,7 @@ pub async fn open_bench(
     };
     let pump_settings =
         settings(&bench.pump, SerialSettings::pump(&bench.pump.port)).map_err(refuse)?;
-    let link = open_serial(&pump_settings).map_err(|e| infrastructure(e.to_string()))?;
+    let link = open_serial(&pump_settings).map_err(|e| infrastructure(e.explained()))?;
     let pump = PumpDriver::with_reopen(
         link,
         DriverOptions {
@@ -230,7 +230,7 @@ pub async fn open_bench(
     let (balance, balance_info) = match (&bench.balance, scenario.bench.balance) {
         (Some(b), true) => {
             let s = settings(&b.link, SerialSettings::balance(&b.link.port)).map_err(refuse)?;
-            let link = open_serial(&s).map_err(|e| infrastructure(e.to_string()))?;
+            let link = open_serial(&s).map_err(|e| infrastructure(e.explained()))?;
             let info = BalanceInfo {
                 identity: format!(
                     "{} {}",
@@ -241,7 +241,9 @@ pub async fn open_bench(
                 .to_string(),
                 port: b.link.port.clone(),
                 density_g_per_ml: density,
-                readability_mg: b.readability_mg.unwrap_or(0.1),
+                readability_mg: b
+                    .readability_mg
+                    .unwrap_or(crate::units::nominal::BALANCE_READABILITY_MG),
                 calibration_due: b.calibration_due.clone(),
             };
             (Some(BalanceDriver::new(link)), Some(info))

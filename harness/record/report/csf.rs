@@ -303,7 +303,7 @@ fn measured_stop(view: &ScenarioView) -> Option<u64> {
         .get("device")
         .and_then(|d| d.get("stroke_nl"))
         .and_then(Value::as_u64)
-        .unwrap_or(2500);
+        .unwrap_or(crate::units::nominal::STROKE_NL);
     let samples: Vec<(u64, u64)> = view
         .samples
         .iter()
