@@ -1,10 +1,10 @@
 //! Second parsing stage: turns a `RawScenario` into a checked `Scenario`, collecting every error.
 
+use super::check_names::is_valid_check_name;
 use super::duration::parse_duration;
 use super::error::InputError;
 use super::model::*;
 use super::raw::*;
-use crate::checks::names::is_valid_check_name;
 use crate::protocol::{AlarmKind, FaultKind, Priority, MAX_FLEX_STEPS};
 use crate::units::{MS_PER_MINUTE, NL_PER_ML, NL_PER_UL};
 use std::path::Path;
