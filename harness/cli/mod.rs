@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 pub mod balance;
 pub mod emulate;
+pub mod emulator_args;
 pub mod expect;
 pub mod identify;
 pub mod lint;
