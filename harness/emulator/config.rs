@@ -123,19 +123,43 @@ impl Default for BalanceParams {
 }
 
 /// Deliberate device defects, for negative controls: each must turn a harness check red.
+///
+/// A scenario's `[defects]` table parses straight into this type: the knobs are the emulator's,
+/// and the emulator sits below the scenario files in the layers, so the scenario model uses the
+/// emulator's type and the emulator never reads a scenario. Serialised, only the knobs that are
+/// set appear, so a run record shows the defects a scenario injects the way its file wrote them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Defects {
     /// Every stroke moves this much more (or less) than the pump counts.
+    #[serde(skip_serializing_if = "is_zero_f64")]
     pub flow_bias_percent: f64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub low_reservoir_late_min: u64,
+    #[serde(skip_serializing_if = "is_false")]
     pub low_reservoir_suppressed: bool,
+    #[serde(skip_serializing_if = "is_zero")]
     pub eri_late_hours: u64,
+    #[serde(skip_serializing_if = "is_false")]
     pub eos_keeps_delivering: bool,
     /// This alarm is raised one priority too low.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wrong_priority: Option<AlarmKind>,
     /// A refill leaves the calculated reservoir volume unchanged.
+    #[serde(skip_serializing_if = "is_false")]
     pub refill_ignores_calculated: bool,
+}
+
+fn is_zero_f64(v: &f64) -> bool {
+    *v == 0.0
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -302,6 +326,30 @@ mod tests {
         );
         assert_eq!(c.balance.density_g_per_ml, 1.0046);
         assert_eq!(c.defects, Defects::default());
+    }
+
+    /// A run record shows the knobs a scenario sets and nothing else, and reads back the same.
+    #[test]
+    fn defects_serialise_only_the_knobs_that_are_set() {
+        assert_eq!(
+            serde_json::to_value(Defects::default()).expect("serialises"),
+            serde_json::json!({})
+        );
+        let d = Defects {
+            flow_bias_percent: -20.0,
+            wrong_priority: Some(AlarmKind::LowReservoir),
+            eri_late_hours: 48,
+            ..Defects::default()
+        };
+        let json = serde_json::to_value(&d).expect("serialises");
+        assert_eq!(
+            json,
+            serde_json::json!({"flow_bias_percent": -20.0, "wrong_priority": "low_reservoir", "eri_late_hours": 48})
+        );
+        assert_eq!(
+            serde_json::from_value::<Defects>(json).expect("reads back"),
+            d
+        );
     }
 
     #[test]

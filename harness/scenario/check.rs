@@ -5,6 +5,7 @@ use super::duration::parse_duration;
 use super::error::InputError;
 use super::model::*;
 use super::raw::*;
+use crate::emulator::config::Defects;
 use crate::protocol::{AlarmKind, FaultKind, Priority, MAX_FLEX_STEPS};
 use crate::units::{MS_PER_MINUTE, NL_PER_ML, NL_PER_UL};
 use std::path::Path;
@@ -373,8 +374,8 @@ impl<'a> Checker<'a> {
         let defects =
             raw.defects
                 .as_ref()
-                .and_then(|table| match validate_defects(table.get_ref()) {
-                    Ok(()) => Some(table.get_ref().clone()),
+                .and_then(|table| match defects_of_table(table.get_ref()) {
+                    Ok(defects) => Some(defects),
                     Err(message) => self.fail(
                         table.span(),
                         "scenario::defects",
@@ -987,10 +988,9 @@ fn parse_time_of_day(text: &str) -> Option<u16> {
     (h < 24 && m < 60).then_some(h * 60 + m)
 }
 
-/// Checks a `[defects]` table against the emulator's defect knobs.
-fn validate_defects(table: &toml::Table) -> Result<(), String> {
+/// Reads a `[defects]` table into the emulator's defect knobs.
+fn defects_of_table(table: &toml::Table) -> Result<Defects, String> {
     toml::Value::Table(table.clone())
-        .try_into::<crate::emulator::config::Defects>()
-        .map(|_| ())
+        .try_into::<Defects>()
         .map_err(|e| e.message().to_string())
 }
