@@ -7,7 +7,9 @@ pub mod alarms;
 pub mod flow;
 #[cfg(test)]
 mod flow_tests;
-pub mod names;
+/// Check names are read from scenario files (a negative control's `must_fail`), so their
+/// vocabulary sits in the scenario layer below the checks; `checks::names` is the same module.
+pub use crate::scenario::check_names as names;
 pub mod volume;
 
 use crate::expect::ExpectedSample;

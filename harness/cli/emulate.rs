@@ -1,7 +1,7 @@
 //! `pumphil emulate`: the built-in pump and balance on new pseudo-terminals or existing ttys.
 
+use super::emulator_args::EmulatorArgs;
 use super::exit;
-use crate::emulator::config::EmulatorArgs;
 
 #[derive(Debug, clap::Args)]
 pub struct EmulateArgs {

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 pub mod balance;
 pub mod diagnostic;
 pub mod emulate;
+pub mod emulator_args;
 pub mod expect;
 pub mod identify;
 pub mod lint;

@@ -38,7 +38,7 @@ pub struct RunArgs {
     pub retries: u32,
     /// Link faults to inject on every emulated pump (resilience runs).
     #[command(flatten)]
-    pub link_faults: crate::emulator::link_faults::LinkFaults,
+    pub link_faults: super::emulator_args::LinkFaultArgs,
     /// Only the closing table.
     #[arg(long, short)]
     pub quiet: bool,
@@ -72,7 +72,7 @@ pub fn run(args: &RunArgs) -> u8 {
         plain: args.plain,
         quiet: args.quiet,
         command_line: std::env::args().collect(),
-        link_faults: args.link_faults.clone(),
+        link_faults: args.link_faults.faults(),
         retries: args.retries,
         csf: CsfParams {
             half_life_h: args.csf_half_life_h,

@@ -1,8 +1,8 @@
 //! Fixture files under `fixtures/<scenario-id>/`: the expected traces as CSV, and their README.
 
 use super::calculator::{Expected, ExpectedAlarmEvent, ExpectedSample, Transition};
+use super::thin::{Thinner, PLOT_POINTS};
 use crate::protocol::{AlarmKind, Priority};
-use crate::record::thin::{Thinner, PLOT_POINTS};
 use crate::scenario::duration::format_duration;
 use crate::scenario::input::{self, InputKind};
 use crate::scenario::{InputError, Scenario};

@@ -4,7 +4,6 @@ pub mod event;
 pub mod journal;
 pub mod render;
 pub mod report;
-pub mod thin;
 
 pub use event::*;
 pub use journal::{Journal, Record};

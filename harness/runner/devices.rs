@@ -4,7 +4,7 @@
 use super::bench::{Bench, PortConfig};
 use crate::driver::balance::BalanceDriver;
 use crate::driver::pump::{DriverOptions, PumpDriver, Reopen};
-use crate::emulator::config::{Defects, EmulatorConfig};
+use crate::emulator::config::EmulatorConfig;
 use crate::emulator::link_faults::LinkFaults;
 use crate::link::serial::{open_serial, SerialSettings};
 use crate::record::{BalanceInfo, ScenarioVerdict};
@@ -76,10 +76,8 @@ pub fn emulator_config(
         seed: mixed ^ link_faults.seed,
         ..link_faults.clone()
     };
-    if let Some(table) = &scenario.defects {
-        config.defects = toml::Value::Table(table.clone())
-            .try_into::<Defects>()
-            .map_err(|e| format!("{}: [defects]: {e}", scenario.path.display()))?;
+    if let Some(defects) = &scenario.defects {
+        config.defects = defects.clone();
     }
     config
         .validate()

@@ -1,6 +1,7 @@
 //! Scenario files (`scenarios/*.toml`): loading, checking and linting.
 
 pub mod check;
+pub mod check_names;
 pub mod digest;
 pub mod duration;
 pub mod error;

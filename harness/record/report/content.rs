@@ -1111,7 +1111,7 @@ fn scenario(s: &ScenarioView, view: &RunView, config: &ReportConfig) -> Vec<Bloc
         out.push(Block::Para(format!(
             "This scenario recorded a sample every {}; the report is built from every {stride}th of them and the last (at most {} points a trace), and traces/{}.csv holds every sample. The checks judged every sample as it was taken.",
             crate::scenario::duration::format_duration(s.sample_ms),
-            crate::record::thin::PLOT_POINTS,
+            crate::expect::thin::PLOT_POINTS,
             crate::record::render::traces::file_stem(&s.id)
         )));
     }
