@@ -2,12 +2,14 @@
 
 use super::exit;
 use crate::driver::balance::{BalanceDriver, Reading};
-use crate::link::serial::{open_serial, SerialSettings};
+use crate::link::endpoint;
+use crate::link::serial::SerialSettings;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub struct BalanceArgs {
-    /// The balance's serial port (or the pty printed by `pumphil emulate --pty`).
+    /// The balance's serial port, tcp://host:port (raw serial server) or rfc2217://host:port, or the
+    /// pty printed by `pumphil emulate --pty`.
     #[arg(long)]
     pub port: String,
     #[arg(long, default_value_t = 9_600)]
@@ -38,7 +40,7 @@ pub fn run(args: &BalanceArgs) -> u8 {
             baud: args.baud,
             ..SerialSettings::balance(&args.port)
         };
-        let link = match open_serial(&settings) {
+        let link = match endpoint::open(&settings).await {
             Ok(l) => l,
             Err(e) => {
                 super::print_error(e, None);

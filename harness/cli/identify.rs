@@ -2,13 +2,15 @@
 
 use super::exit;
 use crate::driver::pump::PumpDriver;
-use crate::link::serial::{open_serial, SerialSettings};
+use crate::link::endpoint;
+use crate::link::serial::SerialSettings;
 use crate::protocol::{Identity, Status};
 use crate::units::{format_device_time, format_ml};
 
 #[derive(Debug, clap::Args)]
 pub struct IdentifyArgs {
-    /// The pump's serial port (or the pty printed by `pumphil emulate --pty`).
+    /// The pump's serial port, tcp://host:port (raw serial server) or rfc2217://host:port, or the
+    /// pty printed by `pumphil emulate --pty`.
     #[arg(long)]
     pub port: String,
     #[arg(long, default_value_t = 115_200)]
@@ -70,7 +72,7 @@ pub fn run(args: &IdentifyArgs) -> u8 {
             baud: args.baud,
             ..SerialSettings::pump(&args.port)
         };
-        let link = match open_serial(&settings) {
+        let link = match endpoint::open(&settings).await {
             Ok(l) => l,
             Err(e) => {
                 super::print_error(e, None);

@@ -4,9 +4,11 @@ use super::{BoxLink, LinkError};
 use serde::Deserialize;
 use tokio_serial::{DataBits, FlowControl, Parity, SerialPortBuilderExt, StopBits};
 
+/// An endpoint as a resource: where the device is and the line settings it is used at.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SerialSettings {
+    /// A device path, `tcp://host:port` or `rfc2217://host:port` (see [`super::endpoint`]).
     pub path: String,
     pub baud: u32,
     pub data_bits: u8,
@@ -70,6 +72,11 @@ impl SerialSettings {
             self.flow_control = v.to_string();
         }
         self.parsed().map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// Whether every setting is one a port can take.
+    pub fn check(&self) -> Result<(), LinkError> {
+        self.parsed().map(|_| ())
     }
 
     fn parsed(&self) -> Result<(DataBits, Parity, StopBits, FlowControl), LinkError> {

@@ -1,0 +1,312 @@
+//! A serial port behind an RFC 2217 server (ser2net in telnet/rfc2217 mode): a TCP connection
+//! that carries data binary-safe (IAC doubled) and sets the remote port's line settings.
+//!
+//! At connect the client asks for binary both ways and the COM port option, sends baud, data
+//! size, parity, stop size and flow control and waits for each to be acknowledged with the
+//! value asked for. DTR and RTS are then raised (a local port raises them on open) and both
+//! buffers purged; those answers are not waited for: a server serving a pseudo-terminal cannot
+//! set modem lines and may never answer them. docs/endpoints.md lists the bytes.
+
+use super::serial::SerialSettings as LineSettings;
+use super::telnet::{self, com, Command, Decoder, Negotiator};
+use super::LinkError;
+use std::collections::HashMap;
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+/// How long the server may take to agree to the COM port option and to each setting.
+pub const NEGOTIATION_TIMEOUT: Duration = Duration::from_secs(3);
+
+pub struct Rfc2217Link {
+    stream: TcpStream,
+    decoder: Decoder,
+    negotiator: Negotiator,
+    /// Data received and not yet read.
+    incoming: Vec<u8>,
+    /// Telnet bytes (answers, or the tail of an escaped 0xFF) not yet on the wire.
+    outgoing: Vec<u8>,
+    /// The last value the server reported for each COM port request; SET-CONTROL's flow
+    /// control setting is kept apart from its modem-line answers.
+    replies: HashMap<u8, Vec<u8>>,
+    flow_reply: Option<u8>,
+}
+
+impl Rfc2217Link {
+    fn new(stream: TcpStream) -> Rfc2217Link {
+        Rfc2217Link {
+            stream,
+            decoder: Decoder::default(),
+            negotiator: Negotiator::default(),
+            incoming: Vec::new(),
+            outgoing: Vec::new(),
+            replies: HashMap::new(),
+            flow_reply: None,
+        }
+    }
+
+    /// Writes out what is waiting in `outgoing`.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.outgoing.is_empty() {
+            let n = ready!(Pin::new(&mut self.stream).poll_write(cx, &self.outgoing))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.outgoing.drain(..n);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Reads one chunk from the socket and decodes it; Ok(0) when the server closed.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let mut raw = [0u8; 4096];
+        let mut buf = ReadBuf::new(&mut raw);
+        ready!(Pin::new(&mut self.stream).poll_read(cx, &mut buf))?;
+        let bytes = buf.filled();
+        for command in self.decoder.push(bytes, &mut self.incoming) {
+            match command {
+                Command::Negotiation { verb, option } => {
+                    let answer = self.negotiator.answer(verb, option);
+                    self.outgoing.extend(answer);
+                }
+                Command::Subnegotiation { option, payload } => {
+                    if let Some(reply) = telnet::com_reply(option, &payload) {
+                        match (reply.request, reply.value.as_slice()) {
+                            (com::SET_CONTROL, &[v]) if v <= com::CONTROL_HARDWARE => {
+                                self.flow_reply = Some(v)
+                            }
+                            (com::SET_CONTROL, _) => {}
+                            (request, value) => {
+                                self.replies.insert(request, value.to_vec());
+                            }
+                        }
+                    }
+                }
+                Command::Other(_) => {}
+            }
+        }
+        Poll::Ready(Ok(bytes.len()))
+    }
+
+    async fn fill(&mut self) -> io::Result<usize> {
+        std::future::poll_fn(|cx| {
+            let _ = self.poll_drain(cx)?;
+            self.poll_fill(cx)
+        })
+        .await
+    }
+
+    async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.outgoing.extend(bytes);
+        std::future::poll_fn(|cx| self.poll_drain(cx)).await
+    }
+
+    /// Reads until `done` holds, the server closes, or the timeout passes (then `Ok(false)`).
+    async fn wait_for(&mut self, done: impl Fn(&Rfc2217Link) -> bool) -> io::Result<bool> {
+        let deadline = tokio::time::Instant::now() + NEGOTIATION_TIMEOUT;
+        while !done(self) {
+            match tokio::time::timeout_at(deadline, self.fill()).await {
+                Err(_) => return Ok(false),
+                Ok(Ok(0)) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(read) => {
+                    read?;
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The settings as RFC 2217 requests: (request, value) in the order they are sent.
+pub fn setting_requests(line: &LineSettings) -> Vec<(u8, Vec<u8>)> {
+    vec![
+        (com::SET_BAUDRATE, line.baud.to_be_bytes().to_vec()),
+        (com::SET_DATASIZE, vec![line.data_bits]),
+        (
+            com::SET_PARITY,
+            vec![match line.parity.as_str() {
+                "odd" => 2,
+                "even" => 3,
+                _ => 1,
+            }],
+        ),
+        (com::SET_STOPSIZE, vec![line.stop_bits]),
+    ]
+}
+
+fn flow_value(line: &LineSettings) -> u8 {
+    match line.flow_control.as_str() {
+        "software" => com::CONTROL_XON_XOFF,
+        "hardware" => com::CONTROL_HARDWARE,
+        _ => com::CONTROL_NO_FLOW,
+    }
+}
+
+fn setting_name(request: u8) -> &'static str {
+    match request {
+        com::SET_BAUDRATE => "baud",
+        com::SET_DATASIZE => "data_bits",
+        com::SET_PARITY => "parity",
+        com::SET_STOPSIZE => "stop_bits",
+        _ => "flow_control",
+    }
+}
+
+/// Connects to an RFC 2217 server and sets up its port; `address` is `host:port`.
+pub async fn connect(
+    address: &str,
+    endpoint: &str,
+    line: &LineSettings,
+) -> Result<Rfc2217Link, LinkError> {
+    let stream = super::tcp::connect_stream(address, endpoint).await?;
+    let mut link = Rfc2217Link::new(stream);
+    let failed = |e: io::Error| {
+        LinkError::Network {
+        endpoint: endpoint.to_string(),
+        source: e,
+        hint: "the RFC 2217 server closed the connection while setting up the port; is another client connected (ser2net serves one at a time)?",
+    }
+    };
+    let refused = |what: String| LinkError::Rfc2217 {
+        endpoint: endpoint.to_string(),
+        what,
+    };
+    let opening = link.negotiator.opening();
+    link.send(&opening).await.map_err(failed)?;
+    if !link
+        .wait_for(|l| l.negotiator.com_port().is_some())
+        .await
+        .map_err(failed)?
+    {
+        return Err(refused(format!(
+            "the server did not answer the COM port option (44) within {NEGOTIATION_TIMEOUT:?}"
+        )));
+    }
+    if link.negotiator.com_port() == Some(false) {
+        return Err(refused(
+            "the server refused the COM port option (44): it is not an RFC 2217 server".into(),
+        ));
+    }
+    let requests = setting_requests(line);
+    let flow = flow_value(line);
+    let mut wire = Vec::new();
+    for (request, value) in &requests {
+        wire.extend(telnet::com_port(*request, value));
+    }
+    wire.extend(telnet::com_port(com::SET_CONTROL, &[flow]));
+    link.send(&wire).await.map_err(failed)?;
+    let answered = link
+        .wait_for(|l| {
+            l.flow_reply.is_some() && requests.iter().all(|(r, _)| l.replies.contains_key(r))
+        })
+        .await
+        .map_err(failed)?;
+    for (request, value) in &requests {
+        match link.replies.get(request) {
+            Some(got) if got == value => {}
+            Some(got) => {
+                return Err(refused(format!(
+                    "the server set {} to {got:?} when asked for {value:?}",
+                    setting_name(*request)
+                )))
+            }
+            None => {
+                return Err(refused(format!(
+                    "the server did not acknowledge {} within {NEGOTIATION_TIMEOUT:?}",
+                    setting_name(*request)
+                )))
+            }
+        }
+    }
+    match link.flow_reply {
+        Some(got) if got == flow => {}
+        got => {
+            return Err(refused(format!(
+                "the server answered flow control {got:?} when asked for {flow} ({}) {}",
+                line.flow_control,
+                if answered { "" } else { "(or not in time)" }
+            )))
+        }
+    }
+    // Not waited for: a pty behind the server cannot set modem lines and may stay silent.
+    let mut wire = Vec::new();
+    wire.extend(telnet::com_port(com::SET_CONTROL, &[com::CONTROL_DTR_ON]));
+    wire.extend(telnet::com_port(com::SET_CONTROL, &[com::CONTROL_RTS_ON]));
+    wire.extend(telnet::com_port(com::PURGE_DATA, &[com::PURGE_BOTH]));
+    link.send(&wire).await.map_err(failed)?;
+    // Bytes the port held before we set it up belong to no request of ours.
+    link.incoming.clear();
+    Ok(link)
+}
+
+impl AsyncRead for Rfc2217Link {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if !this.incoming.is_empty() {
+                let n = this.incoming.len().min(buf.remaining());
+                buf.put_slice(&this.incoming[..n]);
+                this.incoming.drain(..n);
+                return Poll::Ready(Ok(()));
+            }
+            // Negotiation answers go out as soon as they are due, even if nothing is written.
+            if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
+                return Poll::Ready(Err(e));
+            }
+            if ready!(this.poll_fill(cx))? == 0 {
+                return Poll::Ready(Ok(()));
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Rfc2217Link {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        ready!(this.poll_drain(cx))?;
+        if data.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        if data[0] == telnet::IAC {
+            // The doubled 0xFF goes out whole, or its second half waits in `outgoing` (it
+            // leaves before any later byte: every write drains first).
+            let n = ready!(Pin::new(&mut this.stream).poll_write(cx, &[telnet::IAC, telnet::IAC]))?;
+            return match n {
+                0 => Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                1 => {
+                    this.outgoing.push(telnet::IAC);
+                    Poll::Ready(Ok(1))
+                }
+                _ => Poll::Ready(Ok(1)),
+            };
+        }
+        let plain = data
+            .iter()
+            .position(|&b| b == telnet::IAC)
+            .unwrap_or(data.len());
+        Pin::new(&mut this.stream).poll_write(cx, &data[..plain])
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_drain(cx))?;
+        Pin::new(&mut this.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_drain(cx))?;
+        Pin::new(&mut this.stream).poll_shutdown(cx)
+    }
+}
