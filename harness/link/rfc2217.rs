@@ -310,3 +310,131 @@ impl AsyncWrite for Rfc2217Link {
         Pin::new(&mut this.stream).poll_shutdown(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::telnet::{com_port, negotiation, DO, DONT, OPT_COM_PORT, WILL};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// How the fake server behaves.
+    #[derive(Clone, Copy)]
+    enum Server {
+        /// Acknowledges the line settings and flow control, never modem lines or purges (as
+        /// a server on a pseudo-terminal may), and echoes data.
+        SilentOnModemLines,
+        /// Sets 9600 baud whatever is asked.
+        FixedBaud,
+        /// Refuses the COM port option.
+        NotRfc2217,
+    }
+
+    async fn fake_server(behaviour: Server) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut decoder = Decoder::default();
+            let mut buf = [0u8; 1024];
+            loop {
+                let Ok(n) = stream.read(&mut buf).await else { return };
+                if n == 0 {
+                    return;
+                }
+                let mut data = Vec::new();
+                let mut out = Vec::new();
+                for command in decoder.push(&buf[..n], &mut data) {
+                    match (behaviour, command) {
+                        (Server::NotRfc2217, Command::Negotiation { verb: WILL, option }) => {
+                            out.extend(negotiation(DONT, option))
+                        }
+                        (_, Command::Negotiation { verb: WILL, option }) => {
+                            out.extend(negotiation(DO, option))
+                        }
+                        (_, Command::Subnegotiation { option, payload }) => {
+                            assert_eq!(option, OPT_COM_PORT);
+                            let (request, value) = (payload[0], &payload[1..]);
+                            let silent = request == com::PURGE_DATA
+                                || (request == com::SET_CONTROL && value[0] > 3);
+                            let value = match (behaviour, request) {
+                                (Server::FixedBaud, com::SET_BAUDRATE) => {
+                                    9600u32.to_be_bytes().to_vec()
+                                }
+                                _ => value.to_vec(),
+                            };
+                            if !silent {
+                                out.extend(com_port(request + com::SERVER_OFFSET, &value));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                out.extend(telnet::escape(&data));
+                if stream.write_all(&out).await.is_err() {
+                    return;
+                }
+            }
+        });
+        address
+    }
+
+    fn settings(address: &str) -> LineSettings {
+        LineSettings::pump(&format!("rfc2217://{address}"))
+    }
+
+    #[tokio::test]
+    async fn unanswered_modem_line_and_purge_requests_do_not_fail_the_connection() {
+        let address = fake_server(Server::SilentOnModemLines).await;
+        let mut link = connect(&address, "test", &settings(&address))
+            .await
+            .expect("connected although DTR, RTS and the purge were never answered");
+        let bytes = [0x7E, 0xFF, 0x00, 0xFF, 0xFF, 0x01];
+        link.write_all(&bytes).await.unwrap();
+        let mut echoed = [0u8; 6];
+        tokio::time::timeout(Duration::from_secs(2), link.read_exact(&mut echoed))
+            .await
+            .expect("echo within 2 s")
+            .unwrap();
+        assert_eq!(echoed, bytes);
+    }
+
+    #[tokio::test]
+    async fn a_setting_the_server_does_not_take_is_refused_naming_it() {
+        let address = fake_server(Server::FixedBaud).await;
+        let Err(err) = connect(&address, "rfc2217://x", &settings(&address)).await else {
+            panic!("connected at the wrong baud rate");
+        };
+        let text = err.to_string();
+        assert!(text.contains("baud") && text.contains("rfc2217://x"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_refuses_the_com_port_option_is_not_rfc2217() {
+        let address = fake_server(Server::NotRfc2217).await;
+        let Err(err) = connect(&address, "rfc2217://x", &settings(&address)).await else {
+            panic!("connected without the COM port option");
+        };
+        let text = err.to_string();
+        assert!(text.contains("not an RFC 2217 server") && text.contains("tcp://"), "{text}");
+    }
+
+    #[test]
+    fn settings_become_rfc2217_values() {
+        let mut line = LineSettings::balance("x");
+        line.parity = "even".into();
+        line.stop_bits = 2;
+        line.data_bits = 7;
+        assert_eq!(
+            setting_requests(&line),
+            [
+                (com::SET_BAUDRATE, vec![0, 0, 0x25, 0x80]),
+                (com::SET_DATASIZE, vec![7]),
+                (com::SET_PARITY, vec![3]),
+                (com::SET_STOPSIZE, vec![2]),
+            ]
+        );
+        line.flow_control = "hardware".into();
+        assert_eq!(flow_value(&line), com::CONTROL_HARDWARE);
+    }
+}
