@@ -31,6 +31,7 @@ fn options(reports: &Path, link_faults: LinkFaults) -> RunOptions {
         link_faults,
         retries: RETRIES,
         csf: Default::default(),
+        allow_expired_calibration: false,
     }
 }
 

@@ -22,6 +22,7 @@ fn options(reports: &std::path::Path, seed: u64, paths: Vec<std::path::PathBuf>)
         link_faults: Default::default(),
         retries: 3,
         csf: Default::default(),
+        allow_expired_calibration: false,
     }
 }
 

@@ -338,7 +338,9 @@ mod tests {
             let mut decoder = Decoder::default();
             let mut buf = [0u8; 1024];
             loop {
-                let Ok(n) = stream.read(&mut buf).await else { return };
+                let Ok(n) = stream.read(&mut buf).await else {
+                    return;
+                };
                 if n == 0 {
                     return;
                 }
@@ -406,7 +408,10 @@ mod tests {
             panic!("connected at the wrong baud rate");
         };
         let text = err.to_string();
-        assert!(text.contains("baud") && text.contains("rfc2217://x"), "{text}");
+        assert!(
+            text.contains("baud") && text.contains("rfc2217://x"),
+            "{text}"
+        );
     }
 
     #[tokio::test]
@@ -416,7 +421,10 @@ mod tests {
             panic!("connected without the COM port option");
         };
         let text = err.to_string();
-        assert!(text.contains("not an RFC 2217 server") && text.contains("tcp://"), "{text}");
+        assert!(
+            text.contains("not an RFC 2217 server") && text.contains("tcp://"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub struct RunOptions {
     pub retries: u32,
     /// Parameters of the report's CSF estimate, recorded with the run.
     pub csf: crate::record::report::csf::CsfParams,
+    /// A bench balance whose calibration is past due is recorded as expired, not refused.
+    pub allow_expired_calibration: bool,
 }
 
 /// The outcome of a run: its directory (if one was made) and the exit code.
@@ -186,7 +188,13 @@ pub async fn run(opts: RunOptions) -> RunOutcome {
         }
     };
     let bench = match &opts.bench {
-        Some(path) => match bench::load(path) {
+        Some(path) => match bench::load_with(
+            path,
+            &bench::LoadOptions {
+                allow_expired_calibration: opts.allow_expired_calibration,
+                ..Default::default()
+            },
+        ) {
             Ok(b) => Some(Arc::new(b)),
             Err(e) => {
                 eprintln!("{e}");
