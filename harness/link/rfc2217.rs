@@ -155,6 +155,8 @@ fn setting_name(request: u8) -> &'static str {
     }
 }
 
+const CLOSED_DURING_SETUP: &str = "the RFC 2217 server closed the connection while the port was being set up; is another client connected (ser2net serves one at a time unless kickolduser is set)?";
+
 /// Connects to an RFC 2217 server and sets up its port; `address` is `host:port`.
 pub async fn connect(
     address: &str,
@@ -163,12 +165,10 @@ pub async fn connect(
 ) -> Result<Rfc2217Link, LinkError> {
     let stream = super::tcp::connect_stream(address, endpoint).await?;
     let mut link = Rfc2217Link::new(stream);
-    let failed = |e: io::Error| {
-        LinkError::Network {
+    let failed = |e: io::Error| LinkError::Network {
         endpoint: endpoint.to_string(),
         source: e,
-        hint: "the RFC 2217 server closed the connection while setting up the port; is another client connected (ser2net serves one at a time)?",
-    }
+        hint: CLOSED_DURING_SETUP,
     };
     let refused = |what: String| LinkError::Rfc2217 {
         endpoint: endpoint.to_string(),
@@ -198,12 +198,11 @@ pub async fn connect(
     }
     wire.extend(telnet::com_port(com::SET_CONTROL, &[flow]));
     link.send(&wire).await.map_err(failed)?;
-    let answered = link
-        .wait_for(|l| {
-            l.flow_reply.is_some() && requests.iter().all(|(r, _)| l.replies.contains_key(r))
-        })
-        .await
-        .map_err(failed)?;
+    link.wait_for(|l| {
+        l.flow_reply.is_some() && requests.iter().all(|(r, _)| l.replies.contains_key(r))
+    })
+    .await
+    .map_err(failed)?;
     for (request, value) in &requests {
         match link.replies.get(request) {
             Some(got) if got == value => {}
@@ -223,11 +222,15 @@ pub async fn connect(
     }
     match link.flow_reply {
         Some(got) if got == flow => {}
-        got => {
+        Some(got) => {
             return Err(refused(format!(
-                "the server answered flow control {got:?} when asked for {flow} ({}) {}",
-                line.flow_control,
-                if answered { "" } else { "(or not in time)" }
+                "the server set flow_control to {got} when asked for {flow} ({})",
+                line.flow_control
+            )))
+        }
+        None => {
+            return Err(refused(format!(
+                "the server did not acknowledge flow_control within {NEGOTIATION_TIMEOUT:?}"
             )))
         }
     }
