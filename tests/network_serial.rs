@@ -1,6 +1,7 @@
 //! Network serial endpoints over real TCP sockets on loopback: Debian's ser2net serving the
 //! emulator's pseudo-terminals in raw mode (tcp://) and in RFC 2217 mode (rfc2217://) with a
-//! whole scenario driven through each, every byte value through RFC 2217 both ways, and
+//! whole scenario driven through each, every byte value through RFC 2217 both ways, a restarted
+//! server connected again, and
 //! `pumphil emulate --tcp` without ser2net (a scenario, a dropped connection, the binary).
 
 use pumphil::driver::balance::BalanceDriver;
@@ -54,7 +55,7 @@ fn ser2net_binary() -> PathBuf {
 /// A ser2net process of our own, serving ptys on loopback ports; killed when dropped.
 struct Ser2net {
     child: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 #[derive(Clone, Copy)]
@@ -83,25 +84,40 @@ impl Ser2net {
             ));
             endpoints.push(format!("{scheme}://127.0.0.1:{port}"));
         }
-        let config = dir.path().join("ser2net.yaml");
-        std::fs::write(&config, yaml).expect("write the ser2net config");
-        // -n: foreground; -u: no UUCP lock files; -P: our own pid file, not /run's.
-        let child = Command::new(binary)
-            .arg("-c")
-            .arg(&config)
-            .arg("-n")
-            .arg("-u")
-            .arg("-P")
-            .arg(dir.path().join("ser2net.pid"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ser2net");
-        let server = Ser2net { child, _dir: dir };
+        std::fs::write(dir.path().join("ser2net.yaml"), yaml).expect("write the ser2net config");
+        let server = Ser2net {
+            child: Ser2net::start(&binary, dir.path()),
+            dir,
+        };
         for endpoint in &endpoints {
             server.wait_listening(endpoint);
         }
         (server, endpoints)
+    }
+
+    fn start(binary: &Path, dir: &Path) -> Child {
+        // -n: foreground; -u: no UUCP lock files; -P: our own pid file, not /run's.
+        Command::new(binary)
+            .arg("-c")
+            .arg(dir.join("ser2net.yaml"))
+            .arg("-n")
+            .arg("-u")
+            .arg("-P")
+            .arg(dir.join("ser2net.pid"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ser2net")
+    }
+
+    /// Stops the server (its connections drop) and starts it again on the same ports.
+    fn restart(&mut self, endpoints: &[String]) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Ser2net::start(&ser2net_binary(), self.dir.path());
+        for endpoint in endpoints {
+            self.wait_listening(endpoint);
+        }
     }
 
     fn wait_listening(&self, endpoint: &str) {
@@ -294,6 +310,36 @@ async fn a_dropped_connection_is_made_again_and_the_lost_answer_re_sent() {
         boluses, 1,
         "the re-sent bolus was answered from the cache, not given twice"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_ser2net_is_connected_again_and_the_session_goes_on() {
+    let mut config = pumphil::emulator::config::EmulatorConfig::default();
+    config.pump.initial_fill_nl = 3_000_000;
+    let emulator = spawn_on_ptys(config, false).await.expect("emulator");
+    for mode in [Mode::Raw, Mode::Rfc2217] {
+        let (mut server, endpoints) = Ser2net::serve(mode, &[(&emulator.pump_port, "115200n81")]);
+        let settings = SerialSettings::pump(&endpoints[0]);
+        let pump = PumpDriver::with_reopen(
+            open(settings.clone()).await,
+            DriverOptions::default(),
+            Reopen::endpoint(settings, Duration::from_secs(3)),
+        );
+        pump.identify().await.expect("identify");
+        server.restart(&endpoints);
+        let status = pump.status().await;
+        assert!(status.is_ok(), "{}: {status:?}", endpoints[0]);
+        let deviations = pump.take_deviations();
+        assert_eq!(
+            deviations
+                .iter()
+                .filter(|d| d.kind == DeviationKind::Reconnected)
+                .count(),
+            1,
+            "{}: {deviations:?}",
+            endpoints[0]
+        );
+    }
 }
 
 /// Starts `pumphil emulate --tcp` and reads the addresses it printed.
