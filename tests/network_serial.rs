@@ -1,8 +1,8 @@
 //! Network serial endpoints over real TCP sockets on loopback: Debian's ser2net serving the
 //! emulator's pseudo-terminals in raw mode (tcp://) and in RFC 2217 mode (rfc2217://) with a
 //! whole scenario driven through each, every byte value through RFC 2217 both ways, a restarted
-//! server connected again, and
-//! `pumphil emulate --tcp` without ser2net (a scenario, a dropped connection, the binary).
+//! server connected again, and `pumphil emulate --tcp` without ser2net (a scenario, a dropped
+//! connection, the binary).
 
 use pumphil::driver::balance::BalanceDriver;
 use pumphil::driver::pump::{DeviationKind, DriverOptions, PumpDriver, Reopen};
