@@ -235,9 +235,12 @@ async fn every_byte_value_crosses_rfc2217_both_ways_unchanged() {
     let (mut master, slave, _keep) = PtyPair::open().expect("pty").into_parts();
     let (_server, endpoints) = Ser2net::serve(Mode::Rfc2217, &[(&slave, "115200n81")]);
     let mut client = open(SerialSettings::pump(&endpoints[0])).await;
-    // 0xFF (IAC) alone, doubled and at the end, and every other byte value besides.
+    // 0xFF (IAC) alone, doubled and at the end, CR NUL and CR LF (which Telnet outside binary
+    // mode would rewrite), and every other byte value besides.
     let mut bytes: Vec<u8> = (0..=255u8).collect();
-    bytes.extend([0xFF, 0xFF, 0x00, 0xFF, 250, 240, 0xFF]);
+    bytes.extend([
+        b'\r', 0x00, b'\r', b'\n', 0xFF, 0xFF, 0x00, 0xFF, 250, 240, 0xFF,
+    ]);
     client.write_all(&bytes).await.unwrap();
     let mut got = vec![0u8; bytes.len()];
     tokio::time::timeout(Duration::from_secs(5), master.read_exact(&mut got))
