@@ -14,6 +14,19 @@ fn emulator(extra: &[&str]) -> Emulator {
 }
 
 fn emulator_of(reservoir_ml: u32, extra: &[&str]) -> Emulator {
+    emulator_serving(&["--pty"], reservoir_ml, extra)
+}
+
+/// The emulator on loopback TCP ports instead of ptys (`tcp://127.0.0.1:P` endpoints).
+fn emulator_on_tcp() -> Emulator {
+    emulator_serving(
+        &["--tcp", "127.0.0.1:0", "--balance-tcp", "127.0.0.1:0"],
+        40,
+        &[],
+    )
+}
+
+fn emulator_serving(serve: &[&str], reservoir_ml: u32, extra: &[&str]) -> Emulator {
     let reservoir_ml = reservoir_ml.to_string();
     let mut args = vec![
         "--realtime",
@@ -25,7 +38,7 @@ fn emulator_of(reservoir_ml: u32, extra: &[&str]) -> Emulator {
         &reservoir_ml,
     ];
     args.extend_from_slice(extra);
-    common::emulate(&args)
+    common::emulate_serving(serve, &args)
 }
 
 fn bench_file(dir: &Path, emu: &Emulator, allowed: &str) -> PathBuf {
@@ -36,7 +49,7 @@ fn bench_file_with_balance(dir: &Path, emu: &Emulator, balance: &str, allowed: &
     let path = dir.join("bench.toml");
     std::fs::write(
         &path,
-        format!("station = \"test bench\"\nallowed_serial_numbers = [\"{allowed}\"]\n\n[pump]\nport = \"{}\"\n\n[balance]\nport = \"{balance}\"\nmodel = \"EMU-BAL\"\nserial_number = \"BAL-0001\"\nreadability_mg = 0.1\ncalibration_due = \"2027-03-01\"\n", emu.pump),
+        format!("station = \"test bench\"\nallowed_serial_numbers = [\"{allowed}\"]\n\n[pump]\nport = \"{}\"\n\n[balance]\nport = \"{balance}\"\nmodel = \"EMU-BAL\"\nserial_number = \"BAL-0001\"\nreadability_mg = 0.1\ncalibration_due = \"2099-03-01\"\n", emu.pump),
     )
     .unwrap();
     path
@@ -105,6 +118,54 @@ fn a_pump_not_on_the_allow_list_is_refused_before_anything_is_sent() {
     let (code, text) = finish(run_on_bench(dir.path(), &bench));
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("not on this bench's allow-list"), "{text}");
+}
+
+#[test]
+fn a_bench_on_tcp_endpoints_reaches_its_pump_and_keeps_the_allow_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = emulator_on_tcp();
+    assert!(emu.pump.starts_with("tcp://127.0.0.1:"), "{}", emu.pump);
+    let bench = bench_file(dir.path(), &emu, "TU-999999");
+    let (code, text) = finish(run_on_bench(dir.path(), &bench));
+    assert_eq!(code, 2, "{text}");
+    // The pump answered over TCP with its serial number, which the allow-list refused.
+    assert!(
+        text.contains("pump TU-000123 on tcp://127.0.0.1:")
+            && text.contains("not on this bench's allow-list"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_expired_balance_calibration_is_refused_unless_the_run_allows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = emulator(&[]);
+    let bench = bench_file(dir.path(), &emu, "TU-999999");
+    let text = std::fs::read_to_string(&bench).unwrap();
+    std::fs::write(&bench, text.replace("2099-03-01", "2020-03-01")).unwrap();
+    let (code, text) = finish(run_on_bench(dir.path(), &bench));
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("bench.toml:12:19") && text.contains("was due on 2020-03-01"),
+        "{text}"
+    );
+    // Allowed, the run goes on to the pump (refused here by the allow-list, as it should be).
+    let allowed = Command::new(BIN)
+        .args(["run", "--plain", "--allow-expired-calibration", "--reports"])
+        .arg(dir.path().join("reports"))
+        .arg("--bench")
+        .arg(&bench)
+        .arg("scenarios/refill.toml")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, text) = finish(allowed);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("not on this bench's allow-list") && !text.contains("was due on"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -321,10 +321,7 @@ fn identify_on_a_missing_port_says_what_to_do() {
 
 fn reopen_of(emulator: &EmulatorHandle) -> Reopen {
     let settings = SerialSettings::pump(&emulator.pump_port.display().to_string());
-    Reopen {
-        open: Box::new(move || open_serial(&settings).map_err(|e| e.to_string())),
-        within: Duration::from_secs(3),
-    }
+    Reopen::endpoint(settings, Duration::from_secs(3))
 }
 
 #[tokio::test]

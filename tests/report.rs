@@ -325,6 +325,25 @@ fn cover_names_product_test_system_and_verdict() {
 }
 
 #[test]
+fn readability_is_printed_as_the_bench_file_gives_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    synthetic_run(dir.path());
+    let mut records = journal::read(dir.path()).expect("read").records;
+    for record in &mut records {
+        if let RunEvent::ScenarioStarted {
+            balance: Some(b), ..
+        } = &mut record.event
+        {
+            b.readability_mg = 0.01;
+        }
+    }
+    report::write_reports(dir.path(), &records).expect("write reports");
+    let md = std::fs::read_to_string(dir.path().join(MARKDOWN_FILE)).expect("report.md");
+    assert!(md.contains("| Readability | 0.01 mg |"), "{md}");
+    assert!(md.contains(", 0.01 mg, density"), "{md}");
+}
+
+#[test]
 fn gaps_in_the_record_are_stated_prominently() {
     let (_dir, md, html) = rendered_run();
     // Records 0..=133: the last complete one is seq 133; line 135 is torn.

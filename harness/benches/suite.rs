@@ -34,6 +34,7 @@ fn main() {
             link_faults: Default::default(),
             retries: 3,
             csf: Default::default(),
+            allow_expired_calibration: false,
         };
         let start = Instant::now();
         let outcome = runtime

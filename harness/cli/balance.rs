@@ -7,7 +7,8 @@ use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub struct BalanceArgs {
-    /// The balance's serial port (or the pty printed by `pumphil emulate --pty`).
+    /// The balance's serial port, tcp://host:port (raw serial server) or rfc2217://host:port, or the
+    /// pty printed by `pumphil emulate --pty`.
     #[arg(long)]
     pub port: String,
     #[arg(long, default_value_t = 9_600)]
@@ -39,7 +40,7 @@ pub fn run(args: &BalanceArgs) -> u8 {
             baud: args.baud,
             ..SerialSettings::balance(&args.port)
         };
-        let link = match super::open_port(&settings) {
+        let link = match super::open_port(&settings).await {
             Ok(link) => link,
             Err(code) => return code,
         };

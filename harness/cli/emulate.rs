@@ -6,14 +6,21 @@ use super::exit;
 #[derive(Debug, clap::Args)]
 pub struct EmulateArgs {
     /// Create pseudo-terminals and print their paths.
-    #[arg(long, conflicts_with = "port")]
+    #[arg(long, conflicts_with_all = ["port", "tcp"])]
     pub pty: bool,
-    /// Serve an existing tty for the pump instead (e.g. one end of a null-modem cable).
-    #[arg(long)]
+    /// Serve an existing tty for the pump instead (e.g. one end of a null-modem cable), or
+    /// tcp://host:port / rfc2217://host:port of a serial server to serve through.
+    #[arg(long, conflicts_with = "tcp")]
     pub port: Option<String>,
-    /// With --port: serve the balance on this tty.
+    /// With --port: serve the balance on this tty (or endpoint).
     #[arg(long, requires = "port")]
     pub balance_port: Option<String>,
+    /// Serve the pump on TCP at HOST:PORT (port 0: any free port; the address is printed).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub tcp: Option<String>,
+    /// With --tcp: serve the balance on TCP at HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT", requires = "tcp")]
+    pub balance_tcp: Option<String>,
     /// Print the ports as one JSON line: {"pump": ..., "balance": ..., "realtime": ...}.
     #[arg(long)]
     pub json: bool,
@@ -32,11 +39,11 @@ pub fn run(args: &EmulateArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    if !args.pty && args.port.is_none() {
+    if !args.pty && args.port.is_none() && args.tcp.is_none() {
         super::print_error(
             "emulate::where",
             "say where to serve",
-            Some("`pumphil emulate --pty` (new pseudo-terminals) or `pumphil emulate --port PATH`"),
+            Some("`pumphil emulate --pty` (new pseudo-terminals), `pumphil emulate --port PATH` or `pumphil emulate --tcp 127.0.0.1:3001`"),
         );
         return exit::USAGE;
     }
@@ -49,8 +56,17 @@ pub fn run(args: &EmulateArgs) -> u8 {
         return exit::INFRASTRUCTURE;
     };
     runtime.block_on(async {
-        let started = match &args.port {
-            Some(port) => {
+        let started = match (&args.port, &args.tcp) {
+            (_, Some(address)) => {
+                crate::emulator::serve_tcp(
+                    config,
+                    address,
+                    args.balance_tcp.as_deref(),
+                    args.realtime,
+                )
+                .await
+            }
+            (Some(port), None) => {
                 crate::emulator::serve_ports(
                     config,
                     port,
@@ -59,7 +75,7 @@ pub fn run(args: &EmulateArgs) -> u8 {
                 )
                 .await
             }
-            None => crate::emulator::spawn_on_ptys(config, args.realtime).await,
+            (None, None) => crate::emulator::spawn_on_ptys(config, args.realtime).await,
         };
         let mut handle = match started {
             Ok(h) => h,

@@ -8,7 +8,8 @@ use crate::units::{format_device_time, format_ml};
 
 #[derive(Debug, clap::Args)]
 pub struct IdentifyArgs {
-    /// The pump's serial port (or the pty printed by `pumphil emulate --pty`).
+    /// The pump's serial port, tcp://host:port (raw serial server) or rfc2217://host:port, or the
+    /// pty printed by `pumphil emulate --pty`.
     #[arg(long)]
     pub port: String,
     #[arg(long, default_value_t = 115_200)]
@@ -71,7 +72,7 @@ pub fn run(args: &IdentifyArgs) -> u8 {
             baud: args.baud,
             ..SerialSettings::pump(&args.port)
         };
-        let link = match super::open_port(&settings) {
+        let link = match super::open_port(&settings).await {
             Ok(link) => link,
             Err(code) => return code,
         };

@@ -86,8 +86,11 @@ fn runtime() -> Result<tokio::runtime::Runtime, u8> {
 }
 
 /// Opens the serial port of a one-shot bench command; Err is the exit code, the error printed.
-fn open_port(settings: &crate::link::serial::SerialSettings) -> Result<crate::link::BoxLink, u8> {
-    crate::link::serial::open_serial(settings).map_err(|e| {
+/// Opens a port or network endpoint (`/dev/…`, `tcp://…`, `rfc2217://…`), showing why not.
+async fn open_port(
+    settings: &crate::link::serial::SerialSettings,
+) -> Result<crate::link::BoxLink, u8> {
+    crate::link::endpoint::open(settings).await.map_err(|e| {
         diagnostic::show(&e);
         exit::INFRASTRUCTURE
     })

@@ -48,6 +48,10 @@ pub struct RunArgs {
     /// CSF clearance for the report's engineering estimate, in mL/h (label: 30).
     #[arg(long, value_name = "ML_PER_H", default_value = "30", allow_negative_numbers = true, value_parser = CsfParams::parse_positive)]
     pub csf_clearance_ml_per_h: f64,
+    /// Run on a bench whose balance is past its calibration date (the record and report say
+    /// EXPIRED beside the date) instead of refusing.
+    #[arg(long, requires = "bench")]
+    pub allow_expired_calibration: bool,
 }
 
 fn pumphil_retries() -> u32 {
@@ -78,6 +82,7 @@ pub fn run(args: &RunArgs) -> u8 {
             half_life_h: args.csf_half_life_h,
             clearance_ml_per_h: args.csf_clearance_ml_per_h,
         },
+        allow_expired_calibration: args.allow_expired_calibration,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

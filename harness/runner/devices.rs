@@ -6,7 +6,8 @@ use crate::driver::balance::BalanceDriver;
 use crate::driver::pump::{DriverOptions, PumpDriver, Reopen};
 use crate::emulator::config::EmulatorConfig;
 use crate::emulator::link_faults::LinkFaults;
-use crate::link::serial::{open_serial, SerialSettings};
+use crate::link::endpoint;
+use crate::link::serial::SerialSettings;
 use crate::record::{BalanceInfo, ScenarioVerdict};
 use crate::scenario::Scenario;
 
@@ -94,10 +95,7 @@ pub const EMULATOR_REPLUG_WAIT: std::time::Duration = std::time::Duration::from_
 /// Opens the pump's port again under the same name (a stable name such as
 /// /dev/serial/by-id/... on a bench, the emulator's symlink when it injects an unplug).
 fn reopen(settings: SerialSettings, within: std::time::Duration) -> Reopen {
-    Reopen {
-        open: Box::new(move || open_serial(&settings).map_err(|e| e.explained())),
-        within,
-    }
+    Reopen::endpoint(settings, within)
 }
 
 /// The longest any request waits for the built-in emulator's answer before a re-send.
@@ -122,10 +120,12 @@ pub async fn open_emulator(
         .map_err(|e| infrastructure(format!("cannot start the emulator: {}", e.explained())))?;
     let pump_port = handle.pump_port.display().to_string();
     let balance_port = handle.balance_port.display().to_string();
-    let pump_link = open_serial(&SerialSettings::pump(&pump_port))
+    let pump_link = endpoint::open(&SerialSettings::pump(&pump_port))
+        .await
         .map_err(|e| infrastructure(e.explained()))?;
     let balance = if scenario.bench.balance {
-        let link = open_serial(&SerialSettings::balance(&balance_port))
+        let link = endpoint::open(&SerialSettings::balance(&balance_port))
+            .await
             .map_err(|e| infrastructure(e.explained()))?;
         Some(BalanceDriver::new(link))
     } else {
@@ -172,7 +172,8 @@ fn settings(port: &PortConfig, default: SerialSettings) -> Result<SerialSettings
         port.parity.as_deref(),
         port.stop_bits,
         port.flow_control.as_deref(),
-    )?;
+    )
+    .map_err(|e| e.explained())?;
     Ok(s)
 }
 
@@ -189,7 +190,9 @@ pub async fn open_bench(
     };
     let pump_settings =
         settings(&bench.pump, SerialSettings::pump(&bench.pump.port)).map_err(refuse)?;
-    let link = open_serial(&pump_settings).map_err(|e| infrastructure(e.explained()))?;
+    let link = endpoint::open(&pump_settings)
+        .await
+        .map_err(|e| infrastructure(e.explained()))?;
     let pump = PumpDriver::with_reopen(
         link,
         DriverOptions {
@@ -228,7 +231,9 @@ pub async fn open_bench(
     let (balance, balance_info) = match (&bench.balance, scenario.bench.balance) {
         (Some(b), true) => {
             let s = settings(&b.link, SerialSettings::balance(&b.link.port)).map_err(refuse)?;
-            let link = open_serial(&s).map_err(|e| infrastructure(e.explained()))?;
+            let link = endpoint::open(&s)
+                .await
+                .map_err(|e| infrastructure(e.explained()))?;
             let info = BalanceInfo {
                 identity: format!(
                     "{} {}",

@@ -44,6 +44,8 @@ pub struct RunOptions {
     pub retries: u32,
     /// Parameters of the report's CSF estimate, recorded with the run.
     pub csf: crate::record::report::csf::CsfParams,
+    /// A bench balance whose calibration is past due is recorded as expired, not refused.
+    pub allow_expired_calibration: bool,
 }
 
 /// The outcome of a run: its directory, the exit code, and what stopped it early, if anything.
@@ -190,7 +192,16 @@ fn watch_signals(tx: watch::Sender<bool>) {
 pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
     let prepared = prepare(&opts)?;
     let bench = match &opts.bench {
-        Some(path) => Some(Arc::new(bench::load(path).map_err(RunError::Bench)?)),
+        Some(path) => Some(Arc::new(
+            bench::load_with(
+                path,
+                &bench::LoadOptions {
+                    allow_expired_calibration: opts.allow_expired_calibration,
+                    ..Default::default()
+                },
+            )
+            .map_err(RunError::Bench)?,
+        )),
         None => None,
     };
     let id = run_id();

@@ -25,8 +25,16 @@ impl Drop for Emulator {
 
 /// Starts `pumphil emulate --pty --json` with `args` and reads the ports from its first line.
 pub fn emulate(args: &[&str]) -> Emulator {
+    emulate_serving(&["--pty"], args)
+}
+
+/// `pumphil emulate` serving its devices as `serve` says (`--pty`, or `--tcp ADDR
+/// --balance-tcp ADDR`), with `args`; the ports are read from its `--json` line.
+pub fn emulate_serving(serve: &[&str], args: &[&str]) -> Emulator {
     let mut child = Command::new(BIN)
-        .args(["emulate", "--pty", "--json"])
+        .arg("emulate")
+        .args(serve)
+        .arg("--json")
         .args(args)
         .stdout(Stdio::piped())
         .spawn()
@@ -62,6 +70,7 @@ pub fn run_options(reports: &Path, paths: Vec<PathBuf>) -> pumphil::runner::RunO
         link_faults: Default::default(),
         retries: pumphil::driver::pump::MAX_RETRIES,
         csf: Default::default(),
+        allow_expired_calibration: false,
     }
 }
 

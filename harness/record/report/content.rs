@@ -210,7 +210,7 @@ fn cover(view: &RunView) -> Vec<Block> {
             (
                 b.identity,
                 b.port,
-                format!("{:.1} mg", b.readability_mg),
+                format!("{} mg", b.readability_mg),
                 format!("{:.4} g/mL", b.density_g_per_ml),
                 b.calibration_due,
             )
@@ -704,7 +704,7 @@ fn identity_facts(s: &ScenarioView) -> Block {
         "Balance".into(),
         match &s.balance {
             Some(b) => Cell::text(format!(
-                "{} on {}, {:.1} mg, density {:.4} g/mL",
+                "{} on {}, {} mg, density {:.4} g/mL",
                 b.identity, b.port, b.readability_mg, b.density_g_per_ml
             )),
             None => Cell::text("none"),
