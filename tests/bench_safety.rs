@@ -244,9 +244,8 @@ fn ended_by_a_lost_device(dir: &Path, child: Child) -> (PathBuf, String) {
 
 fn restored(events: &str) -> bool {
     events.lines().any(|l| {
-        l.contains("\"action\":\"restore\"")
-            && l.contains("\"fault\":\"flow_bias\"")
-            && l.contains("\"outcome\":\"restored\"")
+        l.contains("\"action\":{\"restore\":\"flow_bias\"}")
+            && l.contains("\"outcome\":{\"status\":\"restored\"}")
     })
 }
 

@@ -2,6 +2,7 @@
 
 use super::exit;
 use crate::record::report::csf::CsfParams;
+use crate::record::RunVerdict;
 use crate::runner::{self, RunOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -91,18 +92,24 @@ pub fn run(args: &RunArgs) -> u8 {
         }
     };
     let outcome = runtime.block_on(runner::run(options));
+    let mut verdict = RunVerdict::from_exit_code(outcome.exit_code);
     if let Some(dir) = &outcome.dir {
         match crate::record::render::render_all(dir) {
             // A closed pipe (`| head`) must not turn a finished run into a panic.
-            Ok(outcome) => {
-                let _ = writeln!(std::io::stdout(), "{}", outcome.closing_table);
+            Ok(rendered) => {
+                let _ = writeln!(std::io::stdout(), "{}", rendered.closing_table);
+                // The outputs' verdict is the view's; the exit code says the same.
+                verdict = verdict.max(rendered.verdict);
             }
-            Err(e) => eprintln!(
-                "error: rendering the outputs of {} failed: {e}",
-                dir.display()
-            ),
+            Err(e) => {
+                eprintln!(
+                    "error: rendering the outputs of {} failed: {e}",
+                    dir.display()
+                );
+                verdict = RunVerdict::Incomplete;
+            }
         }
         let _ = writeln!(std::io::stdout(), "run directory: {}", dir.display());
     }
-    outcome.exit_code
+    verdict.exit_code()
 }

@@ -10,7 +10,7 @@ use crate::scenario::{Action, FaultSpec, FlexStepSpec, Scenario};
 use crate::units::{MS_PER_DAY, MS_PER_MINUTE, NL_PER_ML};
 
 /// Expected values at one sample time.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExpectedSample {
     pub t_ms: u64,
     /// Cumulative volume the device should report as delivered.
@@ -33,7 +33,7 @@ pub enum Transition {
 }
 
 /// An alarm transition the arithmetic predicts, with the tolerance the pulsatile pump needs.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExpectedAlarmEvent {
     pub t_ms: u64,
     pub alarm: AlarmKind,

@@ -138,7 +138,7 @@ pub async fn open_emulator(
             reopen(SerialSettings::pump(&pump_port), EMULATOR_REPLUG_WAIT),
         ),
         balance,
-        device_kind: "emulator",
+        device_kind: crate::record::Mode::Emulator,
         pump_port,
         balance_info: scenario.bench.balance.then_some(BalanceInfo {
             identity: balance_identity,
@@ -249,7 +249,7 @@ pub async fn open_bench(
         Devices {
             pump,
             balance,
-            device_kind: "bench",
+            device_kind: crate::record::Mode::Bench,
             pump_port: bench.pump.port.clone(),
             balance_info,
             density_g_per_ml: density,

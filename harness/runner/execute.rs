@@ -2,13 +2,16 @@
 
 use super::clock::{DeviceClock, Lost};
 use super::sink::Sink;
-use crate::checks::{names, Judge, ObservedAlarm};
+use crate::checks::{Judge, ObservedAlarm};
 use crate::driver::balance::BalanceDriver;
 use crate::driver::pump::{DriverError, DriverEvent, PumpDriver};
 use crate::expect::fixture::ExpectedRows;
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{Event, Fault, FaultKind, Identity, Request, ResponseBody};
-use crate::record::{BalanceInfo, DeviceInfo, FileRef, RunEvent, Sample, ScenarioVerdict};
+use crate::record::{
+    AlarmTransition, BalanceInfo, DeviceInfo, FileRef, Mode, RunEvent, Sample, ScenarioSetup,
+    ScenarioVerdict, StepAction, StepOutcome,
+};
 use crate::scenario::{Action, FaultSpec, Scenario};
 use std::time::Instant;
 use tokio::sync::watch;
@@ -17,7 +20,7 @@ use tokio::sync::watch;
 pub struct Devices {
     pub pump: PumpDriver,
     pub balance: Option<BalanceDriver>,
-    pub device_kind: &'static str,
+    pub device_kind: Mode,
     pub pump_port: String,
     pub balance_info: Option<BalanceInfo>,
     pub density_g_per_ml: f64,
@@ -135,7 +138,7 @@ fn setup_requests(scenario: &Scenario) -> Vec<(String, Request)> {
     out
 }
 
-pub fn device_info(identity: &Identity, kind: &str, port: &str) -> DeviceInfo {
+pub fn device_info(identity: &Identity, kind: Mode, port: &str) -> DeviceInfo {
     DeviceInfo {
         model: identity.model.clone(),
         serial_number: identity.serial_number.clone(),
@@ -143,7 +146,7 @@ pub fn device_info(identity: &Identity, kind: &str, port: &str) -> DeviceInfo {
         protocol_version: identity.protocol_version,
         reservoir_capacity_nl: identity.reservoir_capacity_nl,
         test_unit: identity.test_unit,
-        kind: kind.to_string(),
+        kind,
         port: port.to_string(),
     }
 }
@@ -206,9 +209,9 @@ impl Execution<'_> {
                 scenario: self.id(),
                 t_ms: 0,
                 device_time_ms: self.clock.origin_ms(),
-                alarm: a.alarm.name().to_string(),
-                priority: a.priority.name().to_string(),
-                transition: "raised".into(),
+                alarm: a.alarm,
+                priority: a.priority,
+                transition: AlarmTransition::Raised,
                 event_seq: self.last_event_seq.unwrap_or(0),
             });
             self.alarms.push(ObservedAlarm {
@@ -359,9 +362,13 @@ impl Execution<'_> {
             scenario: self.id(),
             t_ms,
             device_time_ms: entry.device_time_ms,
-            alarm: alarm.name().to_string(),
-            priority: priority.name().to_string(),
-            transition: if raised { "raised" } else { "cleared" }.into(),
+            alarm,
+            priority,
+            transition: if raised {
+                AlarmTransition::Raised
+            } else {
+                AlarmTransition::Cleared
+            },
             event_seq: 0,
         });
         self.alarms.push(ObservedAlarm {
@@ -433,9 +440,13 @@ impl Execution<'_> {
                         scenario: self.id(),
                         t_ms,
                         device_time_ms,
-                        alarm: alarm.name().to_string(),
-                        priority: priority.name().to_string(),
-                        transition: transition.to_string(),
+                        alarm,
+                        priority,
+                        transition: if transition == "raised" {
+                            AlarmTransition::Raised
+                        } else {
+                            AlarmTransition::Cleared
+                        },
                         event_seq: seq,
                     });
                 }
@@ -493,15 +504,11 @@ impl Execution<'_> {
             calculated_nl: status.calculated_reservoir_nl,
             dose_rate_ug_per_day: status.dose_rate_ug_per_day,
             concentration_ug_per_ml: status.concentration_ug_per_ml,
-            therapy_state: status.therapy_state.name().to_string(),
+            therapy_state: status.therapy_state,
             battery_permille: status.battery_permille,
             elective_replacement: status.elective_replacement,
             end_of_service: status.end_of_service,
-            active_alarms: status
-                .alarms
-                .iter()
-                .map(|a| a.alarm.name().to_string())
-                .collect(),
+            active_alarms: status.alarms.iter().map(|a| a.alarm).collect(),
             balance_g,
             balance_stable,
             tip_nl,
@@ -542,7 +549,7 @@ impl Execution<'_> {
                 if let Action::Clear { fault } = action {
                     self.injected.retain(|k| k != fault);
                 }
-                "ok".to_string()
+                StepOutcome::Ok
             }
             Err(DriverError::Nack { code, .. }) => {
                 self.deviation(
@@ -550,7 +557,7 @@ impl Execution<'_> {
                     "step-refused",
                     format!("step {} refused by the device: {code}", index + 1),
                 );
-                format!("refused: {code}")
+                StepOutcome::Refused { code }
             }
             Err(e) => return Err(Interrupted::Device(e)),
         };
@@ -558,7 +565,7 @@ impl Execution<'_> {
             scenario: self.id(),
             t_ms,
             index,
-            action: serde_json::to_value(action).unwrap_or_default(),
+            action: StepAction::Scenario(action.clone()),
             outcome,
         });
         Ok(())
@@ -634,30 +641,32 @@ impl Execution<'_> {
     async fn restore(&mut self) {
         for fault in std::mem::take(&mut self.injected) {
             let outcome = match self.request(&Request::ClearFault { fault }).await {
-                Ok(_) => "restored".to_string(),
+                Ok(_) => StepOutcome::Restored,
                 Err(e) => not_restored(fault, &e.to_string()),
             };
             self.record_restore(fault, outcome);
         }
     }
 
-    fn record_restore(&mut self, fault: FaultKind, outcome: String) {
+    fn record_restore(&mut self, fault: FaultKind, outcome: StepOutcome) {
         self.restores += 1;
         self.sink.emit(RunEvent::StepApplied {
             scenario: self.id(),
             t_ms: self.last_sample_ms,
             index: self.scenario.steps.len() + self.restores - 1,
-            action: serde_json::json!({ "action": "restore", "fault": fault.name() }),
+            action: StepAction::Restore { restore: fault },
             outcome,
         });
     }
 }
 
-fn not_restored(fault: FaultKind, why: &str) -> String {
-    format!(
-        "not restored: {why}; clear the {} fault on the pump before it is used again",
-        fault.name()
-    )
+fn not_restored(fault: FaultKind, why: &str) -> StepOutcome {
+    StepOutcome::NotRestored {
+        reason: format!(
+            "{why}; clear the {} fault on the pump before it is used again",
+            fault.name()
+        ),
+    }
 }
 
 /// Runs a scenario whose devices are open; records everything and returns the verdict.
@@ -742,11 +751,16 @@ pub async fn run_scenario(
         balance: devices.balance_info.clone(),
         end_ms: scenario.end_ms,
         sample_ms: scenario.sample_ms,
-        setup: serde_json::json!({ "device": scenario.device, "bench": scenario.bench, "tolerance": scenario.tolerance, "defects": scenario.defects }),
-        steps: serde_json::to_value(&scenario.steps).unwrap_or_default(),
-        expectations: serde_json::to_value(&scenario.expect).unwrap_or_default(),
-        expected_samples: serde_json::to_value(expected.plot_rows.iter().map(|s| (s.t_ms, s.delivered_nl, s.calculated_nl, s.tip_nl, s.actual_nl, s.programmed_nl_per_day)).collect::<Vec<_>>()).unwrap_or_default(),
-        expected_alarms: serde_json::to_value(expected.alarms.iter().map(|a| serde_json::json!({"t_ms": a.t_ms, "alarm": a.alarm.name(), "priority": a.priority.name(), "transition": a.transition, "tolerance_ms": a.tolerance_ms})).collect::<Vec<_>>()).unwrap_or_default(),
+        setup: ScenarioSetup {
+            device: scenario.device.clone(),
+            bench: scenario.bench.clone(),
+            tolerance: scenario.tolerance.clone(),
+            defects: scenario.defects.clone(),
+        },
+        steps: scenario.steps.clone(),
+        expectations: scenario.expect.clone(),
+        expected_samples: expected.plot_rows.to_vec(),
+        expected_alarms: expected.alarms.to_vec(),
     });
 
     let mut run = Execution {
@@ -809,7 +823,7 @@ pub async fn run_scenario(
     for f in &findings {
         sink.emit(RunEvent::Finding {
             scenario: id.clone(),
-            kind: f.kind.name().to_string(),
+            kind: f.kind,
             t_ms: f.t_ms,
             detail: f.detail.clone(),
         });
@@ -825,21 +839,7 @@ pub async fn run_scenario(
             result,
         });
     }
-    let verdict = match &scenario.negative_control {
-        None if failed.is_empty() => ScenarioVerdict::Passed,
-        None => ScenarioVerdict::Failed,
-        Some(nc) => {
-            let caught = nc
-                .must_fail
-                .iter()
-                .all(|name| failed.iter().any(|f| f == name || names::family(f) == name));
-            if caught {
-                ScenarioVerdict::ControlCaught
-            } else {
-                ScenarioVerdict::ControlMissed
-            }
-        }
-    };
+    let verdict = crate::record::verdict::judge_scenario(scenario.negative_control.as_ref(), &failed);
     let reason = match (&scenario.negative_control, verdict) {
         (Some(nc), ScenarioVerdict::ControlMissed) => {
             Some(format!("required to fail: {}", nc.must_fail.join(", ")))

@@ -33,7 +33,7 @@ pub struct NegativeControl {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceSetup {
     pub reservoir_ml: u32,
     pub initial_fill_nl: u64,
@@ -48,20 +48,20 @@ pub struct DeviceSetup {
     pub eos_after_eri_days: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchNeeds {
     pub balance: bool,
     pub density_g_per_ml: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tolerances {
     pub volume_relative: f64,
     pub volume_absolute_nl: u64,
     pub alarm_ms: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub at_ms: u64,
     pub name: Option<String>,
@@ -71,7 +71,7 @@ pub struct Step {
     pub line: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     ProgramContinuous {
@@ -109,7 +109,7 @@ pub enum Action {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FlexStepSpec {
     pub start_minute: u16,
     pub dose_ug_per_day: u32,
@@ -124,7 +124,7 @@ impl From<FlexStepSpec> for FlexStep {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "fault", rename_all = "snake_case")]
 pub enum FaultSpec {
     CatheterDisconnect,
@@ -147,7 +147,7 @@ impl FaultSpec {
 }
 
 /// A span of device time since the scenario's start, both ends inclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Window {
     pub earliest_ms: u64,
     pub latest_ms: u64,
@@ -159,7 +159,7 @@ impl Window {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExpectedAlarm {
     pub alarm: AlarmKind,
     pub priority: Priority,
@@ -168,14 +168,14 @@ pub struct ExpectedAlarm {
     pub cleared: Option<Window>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForbiddenSpan {
     /// Empty means every alarm.
     pub alarms: Vec<AlarmKind>,
     pub span: Window,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     UnderInfusion,
@@ -203,13 +203,19 @@ impl FindingKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl std::fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExpectedFinding {
     pub kind: FindingKind,
     pub window: Window,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Expectations {
     pub alarms: Vec<ExpectedAlarm>,
     pub forbidden: Vec<ForbiddenSpan>,
@@ -221,7 +227,7 @@ pub struct Expectations {
 }
 
 /// How the harness judges flow from the balance (domain.md: FDA/UPenn GIP defaults).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiscrepancyParams {
     /// Shortest observation window; widened until it spans `min_strokes` expected strokes.
     pub window_ms: u64,

@@ -8,7 +8,7 @@
 use super::view::{ExpectedRow, ScenarioView};
 use crate::scenario::duration::format_duration;
 use crate::units::{MS_PER_DAY, MS_PER_HOUR};
-use serde_json::Value;
+use crate::scenario::{Action, FaultSpec, Step};
 
 /// Pharmacokinetic parameters of the estimate, recorded in `RunStarted` so that the report
 /// re-renders with the parameters the run was made with.
@@ -255,16 +255,12 @@ fn level_in(p: &Piece, t_ms: u64, k: f64, clearance: f64) -> f64 {
     steady + (p.c0 - steady) * (-k * tau_h).exp()
 }
 
-fn disconnect_step(steps: &Value) -> Option<u64> {
-    steps.as_array()?.iter().find_map(|step| {
-        let action = step.get("action")?;
-        let is_disconnect = action.get("action")?.as_str()? == "inject"
-            && action.get("fault")?.get("fault")?.as_str()? == "catheter_disconnect";
-        if is_disconnect {
-            step.get("at_ms")?.as_u64()
-        } else {
-            None
-        }
+fn disconnect_step(steps: &[Step]) -> Option<u64> {
+    steps.iter().find_map(|step| match step.action {
+        Action::Inject {
+            fault: FaultSpec::CatheterDisconnect,
+        } => Some(step.at_ms),
+        _ => None,
     })
 }
 
@@ -298,12 +294,7 @@ pub fn expected_stop(rows: &[ExpectedRow]) -> Option<u64> {
 /// Where the measured tip flow first stays below 10 % of the programmed flow over a window of
 /// at least one sample interval and 20 strokes (so pulsatile delivery is not mistaken for it).
 fn measured_stop(view: &ScenarioView) -> Option<u64> {
-    let stroke_nl = view
-        .setup
-        .get("device")
-        .and_then(|d| d.get("stroke_nl"))
-        .and_then(Value::as_u64)
-        .unwrap_or(2500);
+    let stroke_nl = view.stroke_nl()?;
     let samples: Vec<(u64, u64)> = view
         .samples
         .iter()
@@ -366,7 +357,7 @@ pub fn find_interruption(view: &ScenarioView) -> Option<Interruption> {
             Some(a) => format!(
                 "expected delivery stop at {} ({})",
                 format_duration(t),
-                a.replace('_', " ")
+                a.name().replace('_', " ")
             ),
             None => format!("expected delivery stop at {}", format_duration(t)),
         };
@@ -483,6 +474,45 @@ mod tests {
         }
     }
 
+    fn disconnect_at(at_ms: u64) -> Vec<Step> {
+        vec![Step {
+            at_ms,
+            name: None,
+            action: Action::Inject {
+                fault: FaultSpec::CatheterDisconnect,
+            },
+            out_of_range_test: false,
+            line: 1,
+        }]
+    }
+
+    /// A 20 mL pump with the nominal 2.5 µL stroke.
+    fn setup() -> crate::record::schema::ScenarioSetup {
+        crate::record::schema::ScenarioSetup {
+            device: crate::scenario::DeviceSetup {
+                reservoir_ml: 20,
+                initial_fill_nl: 20_000_000,
+                concentration_ug_per_ml: 500,
+                low_reservoir_threshold_nl: 2_000_000,
+                battery_permille: None,
+                stroke_nl: 2500,
+                battery_life_days: 2555,
+                eri_threshold_permille: 100,
+                eos_after_eri_days: 90,
+            },
+            bench: crate::scenario::BenchNeeds {
+                balance: true,
+                density_g_per_ml: 1.0046,
+            },
+            tolerance: crate::scenario::Tolerances {
+                volume_relative: 0.15,
+                volume_absolute_nl: 5100,
+                alarm_ms: 300_000,
+            },
+            defects: None,
+        }
+    }
+
     #[test]
     fn volume_follows_clearance_and_half_life() {
         let p = CsfParams::default();
@@ -498,9 +528,8 @@ mod tests {
         let step = 10 * 60_000u64;
         let mut view = ScenarioView {
             sample_ms: step,
-            planned_steps: serde_json::json!([
-                {"at_ms": 86_400_000u64, "action": {"action": "inject", "fault": {"fault": "catheter_disconnect"}}}
-            ]),
+            planned_steps: disconnect_at(86_400_000u64),
+            setup: Some(setup()),
             ..ScenarioView::default()
         };
         for i in 0..=(48 * 6) {
@@ -530,9 +559,8 @@ mod tests {
         let step = 12 * MS_PER_HOUR;
         let mut view = ScenarioView {
             sample_ms: step,
-            planned_steps: serde_json::json!([
-                {"at_ms": MS_PER_DAY, "action": {"action": "inject", "fault": {"fault": "catheter_disconnect"}}}
-            ]),
+            planned_steps: disconnect_at(MS_PER_DAY),
+            setup: Some(setup()),
             ..ScenarioView::default()
         };
         for i in 0..=6 {
@@ -542,8 +570,8 @@ mod tests {
         }
         view.alarms.push(super::super::view::AlarmRow {
             t_ms: MS_PER_DAY + 3 * MS_PER_HOUR,
-            alarm: "motor_stall".into(),
-            priority: "high".into(),
+            alarm: crate::protocol::AlarmKind::MotorStall,
+            priority: crate::protocol::Priority::High,
             raised: true,
         });
         let CsfOutcome::Estimated(e) = estimate(&view, &CsfParams::default()) else {
@@ -582,9 +610,8 @@ mod tests {
     fn no_balance_means_no_estimate() {
         let mut view = ScenarioView {
             sample_ms: 60_000,
-            planned_steps: serde_json::json!([
-                {"at_ms": 0, "action": {"action": "inject", "fault": {"fault": "catheter_disconnect"}}}
-            ]),
+            planned_steps: disconnect_at(0),
+            setup: Some(setup()),
             ..ScenarioView::default()
         };
         let mut s = sample(0, 0);
@@ -604,9 +631,8 @@ mod tests {
         let stop = 4 * step + MS_PER_HOUR;
         let mut view = ScenarioView {
             sample_ms: step,
-            planned_steps: serde_json::json!([
-                {"at_ms": stop, "action": {"action": "inject", "fault": {"fault": "catheter_disconnect"}}}
-            ]),
+            planned_steps: disconnect_at(stop),
+            setup: Some(setup()),
             ..ScenarioView::default()
         };
         for i in 0..=8 {
