@@ -200,7 +200,7 @@ fn losing_the_pump_mid_scenario_ends_it_within_its_timeout() {
         "{events}"
     );
     assert!(
-        events.contains("not restored: the pump was lost")
+        events.contains("\"status\":\"not_restored\",\"reason\":\"the pump was lost")
             && events.contains("clear the flow_bias fault on the pump"),
         "a fault left in a lost pump must be in the record: {events}"
     );

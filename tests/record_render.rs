@@ -397,7 +397,7 @@ fn summary_gives_run_and_scenario_verdicts_and_totals() {
     assert_eq!(basic["deviations"], 1);
     assert_eq!(basic["alarm_events"], 1);
     let control = &summary["scenarios"][1];
-    assert_eq!(control["kind"], "negative_control");
+    assert_eq!(control["kind"], "negative control");
     assert_eq!(control["verdict"], "defect_missed");
     assert_eq!(control["verdict_label"], "DEFECT MISSED");
     assert_eq!(control["checks"], 3);

@@ -46,6 +46,10 @@ pub fn run(args: &ReportArgs) -> u8 {
             );
             exit::PASSED
         }
+        Err(e @ render::RenderError::Read { .. }) => {
+            eprintln!("error: {e}\n  = help: render it with the pumphil that wrote it (its harness_version and git_commit are in the first line of {EVENTS_FILE}); docs/record.md lists the schema versions");
+            exit::USAGE
+        }
         Err(e @ render::RenderError::NoRecord { .. }) => {
             eprintln!("error: {e}\n  = help: pass a run directory made by `pumphil run`, e.g. reports/<timestamp>-<id>/");
             exit::USAGE

@@ -27,7 +27,8 @@ fn scenario(view: &RunView, s: &ScenarioView) -> Value {
     json!({
         "id": s.id,
         "title": s.started.then_some(&s.title),
-        "kind": s.kind(),
+        // The same words as the closing table, JUnit and the reports.
+        "kind": s.kind().name(),
         "requirements": s.requirements,
         "progress": progress_key(s.progress()),
         "verdict": s.verdict(),
