@@ -2,9 +2,9 @@
 //! their reproducibility, and `verify` naming exactly what was changed, added or removed.
 
 use pumphil::checks::{CheckResult, Verdict};
+use pumphil::protocol::{AlarmKind, Priority, TherapyState};
 use pumphil::record::journal::Journal;
 use pumphil::record::render::{self, closing_table, render_all, verify};
-use pumphil::protocol::{AlarmKind, Priority, TherapyState};
 use pumphil::record::{
     AlarmTransition, DeviceInfo, FileRef, Mode, PlannedScenario, RunEvent, Sample, ScenarioKind,
     ScenarioVerdict, SCHEMA_VERSION,

@@ -2,10 +2,10 @@
 //! determinism, gaps, snapshots, and printing to PDF in headless Chromium.
 
 use pumphil::checks::{CheckResult, Verdict};
-use pumphil::record::journal::{self, Journal};
-use pumphil::record::report::{self, HTML_FILE, MARKDOWN_FILE};
 use pumphil::expect::ExpectedSample;
 use pumphil::protocol::{AlarmKind, Priority, TherapyState};
+use pumphil::record::journal::{self, Journal};
+use pumphil::record::report::{self, HTML_FILE, MARKDOWN_FILE};
 use pumphil::record::{
     AlarmTransition, BalanceInfo, DeviceInfo, FileRef, Mode, PlannedScenario, RunEvent, Sample,
     ScenarioKind, ScenarioVerdict, StepOutcome, SCHEMA_VERSION,
@@ -227,7 +227,9 @@ fn synthetic_run(dir: &Path) {
                 scenario: "good".into(),
                 t_ms: 2 * HOUR,
                 index: 1,
-                action: typed(json!({"action": "inject", "fault": {"fault": "catheter_disconnect"}})),
+                action: typed(
+                    json!({"action": "inject", "fault": {"fault": "catheter_disconnect"}}),
+                ),
                 outcome: StepOutcome::Ok,
             });
         }
@@ -308,7 +310,6 @@ fn synthetic_run(dir: &Path) {
 fn rendered_run() -> (tempfile::TempDir, String, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     synthetic_run(dir.path());
-    let read = journal::read(dir.path()).expect("read");
     report::write_reports(dir.path()).expect("write reports");
     let md = std::fs::read_to_string(dir.path().join(MARKDOWN_FILE)).expect("report.md");
     let html = std::fs::read_to_string(dir.path().join(HTML_FILE)).expect("report.html");
@@ -361,9 +362,7 @@ fn gaps_in_the_record_are_stated_prominently() {
 #[test]
 fn negative_controls_are_distinct_from_real_failures() {
     let (_dir, md, _) = rendered_run();
-    assert!(
-        md.contains("## control: Synthetic scenario control — 🛡️ DEFECT CAUGHT")
-    );
+    assert!(md.contains("## control: Synthetic scenario control — 🛡️ DEFECT CAUGHT"));
     assert!(md.contains("🛡️ **failed as required**"));
     assert!(md.contains("| also failed (not required) |"));
     assert!(md.contains("## bad: Synthetic scenario bad — ❌ FAIL"));
@@ -421,7 +420,6 @@ fn rendering_again_is_byte_identical() {
     let (dir, md, html) = rendered_run();
     // A manifest and the old reports are present on the second render; neither may change it.
     std::fs::write(dir.path().join("MANIFEST.sha256"), "x").expect("manifest");
-    let read = journal::read(dir.path()).expect("read");
     report::write_reports(dir.path()).expect("again");
     assert_eq!(
         std::fs::read_to_string(dir.path().join(MARKDOWN_FILE)).expect("md"),

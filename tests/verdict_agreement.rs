@@ -297,7 +297,10 @@ fn assert_agree(mixes: &[Mix], killed: bool, record_failed: bool, expected: RunV
         html.contains(&format!(">Overall verdict: {word}<")),
         "report.html of {case}"
     );
-    for other in ["PASS", "FAIL", "ERROR", "INCOMPLETE"].iter().filter(|w| **w != word) {
+    for other in ["PASS", "FAIL", "ERROR", "INCOMPLETE"]
+        .iter()
+        .filter(|w| **w != word)
+    {
         assert!(
             !md.contains(&format!("Overall verdict: {other}")),
             "report.md of {case} also says {other}"
@@ -345,10 +348,25 @@ fn every_output_says_the_same_verdict_for_every_mix() {
         (&[Pass, DefectMissed], false, false, RunVerdict::Fail),
         (&[Fail, InputError, Pass], false, false, RunVerdict::Error),
         // The example: a missed negative control and a pump lost mid-scenario.
-        (&[DefectMissed, ControlLost], false, false, RunVerdict::Incomplete),
-        (&[Fail, InputError, ControlLost], false, false, RunVerdict::Incomplete),
+        (
+            &[DefectMissed, ControlLost],
+            false,
+            false,
+            RunVerdict::Incomplete,
+        ),
+        (
+            &[Fail, InputError, ControlLost],
+            false,
+            false,
+            RunVerdict::Incomplete,
+        ),
         // kill -9: no run end, scenarios planned but never started.
-        (&[Pass, Fail, NeverStarted, NeverStarted], true, false, RunVerdict::Incomplete),
+        (
+            &[Pass, Fail, NeverStarted, NeverStarted],
+            true,
+            false,
+            RunVerdict::Incomplete,
+        ),
         // Everything passed but the record could not be written whole.
         (&[Pass, DefectCaught], false, true, RunVerdict::Incomplete),
     ];
@@ -360,7 +378,12 @@ fn every_output_says_the_same_verdict_for_every_mix() {
 #[test]
 fn a_negative_control_is_named_the_same_everywhere() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write_run(dir.path(), &[Mix::DefectMissed, Mix::DefectCaught], false, false);
+    write_run(
+        dir.path(),
+        &[Mix::DefectMissed, Mix::DefectCaught],
+        false,
+        false,
+    );
     let outcome = render_all(dir.path()).expect("render");
     let summary: serde_json::Value =
         serde_json::from_str(&read(dir.path(), "summary.json")).expect("summary");
@@ -376,7 +399,10 @@ fn a_negative_control_is_named_the_same_everywhere() {
             .lines()
             .find(|l| l.starts_with(id))
             .expect("row");
-        assert!(row.contains("negative control") && row.contains(label), "{row}");
+        assert!(
+            row.contains("negative control") && row.contains(label),
+            "{row}"
+        );
         assert!(xml.contains(&format!(
             "<property name=\"kind\" value=\"negative control\"/>\n      <property name=\"verdict\" value=\"{label}\"/>"
         )));
@@ -393,7 +419,12 @@ fn a_killed_run_counts_what_was_planned() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_run(
         dir.path(),
-        &[Mix::Pass, Mix::ControlLost, Mix::NeverStarted, Mix::NeverStarted],
+        &[
+            Mix::Pass,
+            Mix::ControlLost,
+            Mix::NeverStarted,
+            Mix::NeverStarted,
+        ],
         true,
         false,
     );

@@ -655,11 +655,10 @@ mod tests {
         let steps = format!("{PROGRAM_600}[[step]]\nat = \"10h\"\ninject = {{ fault = \"catheter_disconnect\" }}\n[[step]]\nat = \"20h\"\nclear = \"catheter_disconnect\"\n");
         let e = expected(&scenario("low_reservoir_threshold_ml = 0.5", &steps, "1d"));
         let at = |h: u64| {
-            e.samples
+            *e.samples
                 .iter()
                 .find(|s| s.t_ms == h * MS_PER_HOUR)
                 .unwrap()
-                .clone()
         };
         assert_eq!(at(10).tip_nl, 500_000);
         assert_eq!(at(20).tip_nl, 500_000);

@@ -1,8 +1,8 @@
 //! Run events: the single source of truth of a run. Every other output is rendered from them.
 
 use super::schema::{
-    AlarmTransition, CheckResult, Mode, PlannedScenario, Sample, ScenarioSetup,
-    StepAction, StepOutcome,
+    AlarmTransition, CheckResult, Mode, PlannedScenario, Sample, ScenarioSetup, StepAction,
+    StepOutcome,
 };
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{AlarmKind, Priority};

@@ -99,10 +99,14 @@ pub enum StepAction {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum StepOutcome {
     Ok,
-    Refused { code: NackCode },
+    Refused {
+        code: NackCode,
+    },
     Restored,
     /// A fault could not be cleared: why, and what the operator must do.
-    NotRestored { reason: String },
+    NotRestored {
+        reason: String,
+    },
 }
 
 impl StepOutcome {

@@ -204,8 +204,14 @@ mod tests {
     #[test]
     fn precedence_is_incomplete_then_error_then_fail() {
         use ScenarioVerdict::*;
-        assert_eq!(run_verdict(&[Passed, ControlCaught], false), RunVerdict::Pass);
-        assert_eq!(run_verdict(&[Passed, ControlMissed], false), RunVerdict::Fail);
+        assert_eq!(
+            run_verdict(&[Passed, ControlCaught], false),
+            RunVerdict::Pass
+        );
+        assert_eq!(
+            run_verdict(&[Passed, ControlMissed], false),
+            RunVerdict::Fail
+        );
         assert_eq!(run_verdict(&[Failed, Error], false), RunVerdict::Error);
         assert_eq!(
             run_verdict(&[ControlMissed, Error, Incomplete], false),

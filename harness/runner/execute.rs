@@ -745,7 +745,10 @@ pub async fn run_scenario(
         requirements: scenario.requirements.clone(),
         hazard: scenario.hazard.clone(),
         negative_control: scenario.negative_control.clone(),
-        file: FileRef { path: scenario.path.display().to_string(), sha256: scenario.sha256.clone() },
+        file: FileRef {
+            path: scenario.path.display().to_string(),
+            sha256: scenario.sha256.clone(),
+        },
         fixtures: expected.fixture_files.clone(),
         device: device_info(&identity, devices.device_kind, &devices.pump_port),
         balance: devices.balance_info.clone(),
@@ -839,7 +842,8 @@ pub async fn run_scenario(
             result,
         });
     }
-    let verdict = crate::record::verdict::judge_scenario(scenario.negative_control.as_ref(), &failed);
+    let verdict =
+        crate::record::verdict::judge_scenario(scenario.negative_control.as_ref(), &failed);
     let reason = match (&scenario.negative_control, verdict) {
         (Some(nc), ScenarioVerdict::ControlMissed) => {
             Some(format!("required to fail: {}", nc.must_fail.join(", ")))

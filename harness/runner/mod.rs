@@ -8,8 +8,8 @@ pub mod devices;
 pub mod execute;
 pub mod sink;
 
-use crate::record::verdict::{self, exit};
 use crate::expect::fixture;
+use crate::record::verdict::{self, exit};
 use crate::record::{
     FileRef, Journal, Mode, PlannedScenario, RunEvent, ScenarioKind, ScenarioVerdict,
 };

@@ -131,7 +131,10 @@ fn suite(out: &mut String, view: &RunView, s: &ScenarioView) -> Counts {
     for result in &s.checks {
         testcase(&mut cases, &s.id, result, control, &mut counts);
     }
-    let judged = !matches!(verdict, ScenarioVerdict::Incomplete | ScenarioVerdict::Error);
+    let judged = !matches!(
+        verdict,
+        ScenarioVerdict::Incomplete | ScenarioVerdict::Error
+    );
     if let (Some(must_fail), true) = (control, judged) {
         for name in must_fail.iter().filter(|m| {
             !s.checks
@@ -185,7 +188,10 @@ fn suite(out: &mut String, view: &RunView, s: &ScenarioView) -> Counts {
             )
         })
         .collect();
-    let seconds = s.finished.as_ref().map_or(0.0, |f| f.wall_ms as f64 / 1000.0);
+    let seconds = s
+        .finished
+        .as_ref()
+        .map_or(0.0, |f| f.wall_ms as f64 / 1000.0);
     let _ = writeln!(
         out,
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{seconds:.3}\">",

@@ -6,10 +6,10 @@ use super::plots;
 use super::traceability;
 use super::view::{Progress, RunView, ScenarioView};
 use super::ReportConfig;
+use crate::protocol::Priority;
 use crate::record::schema::{CheckResult, StepAction};
 use crate::record::{Mode, RunVerdict, ScenarioVerdict};
 use crate::scenario::duration::format_duration;
-use crate::protocol::Priority;
 use crate::scenario::{Action, FaultSpec};
 use crate::units::format_ml;
 
@@ -444,11 +444,7 @@ fn deviations(view: &RunView) -> Vec<Block> {
         ]);
     }
     for s in &view.scenarios {
-        for step in s
-            .applied
-            .iter()
-            .filter(|a| !a.outcome.is_ok())
-        {
+        for step in s.applied.iter().filter(|a| !a.outcome.is_ok()) {
             table.row(vec![
                 Cell::mono(&s.id),
                 Cell::text(t(step.t_ms)),
@@ -604,7 +600,10 @@ fn setup_facts(s: &ScenarioView) -> Block {
             "Reservoir".into(),
             Cell::text(format!("{} mL", d.reservoir_ml)),
         ),
-        ("Initial fill".into(), Cell::text(format_ml(d.initial_fill_nl))),
+        (
+            "Initial fill".into(),
+            Cell::text(format_ml(d.initial_fill_nl)),
+        ),
         (
             "Concentration".into(),
             Cell::text(format!("{} µg/mL", d.concentration_ug_per_ml)),

@@ -7,8 +7,8 @@
 
 use super::view::{ExpectedRow, ScenarioView};
 use crate::scenario::duration::format_duration;
-use crate::units::{MS_PER_DAY, MS_PER_HOUR};
 use crate::scenario::{Action, FaultSpec, Step};
+use crate::units::{MS_PER_DAY, MS_PER_HOUR};
 
 /// Pharmacokinetic parameters of the estimate, recorded in `RunStarted` so that the report
 /// re-renders with the parameters the run was made with.
