@@ -100,12 +100,35 @@ fn every_bad_bench_file_is_refused_with_its_place() {
     }
 }
 
+/// Scenarios that parse but that the arithmetic refutes: `pumphil lint` finds them before any
+/// run. Files named `no-fixtures-*` are linted as with `--no-fixtures`.
+#[test]
+fn every_scenario_the_arithmetic_refutes_is_refused_by_lint() {
+    let root = Path::new("tests/bad_inputs/lint/fixtures");
+    for path in files("tests/bad_inputs/lint/scenarios") {
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        let s = scenario::load(&path).unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let fixtures = (!stem.starts_with("no-fixtures-")).then_some(root);
+        let problems = pumphil::expect::lint::lint(&s, fixtures);
+        assert!(!problems.is_empty(), "{stem} passed lint");
+        let text = problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(text.contains("help:"), "{stem}: no help in\n{text}");
+        assert!(text.contains('^'), "{stem}: no caret in\n{text}");
+        insta::assert_snapshot!(format!("lint-{stem}"), text);
+    }
+}
+
 #[test]
 fn every_shipped_scenario_lints_clean() {
     for path in scenario::files_in(Path::new("scenarios")).unwrap() {
         let s = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-        let problems = pumphil::expect::consistency(&s);
-        assert!(problems.is_empty(), "{}: {problems:?}", path.display());
+        let root = fixture::default_root(&path);
+        let problems = pumphil::expect::lint::lint(&s, Some(&root));
+        assert!(problems.is_empty(), "{}: {}", path.display(), problems[0]);
     }
 }
 

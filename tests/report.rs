@@ -89,14 +89,14 @@ fn started(
         setup: typed(json!({
             "device": {"reservoir_ml": 20, "initial_fill_nl": 20_000_000u64, "concentration_ug_per_ml": 500,
                        "low_reservoir_threshold_nl": 2_000_000u64, "battery_permille": null, "stroke_nl": 2500,
-                       "battery_life_days": 2555, "eri_threshold_permille": 100, "eos_after_eri_days": 90},
+                       "battery_life_days": 2555, "eri_threshold_permille": 100, "eos_after_eri_days": 90, "patient_group": "spinal"},
             "bench": {"balance": true, "density_g_per_ml": 1.0046},
             "tolerance": {"volume_relative": 0.15, "volume_absolute_nl": 5100, "alarm_ms": 300_000},
             "defects": null
         })),
         steps: typed(steps),
         expectations: typed(json!({
-            "alarms": [{"alarm": "low_reservoir", "priority": "medium", "cleared": null,
+            "alarms": [{"alarm": "low_reservoir", "priority": "medium", "cleared": null, "line": 30,
                         "raised": {"earliest_ms": 3 * HOUR - 5 * MIN, "latest_ms": 3 * HOUR + 5 * MIN}}],
             "forbidden": [],
             "findings": [{"kind": "under_infusion", "window": {"earliest_ms": 2 * HOUR, "latest_ms": 2 * HOUR + 20 * MIN}}],

@@ -81,7 +81,7 @@ fn started(id: &str, control: bool) -> RunEvent {
         setup: typed(serde_json::json!({
             "device": {"reservoir_ml": 40, "initial_fill_nl": 20_000_000u64, "concentration_ug_per_ml": 500,
                        "low_reservoir_threshold_nl": 2_000_000u64, "battery_permille": null, "stroke_nl": 2500,
-                       "battery_life_days": 2555, "eri_threshold_permille": 100, "eos_after_eri_days": 90},
+                       "battery_life_days": 2555, "eri_threshold_permille": 100, "eos_after_eri_days": 90, "patient_group": "spinal"},
             "bench": {"balance": false, "density_g_per_ml": 1.0046},
             "tolerance": {"volume_relative": 0.15, "volume_absolute_nl": 5100, "alarm_ms": 300_000},
             "defects": null

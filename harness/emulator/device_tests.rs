@@ -707,3 +707,22 @@ fn event_log_entries_are_read_from_any_index_a_few_at_a_time() {
         );
     }
 }
+
+#[test]
+fn a_bolus_requested_while_another_runs_is_refused_and_the_first_goes_on() {
+    let mut d = label_example(|c| c.pump.initial_fill_nl = 20_000_000);
+    let before = status(&mut d).delivered_nl;
+    let bolus = |duration_s| Request::Bolus {
+        dose_ug: 50,
+        duration_s,
+        bridge: false,
+    };
+    d.handle(&bolus(1800)).unwrap();
+    d.advance_to(10 * MS_PER_MINUTE);
+    assert_eq!(d.handle(&bolus(600)), Err(NackCode::NotAllowedInState));
+    d.advance_to(30 * MS_PER_MINUTE);
+    // One bolus (50 ug at 500 ug/mL = 100 uL) and basal at 1.2 mL/day, one stroke every 3 min:
+    // 10 strokes (25 uL) in 30 min. Nothing of the refused bolus.
+    assert_eq!(status(&mut d).delivered_nl - before, 100_000 + 25_000);
+    assert_eq!(status(&mut d).therapy_state, TherapyState::Running);
+}

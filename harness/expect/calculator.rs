@@ -410,7 +410,15 @@ impl<'a> State<'a> {
                 duration_ms,
                 bridge,
             } => {
-                if self.delivering() {
+                // A bolus requested while another runs is refused (docs/protocol.md, section 8):
+                // the running one goes on, nothing is queued.
+                let running = self.bolus.is_some_and(|(end, _)| end > t);
+                if running {
+                    self.out.derivation.push(format!(
+                        "{}: bolus {dose_ug} ug refused: a bolus is running.",
+                        fmt_t(t)
+                    ));
+                } else if self.delivering() {
                     let c = if *bridge {
                         self.previous_concentration
                     } else {
@@ -677,5 +685,25 @@ mod tests {
             .unwrap();
         // 1 h at 1.2 mL/day (50 uL) + 50 ug at 500 ug/mL (100 uL) + 1 h at 0.6 mL/day (25 uL).
         assert_eq!(at_2h.delivered_nl, 175_000);
+    }
+
+    #[test]
+    fn a_bolus_requested_while_another_runs_is_refused() {
+        let steps = format!(
+            "{PROGRAM_600}[[step]]\nat = \"1h\"\nbolus = {{ dose_ug = 50, duration = \"1h\" }}\n"
+        );
+        let mut s = scenario("", &steps, "3h");
+        // Lint refuses overlapping boluses, so the second one is added behind its back.
+        let mut second = s.steps.last().unwrap().clone();
+        second.at_ms = 90 * MS_PER_MINUTE;
+        s.steps.push(second);
+        let e = expected(&s);
+        let at_3h = e
+            .samples
+            .iter()
+            .find(|s| s.t_ms == 3 * MS_PER_HOUR)
+            .unwrap();
+        // 3 h at 1.2 mL/day (150 uL) + one bolus of 50 ug at 500 ug/mL (100 uL), not two.
+        assert_eq!(at_3h.delivered_nl, 250_000);
     }
 }

@@ -2,15 +2,25 @@
 
 pub mod calculator;
 pub mod fixture;
+pub mod lint;
 
 pub use calculator::{expected, Expected, ExpectedAlarmEvent, ExpectedSample, Transition};
 
+use crate::scenario::duration::format_duration;
 use crate::scenario::Scenario;
 
 /// Disagreements between a scenario's hand-written alarm windows and the arithmetic: every
 /// expected raise must fall inside (or within its tolerance of) the matching window, and every
 /// arithmetic raise must be expected.
 pub fn consistency(scenario: &Scenario) -> Vec<String> {
+    inconsistencies(scenario)
+        .into_iter()
+        .map(|(_, problem)| problem)
+        .collect()
+}
+
+/// As `consistency`, each problem with the scenario line of the expectation it concerns.
+pub fn inconsistencies(scenario: &Scenario) -> Vec<(Option<usize>, String)> {
     let computed = expected(scenario);
     let raises: Vec<&ExpectedAlarmEvent> = computed
         .alarms
@@ -29,29 +39,43 @@ pub fn consistency(scenario: &Scenario) -> Vec<String> {
                 used[i] = true;
                 let w = exp.raised;
                 if r.t_ms + r.tolerance_ms < w.earliest_ms || r.t_ms > w.latest_ms {
-                    problems.push(format!(
-                        "{} is expected between {} and {} ms, but arithmetic puts it at {} ms (+{} ms for the stroke interval); see the fixture README",
-                        exp.alarm, w.earliest_ms, w.latest_ms, r.t_ms, r.tolerance_ms
-                    ));
+                    problems.push((Some(exp.line), format!(
+                        "{} is expected between {} and {}, but arithmetic puts it at {} (+{} for the stroke interval); see the fixture README",
+                        exp.alarm,
+                        format_duration(w.earliest_ms),
+                        format_duration(w.latest_ms),
+                        format_duration(r.t_ms),
+                        format_duration(r.tolerance_ms)
+                    )));
                 } else if r.priority != exp.priority {
-                    problems.push(format!(
-                        "{} is expected with priority {}, but the documented priority is {}",
-                        exp.alarm, exp.priority, r.priority
+                    problems.push((
+                        Some(exp.line),
+                        format!(
+                            "{} is expected with priority {}, but the documented priority is {}",
+                            exp.alarm, exp.priority, r.priority
+                        ),
                     ));
                 }
             }
-            None => problems.push(format!(
-                "{} is expected, but arithmetic does not raise it",
-                exp.alarm
+            None => problems.push((
+                Some(exp.line),
+                format!(
+                    "{} is expected, but arithmetic does not raise it",
+                    exp.alarm
+                ),
             )),
         }
     }
     if !scenario.is_negative_control() {
         for (i, r) in raises.iter().enumerate() {
             if !used[i] {
-                problems.push(format!(
-                    "arithmetic raises {} at {} ms, but the scenario does not expect it",
-                    r.alarm, r.t_ms
+                problems.push((
+                    None,
+                    format!(
+                        "arithmetic raises {} at {}, but the scenario does not expect it",
+                        r.alarm,
+                        format_duration(r.t_ms)
+                    ),
                 ));
             }
         }

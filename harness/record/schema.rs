@@ -95,7 +95,7 @@ pub enum StepAction {
 }
 
 /// How the device took a step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum StepOutcome {
     Ok,

@@ -2,15 +2,25 @@
 //! the bench's real ports behind the safety interlocks.
 
 use super::bench::{Bench, PortConfig};
-use super::execute::Devices;
 use crate::driver::balance::BalanceDriver;
 use crate::driver::pump::{DriverOptions, PumpDriver, Reopen};
 use crate::emulator::config::{Defects, EmulatorConfig};
 use crate::emulator::link_faults::LinkFaults;
 use crate::link::serial::{open_serial, SerialSettings};
-use crate::protocol::{Request, ResponseBody};
 use crate::record::{BalanceInfo, ScenarioVerdict};
 use crate::scenario::Scenario;
+
+/// What the scenario runs against, once its links are open.
+pub struct Devices {
+    pub pump: PumpDriver,
+    pub balance: Option<BalanceDriver>,
+    pub device_kind: crate::record::Mode,
+    pub pump_port: String,
+    pub balance_info: Option<BalanceInfo>,
+    pub density_g_per_ml: f64,
+    /// Virtual device time (emulator) or real time (bench).
+    pub virtual_time: bool,
+}
 
 /// Why devices could not be opened, and what that makes of the scenario.
 pub struct OpenFailure {
@@ -190,9 +200,8 @@ pub async fn open_bench(
         },
         reopen(pump_settings.clone(), BENCH_REPLUG_WAIT),
     );
-    let identity = match pump.request(&Request::Identify).await {
-        Ok(ResponseBody::Identity(i)) => i,
-        Ok(other) => return Err(infrastructure(format!("identify answered with {other:?}"))),
+    let identity = match pump.identify().await {
+        Ok(i) => i,
         Err(e) => {
             return Err(infrastructure(format!(
                 "pump on {} did not identify: {e}",

@@ -1,12 +1,17 @@
 //! The main job: replay scenarios against emulated pumps (one per scenario, in parallel) or a
 //! real bench, record everything, judge, and render the outputs from the record.
 
+pub mod alarms;
 pub mod bench;
 pub mod clock;
 pub mod console;
 pub mod devices;
 pub mod execute;
+pub mod restore;
+pub mod sample;
 pub mod sink;
+pub mod steps;
+pub mod timeline;
 
 use crate::expect::fixture;
 use crate::record::verdict::{self, exit};

@@ -43,6 +43,9 @@ pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
                 ),
             ));
         }
+        if bytes.get(at) == Some(&b'.') {
+            return Err(fail(start, decimal_message(&text[start..])));
+        }
         let number: u64 = text[start..at]
             .parse()
             .map_err(|_| fail(start, "number too large".to_string()))?;
@@ -71,6 +74,36 @@ pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
         ));
     }
     Ok(total)
+}
+
+/// Explains a decimal term such as "1.5h": each term is a whole number of its unit, and the
+/// same time written that way ("1h 30m") is offered when it is a whole number of milliseconds.
+fn decimal_message(term_and_rest: &str) -> String {
+    let term: String = term_and_rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let unit: String = term_and_rest[term.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    let written = format!("{term}{unit}");
+    let scale = UNITS.iter().find(|(name, _)| *name == unit).map(|u| u.1);
+    let whole_ms = term
+        .parse::<f64>()
+        .ok()
+        .zip(scale)
+        .map(|(value, scale)| value * scale as f64)
+        .filter(|ms| ms.is_finite() && (ms - ms.round()).abs() < 1e-6);
+    match whole_ms {
+        Some(ms) => format!(
+            "{written:?} is a decimal; durations are sums of whole numbers of each unit: write {:?}",
+            format_duration(ms.round() as u64)
+        ),
+        None => format!(
+            "{written:?} is a decimal; durations are sums of whole numbers of each unit, e.g. \"1h 30m\" for one and a half hours"
+        ),
+    }
 }
 
 /// Formats milliseconds the way a scenario author would write them ("1d 4h 30m").
@@ -118,6 +151,20 @@ mod tests {
         assert_eq!(parse_duration("").unwrap_err().offset, 0);
         assert_eq!(parse_duration("h").unwrap_err().offset, 0);
         assert!(parse_duration("-5m").is_err());
+    }
+
+    #[test]
+    fn a_decimal_is_explained_with_its_whole_units() {
+        let err = parse_duration("2d 1.5h").unwrap_err();
+        assert_eq!(err.offset, 3);
+        assert!(
+            err.message.contains("\"1.5h\" is a decimal"),
+            "{}",
+            err.message
+        );
+        assert!(err.message.ends_with("write \"1h 30m\""), "{}", err.message);
+        let err = parse_duration("0.25s").unwrap_err();
+        assert!(err.message.ends_with("write \"250ms\""), "{}", err.message);
     }
 
     #[test]

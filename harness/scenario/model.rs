@@ -4,7 +4,7 @@ use crate::protocol::{AlarmKind, FaultKind, FlexStep, Priority};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// A scenario that has passed every check in `check.rs`.
+/// A scenario that has passed every check in `check/`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Scenario {
     pub path: PathBuf,
@@ -46,7 +46,56 @@ pub struct DeviceSetup {
     pub battery_life_days: u32,
     pub eri_threshold_permille: u16,
     pub eos_after_eri_days: u32,
+    /// Whose label titration limits the scenario's programs respect.
+    pub patient_group: PatientGroup,
 }
+
+/// The label's titration limits differ by patient group (domain.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PatientGroup {
+    /// Spasticity of spinal origin: +10-30 % per 24 h, +10-40 % at a refill.
+    #[default]
+    Spinal,
+    /// Spasticity of cerebral origin: +5-15 % per 24 h, +5-20 % at a refill.
+    Cerebral,
+    /// Children: as cerebral origin.
+    Child,
+}
+
+impl PatientGroup {
+    pub const ALL: [PatientGroup; 3] = [
+        PatientGroup::Spinal,
+        PatientGroup::Cerebral,
+        PatientGroup::Child,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PatientGroup::Spinal => "spinal",
+            PatientGroup::Cerebral => "cerebral",
+            PatientGroup::Child => "child",
+        }
+    }
+
+    pub fn from_name(text: &str) -> Option<PatientGroup> {
+        Self::ALL.into_iter().find(|g| g.name() == text)
+    }
+
+    /// The largest rise of the daily total the label allows in 24 h, as a fraction.
+    pub fn max_rise(self, at_refill: bool) -> f64 {
+        match (self, at_refill) {
+            (PatientGroup::Spinal, false) => 0.30,
+            (PatientGroup::Spinal, true) => 0.40,
+            (_, false) => 0.15,
+            (_, true) => 0.20,
+        }
+    }
+}
+
+/// The deepest cut of the daily total the label describes (10-20 % for side effects); deeper
+/// cuts risk withdrawal and need `out_of_range_test`.
+pub const MAX_CUT: f64 = 0.20;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchNeeds {
@@ -115,6 +164,32 @@ pub struct FlexStepSpec {
     pub dose_ug_per_day: u32,
 }
 
+impl Action {
+    /// The daily total of a program in µg/day: a flexible schedule's steps each run from their
+    /// start to the next step's start, the last one wrapping past midnight to the first.
+    pub fn daily_total_ug(&self) -> Option<f64> {
+        match self {
+            Action::ProgramContinuous { dose_ug_per_day } => Some(f64::from(*dose_ug_per_day)),
+            Action::ProgramFlexible { steps } => {
+                let minutes_per_day = 1440.0;
+                let total = steps
+                    .iter()
+                    .enumerate()
+                    .map(|(i, step)| {
+                        let next = steps
+                            .get(i + 1)
+                            .map(|n| f64::from(n.start_minute))
+                            .unwrap_or(f64::from(steps[0].start_minute) + minutes_per_day);
+                        f64::from(step.dose_ug_per_day) * (next - f64::from(step.start_minute))
+                    })
+                    .sum::<f64>();
+                Some(total / minutes_per_day)
+            }
+            _ => None,
+        }
+    }
+}
+
 impl From<FlexStepSpec> for FlexStep {
     fn from(step: FlexStepSpec) -> FlexStep {
         FlexStep {
@@ -162,6 +237,8 @@ impl Window {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExpectedAlarm {
     pub alarm: AlarmKind,
+    /// 1-based line of the `[[expect.alarm]]` table, for messages.
+    pub line: usize,
     pub priority: Priority,
     pub raised: Window,
     /// None: the alarm stays active to the end.

@@ -32,7 +32,7 @@ pub struct RawScenario {
 #[serde(deny_unknown_fields)]
 pub struct RawNegativeControl {
     /// Checks that must fail for this control to have caught its defect.
-    pub must_fail: Vec<S<String>>,
+    pub must_fail: S<Vec<S<String>>>,
     #[serde(default)]
     pub reason: String,
 }
@@ -49,6 +49,8 @@ pub struct RawDevice {
     pub battery_life_days: Option<S<i64>>,
     pub eri_threshold_permille: Option<S<i64>>,
     pub eos_after_eri_days: Option<S<i64>>,
+    /// "spinal" (default), "cerebral" or "child": which label titration limits apply.
+    pub patient_group: Option<S<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -499,6 +499,7 @@ mod tests {
                 battery_life_days: 2555,
                 eri_threshold_permille: 100,
                 eos_after_eri_days: 90,
+                patient_group: crate::scenario::PatientGroup::Spinal,
             },
             bench: crate::scenario::BenchNeeds {
                 balance: true,
