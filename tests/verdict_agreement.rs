@@ -479,6 +479,14 @@ fn a_record_of_another_schema_version_is_refused_by_name() {
     let message = render_all(dir.path()).err().expect("refused").to_string();
     assert!(message.contains("record schema version 1;"), "{message}");
 
+    let verified = pumphil::record::render::verify(dir.path());
+    assert!(
+        verified.problems.iter().any(|p| p
+            .contains("events.jsonl: record schema version 1; this pumphil reads version 2 only")),
+        "{:?}",
+        verified.problems
+    );
+
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_pumphil"))
         .arg("report")
         .arg(dir.path())

@@ -96,7 +96,7 @@ struct VersionProbe {
 }
 
 /// The schema version a first line declares, if it is a run_started line.
-fn declared_version(line: &str) -> Option<u32> {
+pub fn declared_version(line: &str) -> Option<u32> {
     let probe: VersionProbe = serde_json::from_str(line).ok()?;
     (probe.kind == "run_started")
         .then_some(probe.schema_version.unwrap_or(super::schema::UNVERSIONED))
