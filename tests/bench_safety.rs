@@ -228,7 +228,7 @@ fn losing_the_pump_mid_scenario_ends_it_within_its_timeout() {
         "{events}"
     );
     assert!(
-        events.contains("not restored: the pump was lost")
+        events.contains("\"status\":\"not_restored\",\"reason\":\"the pump was lost")
             && events.contains("clear the flow_bias fault on the pump"),
         "a fault left in a lost pump must be in the record: {events}"
     );
@@ -272,9 +272,8 @@ fn ended_by_a_lost_device(dir: &Path, child: Child) -> (PathBuf, String) {
 
 fn restored(events: &str) -> bool {
     events.lines().any(|l| {
-        l.contains("\"action\":\"restore\"")
-            && l.contains("\"fault\":\"flow_bias\"")
-            && l.contains("\"outcome\":\"restored\"")
+        l.contains("\"action\":{\"restore\":\"flow_bias\"}")
+            && l.contains("\"outcome\":{\"status\":\"restored\"}")
     })
 }
 

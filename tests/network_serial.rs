@@ -168,7 +168,7 @@ async fn run_through(
     let mut devices = Devices {
         pump,
         balance: Some(balance),
-        device_kind: "emulator",
+        device_kind: pumphil::record::Mode::Emulator,
         pump_port: pump_endpoint.to_string(),
         balance_info: None,
         density_g_per_ml: scenario.bench.density_g_per_ml,

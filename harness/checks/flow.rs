@@ -8,7 +8,7 @@
 
 use super::{names, time, CheckResult, Finding, Verdict};
 use crate::expect::ExpectedSample;
-use crate::record::Sample;
+use crate::record::schema::Sample;
 use crate::scenario::{Action, FindingKind, Scenario};
 use std::collections::VecDeque;
 
@@ -128,7 +128,7 @@ impl FlowFinder {
             );
         }
         let reports_volume = sample.calculated_nl >= scenario.device.stroke_nl;
-        let delivering = matches!(sample.therapy_state.as_str(), "running" | "bolus");
+        let delivering = sample.is_delivering();
         if ratio < p.stopped_ratio && reports_volume && delivering {
             // Mass balance: the balance has received the whole fill, so the reservoir is
             // physically empty (a disconnect leaves the fill in the pump and is not depletion).

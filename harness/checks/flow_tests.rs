@@ -4,7 +4,7 @@
 use super::flow::FlowFinder;
 use super::{time, Finding};
 use crate::expect::ExpectedSample;
-use crate::record::Sample;
+use crate::record::schema::Sample;
 use crate::scenario::{Action, FindingKind, Scenario};
 use proptest::prelude::*;
 
@@ -112,7 +112,7 @@ fn find_discrepancies_whole(
             continue;
         };
         let reports_volume = sample.calculated_nl >= scenario.device.stroke_nl;
-        let delivering = matches!(sample.therapy_state.as_str(), "running" | "bolus");
+        let delivering = sample.is_delivering();
         if ratio < p.stopped_ratio && reports_volume && delivering {
             // Mass balance: the balance has received the whole fill, so the reservoir is
             // physically empty (a disconnect leaves the fill in the pump and is not depletion).
@@ -165,7 +165,11 @@ fn trace(scenario: &Scenario, steps: &[Step]) -> (Vec<Sample>, Vec<ExpectedSampl
         samples.push(Sample {
             delivered_nl: delivered,
             calculated_nl: calculated,
-            therapy_state: if running { "running" } else { "stopped" }.into(),
+            therapy_state: if running {
+                crate::protocol::TherapyState::Running
+            } else {
+                crate::protocol::TherapyState::Stopped
+            },
             tip_nl: tip_step.map(|_| tip),
             ..Sample::running_at(t_ms)
         });

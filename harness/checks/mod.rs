@@ -13,38 +13,9 @@ pub use crate::scenario::check_names as names;
 pub mod volume;
 
 use crate::expect::ExpectedSample;
-use crate::record::Sample;
+// Samples and check results are the record's schema: the checks fill them in.
+pub use crate::record::schema::{CheckResult, Sample, Verdict};
 use crate::scenario::Scenario;
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Pass,
-    Fail,
-}
-
-/// One judged check, as recorded in the run record and shown in every report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CheckResult {
-    pub name: String,
-    pub verdict: Verdict,
-    pub expected: String,
-    pub measured: String,
-    pub tolerance: String,
-    /// Distance to the nearest limit in `unit`; negative when the check failed.
-    pub margin: Option<f64>,
-    pub unit: String,
-    /// Scenario time the verdict refers to (the worst sample, the alarm onset...).
-    pub at_ms: Option<u64>,
-    pub detail: String,
-}
-
-impl CheckResult {
-    pub fn passed(&self) -> bool {
-        self.verdict == Verdict::Pass
-    }
-}
 
 /// An alarm transition the harness observed, on scenario time.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use super::{ml, names, time, CheckResult, Verdict};
 use crate::expect::ExpectedSample;
-use crate::record::Sample;
+use crate::record::schema::Sample;
 use crate::scenario::Scenario;
 
 /// Tolerance at a sample: the relative tolerance of the volume delivered so far, never below

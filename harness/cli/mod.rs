@@ -1,4 +1,4 @@
-//! Command-line interface: one file per subcommand, exit codes in one place.
+//! Command-line interface: one file per subcommand.
 
 use clap::{Parser, Subcommand};
 
@@ -19,13 +19,8 @@ pub mod values;
 pub mod verify;
 use std::process::ExitCode;
 
-/// Exit codes, documented in README.md.
-pub mod exit {
-    pub const PASSED: u8 = 0;
-    pub const CHECK_FAILED: u8 = 1;
-    pub const USAGE: u8 = 2;
-    pub const INFRASTRUCTURE: u8 = 3;
-}
+/// Exit codes (README.md); decided in `record::verdict`.
+pub use crate::record::verdict::exit;
 
 #[derive(Debug, Parser)]
 #[command(

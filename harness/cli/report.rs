@@ -55,6 +55,10 @@ pub fn run(args: &ReportArgs) -> u8 {
             );
             exit::PASSED
         }
+        Err(e @ render::RenderError::Read { .. }) => {
+            eprintln!("error: {e}\n  = help: render it with the pumphil that wrote it (its harness_version and git_commit are in the first line of {EVENTS_FILE}); docs/record.md lists the schema versions");
+            exit::USAGE
+        }
         Err(e @ render::RenderError::NoRecord { .. }) => {
             super::print_error("report::record", e, Some(RUN_DIRECTORY_HELP));
             exit::USAGE

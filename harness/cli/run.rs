@@ -1,7 +1,8 @@
 //! `pumphil run [PATH...]`: the main job — replay scenarios on the emulator or a bench.
 
 use super::values;
-use crate::record::report::csf::CsfParams;
+use crate::expect::csf::CsfParams;
+use crate::record::RunVerdict;
 use crate::runner::{self, RunOptions};
 use std::path::PathBuf;
 
@@ -103,21 +104,30 @@ pub fn run(args: &RunArgs) -> u8 {
         }
     };
     let dir = &outcome.dir;
+    let mut verdict = RunVerdict::from_exit_code(outcome.exit_code);
     match &outcome.stopped_by {
         // The outputs are rendered from a record that could not be written whole: say so and
         // leave rendering to `pumphil report` once there is room.
-        Some(error) => super::diagnostic::show(error),
+        Some(error) => {
+            super::diagnostic::show(error);
+            verdict = verdict.max(RunVerdict::Incomplete);
+        }
         None => match crate::record::render::render_all(dir) {
             Ok(rendered) => {
                 writeln!(super::out::stdout(), "{}", rendered.closing_table);
+                // The outputs' verdict is the view's; the exit code says the same.
+                verdict = verdict.max(rendered.verdict);
             }
-            Err(e) => super::print_error(
-                "run::render",
-                format!("rendering the outputs of {} failed: {e}", dir.display()),
-                Some("check the disk has room, then run `pumphil report` on the run directory"),
-            ),
+            Err(e) => {
+                super::print_error(
+                    "run::render",
+                    format!("rendering the outputs of {} failed: {e}", dir.display()),
+                    Some("check the disk has room, then run `pumphil report` on the run directory"),
+                );
+                verdict = RunVerdict::Incomplete;
+            }
         },
     }
     writeln!(super::out::stdout(), "run directory: {}", dir.display());
-    outcome.exit_code
+    verdict.exit_code()
 }

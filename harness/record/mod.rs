@@ -4,9 +4,14 @@ pub mod event;
 pub mod journal;
 pub mod render;
 pub mod report;
+pub mod schema;
+pub mod verdict;
+pub mod view;
 
 pub use event::*;
 pub use journal::{Journal, Record};
+pub use schema::*;
+pub use verdict::RunVerdict;
 
 /// Now, as RFC 3339 UTC with seconds.
 pub fn utc_now() -> String {

@@ -15,7 +15,7 @@ use crate::scenario::Scenario;
 pub struct Devices {
     pub pump: PumpDriver,
     pub balance: Option<BalanceDriver>,
-    pub device_kind: &'static str,
+    pub device_kind: crate::record::Mode,
     pub pump_port: String,
     pub balance_info: Option<BalanceInfo>,
     pub density_g_per_ml: f64,
@@ -146,7 +146,7 @@ pub async fn open_emulator(
             reopen(SerialSettings::pump(&pump_port), EMULATOR_REPLUG_WAIT),
         ),
         balance,
-        device_kind: "emulator",
+        device_kind: crate::record::Mode::Emulator,
         pump_port,
         balance_info: scenario.bench.balance.then_some(BalanceInfo {
             identity: balance_identity,
@@ -263,7 +263,7 @@ pub async fn open_bench(
         Devices {
             pump,
             balance,
-            device_kind: "bench",
+            device_kind: crate::record::Mode::Bench,
             pump_port: bench.pump.port.clone(),
             balance_info,
             density_g_per_ml: density,

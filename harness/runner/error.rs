@@ -1,7 +1,7 @@
 //! What stops a run before or while it runs, typed, each with its exit code, a code and a help
 //! line. The command line prints them (cli::diagnostic); the runner never prints an error itself.
 
-use crate::cli::exit;
+use crate::record::verdict::exit;
 use crate::scenario::paths::ScenariosError;
 use crate::scenario::{InputError, InputErrors};
 use std::path::PathBuf;

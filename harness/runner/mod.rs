@@ -14,9 +14,11 @@ pub mod sink;
 pub mod steps;
 pub mod timeline;
 
-use crate::cli::exit;
 use crate::expect::fixture;
-use crate::record::{FileRef, Journal, RunEvent, ScenarioVerdict};
+use crate::record::verdict;
+use crate::record::{
+    FileRef, Journal, Mode, PlannedScenario, RunEvent, ScenarioKind, ScenarioVerdict,
+};
 use crate::scenario::{InputErrors, Scenario};
 use console::Console;
 pub use error::RunError;
@@ -43,7 +45,7 @@ pub struct RunOptions {
     /// Re-sends of a request before the device counts as lost.
     pub retries: u32,
     /// Parameters of the report's CSF estimate, recorded with the run.
-    pub csf: crate::record::report::csf::CsfParams,
+    pub csf: crate::expect::csf::CsfParams,
     /// A bench balance whose calibration is past due is recorded as expired, not refused.
     pub allow_expired_calibration: bool,
 }
@@ -93,17 +95,9 @@ fn os_name() -> String {
         .to_string()
 }
 
-/// Exit code from scenario verdicts: infrastructure (3) outranks a failed check (1).
+/// Exit code from scenario verdicts (`record::verdict` decides: 3 over 2 over 1).
 pub fn exit_code(verdicts: &[ScenarioVerdict], write_failed: bool) -> u8 {
-    if write_failed || verdicts.contains(&ScenarioVerdict::Incomplete) {
-        exit::INFRASTRUCTURE
-    } else if verdicts.contains(&ScenarioVerdict::Error) {
-        exit::USAGE
-    } else if verdicts.iter().any(|v| !v.is_success()) {
-        exit::CHECK_FAILED
-    } else {
-        exit::PASSED
-    }
+    verdict::run_verdict(verdicts, write_failed).exit_code()
 }
 
 struct Prepared {
@@ -219,6 +213,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
     // A real pump is one device: its scenarios run one after another.
     let jobs = if bench.is_some() { 1 } else { opts.jobs.max(1) };
     sink.emit(RunEvent::RunStarted {
+        schema_version: crate::record::SCHEMA_VERSION,
         run_id: id.clone(),
         started_utc: crate::record::utc_now(),
         harness_version: crate::VERSION.to_string(),
@@ -228,9 +223,9 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
         operator: opts.operator.clone(),
         command_line: opts.command_line.clone(),
         mode: if bench.is_some() {
-            "bench".into()
+            Mode::Bench
         } else {
-            "emulator".into()
+            Mode::Emulator
         },
         bench_file: bench.as_ref().map(|b| FileRef {
             path: b.path.display().to_string(),
@@ -240,7 +235,9 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
         jobs,
         scenarios: prepared
             .iter()
-            .map(|p| FileRef {
+            .map(|p| PlannedScenario {
+                id: p.scenario.id.clone(),
+                kind: ScenarioKind::of(p.scenario.negative_control.as_ref()),
                 path: p.scenario.path.display().to_string(),
                 sha256: p.scenario.sha256.clone(),
             })

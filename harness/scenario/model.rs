@@ -36,7 +36,7 @@ pub struct NegativeControl {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceSetup {
     pub reservoir_ml: u32,
     pub initial_fill_nl: u64,
@@ -54,7 +54,7 @@ pub struct DeviceSetup {
 }
 
 /// The label's titration limits differ by patient group (domain.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PatientGroup {
     /// Spasticity of spinal origin: +10-30 % per 24 h, +10-40 % at a refill.
@@ -100,20 +100,20 @@ impl PatientGroup {
 /// cuts risk withdrawal and need `out_of_range_test`.
 pub const MAX_CUT: f64 = 0.20;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchNeeds {
     pub balance: bool,
     pub density_g_per_ml: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tolerances {
     pub volume_relative: f64,
     pub volume_absolute_nl: u64,
     pub alarm_ms: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub at_ms: u64,
     pub name: Option<String>,
@@ -123,7 +123,7 @@ pub struct Step {
     pub line: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     ProgramContinuous {
@@ -161,7 +161,7 @@ pub enum Action {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FlexStepSpec {
     pub start_minute: u16,
     pub dose_ug_per_day: u32,
@@ -202,7 +202,7 @@ impl From<FlexStepSpec> for FlexStep {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "fault", rename_all = "snake_case")]
 pub enum FaultSpec {
     CatheterDisconnect,
@@ -225,7 +225,7 @@ impl FaultSpec {
 }
 
 /// A span of device time since the scenario's start, both ends inclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Window {
     pub earliest_ms: u64,
     pub latest_ms: u64,
@@ -237,7 +237,7 @@ impl Window {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExpectedAlarm {
     pub alarm: AlarmKind,
     /// 1-based line of the `[[expect.alarm]]` table, for messages.
@@ -248,14 +248,14 @@ pub struct ExpectedAlarm {
     pub cleared: Option<Window>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForbiddenSpan {
     /// Empty means every alarm.
     pub alarms: Vec<AlarmKind>,
     pub span: Window,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     UnderInfusion,
@@ -283,13 +283,19 @@ impl FindingKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl std::fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExpectedFinding {
     pub kind: FindingKind,
     pub window: Window,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Expectations {
     pub alarms: Vec<ExpectedAlarm>,
     pub forbidden: Vec<ForbiddenSpan>,
@@ -301,7 +307,7 @@ pub struct Expectations {
 }
 
 /// How the harness judges flow from the balance (domain.md: FDA/UPenn GIP defaults).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiscrepancyParams {
     /// Shortest observation window; widened until it spans `min_strokes` expected strokes.
     pub window_ms: u64,

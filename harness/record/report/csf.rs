@@ -4,22 +4,18 @@
 
 use super::view::{ExpectedRow, ScenarioView};
 use crate::scenario::duration::format_duration;
+use crate::scenario::{Action, FaultSpec, Step};
 use crate::units::MS_PER_DAY;
-use serde_json::Value;
 
 // The report's modules name the estimate's types through this module.
 pub use crate::expect::csf::{CsfEstimate, CsfOutcome, CsfParams, Interruption, Response};
 
-fn disconnect_step(steps: &Value) -> Option<u64> {
-    steps.as_array()?.iter().find_map(|step| {
-        let action = step.get("action")?;
-        let is_disconnect = action.get("action")?.as_str()? == "inject"
-            && action.get("fault")?.get("fault")?.as_str()? == "catheter_disconnect";
-        if is_disconnect {
-            step.get("at_ms")?.as_u64()
-        } else {
-            None
-        }
+fn disconnect_step(steps: &[Step]) -> Option<u64> {
+    steps.iter().find_map(|step| match step.action {
+        Action::Inject {
+            fault: FaultSpec::CatheterDisconnect,
+        } => Some(step.at_ms),
+        _ => None,
     })
 }
 
@@ -53,12 +49,7 @@ pub fn expected_stop(rows: &[ExpectedRow]) -> Option<u64> {
 /// Where the measured tip flow first stays below 10 % of the programmed flow over a window of
 /// at least one sample interval and 20 strokes (so pulsatile delivery is not mistaken for it).
 fn measured_stop(view: &ScenarioView) -> Option<u64> {
-    let stroke_nl = view
-        .setup
-        .get("device")
-        .and_then(|d| d.get("stroke_nl"))
-        .and_then(Value::as_u64)
-        .unwrap_or(crate::units::nominal::STROKE_NL);
+    let stroke_nl = view.stroke_nl()?;
     let samples: Vec<(u64, u64)> = view
         .samples
         .iter()
@@ -121,7 +112,7 @@ pub fn find_interruption(view: &ScenarioView) -> Option<Interruption> {
             Some(a) => format!(
                 "expected delivery stop at {} ({})",
                 format_duration(t),
-                a.replace('_', " ")
+                a.name().replace('_', " ")
             ),
             None => format!("expected delivery stop at {}", format_duration(t)),
         };
@@ -198,6 +189,46 @@ mod tests {
         }
     }
 
+    fn disconnect_at(at_ms: u64) -> Vec<Step> {
+        vec![Step {
+            at_ms,
+            name: None,
+            action: Action::Inject {
+                fault: FaultSpec::CatheterDisconnect,
+            },
+            out_of_range_test: false,
+            line: 1,
+        }]
+    }
+
+    /// A 20 mL pump with the nominal 2.5 µL stroke.
+    fn setup() -> crate::record::schema::ScenarioSetup {
+        crate::record::schema::ScenarioSetup {
+            device: crate::scenario::DeviceSetup {
+                reservoir_ml: 20,
+                initial_fill_nl: 20_000_000,
+                concentration_ug_per_ml: 500,
+                low_reservoir_threshold_nl: 2_000_000,
+                battery_permille: None,
+                stroke_nl: 2500,
+                battery_life_days: 2555,
+                eri_threshold_permille: 100,
+                eos_after_eri_days: 90,
+                patient_group: crate::scenario::PatientGroup::Spinal,
+            },
+            bench: crate::scenario::BenchNeeds {
+                balance: true,
+                density_g_per_ml: 1.0046,
+            },
+            tolerance: crate::scenario::Tolerances {
+                volume_relative: 0.15,
+                volume_absolute_nl: 5100,
+                alarm_ms: 300_000,
+            },
+            defects: None,
+        }
+    }
+
     /// 1000 µg/day at 500 µg/mL = 2 mL/day, cut at 24 h. Steady state Css = 41.667 µg/h / 30 mL/h
     /// = 1.3889 µg/mL = 1388.9 ng/mL; with no input it halves every 1.51 h: t50 = 5436 s,
     /// t25 = 10872 s.
@@ -206,9 +237,8 @@ mod tests {
         let step = 10 * 60_000u64;
         let mut view = ScenarioView {
             sample_ms: step,
-            planned_steps: serde_json::json!([
-                {"at_ms": 86_400_000u64, "action": {"action": "inject", "fault": {"fault": "catheter_disconnect"}}}
-            ]),
+            planned_steps: disconnect_at(86_400_000u64),
+            setup: Some(setup()),
             ..ScenarioView::default()
         };
         for i in 0..=(48 * 6) {
@@ -238,9 +268,8 @@ mod tests {
         let step = 12 * MS_PER_HOUR;
         let mut view = ScenarioView {
             sample_ms: step,
-            planned_steps: serde_json::json!([
-                {"at_ms": MS_PER_DAY, "action": {"action": "inject", "fault": {"fault": "catheter_disconnect"}}}
-            ]),
+            planned_steps: disconnect_at(MS_PER_DAY),
+            setup: Some(setup()),
             ..ScenarioView::default()
         };
         for i in 0..=6 {
@@ -250,8 +279,8 @@ mod tests {
         }
         view.alarms.push(super::super::view::AlarmRow {
             t_ms: MS_PER_DAY + 3 * MS_PER_HOUR,
-            alarm: "motor_stall".into(),
-            priority: "high".into(),
+            alarm: crate::protocol::AlarmKind::MotorStall,
+            priority: crate::protocol::Priority::High,
             raised: true,
         });
         let CsfOutcome::Estimated(e) = estimate(&view, &CsfParams::default()) else {
@@ -290,9 +319,8 @@ mod tests {
     fn no_balance_means_no_estimate() {
         let mut view = ScenarioView {
             sample_ms: 60_000,
-            planned_steps: serde_json::json!([
-                {"at_ms": 0, "action": {"action": "inject", "fault": {"fault": "catheter_disconnect"}}}
-            ]),
+            planned_steps: disconnect_at(0),
+            setup: Some(setup()),
             ..ScenarioView::default()
         };
         let mut s = sample(0, 0);
@@ -312,9 +340,8 @@ mod tests {
         let stop = 4 * step + MS_PER_HOUR;
         let mut view = ScenarioView {
             sample_ms: step,
-            planned_steps: serde_json::json!([
-                {"at_ms": stop, "action": {"action": "inject", "fault": {"fault": "catheter_disconnect"}}}
-            ]),
+            planned_steps: disconnect_at(stop),
+            setup: Some(setup()),
             ..ScenarioView::default()
         };
         for i in 0..=8 {

@@ -4,6 +4,7 @@ use super::csf::CsfEstimate;
 use super::doc::Block;
 use super::svg::{self, colour, Band, Lane, Level, LineChart, Marker, Series, SpanKind, TimeAxis};
 use super::view::ScenarioView;
+use crate::protocol::{AlarmKind, Priority};
 use crate::units::MS_PER_DAY;
 
 const ML: f64 = 1e6;
@@ -159,22 +160,22 @@ fn reservoir(s: &ScenarioView) -> Option<Block> {
     })
 }
 
-fn priority_colour(priority: &str) -> &'static str {
+fn priority_colour(priority: Priority) -> &'static str {
     match priority {
-        "high" => colour::HIGH,
-        "medium" => colour::MEDIUM,
-        _ => colour::LOW,
+        Priority::High => colour::HIGH,
+        Priority::Medium => colour::MEDIUM,
+        Priority::Low => colour::LOW,
     }
 }
 
 fn alarm_lanes(s: &ScenarioView) -> Vec<Lane> {
     let windows = s.expected_windows();
     let forbidden = s.forbidden_spans();
-    let mut names: Vec<String> = Vec::new();
+    let mut names: Vec<AlarmKind> = Vec::new();
     for name in windows
         .iter()
-        .map(|w| w.alarm.clone())
-        .chain(s.alarms.iter().map(|a| a.alarm.clone()))
+        .map(|w| w.alarm)
+        .chain(s.alarms.iter().map(|a| a.alarm))
         .chain(forbidden.iter().flat_map(|(n, _)| n.clone()))
     {
         if !names.contains(&name) {
@@ -207,10 +208,10 @@ fn alarm_lanes(s: &ScenarioView) -> Vec<Lane> {
                 spans.push((a, b, SpanKind::ExpectedClear));
             }
         }
-        let mut raised: Option<(u64, &str)> = None;
+        let mut raised: Option<(u64, Priority)> = None;
         for a in s.alarms.iter().filter(|a| a.alarm == name) {
             match (a.raised, raised) {
-                (true, None) => raised = Some((a.t_ms, a.priority.as_str())),
+                (true, None) => raised = Some((a.t_ms, a.priority)),
                 (false, Some((start, priority))) => {
                     spans.push((start, a.t_ms, SpanKind::Active(priority_colour(priority))));
                     raised = None;
@@ -222,7 +223,7 @@ fn alarm_lanes(s: &ScenarioView) -> Vec<Lane> {
             spans.push((start, end, SpanKind::Active(priority_colour(priority))));
         }
         lanes.push(Lane {
-            label: name.replace('_', " "),
+            label: name.name().replace('_', " "),
             spans,
             marks: vec![],
         });
@@ -266,12 +267,7 @@ fn flow(s: &ScenarioView) -> Option<Block> {
     }
     // A window must hold about 20 strokes, or whole-stroke steps swamp the flow; at most 300
     // windows keep the plot small.
-    let stroke_nl = s
-        .setup
-        .get("device")
-        .and_then(|d| d.get("stroke_nl"))
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(crate::units::nominal::STROKE_NL);
+    let stroke_nl = s.stroke_nl()?;
     let fastest = s
         .expected
         .iter()
@@ -298,13 +294,10 @@ fn flow(s: &ScenarioView) -> Option<Block> {
         i = j;
     }
     // The flow judged normal is the scenario's own (recorded) under and over ratios.
-    let ratio = |key: &str| {
-        s.expectations
-            .get("discrepancy")
-            .and_then(|d| d.get(key))
-            .and_then(serde_json::Value::as_f64)
-    };
-    let ratios = ratio("under_ratio").zip(ratio("over_ratio"));
+    let ratios = s
+        .expectations
+        .as_ref()
+        .map(|e| (e.discrepancy.under_ratio, e.discrepancy.over_ratio));
     let limits = ratios.map(|(under, over)| {
         let (below, above) = ((1.0 - under) * 100.0, (over - 1.0) * 100.0);
         if (below - above).abs() < 1e-9 {
