@@ -8,8 +8,9 @@
 
 use super::{names, time, CheckResult, Finding, Verdict};
 use crate::expect::ExpectedSample;
+use crate::protocol::FaultKind;
 use crate::record::Sample;
-use crate::scenario::{Action, FindingKind, Scenario};
+use crate::scenario::{Action, FaultSpec, FindingKind, Scenario};
 use std::collections::VecDeque;
 
 /// A balance sample with its expected row: what a window starts from.
@@ -17,6 +18,8 @@ use std::collections::VecDeque;
 struct Point {
     t_ms: u64,
     expected_delivered_nl: u64,
+    /// What the pump says it has delivered (its own stroke count).
+    reported_delivered_nl: u64,
     tip_nl: u64,
 }
 
@@ -32,6 +35,9 @@ pub struct FlowFinder {
     /// For the initial fill and each refill: when it was made and the tip volume at the last
     /// sample at or before it.
     fills: Vec<(u64, u64, Option<u64>)>,
+    /// Spans [from, to) where the scenario injects a catheter disconnect or occlusion: a tip
+    /// that stops then has a known cause and is not depletion.
+    catheter_faults: Vec<(u64, u64)>,
     found: Vec<Finding>,
 }
 
@@ -46,6 +52,7 @@ impl FlowFinder {
         FlowFinder {
             points: VecDeque::new(),
             fills,
+            catheter_faults: catheter_fault_spans(scenario),
             found: Vec::new(),
         }
     }
@@ -73,6 +80,7 @@ impl FlowFinder {
         let here = Point {
             t_ms: sample.t_ms,
             expected_delivered_nl: exp.delivered_nl,
+            reported_delivered_nl: sample.delivered_nl,
             tip_nl,
         };
         let latest_start_ms = here.t_ms.checked_sub(p.window_ms);
@@ -128,20 +136,25 @@ impl FlowFinder {
             );
         }
         let reports_volume = sample.calculated_nl >= scenario.device.stroke_nl;
-        let delivering = matches!(sample.therapy_state.as_str(), "running" | "bolus");
-        if ratio < p.stopped_ratio && reports_volume && delivering {
-            // Mass balance: the balance has received the whole fill, so the reservoir is
-            // physically empty (a disconnect leaves the fill in the pump and is not depletion).
+        let reported_nl = end.reported_delivered_nl as f64 - start.reported_delivered_nl as f64;
+        let reports_delivery = reported_nl >= min_volume
+            && matches!(sample.therapy_state.as_str(), "running" | "bolus");
+        let known_cause = self
+            .catheter_faults
+            .iter()
+            .any(|&(from, to)| from < end.t_ms && start.t_ms < to);
+        if ratio < p.stopped_ratio && reports_volume && reports_delivery && !known_cause {
+            // However little of the fill has reached the tip: after a pocket fill the
+            // reservoir holds less than the pump was told, and runs dry long before the tip
+            // has seen the programmed volume.
             let Some(&(_, fill, tip_at_fill)) = self.fills.iter().rfind(|f| f.0 <= end.t_ms) else {
                 return;
             };
             let since_fill = end.tip_nl.saturating_sub(tip_at_fill.unwrap_or(0)) as f64;
-            if since_fill >= fill as f64 * (1.0 - scenario.tolerance.volume_relative) {
-                self.note(FindingKind::SilentDepletion, end.t_ms, format!(
-                    "device reports {:.3} mL left and {} while the tip received {:.1} % of programmed flow over {span}; {:.3} mL of the {:.3} mL fill has reached the tip",
-                    sample.calculated_nl as f64 / 1e6, sample.therapy_state, ratio * 100.0, since_fill / 1e6, fill as f64 / 1e6
-                ));
-            }
+            self.note(FindingKind::SilentDepletion, end.t_ms, format!(
+                "device reports {:.3} mL left, {} and {:.3} mL counted as delivered over {span}, while the tip received {:.1} % of programmed flow; {:.3} mL of the {:.3} mL programmed fill has reached the tip",
+                sample.calculated_nl as f64 / 1e6, sample.therapy_state, reported_nl / 1e6, ratio * 100.0, since_fill / 1e6, fill as f64 / 1e6
+            ));
         }
     }
 
@@ -149,6 +162,36 @@ impl FlowFinder {
     pub fn finish(self) -> Vec<Finding> {
         self.found
     }
+}
+
+/// Where the scenario itself stops the outflow at the tip (a catheter disconnect or
+/// occlusion, from its injection to its clearing or the end).
+fn catheter_fault_spans(scenario: &Scenario) -> Vec<(u64, u64)> {
+    let mut spans = Vec::new();
+    let mut open: Option<u64> = None;
+    let mut steps: Vec<_> = scenario.steps.iter().collect();
+    steps.sort_by_key(|s| s.at_ms);
+    for step in steps {
+        match &step.action {
+            Action::Inject {
+                fault: FaultSpec::CatheterDisconnect | FaultSpec::CatheterOcclusion,
+            } => {
+                open.get_or_insert(step.at_ms);
+            }
+            Action::Clear {
+                fault: FaultKind::CatheterDisconnect | FaultKind::CatheterOcclusion,
+            } => {
+                if let Some(from) = open.take() {
+                    spans.push((from, step.at_ms));
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(from) = open {
+        spans.push((from, u64::MAX));
+    }
+    spans
 }
 
 pub fn check_findings(scenario: &Scenario, findings: &[Finding]) -> Vec<CheckResult> {
@@ -162,19 +205,48 @@ pub fn check_findings(scenario: &Scenario, findings: &[Finding]) -> Vec<CheckRes
                 FindingKind::SilentDepletion => names::SILENT_DEPLETION,
             };
             let criterion = match kind {
-                FindingKind::UnderInfusion => format!("tip flow < {:.0} % of programmed over >= {}", p.under_ratio * 100.0, time(p.window_ms)),
-                FindingKind::OverInfusion => format!("tip flow > {:.0} % of programmed over >= {}", p.over_ratio * 100.0, time(p.window_ms)),
-                FindingKind::SilentDepletion => format!("tip flow < {:.0} % while the device reports volume left and the fill has reached the tip", p.stopped_ratio * 100.0),
+                FindingKind::UnderInfusion => format!(
+                    "tip flow < {:.0} % of programmed over >= {}",
+                    p.under_ratio * 100.0,
+                    time(p.window_ms)
+                ),
+                FindingKind::OverInfusion => format!(
+                    "tip flow > {:.0} % of programmed over >= {}",
+                    p.over_ratio * 100.0,
+                    time(p.window_ms)
+                ),
+                FindingKind::SilentDepletion => format!(
+                    "tip flow < {:.0} % while the device counts delivery and reports volume left",
+                    p.stopped_ratio * 100.0
+                ),
             };
             let expected = scenario.expect.findings.iter().find(|f| f.kind == kind);
             let found = findings.iter().find(|f| f.kind == kind);
             let (pass, expected_text, margin) = match (expected, found) {
                 (Some(e), Some(f)) => {
                     let w = e.window;
-                    let m = (f.t_ms as f64 - w.earliest_ms as f64).min(w.latest_ms as f64 - f.t_ms as f64) / 1000.0;
-                    (w.contains(f.t_ms), format!("found between {} and {}", time(w.earliest_ms), time(w.latest_ms)), Some(m))
+                    let m = (f.t_ms as f64 - w.earliest_ms as f64)
+                        .min(w.latest_ms as f64 - f.t_ms as f64)
+                        / 1000.0;
+                    (
+                        w.contains(f.t_ms),
+                        format!(
+                            "found between {} and {}",
+                            time(w.earliest_ms),
+                            time(w.latest_ms)
+                        ),
+                        Some(m),
+                    )
                 }
-                (Some(e), None) => (false, format!("found between {} and {}", time(e.window.earliest_ms), time(e.window.latest_ms)), None),
+                (Some(e), None) => (
+                    false,
+                    format!(
+                        "found between {} and {}",
+                        time(e.window.earliest_ms),
+                        time(e.window.latest_ms)
+                    ),
+                    None,
+                ),
                 (None, Some(_)) => (false, "not found".to_string(), None),
                 (None, None) => (true, "not found".to_string(), None),
             };
@@ -182,12 +254,16 @@ pub fn check_findings(scenario: &Scenario, findings: &[Finding]) -> Vec<CheckRes
                 name: name.to_string(),
                 verdict: if pass { Verdict::Pass } else { Verdict::Fail },
                 expected: expected_text,
-                measured: found.map(|f| format!("found at {}", time(f.t_ms))).unwrap_or_else(|| "not found".to_string()),
+                measured: found
+                    .map(|f| format!("found at {}", time(f.t_ms)))
+                    .unwrap_or_else(|| "not found".to_string()),
                 tolerance: criterion,
                 margin,
                 unit: "s".to_string(),
                 at_ms: found.map(|f| f.t_ms),
-                detail: found.map(|f| f.detail.clone()).unwrap_or_else(|| "no window met the criterion".to_string()),
+                detail: found
+                    .map(|f| f.detail.clone())
+                    .unwrap_or_else(|| "no window met the criterion".to_string()),
             }
         })
         .collect()
