@@ -264,6 +264,8 @@ pub fn check_findings(scenario: &Scenario, findings: &[Finding]) -> Vec<CheckRes
                 detail: found
                     .map(|f| f.detail.clone())
                     .unwrap_or_else(|| "no window met the criterion".to_string()),
+                margin_percent: None,
+                end_value: None,
             }
         })
         .collect()

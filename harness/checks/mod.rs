@@ -36,6 +36,13 @@ pub struct CheckResult {
     /// Scenario time the verdict refers to (the worst sample, the alarm onset...).
     pub at_ms: Option<u64>,
     pub detail: String,
+    /// `margin` as a percentage of the tolerance at the headline judgement (100 % unused,
+    /// negative when failed); volume checks only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin_percent: Option<f64>,
+    /// The expected and measured value at the last sample, when the headline is elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_value: Option<String>,
 }
 
 impl CheckResult {
@@ -69,11 +76,22 @@ pub struct Judge<'a> {
     flow: Option<flow::FlowFinder>,
 }
 
+/// The balance's reading noise (one standard deviation, mg) that the judge allows for, when
+/// the bench declares it (the emulator's `--noise-mg`, a bench balance's repeatability).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BalanceNoise {
+    pub sd_mg: f64,
+}
+
 impl<'a> Judge<'a> {
     pub fn new(scenario: &'a Scenario) -> Judge<'a> {
+        Judge::with_noise(scenario, BalanceNoise::default())
+    }
+
+    pub fn with_noise(scenario: &'a Scenario, noise: BalanceNoise) -> Judge<'a> {
         Judge {
             scenario,
-            volumes: volume::SeriesCheck::for_scenario(scenario),
+            volumes: volume::SeriesCheck::for_scenario(scenario, noise.sd_mg),
             flow: scenario
                 .bench
                 .balance

@@ -136,6 +136,13 @@ pub struct Defects {
     pub wrong_priority: Option<AlarmKind>,
     /// A refill leaves the calculated reservoir volume unchanged.
     pub refill_ignores_calculated: bool,
+    /// A stop is acknowledged but delivery goes on (the pump reports it is running).
+    pub stop_ignored: bool,
+    /// Every bolus, bridge boluses included, gives this much more (or less) than requested;
+    /// the pump counts what it gives.
+    pub bolus_volume_percent: f64,
+    /// A motor stall raises its alarm but delivery goes on (the stall is not a halt).
+    pub stall_keeps_delivering: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -270,6 +277,14 @@ impl EmulatorConfig {
                 "use a percentage above -100 and below +1000 (0 for no defect)",
             );
         }
+        let bolus = self.defects.bolus_volume_percent;
+        if !(bolus > -100.0 && bolus < 1000.0) {
+            return invalid(
+                "defects.bolus_volume_percent",
+                &bolus,
+                "use a percentage above -100 and below +1000 (0 for no defect)",
+            );
+        }
         Ok(())
     }
 }
@@ -320,6 +335,12 @@ pub struct EmulatorArgs {
     pub defect_wrong_priority: Option<String>,
     #[arg(long)]
     pub defect_refill_ignores_calculated: bool,
+    #[arg(long)]
+    pub defect_stop_ignored: bool,
+    #[arg(long, allow_hyphen_values = true)]
+    pub defect_bolus_volume_percent: Option<f64>,
+    #[arg(long)]
+    pub defect_stall_keeps_delivering: bool,
     /// Link faults on the pump port (a file's [link] table applies when no flag is given).
     #[command(flatten)]
     pub link: super::link_faults::LinkFaults,
@@ -391,6 +412,11 @@ impl EmulatorArgs {
             })?);
         }
         d.refill_ignores_calculated |= self.defect_refill_ignores_calculated;
+        d.stop_ignored |= self.defect_stop_ignored;
+        if let Some(v) = self.defect_bolus_volume_percent {
+            d.bolus_volume_percent = v;
+        }
+        d.stall_keeps_delivering |= self.defect_stall_keeps_delivering;
         c.validate()?;
         Ok(c)
     }
