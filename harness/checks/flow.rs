@@ -4,7 +4,10 @@
 //! The programmed flow over a window is the expected delivered increment (arithmetic from the
 //! scenario). Windows are at least `window_ms` long and are widened until they hold
 //! `min_strokes` expected strokes, so that the pump's pulsatile delivery does not look like a
-//! flow error (domain.md: windows must scale with the pulse period).
+//! flow error (domain.md: windows must scale with the pulse period), and further until one
+//! stroke of quantisation plus five standard deviations of the declared balance noise (on the
+//! difference of two readings) stay inside the nearer flow threshold: a noisy balance then
+//! gives longer windows, never false findings.
 
 use super::{names, time, CheckResult, Finding, Verdict};
 use crate::expect::ExpectedSample;
@@ -38,11 +41,27 @@ pub struct FlowFinder {
     /// Spans [from, to) where the scenario injects a catheter disconnect or occlusion: a tip
     /// that stops then has a known cause and is not depletion.
     catheter_faults: Vec<(u64, u64)>,
+    /// The smallest expected volume a window must span (strokes and noise).
+    min_volume_nl: f64,
+    /// Windows judged: none means the flow checks could not be evaluated.
+    judged: u64,
     found: Vec<Finding>,
 }
 
+/// The smallest expected volume over which a flow ratio can be judged: `min_strokes`, and
+/// enough that one stroke plus 5 sigma of the difference of two noisy readings stays within
+/// the distance from 100 % to the nearer threshold.
+pub fn min_window_nl(scenario: &Scenario, noise_mg: f64) -> f64 {
+    let p = &scenario.expect.discrepancy;
+    let stroke = scenario.device.stroke_nl as f64;
+    let noise_nl = noise_mg.max(0.0) * 1e3 / scenario.bench.density_g_per_ml;
+    let reading_pair = super::volume::NOISE_SIGMAS * std::f64::consts::SQRT_2 * noise_nl;
+    let slack = (1.0 - p.under_ratio).min(p.over_ratio - 1.0).max(0.01);
+    (p.min_strokes as f64 * stroke).max((stroke + reading_pair) / slack)
+}
+
 impl FlowFinder {
-    pub fn new(scenario: &Scenario) -> FlowFinder {
+    pub fn new(scenario: &Scenario, noise_mg: f64) -> FlowFinder {
         let mut fills = vec![(0, scenario.device.initial_fill_nl, None)];
         for step in &scenario.steps {
             if let Action::Refill { volume_nl, .. } = step.action {
@@ -53,6 +72,8 @@ impl FlowFinder {
             points: VecDeque::new(),
             fills,
             catheter_faults: catheter_fault_spans(scenario),
+            min_volume_nl: min_window_nl(scenario, noise_mg),
+            judged: 0,
             found: Vec::new(),
         }
     }
@@ -76,7 +97,7 @@ impl FlowFinder {
             return;
         };
         let p = &scenario.expect.discrepancy;
-        let min_volume = p.min_strokes as f64 * scenario.device.stroke_nl as f64;
+        let min_volume = self.min_volume_nl;
         let here = Point {
             t_ms: sample.t_ms,
             expected_delivered_nl: exp.delivered_nl,
@@ -112,6 +133,7 @@ impl FlowFinder {
         if expected_nl < min_volume {
             return;
         }
+        self.judged += 1;
         let measured_nl = end.tip_nl as f64 - start.tip_nl as f64;
         let ratio = measured_nl / expected_nl;
         let span = format!("{} .. {}", time(start.t_ms), time(end.t_ms));
@@ -158,9 +180,14 @@ impl FlowFinder {
         }
     }
 
-    /// The first moment each kind of discrepancy showed.
-    pub fn finish(self) -> Vec<Finding> {
-        self.found
+    /// What has been found so far.
+    pub fn found(&self) -> &[Finding] {
+        &self.found
+    }
+
+    /// The first moment each kind of discrepancy showed, and how many windows were judged.
+    pub fn finish(self) -> (Vec<Finding>, u64) {
+        (self.found, self.judged)
     }
 }
 
@@ -194,7 +221,14 @@ fn catheter_fault_spans(scenario: &Scenario) -> Vec<(u64, u64)> {
     spans
 }
 
-pub fn check_findings(scenario: &Scenario, findings: &[Finding]) -> Vec<CheckResult> {
+/// `windows_judged` is 0 when no window could be evaluated (the run shorter than one window,
+/// or too little programmed flow): a finding that was not expected is then "not evaluated",
+/// never a pass.
+pub fn check_findings(
+    scenario: &Scenario,
+    findings: &[Finding],
+    windows_judged: u64,
+) -> Vec<CheckResult> {
     let p = &scenario.expect.discrepancy;
     FindingKind::ALL
         .into_iter()
@@ -250,9 +284,15 @@ pub fn check_findings(scenario: &Scenario, findings: &[Finding]) -> Vec<CheckRes
                 (None, Some(_)) => (false, "not found".to_string(), None),
                 (None, None) => (true, "not found".to_string(), None),
             };
+            let evaluated = windows_judged > 0 || found.is_some();
+            let verdict = match (evaluated, pass) {
+                (false, _) => Verdict::NotEvaluated,
+                (true, true) => Verdict::Pass,
+                (true, false) => Verdict::Fail,
+            };
             CheckResult {
                 name: name.to_string(),
-                verdict: if pass { Verdict::Pass } else { Verdict::Fail },
+                verdict,
                 expected: expected_text,
                 measured: found
                     .map(|f| format!("found at {}", time(f.t_ms)))
@@ -263,7 +303,11 @@ pub fn check_findings(scenario: &Scenario, findings: &[Finding]) -> Vec<CheckRes
                 at_ms: found.map(|f| f.t_ms),
                 detail: found
                     .map(|f| f.detail.clone())
-                    .unwrap_or_else(|| "no window met the criterion".to_string()),
+                    .unwrap_or_else(|| if evaluated {
+                        format!("no window met the criterion ({windows_judged} windows judged)")
+                    } else {
+                        "not evaluated: no window spanned enough programmed flow to be judged (the run is shorter than one window, or the flow too small)".to_string()
+                    }),
                 margin_percent: None,
                 end_value: None,
             }

@@ -157,11 +157,11 @@ fn trace(scenario: &Scenario, steps: &[Step]) -> (Vec<Sample>, Vec<ExpectedSampl
 }
 
 fn streamed(scenario: &Scenario, samples: &[Sample], expected: &[ExpectedSample]) -> Vec<Finding> {
-    let mut finder = FlowFinder::new(scenario);
+    let mut finder = FlowFinder::new(scenario, 0.0);
     for (sample, row) in samples.iter().zip(expected) {
         finder.observe(scenario, sample, Some(row));
     }
-    finder.finish()
+    finder.finish().0
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -263,4 +263,109 @@ fn an_injected_disconnect_is_not_depletion() {
         !found.iter().any(|f| f.kind == FindingKind::SilentDepletion),
         "{found:?}"
     );
+}
+
+/// A run shorter than one window judges nothing: the flow checks are "not evaluated", not PASS,
+/// and one that judged windows passes as before.
+#[test]
+fn no_window_means_not_evaluated() {
+    use super::flow::check_findings;
+    use super::Verdict;
+    let scenario = scenario();
+    let short: Vec<Step> = (0..2)
+        .map(|_| (8_333, Some(8_333), 2_000_000, true))
+        .collect();
+    let (samples, expected) = trace(&scenario, &short);
+    let mut finder = FlowFinder::new(&scenario, 0.0);
+    for (sample, row) in samples.iter().zip(&expected) {
+        finder.observe(&scenario, sample, Some(row));
+    }
+    let (found, judged) = finder.finish();
+    assert_eq!(judged, 0);
+    let results = check_findings(&scenario, &found, judged);
+    assert!(
+        results
+            .iter()
+            .all(|r| r.verdict == Verdict::NotEvaluated && !r.passed() && !r.failed()),
+        "{results:?}"
+    );
+    let results = check_findings(&scenario, &[], 5);
+    assert!(
+        results.iter().all(|r| r.verdict == Verdict::Pass),
+        "{results:?}"
+    );
+}
+
+/// Windows widen with the declared balance noise: 20 strokes (50 uL) without noise; at 1.0 mg,
+/// one stroke plus 5 sigma of two readings must fit in the 10 % to the thresholds.
+#[test]
+fn windows_widen_with_noise() {
+    use super::flow::min_window_nl;
+    let scenario = scenario();
+    assert_eq!(min_window_nl(&scenario, 0.0), 50_000.0);
+    let noisy = min_window_nl(&scenario, 1.0);
+    let sigma_pair = 1e3 / scenario.bench.density_g_per_ml * std::f64::consts::SQRT_2;
+    assert!(
+        (noisy - (2_500.0 + 5.0 * sigma_pair) / 0.1).abs() < 1.0,
+        "{noisy}"
+    );
+    assert!(noisy > 90_000.0);
+}
+
+/// Under 1.0 mg of noise a correct flow shows no finding, and a stopped tip is still found.
+#[test]
+fn a_noisy_correct_flow_shows_nothing_and_a_stop_is_still_found() {
+    let scenario = scenario();
+    let noise_nl = 1e3 / scenario.bench.density_g_per_ml;
+    // Whole strokes at the tip, and deterministic noise of 6 sigma on every other reading: with
+    // 20-stroke windows (50 uL) the noise alone (over 10 %) would pass the 10 % threshold.
+    let jitter = |i: usize| {
+        if i % 2 == 0 {
+            (6.0 * noise_nl) as u64
+        } else {
+            0
+        }
+    };
+    let mut samples = Vec::new();
+    let mut expected = Vec::new();
+    let (flowing, stopped) = (150usize, 100usize);
+    for i in 0..flowing + stopped {
+        let t_ms = i as u64 * scenario.sample_ms;
+        let delivered = i as u64 * 8_333;
+        let tip = i.min(flowing) as u64 * 8_333 / 2_500 * 2_500 + jitter(i);
+        expected.push(ExpectedSample {
+            t_ms,
+            delivered_nl: delivered,
+            calculated_nl: 18_000_000,
+            tip_nl: delivered,
+            actual_nl: 0,
+            programmed_nl_per_day: 0,
+        });
+        samples.push(Sample {
+            delivered_nl: delivered,
+            calculated_nl: 18_000_000,
+            tip_nl: Some(tip),
+            ..Sample::running_at(t_ms)
+        });
+    }
+    let mut finder = FlowFinder::new(&scenario, 1.0);
+    for (sample, row) in samples.iter().zip(&expected) {
+        finder.observe(&scenario, sample, Some(row));
+        if sample.t_ms < flowing as u64 * scenario.sample_ms {
+            assert!(finder_is_quiet(&finder), "false finding at {}", sample.t_ms);
+        }
+    }
+    let (found, _) = finder.finish();
+    assert!(
+        found.iter().any(|f| f.kind == FindingKind::UnderInfusion),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|f| f.kind == FindingKind::SilentDepletion),
+        "{found:?}"
+    );
+}
+
+fn finder_is_quiet(finder: &FlowFinder) -> bool {
+    finder.found().is_empty()
 }

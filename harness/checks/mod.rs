@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 pub enum Verdict {
     Pass,
     Fail,
+    /// Nothing could be judged (no flow window was long enough): never a pass.
+    NotEvaluated,
 }
 
 /// One judged check, as recorded in the run record and shown in every report.
@@ -48,6 +50,12 @@ pub struct CheckResult {
 impl CheckResult {
     pub fn passed(&self) -> bool {
         self.verdict == Verdict::Pass
+    }
+
+    /// Judged and found wrong; a check that was not evaluated has not failed (and has not
+    /// passed either), so it cannot count as a negative control's catch.
+    pub fn failed(&self) -> bool {
+        self.verdict == Verdict::Fail
     }
 }
 
@@ -95,7 +103,7 @@ impl<'a> Judge<'a> {
             flow: scenario
                 .bench
                 .balance
-                .then(|| flow::FlowFinder::new(scenario)),
+                .then(|| flow::FlowFinder::new(scenario, noise.sd_mg)),
         }
     }
 
@@ -120,8 +128,9 @@ impl<'a> Judge<'a> {
         results.extend(alarms::check_alarms(scenario, alarms));
         let mut findings = Vec::new();
         if let Some(flow) = self.flow {
-            findings = flow.finish();
-            results.extend(flow::check_findings(scenario, &findings));
+            let judged;
+            (findings, judged) = flow.finish();
+            results.extend(flow::check_findings(scenario, &findings, judged));
         }
         (results, findings)
     }

@@ -27,6 +27,9 @@ pub struct BalanceConfig {
     pub model: Option<String>,
     pub serial_number: Option<String>,
     pub readability_mg: Option<f64>,
+    /// Repeatability (one standard deviation of repeated readings, mg) from the balance's
+    /// certificate: the volume and flow checks widen for it.
+    pub repeatability_mg: Option<f64>,
     /// Calibration due date as written on the balance's certificate (shown on the report).
     pub calibration_due: Option<String>,
 }

@@ -149,6 +149,7 @@ pub async fn open_emulator(
         }),
         density_g_per_ml: scenario.bench.density_g_per_ml,
         virtual_time: true,
+        balance_noise_mg: noise_mg,
     };
     Ok((devices, Guard::Emulator(handle)))
 }
@@ -254,6 +255,11 @@ pub async fn open_bench(
             balance_info,
             density_g_per_ml: density,
             virtual_time: false,
+            balance_noise_mg: bench
+                .balance
+                .as_ref()
+                .and_then(|b| b.repeatability_mg)
+                .unwrap_or(0.0),
         },
         Guard::None,
     ))

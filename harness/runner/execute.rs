@@ -2,7 +2,7 @@
 
 use super::clock::{DeviceClock, Lost};
 use super::sink::Sink;
-use crate::checks::{names, Judge, ObservedAlarm};
+use crate::checks::{names, BalanceNoise, Judge, ObservedAlarm};
 use crate::driver::balance::BalanceDriver;
 use crate::driver::pump::{DriverError, DriverEvent, PumpDriver};
 use crate::expect::fixture::ExpectedRows;
@@ -23,6 +23,9 @@ pub struct Devices {
     pub density_g_per_ml: f64,
     /// Virtual device time (emulator) or real time (bench).
     pub virtual_time: bool,
+    /// The balance's reading noise, one standard deviation in mg, as declared (the emulator's
+    /// `--noise-mg`, a bench balance's `repeatability_mg`); the checks widen for it.
+    pub balance_noise_mg: f64,
 }
 
 /// Why a scenario stopped before its end.
@@ -749,13 +752,19 @@ pub async fn run_scenario(
         expected_alarms: serde_json::to_value(expected.alarms.iter().map(|a| serde_json::json!({"t_ms": a.t_ms, "alarm": a.alarm.name(), "priority": a.priority.name(), "transition": a.transition, "tolerance_ms": a.tolerance_ms})).collect::<Vec<_>>()).unwrap_or_default(),
     });
 
+    let balance_noise_mg = devices.balance_noise_mg;
     let mut run = Execution {
         scenario,
         sink,
         devices,
         clock,
         expected_rows: expected.rows,
-        judge: Judge::new(scenario),
+        judge: Judge::with_noise(
+            scenario,
+            BalanceNoise {
+                sd_mg: balance_noise_mg,
+            },
+        ),
         last_sample_ms: 0,
         alarms: Vec::new(),
         injected: Vec::new(),
@@ -819,6 +828,12 @@ pub async fn run_scenario(
         .filter(|r| !r.passed())
         .map(|r| r.name.clone())
         .collect();
+    // A control is caught only by checks that were judged and failed, not by "not evaluated".
+    let judged_failed: Vec<String> = results
+        .iter()
+        .filter(|r| r.failed())
+        .map(|r| r.name.clone())
+        .collect();
     for result in results {
         sink.emit(RunEvent::Check {
             scenario: id.clone(),
@@ -829,10 +844,11 @@ pub async fn run_scenario(
         None if failed.is_empty() => ScenarioVerdict::Passed,
         None => ScenarioVerdict::Failed,
         Some(nc) => {
-            let caught = nc
-                .must_fail
-                .iter()
-                .all(|name| failed.iter().any(|f| f == name || names::family(f) == name));
+            let caught = nc.must_fail.iter().all(|name| {
+                judged_failed
+                    .iter()
+                    .any(|f| f == name || names::family(f) == name)
+            });
             if caught {
                 ScenarioVerdict::ControlCaught
             } else {
