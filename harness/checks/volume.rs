@@ -329,8 +329,8 @@ impl SeriesCheck {
                 CheckResult {
                     name: name.to_string(),
                     verdict: if failures == 0 { Verdict::Pass } else { Verdict::Fail },
-                    expected: ml(w.expected),
-                    measured: ml(w.measured),
+                    expected: value(w.span, w.t_ms, w.expected),
+                    measured: value(w.span, w.t_ms, w.measured),
                     tolerance: format!("±{} ({tolerance_rule}{noise})", ml(w.tolerance)),
                     margin: Some(margin_nl / 1e3),
                     unit: "uL".to_string(),
@@ -361,6 +361,20 @@ impl SeriesCheck {
                 end_value: None,
             },
         }
+    }
+}
+
+/// A total reads as a volume; an increment says so, with its span: "+0.1092 mL over 1d .. 1d 30m".
+fn value(span: Span, t_ms: u64, nl: f64) -> String {
+    match span {
+        Span::Total => ml(nl),
+        Span::Interval { from_ms } | Span::Segment { from_ms } => format!(
+            "{}{} over {} .. {}",
+            if nl >= 0.0 { "+" } else { "" },
+            ml(nl),
+            time(from_ms),
+            time(t_ms)
+        ),
     }
 }
 
