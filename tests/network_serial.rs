@@ -173,6 +173,8 @@ async fn run_through(
         balance_info: None,
         density_g_per_ml: scenario.bench.density_g_per_ml,
         virtual_time: true,
+        // The emulator behind ser2net weighs without noise (`emulator_config(.., 0.0, ..)`).
+        balance_noise_mg: 0.0,
     };
     let root = fixture::default_root(&scenario.path);
     let checked = fixture::check(&root, scenario).expect("the scenario's fixture");

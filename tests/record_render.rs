@@ -109,6 +109,8 @@ fn check(id: &str, name: &str, pass: bool, detail: &str) -> RunEvent {
             unit: "uL".into(),
             at_ms: Some(600_000),
             detail: detail.into(),
+            margin_percent: None,
+            end_value: None,
         },
     }
 }

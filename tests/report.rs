@@ -148,6 +148,8 @@ fn check(id: &str, name: &str, pass: bool, margin: f64) -> RunEvent {
             unit: "uL".into(),
             at_ms: Some(6 * HOUR),
             detail: format!("{name}: 37 samples compared"),
+            margin_percent: None,
+            end_value: None,
         },
     }
 }

@@ -1,5 +1,6 @@
 //! The whole suite through the real runner: every check is seen failing in some negative control,
-//! and the correct emulator passes every scenario whatever the balance noise seed.
+//! the correct emulator passes every scenario whatever the balance noise seed (1.0 mg), and every
+//! control is still caught under that noise.
 
 mod common;
 
@@ -67,39 +68,63 @@ async fn every_check_is_seen_failing_and_every_control_names_its_check() {
     assert!(never.is_empty(), "checks never seen failing: {never:?}");
 }
 
+/// Runs the whole suite, controls included, with one balance noise seed, and returns what did
+/// not come out as required: a positive scenario that did not pass (a false FAIL), a control
+/// that was not caught.
+async fn not_as_required(seed: u64, noise_mg: f64) -> Vec<String> {
+    let reports = tempfile::tempdir().unwrap();
+    let mut opts = options(reports.path(), seed, vec![]);
+    opts.noise_mg = noise_mg;
+    let outcome = run(opts).await.expect("the run starts");
+    let mut wrong: Vec<String> = records(&outcome.dir)
+        .iter()
+        .filter_map(|r| match &r.event {
+            RunEvent::ScenarioFinished {
+                scenario,
+                verdict,
+                failed_checks,
+                ..
+            } => {
+                let required = if scenario.contains("-neg-") {
+                    ScenarioVerdict::ControlCaught
+                } else {
+                    ScenarioVerdict::Passed
+                };
+                (*verdict != required).then(|| format!("{scenario}: {verdict:?} {failed_checks:?}"))
+            }
+            _ => None,
+        })
+        .collect();
+    if outcome.exit_code != 0 {
+        wrong.push(format!("exit code {}", outcome.exit_code));
+    }
+    wrong
+}
+
+/// A realistic bench balance (1.0 mg standard deviation): the correct emulator passes every
+/// scenario and every control, the flow-discrepancy ones included, is still caught. One seed
+/// here; `twenty_noise_seeds_at_1_mg_give_no_false_fail` runs 20 (in release, on CI).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_correct_emulator_passes_every_scenario_with_20_noise_seeds() {
-    let positive: Vec<std::path::PathBuf> =
-        pumphil::scenario::files_in(std::path::Path::new("scenarios"))
-            .unwrap()
-            .into_iter()
-            .filter(|p| !p.to_string_lossy().contains("-neg-"))
-            .collect();
-    assert!(positive.len() >= 5);
+async fn a_noisy_balance_gives_no_false_fail_and_misses_no_control() {
+    let wrong = not_as_required(7, 1.0).await;
+    assert!(wrong.is_empty(), "seed 7, 1.0 mg: {wrong:?}");
+}
+
+/// 20 seeds at 1.0 mg: 0 false FAILs, every control caught. `cargo test --release --test suite
+/// -- --ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "20 whole-suite runs: run in release (CI)"]
+async fn twenty_noise_seeds_at_1_mg_give_no_false_fail() {
+    let mut wrong = Vec::new();
     for seed in 1..=20 {
-        let reports = tempfile::tempdir().unwrap();
-        let outcome = run(options(reports.path(), seed, positive.clone()))
-            .await
-            .expect("the run starts");
-        let failed: Vec<String> = records(&outcome.dir.clone())
-            .iter()
-            .filter_map(|r| match &r.event {
-                RunEvent::ScenarioFinished {
-                    scenario,
-                    verdict,
-                    failed_checks,
-                    ..
-                } if *verdict != ScenarioVerdict::Passed => {
-                    Some(format!("{scenario}: {failed_checks:?}"))
-                }
-                _ => None,
-            })
-            .collect();
-        assert!(
-            failed.is_empty() && outcome.exit_code == 0,
-            "seed {seed}: {failed:?}"
+        wrong.extend(
+            not_as_required(seed, 1.0)
+                .await
+                .into_iter()
+                .map(|w| format!("seed {seed}: {w}")),
         );
     }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -110,6 +110,8 @@ fn check(id: &str, name: &str, pass: bool) -> RunEvent {
             unit: "uL".into(),
             at_ms: Some(600_000),
             detail: String::new(),
+            margin_percent: None,
+            end_value: None,
         },
     }
 }
@@ -140,6 +142,7 @@ fn scenario_events(mix: Mix, id: &str) -> (Vec<RunEvent>, Option<ScenarioVerdict
                 })
                 .as_ref(),
             &failed.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+            &[],
         );
         (
             vec![

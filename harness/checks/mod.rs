@@ -42,15 +42,26 @@ pub struct Judge<'a> {
     flow: Option<flow::FlowFinder>,
 }
 
+/// The balance's reading noise (one standard deviation, mg) that the judge allows for, when
+/// the bench declares it (the emulator's `--noise-mg`, a bench balance's repeatability).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BalanceNoise {
+    pub sd_mg: f64,
+}
+
 impl<'a> Judge<'a> {
     pub fn new(scenario: &'a Scenario) -> Judge<'a> {
+        Judge::with_noise(scenario, BalanceNoise::default())
+    }
+
+    pub fn with_noise(scenario: &'a Scenario, noise: BalanceNoise) -> Judge<'a> {
         Judge {
             scenario,
-            volumes: volume::SeriesCheck::for_scenario(scenario),
+            volumes: volume::SeriesCheck::for_scenario(scenario, noise.sd_mg),
             flow: scenario
                 .bench
                 .balance
-                .then(|| flow::FlowFinder::new(scenario)),
+                .then(|| flow::FlowFinder::new(scenario, noise.sd_mg)),
         }
     }
 
@@ -75,8 +86,9 @@ impl<'a> Judge<'a> {
         results.extend(alarms::check_alarms(scenario, alarms));
         let mut findings = Vec::new();
         if let Some(flow) = self.flow {
-            findings = flow.finish();
-            results.extend(flow::check_findings(scenario, &findings));
+            let judged;
+            (findings, judged) = flow.finish();
+            results.extend(flow::check_findings(scenario, &findings, judged));
         }
         (results, findings)
     }

@@ -55,6 +55,12 @@ pub struct EmulatorArgs {
     pub defect_wrong_priority: Option<String>,
     #[arg(long)]
     pub defect_refill_ignores_calculated: bool,
+    #[arg(long)]
+    pub defect_stop_ignored: bool,
+    #[arg(long, allow_hyphen_values = true)]
+    pub defect_bolus_volume_percent: Option<f64>,
+    #[arg(long)]
+    pub defect_stall_keeps_delivering: bool,
     /// Link faults on the pump port (a file's [link] table applies when no flag is given).
     #[command(flatten)]
     pub link: LinkFaultArgs,
@@ -127,6 +133,11 @@ impl EmulatorArgs {
             })?);
         }
         d.refill_ignores_calculated |= self.defect_refill_ignores_calculated;
+        d.stop_ignored |= self.defect_stop_ignored;
+        if let Some(v) = self.defect_bolus_volume_percent {
+            d.bolus_volume_percent = v;
+        }
+        d.stall_keeps_delivering |= self.defect_stall_keeps_delivering;
         c.validate()?;
         Ok(c)
     }

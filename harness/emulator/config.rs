@@ -159,6 +159,16 @@ pub struct Defects {
     /// A refill leaves the calculated reservoir volume unchanged.
     #[serde(skip_serializing_if = "is_false")]
     pub refill_ignores_calculated: bool,
+    /// A stop is acknowledged but delivery goes on (the pump reports it is running).
+    #[serde(skip_serializing_if = "is_false")]
+    pub stop_ignored: bool,
+    /// Every bolus, bridge boluses included, gives this much more (or less) than requested;
+    /// the pump counts what it gives.
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub bolus_volume_percent: f64,
+    /// A motor stall raises its alarm but delivery goes on (the stall is not a halt).
+    #[serde(skip_serializing_if = "is_false")]
+    pub stall_keeps_delivering: bool,
 }
 
 fn is_zero_f64(v: &f64) -> bool {
@@ -302,6 +312,14 @@ impl EmulatorConfig {
             return invalid(
                 "defects.flow_bias_percent",
                 &bias,
+                "use a percentage above -100 and below +1000 (0 for no defect)",
+            );
+        }
+        let bolus = self.defects.bolus_volume_percent;
+        if !(bolus > -100.0 && bolus < 1000.0) {
+            return invalid(
+                "defects.bolus_volume_percent",
+                &bolus,
                 "use a percentage above -100 and below +1000 (0 for no defect)",
             );
         }

@@ -194,6 +194,8 @@ impl Sample {
 pub enum Verdict {
     Pass,
     Fail,
+    /// Nothing could be judged (no flow window was long enough): never a pass.
+    NotEvaluated,
 }
 
 /// One judged check, as recorded in the run record and shown in every report.
@@ -210,10 +212,23 @@ pub struct CheckResult {
     /// Scenario time the verdict refers to (the worst sample, the alarm onset...).
     pub at_ms: Option<u64>,
     pub detail: String,
+    /// `margin` as a percentage of the tolerance at the headline judgement (100 % unused,
+    /// negative when failed); volume checks only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin_percent: Option<f64>,
+    /// The expected and measured value at the last sample, when the headline is elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_value: Option<String>,
 }
 
 impl CheckResult {
     pub fn passed(&self) -> bool {
         self.verdict == Verdict::Pass
+    }
+
+    /// Judged and found wrong; a check that was not evaluated has not failed (and has not
+    /// passed either), so it cannot count as a negative control's catch.
+    pub fn failed(&self) -> bool {
+        self.verdict == Verdict::Fail
     }
 }

@@ -84,14 +84,17 @@ pub fn is_required(must_fail: &[String], check: &str) -> bool {
         .any(|m| m == check || crate::checks::names::family(check) == m)
 }
 
-/// The verdict of a scenario that ran to its end, from the checks that failed: a negative
-/// control is as required when every check it names failed.
+/// The verdict of a scenario that ran to its end, from its checks that were judged and failed
+/// and those that could not be judged: a scenario passes only when neither list has anything,
+/// and a negative control is as required when every check it names was judged and failed ("not
+/// evaluated" proves nothing, so it never catches a defect).
 pub fn judge_scenario(
     negative_control: Option<&NegativeControl>,
     failed_checks: &[String],
+    not_evaluated: &[String],
 ) -> ScenarioVerdict {
     match negative_control {
-        None if failed_checks.is_empty() => ScenarioVerdict::Passed,
+        None if failed_checks.is_empty() && not_evaluated.is_empty() => ScenarioVerdict::Passed,
         None => ScenarioVerdict::Failed,
         Some(nc) => {
             let caught = nc.must_fail.iter().all(|name| {
@@ -238,17 +241,32 @@ mod tests {
         assert_eq!(
             judge_scenario(
                 Some(&nc),
-                &failed(&["delivered-volume", "alarm-onset:low_reservoir"])
+                &failed(&["delivered-volume", "alarm-onset:low_reservoir"]),
+                &[]
             ),
             ScenarioVerdict::ControlCaught
         );
+        // A named check that could not be judged has not caught the defect.
         assert_eq!(
-            judge_scenario(Some(&nc), &failed(&["delivered-volume"])),
+            judge_scenario(
+                Some(&nc),
+                &failed(&["alarm-onset:low_reservoir"]),
+                &failed(&["delivered-volume"])
+            ),
             ScenarioVerdict::ControlMissed
         );
-        assert_eq!(judge_scenario(None, &[]), ScenarioVerdict::Passed);
+        // ...and a positive scenario with a check not evaluated has not passed.
         assert_eq!(
-            judge_scenario(None, &failed(&["tip-volume"])),
+            judge_scenario(None, &[], &failed(&["under-infusion"])),
+            ScenarioVerdict::Failed
+        );
+        assert_eq!(
+            judge_scenario(Some(&nc), &failed(&["delivered-volume"]), &[]),
+            ScenarioVerdict::ControlMissed
+        );
+        assert_eq!(judge_scenario(None, &[], &[]), ScenarioVerdict::Passed);
+        assert_eq!(
+            judge_scenario(None, &failed(&["tip-volume"]), &[]),
             ScenarioVerdict::Failed
         );
     }

@@ -31,6 +31,9 @@ pub struct BalanceConfig {
     pub model: Option<String>,
     pub serial_number: Option<String>,
     pub readability_mg: Option<f64>,
+    /// Repeatability (one standard deviation of repeated readings, mg) from the balance's
+    /// certificate: the volume and flow checks widen for it.
+    pub repeatability_mg: Option<f64>,
     /// Calibration due date, `YYYY-MM-DD` (shown on the report; "EXPIRED" added when a run
     /// was allowed to use an expired balance).
     pub calibration_due: Option<String>,
@@ -61,6 +64,7 @@ struct RawBalance {
     model: Option<String>,
     serial_number: Option<String>,
     readability_mg: Option<S<f64>>,
+    repeatability_mg: Option<S<f64>>,
     calibration_due: Option<S<toml::Value>>,
 }
 
@@ -402,6 +406,18 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Bench, InputError
                         .help("the balance's readability (its smallest step) in mg, from its data sheet: e.g. 0.01 for an XPR205"));
                 }
             }
+            if let Some(r) = &b.repeatability_mg {
+                let value = *r.get_ref();
+                if !(value.is_finite() && value >= 0.0) {
+                    return Err(check
+                        .error(
+                            r.span(),
+                            "bench::repeatability",
+                            format!("repeatability_mg is {value}"),
+                        )
+                        .help("the balance's repeatability (one standard deviation, mg) from its calibration certificate, e.g. 0.02"));
+                }
+            }
             let calibration_due = b
                 .calibration_due
                 .as_ref()
@@ -412,6 +428,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Bench, InputError
                 model: b.model.clone(),
                 serial_number: b.serial_number.clone(),
                 readability_mg: b.readability_mg.as_ref().map(|r| *r.get_ref()),
+                repeatability_mg: b.repeatability_mg.as_ref().map(|r| *r.get_ref()),
                 calibration_due,
             })
         }

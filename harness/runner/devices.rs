@@ -21,6 +21,9 @@ pub struct Devices {
     pub density_g_per_ml: f64,
     /// Virtual device time (emulator) or real time (bench).
     pub virtual_time: bool,
+    /// The balance's reading noise, one standard deviation in mg, as declared (the emulator's
+    /// `--noise-mg`, a bench balance's `repeatability_mg`); the checks widen for it.
+    pub balance_noise_mg: f64,
 }
 
 /// Why devices could not be opened, and what that makes of the scenario.
@@ -157,6 +160,7 @@ pub async fn open_emulator(
         }),
         density_g_per_ml: scenario.bench.density_g_per_ml,
         virtual_time: true,
+        balance_noise_mg: noise_mg,
     };
     Ok((devices, Guard::Emulator(handle)))
 }
@@ -268,6 +272,11 @@ pub async fn open_bench(
             balance_info,
             density_g_per_ml: density,
             virtual_time: false,
+            balance_noise_mg: bench
+                .balance
+                .as_ref()
+                .and_then(|b| b.repeatability_mg)
+                .unwrap_or(0.0),
         },
         Guard::None,
     ))

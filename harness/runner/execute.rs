@@ -9,7 +9,7 @@ use super::restore::{FaultRestore, Restore};
 use super::sink::Sink;
 use super::steps::{self, Setup};
 use super::timeline::{self, Interrupted, Moment, Schedule};
-use crate::checks::Judge;
+use crate::checks::{BalanceNoise, Judge};
 use crate::driver::pump::{DriverError, PumpDriver};
 use crate::expect::fixture::ExpectedRows;
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
@@ -406,13 +406,19 @@ pub async fn run_scenario(
     };
     sink.emit(scenario_started(scenario, &expected, &identity, devices));
 
+    let balance_noise_mg = devices.balance_noise_mg;
     let mut run = Execution {
         scenario,
         sink,
         devices,
         clock,
         expected_rows: expected.rows,
-        judge: Judge::new(scenario),
+        judge: Judge::with_noise(
+            scenario,
+            BalanceNoise {
+                sd_mg: balance_noise_mg,
+            },
+        ),
         last_sample_ms: 0,
         alarms: AlarmTracker::new(origin_ms),
         restore: FaultRestore::new(scenario.steps.len()),
@@ -467,6 +473,17 @@ pub async fn run_scenario(
         .filter(|r| !r.passed())
         .map(|r| r.name.clone())
         .collect();
+    // A control is caught only by checks that were judged and failed, not by "not evaluated".
+    let judged_failed: Vec<String> = results
+        .iter()
+        .filter(|r| r.failed())
+        .map(|r| r.name.clone())
+        .collect();
+    let not_evaluated: Vec<String> = results
+        .iter()
+        .filter(|r| !r.passed() && !r.failed())
+        .map(|r| r.name.clone())
+        .collect();
     for result in results {
         sink.emit(RunEvent::Check {
             scenario: id.clone(),
@@ -474,7 +491,11 @@ pub async fn run_scenario(
         });
     }
     // record::verdict owns the negative-control rule.
-    let verdict = verdict::judge_scenario(scenario.negative_control.as_ref(), &failed);
+    let verdict = verdict::judge_scenario(
+        scenario.negative_control.as_ref(),
+        &judged_failed,
+        &not_evaluated,
+    );
     let reason = match (&scenario.negative_control, verdict) {
         (Some(nc), ScenarioVerdict::ControlMissed) => {
             Some(format!("required to fail: {}", nc.must_fail.join(", ")))

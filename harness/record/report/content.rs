@@ -45,6 +45,9 @@ pub fn scenario_verdict(view: &ScenarioView) -> (String, Tone) {
 /// A check's verdict read in its scenario's light: in a negative control, required failures
 /// are the intended outcome and are shown apart from real failures.
 pub fn check_verdict(view: &ScenarioView, check: &CheckResult) -> (String, Tone) {
+    if check.verdict == crate::checks::Verdict::NotEvaluated {
+        return ("NOT EVALUATED".into(), Tone::Warn);
+    }
     let required = view.required_to_fail(&check.name);
     match (view.is_negative_control(), check.passed(), required) {
         (false, true, _) => ("pass".into(), Tone::Pass),
