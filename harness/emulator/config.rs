@@ -100,9 +100,15 @@ impl Default for PumpParams {
 pub struct BalanceParams {
     pub density_g_per_ml: f64,
     pub readability_mg: f64,
-    /// Standard deviation of reading noise; 0 for none.
+    /// Repeatability: standard deviation of the reading noise, mg; 0 for none.
     pub noise_mg: f64,
     pub noise_seed: Option<u64>,
+    /// Slow zero drift of the reading, mg per hour of device time (either sign).
+    pub drift_mg_per_h: f64,
+    /// Mass the vessel loses to evaporation, mg per hour of device time.
+    pub evaporation_mg_per_h: f64,
+    /// After the mass changes, readings are dynamic (`S D`) for this long.
+    pub settle_ms: u64,
     pub capacity_g: f64,
     pub model: String,
     pub serial_number: String,
@@ -115,6 +121,9 @@ impl Default for BalanceParams {
             readability_mg: 0.1,
             noise_mg: 0.0,
             noise_seed: None,
+            drift_mg_per_h: 0.0,
+            evaporation_mg_per_h: 0.0,
+            settle_ms: 0,
             capacity_g: 220.0,
             model: "EMU-BAL".into(),
             serial_number: "BAL-0001".into(),
@@ -253,6 +262,27 @@ impl EmulatorConfig {
                 "balance.noise_mg",
                 &b.noise_mg,
                 "use a standard deviation of 0 (no noise) or more, in mg",
+            );
+        }
+        if !(b.drift_mg_per_h.is_finite() && b.drift_mg_per_h.abs() <= 1000.0) {
+            return invalid(
+                "balance.drift_mg_per_h",
+                &b.drift_mg_per_h,
+                "use a drift between -1000 and 1000 mg/h (0 for none; a warmed-up balance drifts well under 1 mg/h)",
+            );
+        }
+        if !(b.evaporation_mg_per_h >= 0.0 && b.evaporation_mg_per_h <= 1000.0) {
+            return invalid(
+                "balance.evaporation_mg_per_h",
+                &b.evaporation_mg_per_h,
+                "use a loss rate of 0 to 1000 mg/h (0 for none; an open vessel loses a few mg/h)",
+            );
+        }
+        if b.settle_ms > 60_000 {
+            return invalid(
+                "balance.settle_ms",
+                &b.settle_ms,
+                "use a settling time of 0 to 60000 ms (analytical balances settle in about 2000 ms)",
             );
         }
         if !(b.capacity_g > 0.0 && b.capacity_g.is_finite()) {
