@@ -8,6 +8,7 @@ pub mod flow;
 #[cfg(test)]
 mod flow_tests;
 pub mod names;
+pub mod trumpet;
 pub mod volume;
 
 use crate::expect::ExpectedSample;
