@@ -33,10 +33,10 @@ pub struct TrumpetInput {
     pub min_strokes: u32,
 }
 
-/// The standard's observation windows, minutes.
-pub const STANDARD_WINDOWS_MIN: [f64; 5] = [2.0, 5.0, 11.0, 19.0, 31.0];
-/// Default fewest strokes per window: up to about ±10 % from stroke phase alone.
-pub const DEFAULT_MIN_STROKES: u32 = 10;
+pub use crate::scenario::{
+    DEFAULT_TRUMPET_MIN_STROKES as DEFAULT_MIN_STROKES,
+    STANDARD_TRUMPET_WINDOWS_MIN as STANDARD_WINDOWS_MIN,
+};
 
 /// Why a window differs from the one asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
