@@ -1,8 +1,10 @@
 //! Expected traces: the independent reference calculator and the fixture files it writes.
 
 pub mod calculator;
+pub mod decision;
 pub mod fixture;
 pub mod lint;
+pub mod uncertainty;
 
 pub use calculator::{expected, Expected, ExpectedAlarmEvent, ExpectedSample, Transition};
 
