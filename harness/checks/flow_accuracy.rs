@@ -209,3 +209,76 @@ fn judge(curve: &TrumpetCurve, spec: &TrumpetSpec, period: &str) -> Result<Check
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Verdict;
+
+    fn scenario() -> Scenario {
+        crate::scenario::load(std::path::Path::new("scenarios/flow-accuracy.toml"))
+            .expect("scenario")
+    }
+
+    /// Streams 2 h 30 min of 30 s samples of a flow `factor` times the programmed 40 mL/day,
+    /// read on an exact balance; `reads` says which samples have a balance reading.
+    fn run(scenario: &Scenario, factor: f64, reads: impl Fn(u64) -> bool) -> FlowAccuracy {
+        let mut check = FlowAccuracy::for_scenario(scenario).expect("the scenario asks for it");
+        let d = scenario.bench.density_g_per_ml;
+        for t in scenario.sample_times() {
+            let mut sample = Sample::running_at(t);
+            // 40 mL/day is 40/1440 mL a minute.
+            let ml = factor * 40.0 / 1440.0 * t as f64 / 60_000.0;
+            sample.balance_g = reads(t).then_some(ml * d);
+            let expected = ExpectedSample {
+                t_ms: t,
+                delivered_nl: 0,
+                calculated_nl: 0,
+                tip_nl: 0,
+                actual_nl: 0,
+                programmed_nl_per_day: 40_000_000,
+            };
+            check.observe(&sample, Some(&expected));
+        }
+        check
+    }
+
+    #[test]
+    fn an_exact_flow_passes_with_the_whole_margin() {
+        let s = scenario();
+        let check = run(&s, 1.0, |_| true);
+        let curve = check.curve(&s).expect("a curve");
+        assert!(curve.mean_error_percent.unwrap().abs() < 1e-9);
+        let result = check.finish(&s).expect("limits are given");
+        assert_eq!(result.verdict, Verdict::Pass, "{result:?}");
+        // The nearest limit is |A| ≤ 2 %, with A = 0.
+        assert!((result.margin.unwrap() - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_three_percent_over_flow_fails_on_the_mean_error() {
+        let s = scenario();
+        let result = run(&s, 1.03, |_| true).finish(&s).expect("limits");
+        assert_eq!(result.verdict, Verdict::Fail);
+        // Margin: 2 − 3 = −1 % (the window limits of ±8 % still hold).
+        assert!((result.margin.unwrap() + 1.0).abs() < 1e-9, "{result:?}");
+        assert!(
+            result.measured.contains("A = +3.00 %"),
+            "{}",
+            result.measured
+        );
+    }
+
+    #[test]
+    fn no_reading_at_the_period_end_is_not_evaluated_never_a_pass() {
+        let s = scenario();
+        let result = run(&s, 1.0, |t| t != 7_200_000).finish(&s).expect("limits");
+        assert_eq!(result.verdict, Verdict::Fail);
+        assert_eq!(result.measured, "not evaluated");
+        assert!(
+            result.detail.contains("end of the period"),
+            "{}",
+            result.detail
+        );
+    }
+}

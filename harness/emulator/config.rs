@@ -554,4 +554,34 @@ mod tests {
             .to_string();
         assert!(text.contains("pump.initial_fill_nl = 50000000"), "{text}");
     }
+
+    #[test]
+    fn balance_realism_keys_are_read_and_checked() {
+        let file = write(
+            "[balance]\ndrift_mg_per_h = -0.3\nevaporation_mg_per_h = 0.5\nsettle_ms = 2000\n",
+        );
+        let c = EmulatorConfig::from_toml_file(file.path()).expect("valid");
+        assert_eq!(
+            (
+                c.balance.drift_mg_per_h,
+                c.balance.evaporation_mg_per_h,
+                c.balance.settle_ms
+            ),
+            (-0.3, 0.5, 2000)
+        );
+        let mut c = EmulatorConfig::default();
+        c.balance.evaporation_mg_per_h = -1.0;
+        let text = c.validate().expect_err("negative loss").to_string();
+        assert!(
+            text.starts_with("balance.evaporation_mg_per_h = -1"),
+            "{text}"
+        );
+        let mut c = EmulatorConfig::default();
+        c.balance.settle_ms = 120_000;
+        let text = c.validate().expect_err("two minutes").to_string();
+        assert!(text.starts_with("balance.settle_ms = 120000"), "{text}");
+        let mut c = EmulatorConfig::default();
+        c.balance.drift_mg_per_h = f64::NAN;
+        assert!(c.validate().is_err());
+    }
 }
