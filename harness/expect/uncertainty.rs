@@ -3,9 +3,9 @@
 //!
 //! V = ΔI · (1 − ρa/ρb) / (ρw − ρa) + E/ρw, where ΔI is the difference of the two indications
 //! (g), ρa the air density, ρb the density of the weights the balance was adjusted with, ρw the
-//! fluid density at the run's temperature and E the mass evaporated meanwhile. Every term is
-//! converted to µL; terms are independent, so they combine root-sum-square. docs/metrology.md
-//! gives the source of each default.
+//! fluid density at the run's temperature and E the mass evaporated meanwhile (when declared:
+//! a default rate only widens the budget). Every term is converted to µL; terms are
+//! independent, so they combine root-sum-square. docs/metrology.md gives each default's source.
 
 /// Water density, g/mL, at whole degrees 15-30 °C (air-free water at 101.325 kPa; Tanaka et al.,
 /// Metrologia 38 (2001) 301, the CIPM formula), rounded to 1e-6 g/mL.
@@ -127,6 +127,34 @@ pub struct BudgetInput {
     pub evaporation: Evaporation,
 }
 
+impl BudgetInput {
+    /// A budget input whose balance figures are the emulated balance's own (readability,
+    /// repeatability = its noise, declared evaporation = its loss rate, no oil film assumed),
+    /// so that a run on the emulator exercises the budget with the figures it simulates.
+    pub fn for_emulated_balance(
+        balance: &crate::emulator::config::BalanceParams,
+        mass_difference_g: f64,
+        elapsed_h: f64,
+        fluid: Fluid,
+        temperature_c: f64,
+    ) -> BudgetInput {
+        BudgetInput {
+            mass_difference_g,
+            elapsed_h,
+            readability_mg: balance.readability_mg,
+            repeatability_mg: balance.noise_mg,
+            calibration: None,
+            fluid,
+            temperature_c,
+            temperature_u_c: 0.5,
+            evaporation: Evaporation {
+                declared_mg_per_h: Some(balance.evaporation_mg_per_h),
+                oil_film: false,
+            },
+        }
+    }
+}
+
 /// One line of the budget.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Term {
@@ -139,7 +167,7 @@ pub struct Term {
 /// A gravimetric volume with its budget.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Budget {
-    /// The volume, corrected for buoyancy and evaporation, µL.
+    /// The volume, corrected for buoyancy and for a declared evaporation, µL.
     pub volume_ul: f64,
     /// Fluid density used, g/mL.
     pub density_g_per_ml: f64,
@@ -158,7 +186,10 @@ pub fn volume_budget(input: &BudgetInput) -> Budget {
     // mL per g of indication, times 1000 for µL per g; mg → g is 1e-3, so µL per mg is this.
     let ul_per_mg = buoyancy;
     let evaporated_mg = input.evaporation.rate_mg_per_h() * input.elapsed_h.max(0.0);
-    let volume_ul = input.mass_difference_g * 1e3 * buoyancy + evaporated_mg / rho;
+    // Only a declared (measured) loss is corrected for; a default one only widens the budget.
+    let corrected = input.evaporation.declared_mg_per_h.is_some();
+    let correction_ul = if corrected { evaporated_mg / rho } else { 0.0 };
+    let volume_ul = input.mass_difference_g * 1e3 * buoyancy + correction_ul;
     let sqrt12 = 12f64.sqrt();
     let mut terms = vec![
         Term {
@@ -199,14 +230,19 @@ pub fn volume_budget(input: &BudgetInput) -> Budget {
     terms.push(Term {
         name: "evaporation",
         basis: format!(
-            "{} mg/h{} over {:.3} h added back; the whole correction uncertain (rectangular): E/√3",
+            "{} mg/h{} over {:.3} h, {}; E/√3 (rectangular, as wide as the loss itself)",
             input.evaporation.rate_mg_per_h(),
             if input.evaporation.oil_film {
                 " under an oil film"
             } else {
                 ", open vessel"
             },
-            input.elapsed_h
+            input.elapsed_h,
+            if corrected {
+                "declared and added back"
+            } else {
+                "a default, not corrected for"
+            }
         ),
         standard_uncertainty_ul: evaporated_mg / rho / 3f64.sqrt(),
     });
@@ -259,14 +295,14 @@ mod tests {
     /// 1 g of water at 20 °C over 2 h, 0.1 mg balance, calibration U = 0.2 mg (k = 2), oil
     /// film at the default 0.1 mg/h, u(T) = 0.5 °C. By hand:
     /// buoyancy factor b = (1 − 0.0012/8)/(0.998207 − 0.0012) = 0.99985/0.997007 = 1.0028516 µL/mg
-    /// V = 1000 mg · b + 0.2 mg / 0.998207 = 1002.8516 + 0.2004 = 1003.0519 µL
+    /// V = 1000 mg · b = 1002.8515 µL (the 0.2 mg evaporated is a default: not added back)
     /// readability √2 · 0.1/√12 · b = 0.040940 µL; repeatability √2 · 0.1 · b = 0.141824 µL
     /// calibration 0.1 · b = 0.100285 µL
     /// density: slope (20→21 °C) = −0.000212; u(ρ) = √(1e-5² + (0.000212 · 0.5)²) = 0.00010647;
-    ///   V · u(ρ)/(ρ − ρa) = 1003.0519 · 0.00010647/0.997007 = 0.107116 µL
-    /// evaporation 0.2004/√3 = 0.115677 µL
+    ///   V · u(ρ)/(ρ − ρa) = 1002.8515 · 0.00010647/0.997007 = 0.107095 µL
+    /// evaporation 0.2 mg/0.998207/√3 = 0.115677 µL
     /// buoyancy 1002.8516 · 5e-5 · (1/0.997007 − 1/7.9988) = 0.044024 µL
-    /// u_c = √(Σ u²) = 0.242159 µL, U = 0.484317 µL
+    /// u_c = √(Σ u²) = 0.242149 µL, U = 0.484298 µL
     #[test]
     fn a_one_gram_budget_by_hand() {
         let budget = volume_budget(&BudgetInput {
@@ -283,7 +319,7 @@ mod tests {
                 oil_film: true,
             },
         });
-        assert!(close(budget.volume_ul, 1003.0519, 1e-3), "{budget:?}");
+        assert!(close(budget.volume_ul, 1002.8515, 1e-3), "{budget:?}");
         let u = |name: &str| {
             budget
                 .terms
@@ -295,11 +331,34 @@ mod tests {
         assert!(close(u("readability"), 0.040_940, 1e-5));
         assert!(close(u("repeatability"), 0.141_824, 1e-5));
         assert!(close(u("calibration"), 0.100_285, 1e-5));
-        assert!(close(u("density"), 0.107_116, 1e-5));
+        assert!(close(u("density"), 0.107_095, 1e-5));
         assert!(close(u("evaporation"), 0.115_677, 1e-5));
         assert!(close(u("buoyancy"), 0.044_024, 1e-5));
-        assert!(close(budget.combined_ul, 0.242_159, 1e-5), "{budget:?}");
+        assert!(close(budget.combined_ul, 0.242_149, 1e-5), "{budget:?}");
         assert!(close(budget.expanded_ul, 2.0 * budget.combined_ul, 1e-12));
+    }
+
+    #[test]
+    fn the_emulated_balance_feeds_its_own_figures() {
+        let params = crate::emulator::config::BalanceParams {
+            noise_mg: 0.3,
+            evaporation_mg_per_h: 0.0,
+            ..Default::default()
+        };
+        let input = BudgetInput::for_emulated_balance(&params, 0.5, 1.0, Fluid::Saline, 22.0);
+        let budget = volume_budget(&input);
+        let u = |name: &str| {
+            budget
+                .terms
+                .iter()
+                .find(|t| t.name == name)
+                .unwrap()
+                .standard_uncertainty_ul
+        };
+        // Repeatability √2 · 0.3 mg = 0.42426 mg; b = 0.99985/(1.0046 − 0.0012) = 0.996462 µL/mg.
+        assert!(close(u("repeatability"), 0.424_26 * 0.996_462, 1e-5));
+        // No declared evaporation: nothing added back, no uncertainty from it.
+        assert_eq!(u("evaporation"), 0.0);
     }
 
     #[test]
@@ -324,6 +383,17 @@ mod tests {
         // Open vessel, 2 mg in the hour: evaporation alone is 2/1.0046/√3 = 1.1494 µL.
         let evaporation = open.terms.iter().find(|t| t.name == "evaporation").unwrap();
         assert!(close(evaporation.standard_uncertainty_ul, 1.1494, 1e-4));
+        // Defaults are not corrected for: both volumes are the buoyancy-corrected 50 mg.
+        assert!(close(open.volume_ul, film.volume_ul, 1e-12));
+        let declared = volume_budget(&BudgetInput {
+            evaporation: Evaporation {
+                declared_mg_per_h: Some(2.0),
+                oil_film: false,
+            },
+            ..input(false)
+        });
+        // A declared 2 mg/h is added back: 2 mg / 1.0046 g/mL = 1.9908 µL more.
+        assert!(close(declared.volume_ul - open.volume_ul, 1.990_842, 1e-5));
         assert!(open.terms.iter().all(|t| t.name != "calibration"));
     }
 }
