@@ -88,7 +88,8 @@ fn started(
             "alarms": [{"alarm": "low_reservoir", "priority": "medium", "cleared": null,
                         "raised": {"earliest_ms": 3 * HOUR - 5 * MIN, "latest_ms": 3 * HOUR + 5 * MIN}}],
             "forbidden": [],
-            "findings": [{"kind": "under_infusion", "window": {"earliest_ms": 2 * HOUR, "latest_ms": 2 * HOUR + 20 * MIN}}]
+            "findings": [{"kind": "under_infusion", "window": {"earliest_ms": 2 * HOUR, "latest_ms": 2 * HOUR + 20 * MIN}}],
+            "discrepancy": {"window_ms": 10 * MIN, "under_ratio": 0.9, "over_ratio": 1.1, "min_strokes": 20, "stopped_ratio": 0.1}
         }),
         expected_samples: serde_json::to_value(&expected).unwrap_or_default(),
         expected_alarms: json!([]),
@@ -321,6 +322,25 @@ fn cover_names_product_test_system_and_verdict() {
     ] {
         assert!(md.contains(needle), "report.md lacks {needle:?}");
     }
+}
+
+#[test]
+fn readability_is_printed_as_the_bench_file_gives_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    synthetic_run(dir.path());
+    let mut records = journal::read(dir.path()).expect("read").records;
+    for record in &mut records {
+        if let RunEvent::ScenarioStarted {
+            balance: Some(b), ..
+        } = &mut record.event
+        {
+            b.readability_mg = 0.01;
+        }
+    }
+    report::write_reports(dir.path(), &records).expect("write reports");
+    let md = std::fs::read_to_string(dir.path().join(MARKDOWN_FILE)).expect("report.md");
+    assert!(md.contains("| Readability | 0.01 mg |"), "{md}");
+    assert!(md.contains(", 0.01 mg, density"), "{md}");
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The whole suite through the real runner: every check is seen failing in some negative control,
 //! and the correct emulator passes every scenario whatever the balance noise seed.
 
+mod common;
+
 use pumphil::checks::names;
 use pumphil::record::{journal, RunEvent, ScenarioVerdict};
 use pumphil::runner::{run, RunOptions};
@@ -8,20 +10,8 @@ use std::collections::BTreeSet;
 
 fn options(reports: &std::path::Path, seed: u64, paths: Vec<std::path::PathBuf>) -> RunOptions {
     RunOptions {
-        paths,
-        jobs: 2,
         seed,
-        noise_mg: 0.1,
-        bench: None,
-        operator: Some("suite test".into()),
-        reports_dir: reports.to_path_buf(),
-        fixtures: None,
-        plain: true,
-        quiet: true,
-        command_line: vec!["suite-test".into()],
-        link_faults: Default::default(),
-        retries: 3,
-        csf: Default::default(),
+        ..common::run_options(reports, paths)
     }
 }
 
@@ -32,12 +22,14 @@ fn records(dir: &std::path::Path) -> Vec<journal::Record> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_check_is_seen_failing_and_every_control_names_its_check() {
     let reports = tempfile::tempdir().unwrap();
-    let outcome = run(options(reports.path(), 1, vec![])).await;
+    let outcome = run(options(reports.path(), 1, vec![]))
+        .await
+        .expect("the run starts");
     assert_eq!(
         outcome.exit_code, 0,
         "the suite, controls included, must come out as required"
     );
-    let records = records(&outcome.dir.unwrap());
+    let records = records(&outcome.dir.clone());
     let mut failed_families = BTreeSet::new();
     let mut controls = 0;
     for r in &records {
@@ -86,8 +78,10 @@ async fn the_correct_emulator_passes_every_scenario_with_20_noise_seeds() {
     assert!(positive.len() >= 5);
     for seed in 1..=20 {
         let reports = tempfile::tempdir().unwrap();
-        let outcome = run(options(reports.path(), seed, positive.clone())).await;
-        let failed: Vec<String> = records(&outcome.dir.unwrap())
+        let outcome = run(options(reports.path(), seed, positive.clone()))
+            .await
+            .expect("the run starts");
+        let failed: Vec<String> = records(&outcome.dir.clone())
             .iter()
             .filter_map(|r| match &r.event {
                 RunEvent::ScenarioFinished {
@@ -119,8 +113,9 @@ async fn the_record_renders_verifies_and_detects_tampering() {
             "scenarios/refill-neg-wrong-priority.toml".into(),
         ],
     ))
-    .await;
-    let dir = outcome.dir.unwrap();
+    .await
+    .expect("the run starts");
+    let dir = outcome.dir.clone();
     pumphil::record::render::render_all(&dir).unwrap();
     let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
     pumphil::record::render::render_all(&dir).unwrap();
@@ -186,9 +181,9 @@ async fn a_corrupting_link_gives_the_same_verdicts_with_every_retry_recorded() {
         ..Default::default()
     };
     opts.retries = 10;
-    let outcome = run(opts).await;
+    let outcome = run(opts).await.expect("the run starts");
     assert_eq!(outcome.exit_code, 0);
-    let records = records(&outcome.dir.unwrap());
+    let records = records(&outcome.dir.clone());
     let verdicts: Vec<(String, ScenarioVerdict)> = records
         .iter()
         .filter_map(|r| match &r.event {

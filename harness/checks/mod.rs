@@ -8,8 +8,10 @@ pub mod flow;
 pub mod flow_accuracy;
 #[cfg(test)]
 mod flow_tests;
-pub mod names;
 pub mod trumpet;
+/// Check names are read from scenario files (a negative control's `must_fail`), so their
+/// vocabulary sits in the scenario layer below the checks; `checks::names` is the same module.
+pub use crate::scenario::check_names as names;
 pub mod volume;
 
 use crate::expect::ExpectedSample;
@@ -94,7 +96,7 @@ impl<'a> Judge<'a> {
             flow.observe(self.scenario, sample, expected);
         }
         if let Some(trumpet) = &mut self.flow_accuracy {
-            trumpet.observe(sample, expected);
+            trumpet.observe(sample.t_ms, sample.balance_g, expected);
         }
     }
 

@@ -10,7 +10,18 @@ use crate::scenario::Scenario;
 /// the absolute floor (two strokes and a balance readability step by default).
 pub fn tolerance_nl(scenario: &Scenario, expected: &ExpectedSample) -> f64 {
     let t = &scenario.tolerance;
-    (t.volume_relative * expected.delivered_nl as f64).max(t.volume_absolute_nl as f64)
+    band_nl(
+        t.volume_relative,
+        t.volume_absolute_nl,
+        expected.delivered_nl,
+    )
+}
+
+/// The half-width of the judged band around an expected volume, in nL: the larger of the
+/// relative tolerance of the volume delivered so far and the absolute floor. The report's
+/// volume plot shades this same band, so what is drawn is what was judged.
+pub fn band_nl(relative: f64, absolute_nl: u64, expected_delivered_nl: u64) -> f64 {
+    (relative * expected_delivered_nl as f64).max(absolute_nl as f64)
 }
 
 /// One volume series judged sample by sample as the run goes, keeping only the worst sample,

@@ -143,7 +143,7 @@ pub enum RunEvent {
         /// Parameters of the report's CSF estimate (records made before they were recorded
         /// read as the label's defaults).
         #[serde(default)]
-        csf: crate::record::report::csf::CsfParams,
+        csf: crate::expect::csf::CsfParams,
     },
     ScenarioStarted {
         scenario: String,

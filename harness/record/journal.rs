@@ -2,7 +2,6 @@
 
 use super::event::RunEvent;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -21,10 +20,7 @@ pub struct Record {
 }
 
 pub fn sha256_line(line: &str) -> String {
-    Sha256::digest(line.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::scenario::sha256_hex(line.as_bytes())
 }
 
 /// Appends records; every record is written and flushed before `append` returns, so a crash,

@@ -5,7 +5,6 @@
 
 use crate::driver::balance::{BalanceDriver, BalanceError};
 use crate::driver::pump::{DriverError, PumpDriver};
-use crate::protocol::{Request, ResponseBody};
 use std::time::{Duration, Instant};
 
 /// Longest wait without hearing from a real pump or balance.
@@ -45,9 +44,7 @@ impl DeviceClock {
         match self {
             DeviceClock::Virtual { origin_ms } => {
                 driver
-                    .request(&Request::AdvanceTime {
-                        to_ms: origin_ms + t_ms,
-                    })
+                    .advance_to(origin_ms + t_ms)
                     .await
                     .map_err(Lost::Pump)?;
                 Ok(())
@@ -62,7 +59,7 @@ impl DeviceClock {
                     if due > now {
                         tokio::time::sleep((due - now).min(HEARTBEAT)).await;
                     }
-                    let status = driver.request(&Request::Status).await.map_err(Lost::Pump)?;
+                    let status = driver.status().await.map_err(Lost::Pump)?;
                     if let Some(balance) = balance.as_deref_mut() {
                         // Only silence or a dead link ends the wait: a busy or overloaded
                         // balance is still there, and the next sample records what it says.
@@ -72,10 +69,8 @@ impl DeviceClock {
                             return Err(Lost::Balance(e));
                         }
                     }
-                    if let ResponseBody::Status(s) = status {
-                        if s.device_time_ms >= origin_ms + t_ms {
-                            return Ok(());
-                        }
+                    if status.device_time_ms >= origin_ms + t_ms {
+                        return Ok(());
                     }
                     if Instant::now() >= due {
                         tokio::time::sleep(Duration::from_millis(50)).await;

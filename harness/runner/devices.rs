@@ -2,15 +2,26 @@
 //! the bench's real ports behind the safety interlocks.
 
 use super::bench::{Bench, PortConfig};
-use super::execute::Devices;
 use crate::driver::balance::BalanceDriver;
 use crate::driver::pump::{DriverOptions, PumpDriver, Reopen};
-use crate::emulator::config::{Defects, EmulatorConfig};
+use crate::emulator::config::EmulatorConfig;
 use crate::emulator::link_faults::LinkFaults;
-use crate::link::serial::{open_serial, SerialSettings};
-use crate::protocol::{Request, ResponseBody};
+use crate::link::endpoint;
+use crate::link::serial::SerialSettings;
 use crate::record::{BalanceInfo, ScenarioVerdict};
 use crate::scenario::Scenario;
+
+/// What the scenario runs against, once its links are open.
+pub struct Devices {
+    pub pump: PumpDriver,
+    pub balance: Option<BalanceDriver>,
+    pub device_kind: &'static str,
+    pub pump_port: String,
+    pub balance_info: Option<BalanceInfo>,
+    pub density_g_per_ml: f64,
+    /// Virtual device time (emulator) or real time (bench).
+    pub virtual_time: bool,
+}
 
 /// Why devices could not be opened, and what that makes of the scenario.
 pub struct OpenFailure {
@@ -66,10 +77,8 @@ pub fn emulator_config(
         seed: mixed ^ link_faults.seed,
         ..link_faults.clone()
     };
-    if let Some(table) = &scenario.defects {
-        config.defects = toml::Value::Table(table.clone())
-            .try_into::<Defects>()
-            .map_err(|e| format!("{}: [defects]: {e}", scenario.path.display()))?;
+    if let Some(defects) = &scenario.defects {
+        config.defects = defects.clone();
     }
     config
         .validate()
@@ -86,10 +95,7 @@ pub const EMULATOR_REPLUG_WAIT: std::time::Duration = std::time::Duration::from_
 /// Opens the pump's port again under the same name (a stable name such as
 /// /dev/serial/by-id/... on a bench, the emulator's symlink when it injects an unplug).
 fn reopen(settings: SerialSettings, within: std::time::Duration) -> Reopen {
-    Reopen {
-        open: Box::new(move || open_serial(&settings).map_err(|e| e.to_string())),
-        within,
-    }
+    Reopen::endpoint(settings, within)
 }
 
 /// The longest any request waits for the built-in emulator's answer before a re-send.
@@ -111,14 +117,16 @@ pub async fn open_emulator(
     let balance_identity = format!("{} {}", config.balance.model, config.balance.serial_number);
     let handle = crate::emulator::spawn_on_ptys(config, false)
         .await
-        .map_err(|e| infrastructure(format!("cannot start the emulator: {e}")))?;
+        .map_err(|e| infrastructure(format!("cannot start the emulator: {}", e.explained())))?;
     let pump_port = handle.pump_port.display().to_string();
     let balance_port = handle.balance_port.display().to_string();
-    let pump_link = open_serial(&SerialSettings::pump(&pump_port))
-        .map_err(|e| infrastructure(e.to_string()))?;
+    let pump_link = endpoint::open(&SerialSettings::pump(&pump_port))
+        .await
+        .map_err(|e| infrastructure(e.explained()))?;
     let balance = if scenario.bench.balance {
-        let link = open_serial(&SerialSettings::balance(&balance_port))
-            .map_err(|e| infrastructure(e.to_string()))?;
+        let link = endpoint::open(&SerialSettings::balance(&balance_port))
+            .await
+            .map_err(|e| infrastructure(e.explained()))?;
         Some(BalanceDriver::new(link))
     } else {
         None
@@ -164,7 +172,8 @@ fn settings(port: &PortConfig, default: SerialSettings) -> Result<SerialSettings
         port.parity.as_deref(),
         port.stop_bits,
         port.flow_control.as_deref(),
-    )?;
+    )
+    .map_err(|e| e.explained())?;
     Ok(s)
 }
 
@@ -181,7 +190,9 @@ pub async fn open_bench(
     };
     let pump_settings =
         settings(&bench.pump, SerialSettings::pump(&bench.pump.port)).map_err(refuse)?;
-    let link = open_serial(&pump_settings).map_err(|e| infrastructure(e.to_string()))?;
+    let link = endpoint::open(&pump_settings)
+        .await
+        .map_err(|e| infrastructure(e.explained()))?;
     let pump = PumpDriver::with_reopen(
         link,
         DriverOptions {
@@ -190,9 +201,8 @@ pub async fn open_bench(
         },
         reopen(pump_settings.clone(), BENCH_REPLUG_WAIT),
     );
-    let identity = match pump.request(&Request::Identify).await {
-        Ok(ResponseBody::Identity(i)) => i,
-        Ok(other) => return Err(infrastructure(format!("identify answered with {other:?}"))),
+    let identity = match pump.identify().await {
+        Ok(i) => i,
         Err(e) => {
             return Err(infrastructure(format!(
                 "pump on {} did not identify: {e}",
@@ -221,7 +231,9 @@ pub async fn open_bench(
     let (balance, balance_info) = match (&bench.balance, scenario.bench.balance) {
         (Some(b), true) => {
             let s = settings(&b.link, SerialSettings::balance(&b.link.port)).map_err(refuse)?;
-            let link = open_serial(&s).map_err(|e| infrastructure(e.to_string()))?;
+            let link = endpoint::open(&s)
+                .await
+                .map_err(|e| infrastructure(e.explained()))?;
             let info = BalanceInfo {
                 identity: format!(
                     "{} {}",
@@ -232,7 +244,9 @@ pub async fn open_bench(
                 .to_string(),
                 port: b.link.port.clone(),
                 density_g_per_ml: density,
-                readability_mg: b.readability_mg.unwrap_or(0.1),
+                readability_mg: b
+                    .readability_mg
+                    .unwrap_or(crate::units::nominal::BALANCE_READABILITY_MG),
                 calibration_due: b.calibration_due.clone(),
             };
             (Some(BalanceDriver::new(link)), Some(info))

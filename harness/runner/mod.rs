@@ -1,18 +1,25 @@
 //! The main job: replay scenarios against emulated pumps (one per scenario, in parallel) or a
 //! real bench, record everything, judge, and render the outputs from the record.
 
+pub mod alarms;
 pub mod bench;
 pub mod clock;
 pub mod console;
 pub mod devices;
+pub mod error;
 pub mod execute;
+pub mod restore;
+pub mod sample;
 pub mod sink;
+pub mod steps;
+pub mod timeline;
 
 use crate::cli::exit;
 use crate::expect::fixture;
 use crate::record::{FileRef, Journal, RunEvent, ScenarioVerdict};
-use crate::scenario::Scenario;
+use crate::scenario::{InputErrors, Scenario};
 use console::Console;
+pub use error::RunError;
 use sink::Sink;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,12 +44,16 @@ pub struct RunOptions {
     pub retries: u32,
     /// Parameters of the report's CSF estimate, recorded with the run.
     pub csf: crate::record::report::csf::CsfParams,
+    /// A bench balance whose calibration is past due is recorded as expired, not refused.
+    pub allow_expired_calibration: bool,
 }
 
-/// The outcome of a run: its directory (if one was made) and the exit code.
+/// The outcome of a run: its directory, the exit code, and what stopped it early, if anything.
+#[derive(Debug)]
 pub struct RunOutcome {
-    pub dir: Option<PathBuf>,
+    pub dir: PathBuf,
     pub exit_code: u8,
+    pub stopped_by: Option<RunError>,
 }
 
 fn run_id() -> String {
@@ -102,9 +113,10 @@ struct Prepared {
     fixture_files: Vec<FileRef>,
 }
 
-fn prepare(opts: &RunOptions) -> Result<Vec<Prepared>, String> {
-    let files = crate::cli::scenario_args::expand_paths(&opts.paths)?;
-    let scenarios = crate::cli::scenario_args::load_all(&files).map_err(|e| e.to_string())?;
+/// Loads the scenarios and checks their fixtures, hashing every input for the record: an input
+/// that cannot be hashed stops the run, since the record would not prove what was run.
+fn prepare(opts: &RunOptions) -> Result<Vec<Prepared>, RunError> {
+    let scenarios = crate::scenario::paths::expand_and_load(&opts.paths)?;
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for scenario in scenarios {
@@ -123,13 +135,15 @@ fn prepare(opts: &RunOptions) -> Result<Vec<Prepared>, String> {
                 .iter()
                 .map(|name| {
                     let path = dir.join(name);
-                    let sha256 = crate::record::sha256_file(&path).unwrap_or_default();
-                    FileRef {
-                        path: path.display().to_string(),
-                        sha256,
+                    match crate::scenario::digest::sha256_file(&path) {
+                        Ok(sha256) => Ok(FileRef {
+                            path: path.display().to_string(),
+                            sha256,
+                        }),
+                        Err(source) => Err(RunError::Hash { path, source }),
                     }
                 })
-                .collect();
+                .collect::<Result<Vec<_>, _>>()?;
                 out.push(Prepared {
                     scenario,
                     fixture_root: root,
@@ -137,18 +151,18 @@ fn prepare(opts: &RunOptions) -> Result<Vec<Prepared>, String> {
                     fixture_files,
                 });
             }
-            Err(e) => errors.push(e.to_string()),
+            Err(e) => errors.push(e),
         }
     }
     if errors.is_empty() {
         Ok(out)
     } else {
-        Err(errors.join("\n"))
+        Err(RunError::Fixtures(InputErrors(errors)))
     }
 }
 
-fn watch_signals() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
+/// Sends `true` on `tx` at Ctrl-C or SIGTERM.
+fn watch_signals(tx: watch::Sender<bool>) {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
@@ -171,49 +185,37 @@ fn watch_signals() -> watch::Receiver<bool> {
         eprintln!("signal received: ending the run; everything measured so far is kept");
         let _ = tx.send(true);
     });
-    rx
 }
 
-pub async fn run(opts: RunOptions) -> RunOutcome {
-    let prepared = match prepare(&opts) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("{e}");
-            return RunOutcome {
-                dir: None,
-                exit_code: exit::USAGE,
-            };
-        }
-    };
+/// Runs the scenarios. An error before the run directory exists is returned as `Err`; once it
+/// exists, the outcome says how the run ended, with the error that stopped it early, if any.
+pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
+    let prepared = prepare(&opts)?;
     let bench = match &opts.bench {
-        Some(path) => match bench::load(path) {
-            Ok(b) => Some(Arc::new(b)),
-            Err(e) => {
-                eprintln!("{e}");
-                return RunOutcome {
-                    dir: None,
-                    exit_code: exit::USAGE,
-                };
-            }
-        },
+        Some(path) => Some(Arc::new(
+            bench::load_with(
+                path,
+                &bench::LoadOptions {
+                    allow_expired_calibration: opts.allow_expired_calibration,
+                    ..Default::default()
+                },
+            )
+            .map_err(RunError::Bench)?,
+        )),
         None => None,
     };
     let id = run_id();
     let dir = opts.reports_dir.join(&id);
-    let journal = match std::fs::create_dir_all(&dir).and_then(|_| Journal::create(&dir)) {
-        Ok(j) => j,
-        Err(e) => {
-            eprintln!(
-                "error: cannot create the run directory {}: {e}",
-                dir.display()
-            );
-            return RunOutcome {
-                dir: None,
-                exit_code: exit::INFRASTRUCTURE,
-            };
-        }
-    };
-    let sink = Sink::new(journal, Console::new(opts.plain, opts.quiet));
+    let journal = std::fs::create_dir_all(&dir)
+        .and_then(|_| Journal::create(&dir))
+        .map_err(|source| RunError::RunDirectory {
+            path: dir.clone(),
+            source,
+        })?;
+    // One stop for the whole run: a signal, or a record that no longer takes writes.
+    let (stop, shutdown) = watch::channel(false);
+    watch_signals(stop.clone());
+    let sink = Sink::new(journal, Console::new(opts.plain, opts.quiet), stop);
     // A real pump is one device: its scenarios run one after another.
     let jobs = if bench.is_some() { 1 } else { opts.jobs.max(1) };
     sink.emit(RunEvent::RunStarted {
@@ -246,7 +248,6 @@ pub async fn run(opts: RunOptions) -> RunOutcome {
         csf: opts.csf,
     });
 
-    let shutdown = watch_signals();
     let semaphore = Arc::new(Semaphore::new(jobs));
     let mut tasks = Vec::new();
     for p in prepared {
@@ -339,8 +340,12 @@ pub async fn run(opts: RunOptions) -> RunOutcome {
         errors: count(|v| *v == ScenarioVerdict::Error),
     });
     sink.sync();
-    RunOutcome {
-        dir: Some(dir),
+    Ok(RunOutcome {
         exit_code: code,
-    }
+        stopped_by: sink.write_error().map(|source| RunError::Record {
+            path: dir.join(crate::record::journal::EVENTS_FILE),
+            source,
+        }),
+        dir,
+    })
 }

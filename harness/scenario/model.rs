@@ -1,5 +1,6 @@
 //! The checked scenario: what the runner, the reference calculator and the checks consume.
 
+use crate::emulator::config::Defects;
 use crate::protocol::{AlarmKind, FaultKind, FlexStep, Priority};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -17,8 +18,10 @@ pub struct Scenario {
     pub hazard: String,
     pub negative_control: Option<NegativeControl>,
     pub device: DeviceSetup,
-    /// Emulator defect knobs as written (a negative control sets them).
-    pub defects: Option<toml::Table>,
+    /// Emulator defect knobs (a negative control sets them). The type is the emulator's: the
+    /// emulator is below the scenario layer, so the scenario parses into it and the emulator
+    /// consumes it without knowing scenario files exist.
+    pub defects: Option<Defects>,
     pub bench: BenchNeeds,
     pub end_ms: u64,
     pub sample_ms: u64,

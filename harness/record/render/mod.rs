@@ -15,8 +15,8 @@ pub use table::closing_table;
 pub use verify::{verify, VerifyReport};
 
 use super::journal::{self, Record};
-use super::thin::{Thinner, PLOT_POINTS};
 use super::RunEvent;
+use crate::expect::thin::{Thinner, PLOT_POINTS};
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]

@@ -210,7 +210,7 @@ fn cover(view: &RunView) -> Vec<Block> {
             (
                 b.identity,
                 b.port,
-                format!("{:.1} mg", b.readability_mg),
+                format!("{} mg", b.readability_mg),
                 format!("{:.4} g/mL", b.density_g_per_ml),
                 b.calibration_due,
             )
@@ -704,7 +704,7 @@ fn identity_facts(s: &ScenarioView) -> Block {
         "Balance".into(),
         match &s.balance {
             Some(b) => Cell::text(format!(
-                "{} on {}, {:.1} mg, density {:.4} g/mL",
+                "{} on {}, {} mg, density {:.4} g/mL",
                 b.identity, b.port, b.readability_mg, b.density_g_per_ml
             )),
             None => Cell::text("none"),
@@ -1111,7 +1111,7 @@ fn scenario(s: &ScenarioView, view: &RunView, config: &ReportConfig) -> Vec<Bloc
         out.push(Block::Para(format!(
             "This scenario recorded a sample every {}; the report is built from every {stride}th of them and the last (at most {} points a trace), and traces/{}.csv holds every sample. The checks judged every sample as it was taken.",
             crate::scenario::duration::format_duration(s.sample_ms),
-            crate::record::thin::PLOT_POINTS,
+            crate::expect::thin::PLOT_POINTS,
             crate::record::render::traces::file_stem(&s.id)
         )));
     }

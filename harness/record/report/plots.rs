@@ -44,7 +44,7 @@ fn delivered(s: &ScenarioView) -> Option<Block> {
                 .iter()
                 .map(|r| {
                     let e = r.delivered_nl as f64;
-                    let tol = (rel * e).max(abs as f64);
+                    let tol = crate::checks::volume::band_nl(rel, abs, r.delivered_nl);
                     (r.t_ms as f64, (e - tol).max(0.0) / ML, (e + tol) / ML)
                 })
                 .collect(),
@@ -271,7 +271,7 @@ fn flow(s: &ScenarioView) -> Option<Block> {
         .get("device")
         .and_then(|d| d.get("stroke_nl"))
         .and_then(serde_json::Value::as_u64)
-        .unwrap_or(2500);
+        .unwrap_or(crate::units::nominal::STROKE_NL);
     let fastest = s
         .expected
         .iter()
@@ -297,6 +297,22 @@ fn flow(s: &ScenarioView) -> Option<Block> {
         measured.push((t1 as f64, ml_per_day));
         i = j;
     }
+    // The flow judged normal is the scenario's own (recorded) under and over ratios.
+    let ratio = |key: &str| {
+        s.expectations
+            .get("discrepancy")
+            .and_then(|d| d.get(key))
+            .and_then(serde_json::Value::as_f64)
+    };
+    let ratios = ratio("under_ratio").zip(ratio("over_ratio"));
+    let limits = ratios.map(|(under, over)| {
+        let (below, above) = ((1.0 - under) * 100.0, (over - 1.0) * 100.0);
+        if (below - above).abs() < 1e-9 {
+            format!("±{above:.0} %")
+        } else {
+            format!("{:.0}–{:.0} %", under * 100.0, over * 100.0)
+        }
+    });
     let mut programmed = Vec::new();
     let mut band = Vec::new();
     let rows = svg::downsample(&s.expected, 300);
@@ -305,7 +321,9 @@ fn flow(s: &ScenarioView) -> Option<Block> {
         let next = rows.get(i + 1).map(|n| n.t_ms).unwrap_or(r.t_ms);
         for t in [r.t_ms, next] {
             programmed.push((t as f64, rate));
-            band.push((t as f64, rate * 0.9, rate * 1.1));
+            if let Some((under, over)) = ratios {
+                band.push((t as f64, rate * under, rate * over));
+            }
         }
     }
     let chart = LineChart {
@@ -316,19 +334,25 @@ fn flow(s: &ScenarioView) -> Option<Block> {
             series("programmed", colour::EXPECTED, true, programmed),
             series("balance-derived", colour::BALANCE, false, measured),
         ],
-        bands: vec![Band {
-            name: "±10 % of programmed".into(),
-            colour: colour::PLANT,
-            points: band,
-        }],
+        bands: limits
+            .iter()
+            .map(|limits| Band {
+                name: format!("{limits} of programmed"),
+                colour: colour::PLANT,
+                points: band.clone(),
+            })
+            .collect(),
         levels: vec![],
         markers: vec![],
     };
     Some(Block::Figure {
         svg: svg::line_chart(&chart),
         caption: format!(
-            "Flow at the catheter tip from the balance (mass / density), averaged over windows of {} (at least 20 strokes and one sample interval, so whole-stroke steps do not dominate), against the programmed flow and the ±10 % under/over-infusion limits.",
-            crate::scenario::duration::format_duration(window)
+            "Flow at the catheter tip from the balance (mass / density), averaged over windows of {} (at least 20 strokes and one sample interval, so whole-stroke steps do not dominate), against the programmed flow{}.",
+            crate::scenario::duration::format_duration(window),
+            limits
+                .map(|l| format!(" and the {l} under/over-infusion limits"))
+                .unwrap_or_default()
         ),
     })
 }

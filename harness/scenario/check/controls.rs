@@ -2,24 +2,27 @@
 //! defect belongs only in a control.
 
 use super::Checker;
-use crate::checks::names::{self, is_valid_check_name};
 use crate::emulator::config::Defects;
+use crate::scenario::check_names::{self as names, is_valid_check_name};
 use crate::scenario::model::*;
 use crate::scenario::raw::*;
 
 impl Checker<'_> {
     /// The `[defects]` table, checked against the emulator's knobs; each knob must change
     /// something, and only a negative control may set them.
-    pub(super) fn defects(&mut self, raw: &RawScenario) -> Option<toml::Table> {
+    pub(super) fn defects(&mut self, raw: &RawScenario) -> Option<Defects> {
         let table = raw.defects.as_ref()?;
-        if let Err(message) = validate_defects(table.get_ref()) {
-            return self.fail(
-                table.span(),
-                "scenario::defects",
-                format!("[defects]: {message}"),
-                "see docs/emulator.md for the defect knobs and their types",
-            );
-        }
+        let defects = match defects_of_table(table.get_ref()) {
+            Ok(defects) => defects,
+            Err(message) => {
+                return self.fail(
+                    table.span(),
+                    "scenario::defects",
+                    format!("[defects]: {message}"),
+                    "see docs/emulator.md for the defect knobs and their types",
+                )
+            }
+        };
         if raw.negative_control.is_none() {
             self.fail::<()>(
                 table.span(),
@@ -51,7 +54,7 @@ impl Checker<'_> {
                 );
             }
         }
-        Some(table.get_ref().clone())
+        Some(defects)
     }
 
     /// Where `key = ` is written inside `within`, or all of `within` when it cannot be found.
@@ -163,10 +166,10 @@ fn produced_checks(expect: &Expectations, balance: bool, flow_accuracy: bool) ->
     out
 }
 
-/// Checks a `[defects]` table against the emulator's defect knobs.
-fn validate_defects(table: &toml::Table) -> Result<(), String> {
+/// Reads a `[defects]` table into the emulator's defect knobs (the knobs' type lives in the
+/// emulator, below the scenario layer, so the scenario parses into it).
+fn defects_of_table(table: &toml::Table) -> Result<Defects, String> {
     toml::Value::Table(table.clone())
         .try_into::<Defects>()
-        .map(|_| ())
         .map_err(|e| e.message().to_string())
 }
