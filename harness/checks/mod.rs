@@ -5,8 +5,10 @@
 
 pub mod alarms;
 pub mod flow;
+pub mod flow_accuracy;
 #[cfg(test)]
 mod flow_tests;
+pub mod trumpet;
 /// Check names are read from scenario files (a negative control's `must_fail`), so their
 /// vocabulary sits in the scenario layer below the checks; `checks::names` is the same module.
 pub use crate::scenario::check_names as names;
@@ -40,6 +42,7 @@ pub struct Judge<'a> {
     scenario: &'a Scenario,
     volumes: Vec<volume::SeriesCheck>,
     flow: Option<flow::FlowFinder>,
+    flow_accuracy: Option<flow_accuracy::FlowAccuracy>,
 }
 
 /// The balance's reading noise (one standard deviation, mg) that the judge allows for, when
@@ -62,6 +65,7 @@ impl<'a> Judge<'a> {
                 .bench
                 .balance
                 .then(|| flow::FlowFinder::new(scenario, noise.sd_mg)),
+            flow_accuracy: flow_accuracy::FlowAccuracy::for_scenario(scenario),
         }
     }
 
@@ -73,6 +77,17 @@ impl<'a> Judge<'a> {
         if let Some(flow) = &mut self.flow {
             flow.observe(self.scenario, sample, expected);
         }
+        if let Some(trumpet) = &mut self.flow_accuracy {
+            trumpet.observe(sample.t_ms, sample.balance_g, expected);
+        }
+    }
+
+    /// The `[analysis.trumpet]` curve from the samples seen so far (all of them once the run
+    /// is over); None when the scenario asks for none or the period has no programmed rate.
+    pub fn trumpet_curve(&self) -> Option<trumpet::TrumpetCurve> {
+        self.flow_accuracy
+            .as_ref()
+            .and_then(|t| t.curve(self.scenario))
     }
 
     /// Every check that applies to the scenario, and the findings, for the record.
@@ -84,6 +99,9 @@ impl<'a> Judge<'a> {
             .map(|v| v.finish(scenario))
             .collect();
         results.extend(alarms::check_alarms(scenario, alarms));
+        if let Some(trumpet) = self.flow_accuracy {
+            results.extend(trumpet.finish(scenario));
+        }
         let mut findings = Vec::new();
         if let Some(flow) = self.flow {
             let judged;

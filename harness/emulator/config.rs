@@ -111,9 +111,15 @@ impl Default for PumpParams {
 pub struct BalanceParams {
     pub density_g_per_ml: f64,
     pub readability_mg: f64,
-    /// Standard deviation of reading noise; 0 for none.
+    /// Repeatability: standard deviation of the reading noise, mg; 0 for none.
     pub noise_mg: f64,
     pub noise_seed: Option<u64>,
+    /// Slow zero drift of the reading, mg per hour of device time (either sign).
+    pub drift_mg_per_h: f64,
+    /// Mass the vessel loses to evaporation, mg per hour of device time.
+    pub evaporation_mg_per_h: f64,
+    /// After the mass changes, readings are dynamic (`S D`) for this long.
+    pub settle_ms: u64,
     pub capacity_g: f64,
     pub model: String,
     pub serial_number: String,
@@ -126,6 +132,9 @@ impl Default for BalanceParams {
             readability_mg: nominal::BALANCE_READABILITY_MG,
             noise_mg: 0.0,
             noise_seed: None,
+            drift_mg_per_h: 0.0,
+            evaporation_mg_per_h: 0.0,
+            settle_ms: 0,
             capacity_g: 220.0,
             model: "EMU-BAL".into(),
             serial_number: "BAL-0001".into(),
@@ -300,6 +309,27 @@ impl EmulatorConfig {
                 "use a standard deviation of 0 (no noise) or more, in mg",
             );
         }
+        if !(b.drift_mg_per_h.is_finite() && b.drift_mg_per_h.abs() <= 1000.0) {
+            return invalid(
+                "balance.drift_mg_per_h",
+                &b.drift_mg_per_h,
+                "use a drift between -1000 and 1000 mg/h (0 for none; a warmed-up balance drifts well under 1 mg/h)",
+            );
+        }
+        if !(b.evaporation_mg_per_h >= 0.0 && b.evaporation_mg_per_h <= 1000.0) {
+            return invalid(
+                "balance.evaporation_mg_per_h",
+                &b.evaporation_mg_per_h,
+                "use a loss rate of 0 to 1000 mg/h (0 for none; an open vessel loses a few mg/h)",
+            );
+        }
+        if b.settle_ms > 60_000 {
+            return invalid(
+                "balance.settle_ms",
+                &b.settle_ms,
+                "use a settling time of 0 to 60000 ms (analytical balances settle in about 2000 ms)",
+            );
+        }
         if !(b.capacity_g > 0.0 && b.capacity_g.is_finite()) {
             return invalid(
                 "balance.capacity_g",
@@ -404,5 +434,35 @@ mod tests {
             text.starts_with("pump.eri_threshold_permille = 1001"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn balance_realism_keys_are_read_and_checked() {
+        let file = write(
+            "[balance]\ndrift_mg_per_h = -0.3\nevaporation_mg_per_h = 0.5\nsettle_ms = 2000\n",
+        );
+        let c = EmulatorConfig::from_toml_file(file.path()).expect("valid");
+        assert_eq!(
+            (
+                c.balance.drift_mg_per_h,
+                c.balance.evaporation_mg_per_h,
+                c.balance.settle_ms
+            ),
+            (-0.3, 0.5, 2000)
+        );
+        let mut c = EmulatorConfig::default();
+        c.balance.evaporation_mg_per_h = -1.0;
+        let text = c.validate().expect_err("negative loss").to_string();
+        assert!(
+            text.starts_with("balance.evaporation_mg_per_h = -1"),
+            "{text}"
+        );
+        let mut c = EmulatorConfig::default();
+        c.balance.settle_ms = 120_000;
+        let text = c.validate().expect_err("two minutes").to_string();
+        assert!(text.starts_with("balance.settle_ms = 120000"), "{text}");
+        let mut c = EmulatorConfig::default();
+        c.balance.drift_mg_per_h = f64::NAN;
+        assert!(c.validate().is_err());
     }
 }

@@ -3,11 +3,13 @@
 
 pub mod calculator;
 pub mod csf;
+pub mod decision;
 pub mod fixture;
 pub mod lint;
 // Thinning sits here, not in the record, because the expected trace is thinned as it is read
 // (`fixture::check`); the record and the renderers use it from here.
 pub mod thin;
+pub mod uncertainty;
 
 pub use calculator::{expected, Expected, ExpectedAlarmEvent, ExpectedSample, Transition};
 

@@ -28,6 +28,7 @@ pub struct Scenario {
     pub tolerance: Tolerances,
     pub steps: Vec<Step>,
     pub expect: Expectations,
+    pub analysis: Analysis,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -318,6 +319,47 @@ pub struct DiscrepancyParams {
     pub min_strokes: u32,
     /// Below this fraction of the expected flow, outflow counts as stopped.
     pub stopped_ratio: f64,
+}
+
+/// `[analysis]`: analyses of the balance trace beyond the per-sample checks.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Analysis {
+    pub trumpet: Option<TrumpetSpec>,
+}
+
+/// The standard's observation windows for the trumpet curve, minutes (IEC 60601-2-24 method).
+pub const STANDARD_TRUMPET_WINDOWS_MIN: [f64; 5] = [2.0, 5.0, 11.0, 19.0, 31.0];
+/// Default fewest strokes per trumpet window: one stroke of phase is then at most about 10 %.
+pub const DEFAULT_TRUMPET_MIN_STROKES: u32 = 10;
+
+/// `[analysis.trumpet]`, checked: a period of constant programmed rate and its windows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrumpetSpec {
+    pub from_ms: u64,
+    pub to_ms: u64,
+    pub windows_min: Vec<f64>,
+    pub min_strokes: u32,
+    pub limits: TrumpetLimits,
+}
+
+/// Acceptance limits of the `flow-accuracy` check; none given, no check (the curve is still
+/// computed for the record).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TrumpetLimits {
+    /// Every window's Ep(max) at most this, percent.
+    pub ep_max_percent: Option<f64>,
+    /// Every window's Ep(min) at least this, percent.
+    pub ep_min_percent: Option<f64>,
+    /// |A| at most this, percent.
+    pub mean_error_percent: Option<f64>,
+}
+
+impl TrumpetLimits {
+    pub fn any(&self) -> bool {
+        self.ep_max_percent.is_some()
+            || self.ep_min_percent.is_some()
+            || self.mean_error_percent.is_some()
+    }
 }
 
 impl Scenario {

@@ -86,6 +86,12 @@ impl Checker<'_> {
     ) -> Option<NegativeControl> {
         let nc = raw.negative_control.as_ref()?;
         let must_fail = &nc.get_ref().must_fail;
+        let flow_accuracy = raw.analysis.trumpet.as_ref().is_some_and(|t| {
+            let t = t.get_ref();
+            t.ep_max_percent.is_some()
+                || t.ep_min_percent.is_some()
+                || t.mean_error_percent.is_some()
+        });
         if raw.defects.is_none() {
             self.fail::<()>(
                 nc.span(),
@@ -103,7 +109,7 @@ impl Checker<'_> {
                 "name the checks the defect must turn red, e.g. must_fail = [\"alarm-onset:low_reservoir\"]",
             );
         }
-        let produced = expect.map(|e| produced_checks(e, balance));
+        let produced = expect.map(|e| produced_checks(e, balance, flow_accuracy));
         for name in must_fail.get_ref() {
             let name_text = name.get_ref();
             if !is_valid_check_name(name_text) {
@@ -133,7 +139,7 @@ impl Checker<'_> {
 
 /// The names of the checks a scenario's run produces (harness/checks): the volume series it
 /// asks for, the alarm checks of each expected alarm, the flow findings when a balance is on.
-fn produced_checks(expect: &Expectations, balance: bool) -> Vec<String> {
+fn produced_checks(expect: &Expectations, balance: bool, flow_accuracy: bool) -> Vec<String> {
     let mut out: Vec<String> = [
         (expect.check_delivered, names::DELIVERED_VOLUME),
         (expect.check_calculated, names::CALCULATED_RESERVOIR),
@@ -143,6 +149,7 @@ fn produced_checks(expect: &Expectations, balance: bool) -> Vec<String> {
         (balance, names::UNDER_INFUSION),
         (balance, names::OVER_INFUSION),
         (balance, names::SILENT_DEPLETION),
+        (balance && flow_accuracy, names::FLOW_ACCURACY),
     ]
     .into_iter()
     .filter(|(on, _)| *on)

@@ -1,5 +1,6 @@
 //! Second parsing stage: turns a `RawScenario` into a checked `Scenario`, collecting every error.
 
+mod analysis;
 mod controls;
 mod interlock;
 mod steps;
@@ -306,7 +307,10 @@ impl<'a> Checker<'a> {
             .as_deref()
             .and_then(|steps| self.expectations(&raw.expect, steps, alarm_tol, end, balance));
         let negative_control = self.negative_control(&raw, expect.as_ref(), balance);
-        let (steps, expect) = (steps?, expect?);
+        let analysis = steps.as_deref().and_then(|steps| {
+            self.analysis(&raw.analysis, steps, end, sample_ms.unwrap_or(1), balance)
+        });
+        let (steps, expect, analysis) = (steps?, expect?, analysis?);
 
         if !self.errors.is_empty() {
             return None;
@@ -342,6 +346,7 @@ impl<'a> Checker<'a> {
             tolerance: tolerance?,
             steps,
             expect,
+            analysis,
         })
     }
 
