@@ -355,6 +355,7 @@ fn scenario_started(
         fixtures: expected.fixture_files.clone(),
         device: device_info(identity, devices.device_kind, &devices.pump_port),
         balance: devices.balance_info.clone(),
+        test_system: devices.test_system.clone(),
         end_ms: scenario.end_ms,
         sample_ms: scenario.sample_ms,
         setup: ScenarioSetup {
@@ -405,6 +406,14 @@ pub async fn run_scenario(
         }
     };
     sink.emit(scenario_started(scenario, &expected, &identity, devices));
+    for warning in &devices.warnings {
+        sink.emit(RunEvent::Deviation {
+            scenario: Some(scenario.id.clone()),
+            t_ms: None,
+            kind: "bench-check".into(),
+            detail: warning.clone(),
+        });
+    }
 
     let mut run = Execution {
         scenario,
