@@ -218,3 +218,29 @@ async fn a_balance_that_answers_es_twice_is_not_in_mt_sics_mode() {
     assert_eq!(err, BalanceError::CommandError("ES".into()));
     assert!(err.to_string().contains("MT-SICS mode"), "{err}");
 }
+
+#[test]
+fn a_pump_clock_that_stops_ends_the_scenario_incomplete_naming_the_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = emulator(&["--clock-stops-at-ms", "2000"]);
+    let bench = bench_file(dir.path(), &emu, "BAL-0001");
+    let mut child = run_on_bench(dir.path(), &bench);
+    // A watchdog that never fires would hang the run: stop waiting long after its 10 s.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run hung on a pump whose clock stopped");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, text) = finish(child);
+    assert_eq!(code, 3, "{text}");
+    assert!(text.contains("the pump's clock stopped"), "{text}");
+    let run = common::run_dir(&dir.path().join("reports"));
+    let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
+    assert!(
+        events.contains("\"verdict\":\"incomplete\"") && events.contains("pump's clock"),
+        "{events}"
+    );
+}

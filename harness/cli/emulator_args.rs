@@ -55,6 +55,10 @@ pub struct EmulatorArgs {
     pub defect_wrong_priority: Option<String>,
     #[arg(long)]
     pub defect_refill_ignores_calculated: bool,
+    /// With --realtime: the device clock stops at this device time (ms), to practise the
+    /// bench's clock watchdog.
+    #[arg(long, value_name = "MS")]
+    pub clock_stops_at_ms: Option<u64>,
     /// Link faults on the pump port (a file's [link] table applies when no flag is given).
     #[command(flatten)]
     pub link: LinkFaultArgs,
@@ -127,6 +131,9 @@ impl EmulatorArgs {
             })?);
         }
         d.refill_ignores_calculated |= self.defect_refill_ignores_calculated;
+        if let Some(v) = self.clock_stops_at_ms {
+            c.clock.stops_at_ms = Some(v);
+        }
         c.validate()?;
         Ok(c)
     }

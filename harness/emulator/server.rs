@@ -64,7 +64,11 @@ impl Session {
         let Ok(mut device) = device.lock() else {
             return Vec::new();
         };
-        device.advance_to(start.elapsed().as_millis() as u64);
+        let now = device
+            .config()
+            .clock
+            .device_time_ms(start.elapsed().as_millis() as u64);
+        device.advance_to(now);
         self.events(&mut device)
     }
 
@@ -107,7 +111,11 @@ impl Session {
             return Vec::new();
         };
         if let TimeMode::RealTime(start) = self.mode {
-            device.advance_to(start.elapsed().as_millis() as u64);
+            let now = device
+                .config()
+                .clock
+                .device_time_ms(start.elapsed().as_millis() as u64);
+            device.advance_to(now);
         }
         let result = match (request, self.mode) {
             (Request::AdvanceTime { .. }, TimeMode::RealTime(_))

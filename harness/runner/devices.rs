@@ -26,6 +26,8 @@ pub struct Devices {
     pub test_system: Option<TestSystem>,
     /// What the bench check found worth a deviation (a slow USB latency timer).
     pub warnings: Vec<String>,
+    /// How far a real-time pump's clock may run from the host's (the clock watchdog).
+    pub clock_tolerance: std::time::Duration,
 }
 
 /// Why devices could not be opened, and what that makes of the scenario.
@@ -165,6 +167,7 @@ pub async fn open_emulator(
         virtual_time: true,
         test_system: None,
         warnings: Vec::new(),
+        clock_tolerance: super::watchdog::DEFAULT_TOLERANCE,
     };
     Ok((devices, Guard::Emulator(handle)))
 }
@@ -316,6 +319,7 @@ pub async fn open_bench(
             virtual_time: false,
             test_system: Some(test_system),
             warnings,
+            clock_tolerance: bench.clock_tolerance,
         },
         Guard::None,
     ))

@@ -400,10 +400,7 @@ pub async fn run_scenario(
     let clock = if devices.virtual_time {
         DeviceClock::Virtual { origin_ms }
     } else {
-        DeviceClock::RealTime {
-            origin_ms,
-            started: Instant::now(),
-        }
+        DeviceClock::real_time(origin_ms, devices.clock_tolerance)
     };
     sink.emit(scenario_started(scenario, &expected, &identity, devices));
     for warning in &devices.warnings {

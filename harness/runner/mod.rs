@@ -14,6 +14,7 @@ pub mod sample;
 pub mod sink;
 pub mod steps;
 pub mod timeline;
+pub mod watchdog;
 
 use crate::expect::fixture;
 use crate::record::verdict;
