@@ -85,7 +85,10 @@ impl Session {
                 seq,
                 source,
             }) => {
-                let code = if matches!(source, PayloadError::UnknownType(_)) {
+                // A device-to-host type (a response, NACK or event) is no request whatever
+                // its payload: UnknownMessage, as for a type byte nobody defined (protocol §7).
+                let device_to_host = type_byte == 0x7F || type_byte & 0x80 != 0;
+                let code = if device_to_host || matches!(source, PayloadError::UnknownType(_)) {
                     NackCode::UnknownMessage
                 } else {
                     NackCode::MalformedPayload
