@@ -244,3 +244,34 @@ fn a_pump_clock_that_stops_ends_the_scenario_incomplete_naming_the_clock() {
         "{events}"
     );
 }
+
+/// The emulated balance's replies as protocol.md ("The balance") gives them, byte for byte
+/// over its pty: `TI` answers `TI S`, the value right-aligned in 10 characters, replies end
+/// CR LF, commands are upper case and may end CR LF or LF alone.
+#[tokio::test]
+async fn the_emulated_balance_answers_in_the_documented_forms() {
+    use tokio::io::AsyncReadExt;
+    let emulator = pumphil::emulator::spawn_on_ptys(Default::default(), false)
+        .await
+        .unwrap();
+    let mut link = open_serial(&SerialSettings::balance(
+        &emulator.balance_port.display().to_string(),
+    ))
+    .unwrap();
+    let mut ask = async |command: &[u8]| {
+        link.write_all(command).await.unwrap();
+        let mut reply = Vec::new();
+        while !reply.ends_with(b"\r\n") {
+            let mut byte = [0u8; 1];
+            link.read_exact(&mut byte).await.unwrap();
+            reply.push(byte[0]);
+        }
+        String::from_utf8(reply).unwrap()
+    };
+    assert_eq!(ask(b"TI\r\n").await, "TI S     0.0000 g\r\n");
+    assert_eq!(ask(b"T\n").await, "T S     0.0000 g\r\n");
+    assert_eq!(ask(b"SI\n").await, "S S     0.0000 g\r\n");
+    assert_eq!(ask(b"si\r\n").await, "ES\r\n");
+    assert_eq!(ask(b"I4\r\n").await, "I4 A \"BAL-0001\"\r\n");
+    assert_eq!(ask(b"I2\r\n").await, "I2 A \"EMU-BAL 220.0000 g\"\r\n");
+}
