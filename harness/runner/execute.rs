@@ -224,10 +224,8 @@ impl Execution<'_> {
         self.ask(async |pump| steps::prepare(pump, action).await)
             .await
             .map_err(Interrupted::Device)?;
-        let outcome = match self
-            .ask(async |pump| steps::apply(pump, action).await)
-            .await
-        {
+        let sent = super::device_day::on_device_day(action, self.clock.origin_ms());
+        let outcome = match self.ask(async |pump| steps::apply(pump, &sent).await).await {
             Ok(()) => {
                 self.restore.step_applied(action);
                 StepOutcome::Ok

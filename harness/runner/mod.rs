@@ -5,6 +5,7 @@ pub mod alarms;
 pub mod bench;
 pub mod clock;
 pub mod console;
+pub mod device_day;
 pub mod devices;
 pub mod error;
 pub mod execute;
