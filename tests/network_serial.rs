@@ -173,6 +173,9 @@ async fn run_through(
         balance_info: None,
         density_g_per_ml: scenario.bench.density_g_per_ml,
         virtual_time: true,
+        test_system: None,
+        warnings: Vec::new(),
+        clock_tolerance: pumphil::runner::watchdog::DEFAULT_TOLERANCE,
     };
     let root = fixture::default_root(&scenario.path);
     let checked = fixture::check(&root, scenario).expect("the scenario's fixture");

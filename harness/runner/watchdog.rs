@@ -51,7 +51,7 @@ impl ClockWatch {
         }
         let host_ms = now.saturating_duration_since(self.started).as_millis() as i128;
         let drift_ms = (device_ms as i128 - self.origin_ms as i128) - host_ms;
-        if drift_ms.unsigned_abs() <= self.tolerance.as_millis() as u128 {
+        if drift_ms.unsigned_abs() <= self.tolerance.as_millis() {
             self.out_of_tolerance_since = None;
             return Ok(());
         }
