@@ -175,6 +175,9 @@ async fn run_through(
         virtual_time: true,
         // The emulator behind ser2net weighs without noise (`emulator_config(.., 0.0, ..)`).
         balance_noise_mg: 0.0,
+        test_system: None,
+        warnings: Vec::new(),
+        clock_tolerance: pumphil::runner::watchdog::DEFAULT_TOLERANCE,
     };
     let root = fixture::default_root(&scenario.path);
     let checked = fixture::check(&root, scenario).expect("the scenario's fixture");

@@ -31,7 +31,7 @@ fn status() -> Status {
         concentration_ug_per_ml: 500,
         low_reservoir_threshold_nl: 2_000_000,
         therapy_state: TherapyState::Running,
-        battery_permille: 998,
+        battery_permille: 999,
         elective_replacement: false,
         end_of_service: false,
         alarms: vec![ActiveAlarm {
@@ -456,4 +456,26 @@ fn the_worked_examples_in_the_text_match_the_implementation() {
     ] {
         assert!(doc.contains(&claim), "docs/protocol.md should say {claim}");
     }
+}
+
+/// The status vector is what the emulator sends in the state it describes (section 14's
+/// session: 3.0 mL at 500 ug/mL, threshold 2.0 mL, 600 ug/day, 20 h), over a real pty.
+#[tokio::test]
+async fn the_status_vector_is_what_the_emulator_sends_in_that_state() {
+    use pumphil::driver::pump::PumpDriver;
+    use pumphil::emulator::config::EmulatorConfig;
+    use pumphil::link::serial::{open_serial, SerialSettings};
+    let emulator = pumphil::emulator::spawn_on_ptys(EmulatorConfig::default(), false)
+        .await
+        .unwrap();
+    let link = open_serial(&SerialSettings::pump(
+        &emulator.pump_port.display().to_string(),
+    ))
+    .unwrap();
+    let pump = PumpDriver::new(link);
+    pump.refill(3_000_000, 500).await.unwrap();
+    pump.set_threshold(2_000_000).await.unwrap();
+    pump.program_continuous(600).await.unwrap();
+    pump.advance_to(72_000_000).await.unwrap();
+    assert_eq!(pump.status().await.unwrap(), status());
 }

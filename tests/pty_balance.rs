@@ -80,9 +80,10 @@ async fn zero_and_tare_shift_the_reading() {
 async fn identity_and_error_replies() {
     let emulator = spawn_on_ptys(config(), false).await.unwrap();
     let (_pump, mut balance) = drivers(&emulator);
+    let identity = balance.identify().await.unwrap();
     assert_eq!(
-        balance.identify().await.unwrap(),
-        "EMU-BAL 220.0000 g serial BAL-0001"
+        (identity.model, identity.capacity, identity.serial_number),
+        ("EMU-BAL".into(), "220.0000 g".into(), "BAL-0001".into())
     );
     assert_eq!(balance.command("XYZ").await.unwrap(), "ES");
     assert_eq!(

@@ -45,6 +45,7 @@ fn started(id: &str, negative_control: Option<NegativeControl>) -> RunEvent {
             port: "/dev/pts/3".into(),
         },
         balance: None,
+        test_system: None,
         end_ms: 1_200_000,
         sample_ms: 600_000,
         setup: serde_json::from_value(json!({

@@ -83,7 +83,9 @@ fn started(
             density_g_per_ml: 1.0046,
             readability_mg: 0.1,
             calibration_due: None,
+            answered: None,
         }),
+        test_system: None,
         end_ms: 6 * HOUR,
         sample_ms: 10 * MIN,
         setup: typed(json!({

@@ -76,6 +76,7 @@ fn started(id: &str, control: bool) -> RunEvent {
             port: "/dev/pts/3".into(),
         },
         balance: None,
+        test_system: None,
         end_ms: 600_000,
         sample_ms: 600_000,
         setup: typed(serde_json::json!({
@@ -485,7 +486,7 @@ fn a_record_of_another_schema_version_is_refused_by_name() {
     let verified = pumphil::record::render::verify(dir.path());
     assert!(
         verified.problems.iter().any(|p| p
-            .contains("events.jsonl: record schema version 1; this pumphil reads version 2 only")),
+            .contains(&format!("events.jsonl: record schema version 1; this pumphil reads version {SCHEMA_VERSION} only"))),
         "{:?}",
         verified.problems
     );
@@ -498,7 +499,9 @@ fn a_record_of_another_schema_version_is_refused_by_name() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("record schema version 1; this pumphil reads version 2 only"),
+        stderr.contains(&format!(
+            "record schema version 1; this pumphil reads version {SCHEMA_VERSION} only"
+        )),
         "{stderr}"
     );
 }

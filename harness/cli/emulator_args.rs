@@ -61,6 +61,10 @@ pub struct EmulatorArgs {
     pub defect_bolus_volume_percent: Option<f64>,
     #[arg(long)]
     pub defect_stall_keeps_delivering: bool,
+    /// With --realtime: the device clock stops at this device time (ms), to practise the
+    /// bench's clock watchdog.
+    #[arg(long, value_name = "MS")]
+    pub clock_stops_at_ms: Option<u64>,
     /// Link faults on the pump port (a file's [link] table applies when no flag is given).
     #[command(flatten)]
     pub link: LinkFaultArgs,
@@ -138,6 +142,9 @@ impl EmulatorArgs {
             d.bolus_volume_percent = v;
         }
         d.stall_keeps_delivering |= self.defect_stall_keeps_delivering;
+        if let Some(v) = self.clock_stops_at_ms {
+            c.clock.stops_at_ms = Some(v);
+        }
         c.validate()?;
         Ok(c)
     }

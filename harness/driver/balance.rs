@@ -150,17 +150,85 @@ impl BalanceDriver {
         }
     }
 
-    /// Model and serial number (`I2`, `I4`).
-    pub async fn identify(&mut self) -> Result<String, BalanceError> {
-        let model = self.command("I2").await?;
-        let serial = self.command("I4").await?;
-        let text = |line: &str| {
-            line.split_once('"')
-                .map(|(_, rest)| rest.trim_end_matches('"').to_string())
-                .unwrap_or_else(|| line.to_string())
+    /// Type, capacity and serial number as the balance states them (`I2`, `I4`).
+    pub async fn identify(&mut self) -> Result<BalanceIdentity, BalanceError> {
+        let type_line = self.command("I2").await?;
+        let (model, capacity) = match quoted_answer(&type_line, "I2") {
+            Some(text) => match text.split_once(' ') {
+                Some((model, capacity)) => (model.to_string(), capacity.trim().to_string()),
+                None => (text, String::new()),
+            },
+            None => return Err(reply_error(&type_line)),
         };
-        Ok(format!("{} serial {}", text(&model), text(&serial)))
+        let serial_line = self.command("I4").await?;
+        let serial_number = quoted_answer(&serial_line, "I4").ok_or(reply_error(&serial_line))?;
+        Ok(BalanceIdentity {
+            model,
+            capacity,
+            serial_number,
+        })
     }
+
+    /// Reads and discards whatever is waiting on the line (a reading a balance printed on its
+    /// own, the rest of a command an earlier program left half sent), until it has been quiet
+    /// for `quiet`. Returns how many bytes were thrown away.
+    pub async fn flush_stale(&mut self, quiet: Duration) -> Result<usize, BalanceError> {
+        use tokio::io::AsyncReadExt;
+        let mut discarded = self.reader.buffer().len();
+        self.reader.consume(discarded);
+        let mut chunk = [0u8; 256];
+        loop {
+            match tokio::time::timeout(quiet, self.reader.read(&mut chunk)).await {
+                Err(_) => return Ok(discarded),
+                Ok(Ok(0)) => return Err(BalanceError::Lost("the link hung up".into())),
+                Ok(Ok(n)) => discarded += n,
+                Ok(Err(e)) => return Err(BalanceError::Lost(e.to_string())),
+            }
+            if discarded > 64 * 1024 {
+                return Err(BalanceError::Unexpected(
+                    "the balance line never goes quiet: is the balance printing continuously (SIR, auto-print)?".into(),
+                ));
+            }
+        }
+    }
+
+    /// Makes the line ready before a run: stale bytes flushed, and the balance's identity read,
+    /// with one `ES` (the balance's "syntax error", often the echo of a half-received line) or
+    /// a silence retried once before deciding the balance is not in MT-SICS mode.
+    pub async fn prepare(&mut self) -> Result<BalanceIdentity, BalanceError> {
+        self.flush_stale(STALE_QUIET).await?;
+        match self.identify().await {
+            Err(
+                BalanceError::CommandError(_)
+                | BalanceError::Unexpected(_)
+                | BalanceError::Timeout(_),
+            ) => {
+                self.flush_stale(STALE_QUIET).await?;
+                self.identify().await
+            }
+            other => other,
+        }
+    }
+}
+
+/// How long the balance line must stay quiet before stale bytes count as flushed.
+pub const STALE_QUIET: Duration = Duration::from_millis(100);
+
+/// The balance's type and serial number as it answered `I2` and `I4`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BalanceIdentity {
+    /// The type, the first word of the `I2` text (`XS204`).
+    pub model: String,
+    /// The rest of the `I2` text: capacity and unit (`220.0090 g`).
+    pub capacity: String,
+    pub serial_number: String,
+}
+
+/// The quoted text of an `<command> A "text"` answer.
+fn quoted_answer(line: &str, command: &str) -> Option<String> {
+    let rest = line.trim().strip_prefix(command)?.trim_start();
+    let rest = rest.strip_prefix('A')?.trim();
+    Some(rest.trim_matches('"').trim().to_string())
 }
 
 #[cfg(test)]
@@ -228,6 +296,35 @@ mod tests {
         assert_eq!(
             b.weigh_immediate().await,
             Err(BalanceError::Timeout(REPLY_TIMEOUT))
+        );
+    }
+
+    #[tokio::test]
+    async fn identity_is_type_capacity_and_serial() {
+        let mut b = scripted(&["I2 A \"XS204 220.0090 g\"", "I4 A \"B123456789\""]);
+        assert_eq!(
+            b.identify().await.unwrap(),
+            BalanceIdentity {
+                model: "XS204".into(),
+                capacity: "220.0090 g".into(),
+                serial_number: "B123456789".into()
+            }
+        );
+        let mut b = scripted(&["I2 A \"XS204 220.0090 g\"", "ES"]);
+        assert_eq!(
+            b.identify().await,
+            Err(BalanceError::CommandError("ES".into()))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_first_es_is_retried_once() {
+        let mut b = scripted(&["ES", "I2 A \"XS204 220.0090 g\"", "I4 A \"B1\""]);
+        assert_eq!(b.prepare().await.unwrap().serial_number, "B1");
+        let mut b = scripted(&["ES", "ES", "ES", "ES"]);
+        assert_eq!(
+            b.prepare().await,
+            Err(BalanceError::CommandError("ES".into()))
         );
     }
 

@@ -39,6 +39,9 @@ impl Noise {
     }
 }
 
+/// MT-SICS weight values are right-aligned in a 10-character field (`S S     1.0046 g`).
+pub const VALUE_WIDTH: usize = 10;
+
 /// What the balance does in answer to one command line.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
@@ -151,7 +154,12 @@ impl BalanceModel {
             return format!("{prefix} -");
         }
         let value = self.round(net);
-        format!("{prefix} {status} {:>11.*} g", self.decimals(), value)
+        format!(
+            "{prefix} {status} {:>width$.*} g",
+            self.decimals(),
+            value,
+            width = VALUE_WIDTH
+        )
     }
 
     pub fn respond(&mut self, command: &str, tip_nl: u64) -> Reply {
@@ -172,12 +180,16 @@ impl BalanceModel {
                 }])
             }
             "T" | "TI" => {
+                let moved = self.moved(tip_nl);
                 let indicated = self.indicated_g(tip_nl);
                 self.tare_g = self.round(indicated - self.zero_g);
+                // TI tares at once; D says it did so while the mass was moving (as ZI).
+                let status = if command == "TI" && moved { "D" } else { "S" };
                 lines(vec![format!(
-                    "{command} S {:>11.*} g",
+                    "{command} {status} {:>width$.*} g",
                     self.decimals(),
-                    self.tare_g
+                    self.tare_g,
+                    width = VALUE_WIDTH
                 )])
             }
             "@" => {
@@ -302,7 +314,7 @@ mod tests {
         let mut m = model();
         assert_eq!(
             m.respond("SI", 1_000_000),
-            Reply::Lines(vec!["S S      1.0046 g".into()])
+            Reply::Lines(vec!["S S     1.0046 g".into()])
         );
     }
 
@@ -312,15 +324,15 @@ mod tests {
         assert_eq!(m.respond("Z", 500_000), Reply::Lines(vec!["Z A".into()]));
         assert_eq!(
             m.respond("S", 1_000_000),
-            Reply::Lines(vec!["S S      0.5023 g".into()])
+            Reply::Lines(vec!["S S     0.5023 g".into()])
         );
         assert_eq!(
             m.respond("T", 1_000_000),
-            Reply::Lines(vec!["T S      0.5023 g".into()])
+            Reply::Lines(vec!["T S     0.5023 g".into()])
         );
         assert_eq!(
             m.respond("S", 1_000_000),
-            Reply::Lines(vec!["S S      0.0000 g".into()])
+            Reply::Lines(vec!["S S     0.0000 g".into()])
         );
     }
 
@@ -352,21 +364,21 @@ mod tests {
         virtual_time.respond("SI", 0);
         assert_eq!(
             virtual_time.respond("SI", 2_500),
-            Reply::Lines(vec!["S S      0.0025 g".into()])
+            Reply::Lines(vec!["S S     0.0025 g".into()])
         );
         let mut real_time = model().with_dynamic_detection(true);
         assert_eq!(
             real_time.respond("SI", 0),
-            Reply::Lines(vec!["S S      0.0000 g".into()])
+            Reply::Lines(vec!["S S     0.0000 g".into()])
         );
         // One 2.5 uL stroke: 2.5e-3 mL x 1.0046 g/mL = 2.5115 mg, read as 2.5 mg to 0.1 mg.
         assert_eq!(
             real_time.respond("SI", 2_500),
-            Reply::Lines(vec!["S D      0.0025 g".into()])
+            Reply::Lines(vec!["S D     0.0025 g".into()])
         );
         assert_eq!(
             real_time.respond("SI", 2_500),
-            Reply::Lines(vec!["S S      0.0025 g".into()])
+            Reply::Lines(vec!["S S     0.0025 g".into()])
         );
         assert_eq!(
             real_time.respond("ZI", 5_000),
@@ -401,7 +413,7 @@ mod tests {
         );
         assert_eq!(
             m.respond("S\r\n", 1_000_000),
-            Reply::Lines(vec!["S S      1.0046 g".into()])
+            Reply::Lines(vec!["S S     1.0046 g".into()])
         );
         assert_eq!(m.respond("SIR", 0), Reply::Repeat);
     }
@@ -433,7 +445,7 @@ mod tests {
         });
         assert_eq!(
             coarse.respond("SI", 1_000_000),
-            Reply::Lines(vec!["S S       1.005 g".into()])
+            Reply::Lines(vec!["S S      1.005 g".into()])
         );
         let mut fine = with(BalanceParams {
             readability_mg: 0.01,
@@ -441,7 +453,7 @@ mod tests {
         });
         assert_eq!(
             fine.respond("SI", 1_000_000),
-            Reply::Lines(vec!["S S     1.00460 g".into()])
+            Reply::Lines(vec!["S S    1.00460 g".into()])
         );
     }
 
@@ -455,7 +467,7 @@ mod tests {
         m.set_clock(90 * 60_000);
         assert_eq!(
             m.respond("SI", 1_000_000),
-            Reply::Lines(vec!["S S      1.0016 g".into()])
+            Reply::Lines(vec!["S S     1.0016 g".into()])
         );
         assert!((m.gross_g(1_000_000) - 1.0016).abs() < 1e-12);
     }
@@ -470,7 +482,7 @@ mod tests {
         m.set_clock(150 * 60_000);
         assert_eq!(
             m.respond("SI", 1_000_000),
-            Reply::Lines(vec!["S S      1.0056 g".into()])
+            Reply::Lines(vec!["S S     1.0056 g".into()])
         );
         assert!((m.gross_g(1_000_000) - 1.0046).abs() < 1e-12);
         // Zeroing takes the drift so far away; an hour later 0.4 mg more has accrued.
@@ -478,7 +490,7 @@ mod tests {
         m.set_clock(210 * 60_000);
         assert_eq!(
             m.respond("SI", 1_000_000),
-            Reply::Lines(vec!["S S      0.0004 g".into()])
+            Reply::Lines(vec!["S S     0.0004 g".into()])
         );
     }
 
@@ -491,23 +503,23 @@ mod tests {
         m.set_clock(10_000);
         assert_eq!(
             m.respond("SI", 0),
-            Reply::Lines(vec!["S S      0.0000 g".into()])
+            Reply::Lines(vec!["S S     0.0000 g".into()])
         );
         // A 2.5 uL stroke lands: dynamic from the reading that sees it (t = 11 s) until 13 s.
         m.set_clock(11_000);
         assert_eq!(
             m.respond("SI", 2_500),
-            Reply::Lines(vec!["S D      0.0025 g".into()])
+            Reply::Lines(vec!["S D     0.0025 g".into()])
         );
         m.set_clock(12_999);
         assert_eq!(
             m.respond("S", 2_500),
-            Reply::Lines(vec!["S D      0.0025 g".into()])
+            Reply::Lines(vec!["S D     0.0025 g".into()])
         );
         m.set_clock(13_000);
         assert_eq!(
             m.respond("S", 2_500),
-            Reply::Lines(vec!["S S      0.0025 g".into()])
+            Reply::Lines(vec!["S S     0.0025 g".into()])
         );
     }
 

@@ -201,6 +201,27 @@ pub struct EmulatorConfig {
     pub defects: Defects,
     /// Faults on the pump port's link (docs/emulator.md, "Link faults").
     pub link: super::link_faults::LinkFaults,
+    /// The device clock when serving in real time (docs/emulator.md, "Clock faults").
+    pub clock: ClockParams,
+}
+
+/// A device clock that misbehaves in real-time serving, for practising the bench's clock
+/// watchdog. Virtual time (`AdvanceTime`) is not affected.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClockParams {
+    /// The clock stops at this device time (ms) and never advances again.
+    pub stops_at_ms: Option<u64>,
+}
+
+impl ClockParams {
+    /// The device time a real-time device shows after `elapsed_ms` of wall-clock time.
+    pub fn device_time_ms(&self, elapsed_ms: u64) -> u64 {
+        match self.stops_at_ms {
+            Some(stop) => elapsed_ms.min(stop),
+            None => elapsed_ms,
+        }
+    }
 }
 
 impl EmulatorConfig {

@@ -64,7 +64,11 @@ impl Session {
         let Ok(mut device) = device.lock() else {
             return Vec::new();
         };
-        device.advance_to(start.elapsed().as_millis() as u64);
+        let now = device
+            .config()
+            .clock
+            .device_time_ms(start.elapsed().as_millis() as u64);
+        device.advance_to(now);
         self.events(&mut device)
     }
 
@@ -81,7 +85,10 @@ impl Session {
                 seq,
                 source,
             }) => {
-                let code = if matches!(source, PayloadError::UnknownType(_)) {
+                // A device-to-host type (a response, NACK or event) is no request whatever
+                // its payload: UnknownMessage, as for a type byte nobody defined (protocol §7).
+                let device_to_host = type_byte == 0x7F || type_byte & 0x80 != 0;
+                let code = if device_to_host || matches!(source, PayloadError::UnknownType(_)) {
                     NackCode::UnknownMessage
                 } else {
                     NackCode::MalformedPayload
@@ -107,7 +114,11 @@ impl Session {
             return Vec::new();
         };
         if let TimeMode::RealTime(start) = self.mode {
-            device.advance_to(start.elapsed().as_millis() as u64);
+            let now = device
+                .config()
+                .clock
+                .device_time_ms(start.elapsed().as_millis() as u64);
+            device.advance_to(now);
         }
         let result = match (request, self.mode) {
             (Request::AdvanceTime { .. }, TimeMode::RealTime(_))

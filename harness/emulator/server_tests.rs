@@ -105,6 +105,22 @@ fn damaged_frames_get_the_agreed_nacks() {
         vec![nack(11, 0x3C, NackCode::UnknownMessage)]
     );
 
+    // A device-to-host type is UnknownMessage whether or not its payload would parse: a
+    // Status response (82) with no payload, and a NACK (7F) with a good one.
+    let mut raw = frame_bytes(13, &Message::Request(Request::Identify));
+    raw[3] = 0x82;
+    assert_eq!(
+        answer_raw(&mut s, &with_crc(raw)),
+        vec![nack(13, 0x82, NackCode::UnknownMessage)]
+    );
+    let mut raw = frame_bytes(14, &Message::Request(Request::Identify));
+    raw[3] = 0x7F;
+    raw.splice(4..4, [0x01, 0x02]);
+    assert_eq!(
+        answer_raw(&mut s, &with_crc(raw)),
+        vec![nack(14, 0x7F, NackCode::UnknownMessage)]
+    );
+
     // ProgramContinuous carries a u32: one byte short does not decode.
     let mut raw = frame_bytes(
         12,

@@ -35,6 +35,36 @@ pub struct BalanceInfo {
     pub density_g_per_ml: f64,
     pub readability_mg: f64,
     pub calibration_due: Option<String>,
+    /// What the balance answered to `I2` and `I4` (a bench balance; null for the emulator's).
+    pub answered: Option<BalanceAnswer>,
+}
+
+/// The balance's own statement of its type, capacity and serial number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BalanceAnswer {
+    pub model: String,
+    pub capacity: String,
+    pub serial_number: String,
+}
+
+/// The bench as measured before the scenario: station, round trips, USB adapter latency timers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestSystem {
+    /// The bench file's `station`.
+    pub station: String,
+    pub pump_round_trip: Option<RoundTrip>,
+    pub balance_round_trip: Option<RoundTrip>,
+    /// The USB-serial adapter's latency timer (ms), where sysfs shows it.
+    pub pump_latency_timer_ms: Option<u32>,
+    pub balance_latency_timer_ms: Option<u32>,
+}
+
+/// Request-to-answer times measured over a number of requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundTrip {
+    pub requests: u32,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
 }
 
 /// A scenario's verdict, as `record::verdict` decides it and every output names it.
@@ -114,6 +144,8 @@ pub enum RunEvent {
         fixtures: Vec<FileRef>,
         device: DeviceInfo,
         balance: Option<BalanceInfo>,
+        /// A bench's station and measured links; null on the built-in emulator.
+        test_system: Option<TestSystem>,
         end_ms: u64,
         sample_ms: u64,
         setup: ScenarioSetup,

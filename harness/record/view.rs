@@ -15,7 +15,7 @@ use crate::record::schema::{
     StepAction, StepOutcome,
 };
 use crate::record::verdict::{self, RunVerdict};
-use crate::record::{BalanceInfo, DeviceInfo, FileRef, RunEvent, ScenarioVerdict};
+use crate::record::{BalanceInfo, DeviceInfo, FileRef, RunEvent, ScenarioVerdict, TestSystem};
 use crate::scenario::{Expectations, FindingKind, NegativeControl, Step, Window};
 
 #[derive(Debug, Clone)]
@@ -120,6 +120,7 @@ pub struct ScenarioView {
     pub fixtures: Vec<FileRef>,
     pub device: Option<DeviceInfo>,
     pub balance: Option<BalanceInfo>,
+    pub test_system: Option<TestSystem>,
     pub end_ms: u64,
     pub sample_ms: u64,
     pub setup: Option<ScenarioSetup>,
@@ -393,6 +394,7 @@ impl Fold {
                 fixtures,
                 device,
                 balance,
+                test_system,
                 end_ms,
                 sample_ms,
                 setup,
@@ -412,6 +414,7 @@ impl Fold {
                 s.fixtures = fixtures;
                 s.device = Some(device);
                 s.balance = balance;
+                s.test_system = test_system;
                 s.end_ms = end_ms;
                 s.sample_ms = sample_ms;
                 s.setup = Some(setup);

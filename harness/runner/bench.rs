@@ -75,6 +75,8 @@ struct RawBench {
     pump: RawPort,
     balance: Option<RawBalance>,
     density_g_per_ml: Option<S<f64>>,
+    /// How far the pump's clock may run from the host's before the watchdog ends a scenario.
+    clock_tolerance_ms: Option<S<u64>>,
     /// Serial numbers of the pumps this bench may program. Anything else is refused.
     allowed_serial_numbers: S<Vec<S<String>>>,
 }
@@ -88,6 +90,8 @@ pub struct Bench {
     pub balance: Option<BalanceConfig>,
     pub density_g_per_ml: Option<f64>,
     pub allowed_serial_numbers: Vec<String>,
+    /// `clock_tolerance_ms`: how far the pump's clock may run from the host's (watchdog).
+    pub clock_tolerance: std::time::Duration,
 }
 
 /// How bench files are read.
@@ -359,6 +363,13 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Bench, InputError
                 .help("0.9 % saline is 1.0046 g/mL at 22 °C"));
         }
     }
+    if let Some(t) = &raw.clock_tolerance_ms {
+        if *t.get_ref() == 0 {
+            return Err(check
+                .error(t.span(), "bench::clock-tolerance", "clock_tolerance_ms is 0".into())
+                .help("give how far (ms) the pump's clock may run from the host's, e.g. 2000, or leave it out for 2000"));
+        }
+    }
     let p = &raw.pump;
     let pump = check.port(
         "pump",
@@ -440,6 +451,10 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Bench, InputError
         pump,
         balance,
         density_g_per_ml: raw.density_g_per_ml.map(|d| d.into_inner()),
+        clock_tolerance: raw
+            .clock_tolerance_ms
+            .map(|t| std::time::Duration::from_millis(t.into_inner()))
+            .unwrap_or(super::watchdog::DEFAULT_TOLERANCE),
         allowed_serial_numbers: raw
             .allowed_serial_numbers
             .into_inner()

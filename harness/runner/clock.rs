@@ -3,8 +3,10 @@
 //! The same scenario code runs against both; only how it waits differs. Tokio's clock is
 //! never paused here: the waits wrap real file-descriptor I/O.
 
+use super::watchdog::ClockWatch;
 use crate::driver::balance::{BalanceDriver, BalanceError};
 use crate::driver::pump::{DriverError, PumpDriver};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Longest wait without hearing from a real pump or balance.
@@ -15,16 +17,32 @@ pub const HEARTBEAT: Duration = Duration::from_secs(1);
 pub enum Lost {
     Pump(DriverError),
     Balance(BalanceError),
+    /// The pump's clock stopped or drifted beyond the bench's tolerance (the watchdog's words).
+    Clock(String),
 }
 
 pub enum DeviceClock {
     /// Test-mode `AdvanceTime`: 90 device-days pass in milliseconds.
     Virtual { origin_ms: u64 },
-    /// Wall-clock waits; device time is read from the pump's status.
-    RealTime { origin_ms: u64, started: Instant },
+    /// Wall-clock waits; device time is read from the pump's status, and watched.
+    RealTime {
+        origin_ms: u64,
+        started: Instant,
+        watch: Mutex<ClockWatch>,
+    },
 }
 
 impl DeviceClock {
+    /// A real-time clock from device time `origin_ms` now, watched against `tolerance`.
+    pub fn real_time(origin_ms: u64, tolerance: Duration) -> DeviceClock {
+        let started = Instant::now();
+        DeviceClock::RealTime {
+            origin_ms,
+            started,
+            watch: Mutex::new(ClockWatch::new(origin_ms, started, tolerance)),
+        }
+    }
+
     /// Device time at scenario time 0.
     pub fn origin_ms(&self) -> u64 {
         match self {
@@ -49,7 +67,11 @@ impl DeviceClock {
                     .map_err(Lost::Pump)?;
                 Ok(())
             }
-            DeviceClock::RealTime { origin_ms, started } => {
+            DeviceClock::RealTime {
+                origin_ms,
+                started,
+                watch,
+            } => {
                 let due = *started + Duration::from_millis(t_ms);
                 // The pump's clock is the judge. While waiting, a status request and a balance
                 // reading every second are a heartbeat: a lost pump or balance ends the
@@ -60,6 +82,12 @@ impl DeviceClock {
                         tokio::time::sleep((due - now).min(HEARTBEAT)).await;
                     }
                     let status = driver.status().await.map_err(Lost::Pump)?;
+                    // A clock that stops would keep this loop waiting for ever.
+                    if let Ok(mut watch) = watch.lock() {
+                        watch
+                            .observe(status.device_time_ms, Instant::now())
+                            .map_err(Lost::Clock)?;
+                    }
                     if let Some(balance) = balance.as_deref_mut() {
                         // Only silence or a dead link ends the wait: a busy or overloaded
                         // balance is still there, and the next sample records what it says.

@@ -2,13 +2,14 @@
 //! the bench's real ports behind the safety interlocks.
 
 use super::bench::{Bench, PortConfig};
+use super::latency;
 use crate::driver::balance::BalanceDriver;
 use crate::driver::pump::{DriverOptions, PumpDriver, Reopen};
 use crate::emulator::config::EmulatorConfig;
 use crate::emulator::link_faults::LinkFaults;
 use crate::link::endpoint;
 use crate::link::serial::SerialSettings;
-use crate::record::{BalanceInfo, ScenarioVerdict};
+use crate::record::{BalanceAnswer, BalanceInfo, ScenarioVerdict, TestSystem};
 use crate::scenario::Scenario;
 
 /// What the scenario runs against, once its links are open.
@@ -24,6 +25,12 @@ pub struct Devices {
     /// The balance's reading noise, one standard deviation in mg, as declared (the emulator's
     /// `--noise-mg`, a bench balance's `repeatability_mg`); the checks widen for it.
     pub balance_noise_mg: f64,
+    /// A bench's station and measured links (None on the built-in emulator).
+    pub test_system: Option<TestSystem>,
+    /// What the bench check found worth a deviation (a slow USB latency timer).
+    pub warnings: Vec<String>,
+    /// How far a real-time pump's clock may run from the host's (the clock watchdog).
+    pub clock_tolerance: std::time::Duration,
 }
 
 /// Why devices could not be opened, and what that makes of the scenario.
@@ -157,10 +164,14 @@ pub async fn open_emulator(
             density_g_per_ml: scenario.bench.density_g_per_ml,
             readability_mg,
             calibration_due: None,
+            answered: None,
         }),
         density_g_per_ml: scenario.bench.density_g_per_ml,
         virtual_time: true,
         balance_noise_mg: noise_mg,
+        test_system: None,
+        warnings: Vec::new(),
+        clock_tolerance: super::watchdog::DEFAULT_TOLERANCE,
     };
     Ok((devices, Guard::Emulator(handle)))
 }
@@ -238,22 +249,29 @@ pub async fn open_bench(
             let link = endpoint::open(&s)
                 .await
                 .map_err(|e| infrastructure(e.explained()))?;
+            let mut driver = BalanceDriver::new(link);
+            let answer = driver.prepare().await.map_err(|e| {
+                infrastructure(format!(
+                    "the balance on {} did not identify (I2, I4): {e}. Is it set to MT-SICS at {} baud?",
+                    b.link.port, s.baud
+                ))
+            })?;
+            check_balance_identity(bench, b, &answer).map_err(refuse)?;
             let info = BalanceInfo {
-                identity: format!(
-                    "{} {}",
-                    b.model.clone().unwrap_or_default(),
-                    b.serial_number.clone().unwrap_or_default()
-                )
-                .trim()
-                .to_string(),
+                identity: format!("{} {}", answer.model, answer.serial_number),
                 port: b.link.port.clone(),
                 density_g_per_ml: density,
                 readability_mg: b
                     .readability_mg
                     .unwrap_or(crate::units::nominal::BALANCE_READABILITY_MG),
                 calibration_due: b.calibration_due.clone(),
+                answered: Some(BalanceAnswer {
+                    model: answer.model,
+                    capacity: answer.capacity,
+                    serial_number: answer.serial_number,
+                }),
             };
-            (Some(BalanceDriver::new(link)), Some(info))
+            (Some(driver), Some(info))
         }
         (None, true) => {
             return Err(refuse(format!(
@@ -263,6 +281,37 @@ pub async fn open_bench(
         }
         _ => (None, None),
     };
+    let mut balance = balance;
+    let sysfs = std::path::Path::new("/sys");
+    let balance_port = bench.balance.as_ref().map(|b| b.link.port.clone());
+    let test_system = TestSystem {
+        station: bench.station.clone(),
+        pump_round_trip: latency::pump_round_trip(&pump).await,
+        balance_round_trip: match balance.as_mut() {
+            Some(b) => latency::balance_round_trip(b).await,
+            None => None,
+        },
+        pump_latency_timer_ms: latency::latency_timer_ms(sysfs, &bench.pump.port),
+        balance_latency_timer_ms: balance
+            .as_ref()
+            .and(balance_port.as_deref())
+            .and_then(|port| latency::latency_timer_ms(sysfs, port)),
+    };
+    let warnings = [
+        (
+            "pump",
+            Some(bench.pump.port.as_str()),
+            test_system.pump_latency_timer_ms,
+        ),
+        (
+            "balance",
+            balance_port.as_deref(),
+            test_system.balance_latency_timer_ms,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(role, port, timer)| latency::latency_timer_warning(role, port?, timer?))
+    .collect();
     Ok((
         Devices {
             pump,
@@ -277,7 +326,46 @@ pub async fn open_bench(
                 .as_ref()
                 .and_then(|b| b.repeatability_mg)
                 .unwrap_or(0.0),
+            test_system: Some(test_system),
+            warnings,
+            clock_tolerance: bench.clock_tolerance,
         },
         Guard::None,
+    ))
+}
+
+/// The balance must be the one the bench file names: its calibration and readability are that
+/// instrument's. A value the bench file leaves out is not checked (the report shows what the
+/// balance said).
+fn check_balance_identity(
+    bench: &Bench,
+    declared: &super::bench::BalanceConfig,
+    answer: &crate::driver::balance::BalanceIdentity,
+) -> Result<(), String> {
+    let mut mismatches = Vec::new();
+    if let Some(model) = &declared.model {
+        if model.trim() != answer.model {
+            mismatches.push(format!(
+                "model: the bench file says {model:?}, the balance answers {:?} (I2)",
+                answer.model
+            ));
+        }
+    }
+    if let Some(serial) = &declared.serial_number {
+        if serial.trim() != answer.serial_number {
+            mismatches.push(format!(
+                "serial number: the bench file says {serial:?}, the balance answers {:?} (I4)",
+                answer.serial_number
+            ));
+        }
+    }
+    if mismatches.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the balance on {} is not the one in {}: {}. Its calibration and readability would be another instrument's; connect the balance the bench file names, or correct [balance] model and serial_number",
+        declared.link.port,
+        bench.path.display(),
+        mismatches.join("; ")
     ))
 }

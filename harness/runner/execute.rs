@@ -224,10 +224,8 @@ impl Execution<'_> {
         self.ask(async |pump| steps::prepare(pump, action).await)
             .await
             .map_err(Interrupted::Device)?;
-        let outcome = match self
-            .ask(async |pump| steps::apply(pump, action).await)
-            .await
-        {
+        let sent = super::device_day::on_device_day(action, self.clock.origin_ms());
+        let outcome = match self.ask(async |pump| steps::apply(pump, &sent).await).await {
             Ok(()) => {
                 self.restore.step_applied(action);
                 StepOutcome::Ok
@@ -355,6 +353,7 @@ fn scenario_started(
         fixtures: expected.fixture_files.clone(),
         device: device_info(identity, devices.device_kind, &devices.pump_port),
         balance: devices.balance_info.clone(),
+        test_system: devices.test_system.clone(),
         end_ms: scenario.end_ms,
         sample_ms: scenario.sample_ms,
         setup: ScenarioSetup {
@@ -399,12 +398,17 @@ pub async fn run_scenario(
     let clock = if devices.virtual_time {
         DeviceClock::Virtual { origin_ms }
     } else {
-        DeviceClock::RealTime {
-            origin_ms,
-            started: Instant::now(),
-        }
+        DeviceClock::real_time(origin_ms, devices.clock_tolerance)
     };
     sink.emit(scenario_started(scenario, &expected, &identity, devices));
+    for warning in &devices.warnings {
+        sink.emit(RunEvent::Deviation {
+            scenario: Some(scenario.id.clone()),
+            t_ms: None,
+            kind: "bench-check".into(),
+            detail: warning.clone(),
+        });
+    }
 
     let balance_noise_mg = devices.balance_noise_mg;
     let mut run = Execution {

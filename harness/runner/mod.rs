@@ -5,14 +5,17 @@ pub mod alarms;
 pub mod bench;
 pub mod clock;
 pub mod console;
+pub mod device_day;
 pub mod devices;
 pub mod error;
 pub mod execute;
+pub mod latency;
 pub mod restore;
 pub mod sample;
 pub mod sink;
 pub mod steps;
 pub mod timeline;
+pub mod watchdog;
 
 use crate::expect::fixture;
 use crate::record::verdict;

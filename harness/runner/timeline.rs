@@ -12,6 +12,8 @@ use tokio::sync::watch;
 pub enum Interrupted {
     Device(DriverError),
     Balance(String),
+    /// The pump's clock stopped or drifted (the clock watchdog of a real-time bench).
+    Clock(String),
     /// The expected trace stopped matching the sample times (its file changed during the run).
     Fixture(String),
     Signal,
@@ -22,6 +24,7 @@ impl std::fmt::Display for Interrupted {
         match self {
             Interrupted::Device(e) => write!(f, "pump: {e}"),
             Interrupted::Balance(e) => write!(f, "balance: {e}"),
+            Interrupted::Clock(e) => write!(f, "pump's clock: {e}"),
             Interrupted::Fixture(e) => write!(f, "expected trace: {e}"),
             Interrupted::Signal => write!(f, "interrupted by signal"),
         }
@@ -97,6 +100,7 @@ pub async fn wait_until(
         result = clock.wait_until(pump, balance, t_ms) => result.map_err(|lost| match lost {
             Lost::Pump(e) => Interrupted::Device(e),
             Lost::Balance(e) => Interrupted::Balance(e.to_string()),
+            Lost::Clock(e) => Interrupted::Clock(e),
         }),
         _ = shutdown.changed() => Err(Interrupted::Signal),
     }

@@ -111,6 +111,91 @@ fn joined(items: Vec<String>, none: &str) -> Cell {
     }
 }
 
+/// A bench's station, measured round trips and adapter latency timers (none on the emulator).
+fn bench_measurements(view: &RunView) -> Vec<(String, Cell)> {
+    let systems: Vec<_> = view
+        .scenarios
+        .iter()
+        .filter_map(|s| s.test_system.clone())
+        .collect();
+    if systems.is_empty() {
+        return Vec::new();
+    }
+    let round_trip = |rt: &Option<crate::record::RoundTrip>| match rt {
+        Some(rt) => format!(
+            "p50 {:.1} ms, p99 {:.1} ms ({} requests)",
+            rt.p50_ms, rt.p99_ms, rt.requests
+        ),
+        None => "not measured".into(),
+    };
+    let timer = |t: Option<u32>| match t {
+        Some(ms) => format!("{ms} ms"),
+        None => "not shown by the adapter".into(),
+    };
+    let slow = systems.iter().any(|t| {
+        [t.pump_latency_timer_ms, t.balance_latency_timer_ms]
+            .into_iter()
+            .flatten()
+            .any(|ms| ms >= 16)
+    });
+    let timers = joined(
+        unique(systems.iter().map(|t| {
+            format!(
+                "pump {}, balance {}",
+                timer(t.pump_latency_timer_ms),
+                timer(t.balance_latency_timer_ms)
+            )
+        })),
+        "—",
+    );
+    let mut rows = vec![
+        (
+            "Station".into(),
+            joined(unique(systems.iter().map(|t| t.station.clone())), "—"),
+        ),
+        (
+            "Pump round trip".into(),
+            joined(
+                unique(systems.iter().map(|t| round_trip(&t.pump_round_trip))),
+                "—",
+            ),
+        ),
+        (
+            "Balance round trip".into(),
+            joined(
+                unique(systems.iter().map(|t| round_trip(&t.balance_round_trip))),
+                "—",
+            ),
+        ),
+        (
+            "USB latency timer".into(),
+            if slow {
+                Cell::toned(
+                    format!("{} (16 ms slows every answer: set it to 1 ms)", timers.text),
+                    Tone::Warn,
+                )
+            } else {
+                timers
+            },
+        ),
+    ];
+    let answered: Vec<String> = unique(view.scenarios.iter().filter_map(|s| {
+        s.balance
+            .as_ref()
+            .and_then(|b| b.answered.as_ref())
+            .map(|a| {
+                format!(
+                    "I2 \"{} {}\", I4 \"{}\"",
+                    a.model, a.capacity, a.serial_number
+                )
+            })
+    }));
+    if !answered.is_empty() {
+        rows.push(("Balance answered".into(), joined(answered, "—")));
+    }
+    rows
+}
+
 fn cover(view: &RunView) -> Vec<Block> {
     let mut out = Vec::new();
     let devices: Vec<crate::record::DeviceInfo> = view
@@ -150,34 +235,36 @@ fn cover(view: &RunView) -> Vec<Block> {
     };
     let missing = || Cell::toned("not recorded", Tone::Warn);
     let run = view.run.as_ref();
+    let mut test_system_rows = match run {
+        Some(r) => vec![
+            (
+                "Harness".into(),
+                Cell::text(format!("pumphil {}", r.harness_version)),
+            ),
+            (
+                "Commit".into(),
+                if r.git_commit.ends_with("-dirty") {
+                    Cell::toned(
+                        format!("{} (built with uncommitted changes)", r.git_commit),
+                        Tone::Warn,
+                    )
+                } else {
+                    Cell::mono(&r.git_commit)
+                },
+            ),
+            ("Mode".into(), Cell::text(r.mode.name())),
+            (
+                "Seed / jobs".into(),
+                Cell::text(format!("{} / {}", r.seed, r.jobs)),
+            ),
+            ("Command".into(), Cell::mono(r.command_line.join(" "))),
+        ],
+        None => vec![("Harness".into(), missing())],
+    };
+    test_system_rows.extend(bench_measurements(view));
     let test_system = Block::Facts {
         title: "Test system".into(),
-        rows: match run {
-            Some(r) => vec![
-                (
-                    "Harness".into(),
-                    Cell::text(format!("pumphil {}", r.harness_version)),
-                ),
-                (
-                    "Commit".into(),
-                    if r.git_commit.ends_with("-dirty") {
-                        Cell::toned(
-                            format!("{} (built with uncommitted changes)", r.git_commit),
-                            Tone::Warn,
-                        )
-                    } else {
-                        Cell::mono(&r.git_commit)
-                    },
-                ),
-                ("Mode".into(), Cell::text(r.mode.name())),
-                (
-                    "Seed / jobs".into(),
-                    Cell::text(format!("{} / {}", r.seed, r.jobs)),
-                ),
-                ("Command".into(), Cell::mono(r.command_line.join(" "))),
-            ],
-            None => vec![("Harness".into(), missing())],
-        },
+        rows: test_system_rows,
     };
     let run_facts = Block::Facts {
         title: "Run".into(),
