@@ -102,8 +102,35 @@ fn reopen(settings: SerialSettings, within: std::time::Duration) -> Reopen {
     }
 }
 
-/// The longest any request waits for the built-in emulator's answer before a re-send.
+/// With link faults configured, the longest any request waits for the built-in emulator's
+/// answer before a re-send. It answers in well under a millisecond and advances a year of device
+/// time in about 5 ms (docs/performance.md), so a lossy run costs little time; a later answer
+/// costs a re-send, which the device answers from its cache.
 pub const EMULATOR_TIMEOUT_CAP: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// On a clean link, the least any request waits for the built-in emulator's answer. It never
+/// loses a frame unless link faults are configured, so an answer that takes long only means a
+/// loaded machine (a busy CI host, other jobs): waiting it out records nothing, where a re-send
+/// would put a retry and a stale answer in the evidence.
+pub const EMULATOR_CLEAN_TIMEOUT_FLOOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The driver's timeouts for the built-in emulator (docs/protocol.md 6.4): generous on a clean
+/// link, short under configured link faults.
+pub fn emulator_driver_options(link_faults: &LinkFaults, retries: u32) -> DriverOptions {
+    if link_faults.is_clean() {
+        DriverOptions {
+            max_retries: retries,
+            timeout_floor: Some(EMULATOR_CLEAN_TIMEOUT_FLOOR),
+            ..DriverOptions::default()
+        }
+    } else {
+        DriverOptions {
+            max_retries: retries,
+            timeout_cap: Some(EMULATOR_TIMEOUT_CAP),
+            ..DriverOptions::default()
+        }
+    }
+}
 
 pub async fn open_emulator(
     scenario: &Scenario,
@@ -134,17 +161,9 @@ pub async fn open_emulator(
         None
     };
     let devices = Devices {
-        // The in-process emulator answers in well under a millisecond and advances a year of
-        // device time in about 5 ms (docs/performance.md), so no attempt waits more than 50 ms:
-        // a lossy link then costs little time. A later answer costs a re-send, which the
-        // device answers from its cache.
         pump: PumpDriver::with_reopen(
             pump_link,
-            DriverOptions {
-                max_retries: retries,
-                timeout_scale: 1.0,
-                timeout_cap: Some(EMULATOR_TIMEOUT_CAP),
-            },
+            emulator_driver_options(link_faults, retries),
             reopen(SerialSettings::pump(&pump_port), EMULATOR_REPLUG_WAIT),
         ),
         balance,
@@ -266,4 +285,32 @@ pub async fn open_bench(
         },
         Guard::None,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::RequestKind;
+
+    #[test]
+    fn a_clean_emulator_link_is_waited_out_and_a_lossy_one_is_not() {
+        let clean = emulator_driver_options(&LinkFaults::default(), 7);
+        assert_eq!(clean.max_retries, 7);
+        assert_eq!(
+            clean.timeout(RequestKind::Status),
+            EMULATOR_CLEAN_TIMEOUT_FLOOR
+        );
+        assert_eq!(
+            clean.timeout(RequestKind::AdvanceTime),
+            std::time::Duration::from_secs(10)
+        );
+        let lossy = LinkFaults {
+            drop_rate: 0.01,
+            ..LinkFaults::default()
+        };
+        let lossy = emulator_driver_options(&lossy, 7);
+        for kind in [RequestKind::Status, RequestKind::AdvanceTime] {
+            assert_eq!(lossy.timeout(kind), EMULATOR_TIMEOUT_CAP);
+        }
+    }
 }
