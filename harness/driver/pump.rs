@@ -24,7 +24,7 @@ pub const GARBLED_GRACE: Duration = Duration::from_millis(10);
 pub fn timeout_for(kind: RequestKind) -> Duration {
     match kind {
         // A long advance runs many device events before answering.
-        RequestKind::AdvanceTime => Duration::from_secs(10),
+        RequestKind::AdvanceTime | RequestKind::AdvanceAndSample => Duration::from_secs(10),
         RequestKind::ReadEventLog | RequestKind::ReadEventLogEntries => Duration::from_secs(1),
         _ => Duration::from_millis(250),
     }
@@ -693,6 +693,13 @@ impl PumpDriver {
 
     pub async fn clear_fault(&self, fault: FaultKind) -> Result<(), DriverError> {
         self.ack(Request::ClearFault { fault }).await
+    }
+
+    /// Test mode: moves device time to `to_ms` and returns the bench plant and the status
+    /// after the advance, in one round trip (docs/protocol.md 12.16). A device that does not
+    /// know the request refuses it with [`NackCode::UnknownMessage`] and changes nothing.
+    pub async fn advance_and_sample(&self, to_ms: u64) -> Result<(Plant, Status), DriverError> {
+        expect_body!(self.request(&Request::AdvanceAndSample { to_ms }).await?, "advance-and-sample", ResponseBody::Sample { plant, status } => (plant, status))
     }
 
     /// Test mode: the bench plant (actual reservoir, catheter tip, pocket).
