@@ -454,6 +454,7 @@ pub async fn run_scenario(
     };
     sink.emit(scenario_started(scenario, &expected, &identity, devices));
 
+    let sampling = devices.sampling;
     let mut run = Execution {
         scenario,
         sink,
@@ -464,7 +465,7 @@ pub async fn run_scenario(
         last_sample_ms: 0,
         alarms: AlarmTracker::new(origin_ms),
         restore: FaultRestore::new(scenario.steps.len()),
-        sampling: PumpSampling::default(),
+        sampling,
     };
     let mut interrupted = None;
     for setup in Setup::for_scenario(scenario) {
