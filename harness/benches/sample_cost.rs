@@ -6,6 +6,7 @@
 //! raw echo swings with the machine's state (an idle core costs about 100 us a wake-up on the
 //! build VM), so only the ratio of a pair means anything; the median ratio is the figure.
 
+use pumphil::emulator::link_faults::LinkFaults;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
@@ -46,8 +47,16 @@ from = "0s"
 to = "10d"
 "#;
 
-/// Seconds for one run of the scenario, everything the runner does included.
-fn run_scenario(runtime: &tokio::runtime::Runtime, scenario: &Path, fixtures: &Path) -> f64 {
+/// Seconds for one run of the scenario, everything the runner does included. `separate` samples
+/// with Advance time, Status and Read bench plant (and the balance read beside them), as for a
+/// pump without Advance and sample: a link fault that never happens (a hang-up at the end of
+/// time) makes the runner use them.
+fn run_scenario(
+    runtime: &tokio::runtime::Runtime,
+    scenario: &Path,
+    fixtures: &Path,
+    separate: bool,
+) -> f64 {
     let reports = tempfile::tempdir().expect("temporary directory");
     let options = pumphil::runner::RunOptions {
         paths: vec![scenario.to_path_buf()],
@@ -61,7 +70,10 @@ fn run_scenario(runtime: &tokio::runtime::Runtime, scenario: &Path, fixtures: &P
         plain: true,
         quiet: true,
         command_line: vec!["bench".into()],
-        link_faults: Default::default(),
+        link_faults: LinkFaults {
+            hangup_at_ms: separate.then_some(u64::MAX),
+            ..LinkFaults::default()
+        },
         retries: pumphil::runner::devices::DEFAULT_RETRIES,
         csf: Default::default(),
     };
@@ -149,23 +161,31 @@ fn main() {
         .expect("runtime");
 
     let (mut ratios, mut sample_us, mut echo_us) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut separate_ratios, mut separate_us) = (Vec::new(), Vec::new());
     for pair in 1..=pairs {
-        let scenario_s = run_scenario(&runtime, &scenario, &fixtures);
+        let scenario_s = run_scenario(&runtime, &scenario, &fixtures, false);
         let echo_s = raw_echo(SAMPLES);
+        let separate_s = run_scenario(&runtime, &scenario, &fixtures, true);
         let per_sample = scenario_s / SAMPLES as f64 * 1e6;
         let per_echo = echo_s / SAMPLES as f64 * 1e6;
+        let per_separate = separate_s / SAMPLES as f64 * 1e6;
         println!(
-            "pair {pair}: {per_sample:.1} us a sample, {per_echo:.1} us a raw pty round trip, ratio {:.2}",
-            per_sample / per_echo
+            "pair {pair}: {per_sample:.1} us a sample, {per_echo:.1} us a raw pty round trip, ratio {:.2}; separate requests {per_separate:.1} us, ratio {:.2}",
+            per_sample / per_echo,
+            per_separate / per_echo
         );
         ratios.push(per_sample / per_echo);
         sample_us.push(per_sample);
         echo_us.push(per_echo);
+        separate_ratios.push(per_separate / per_echo);
+        separate_us.push(per_separate);
     }
     println!(
-        "{SAMPLES} samples (balance on) against as many raw 32-byte pty round trips, {pairs} pairs: median ratio {:.2} (median {:.1} us a sample, {:.1} us a round trip)",
+        "{SAMPLES} samples (balance on) against as many raw 32-byte pty round trips, {pairs} pairs: median ratio {:.2} (median {:.1} us a sample, {:.1} us a round trip); with separate requests median ratio {:.2} ({:.1} us a sample)",
         median(&mut ratios),
         median(&mut sample_us),
-        median(&mut echo_us)
+        median(&mut echo_us),
+        median(&mut separate_ratios),
+        median(&mut separate_us)
     );
 }
