@@ -1,9 +1,13 @@
 //! pumphil: hardware-in-the-loop test harness for implantable intrathecal drug pumps.
 //!
-//! Layers, bottom up: `protocol` (wire format), `link` (serial ports, pseudo-terminals, fakes),
-//! `emulator` (the built-in pump and balance), `driver` (typed host side), `scenario` (files),
-//! `expect` (independent reference arithmetic), `runner` and `checks` (the main job),
-//! `record` (the run record and everything rendered from it), `cli` (the `pumphil` binary).
+//! Layers, bottom up; a module uses its own layer and those below, never one above
+//! (`tests/architecture.rs` reads the sources and holds every file to it):
+//! `units` and `protocol` (wire format) → `link` (serial ports, pseudo-terminals, fakes) →
+//! `driver` (typed host side) and `emulator` (the built-in pump and balance) → `scenario`
+//! (scenario, bench and fixture input files) → `expect` (independent reference arithmetic, the
+//! CSF pharmacokinetic estimate) → `checks` → `record` (the run record) → render
+//! (`record::render`, `record::report`: everything rendered from the record) → `runner` (the
+//! main job) → `cli` (the `pumphil` binary).
 
 // Input errors carry the source text for their caret display; they travel on cold paths only.
 #![allow(clippy::result_large_err)]

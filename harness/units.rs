@@ -8,6 +8,23 @@ pub const MS_PER_DAY: u64 = 24 * MS_PER_HOUR;
 pub const NL_PER_ML: u64 = 1_000_000;
 pub const NL_PER_UL: u64 = 1_000;
 
+/// Nominal values, defined once: what a scenario, a bench file or the emulator assumes when it
+/// is not told otherwise. Everything that needs one of these reads it from here.
+pub mod nominal {
+    /// One pump stroke (the accumulator's volume): 2.5 µL, in nL.
+    pub const STROKE_NL: u64 = 2_500;
+    /// 0.9 % saline at 22 °C, g/mL (water at 20 °C would be 0.9982).
+    pub const SALINE_DENSITY_G_PER_ML: f64 = 1.0046;
+    /// Readability of the analytical balance (a 4-place balance), mg.
+    pub const BALANCE_READABILITY_MG: f64 = 0.1;
+    /// Repeat interval of an unacknowledged high-priority alarm's annunciation, minutes.
+    pub const HIGH_ALARM_REPEAT_MIN: u64 = 10;
+    /// Repeat interval of an unacknowledged medium-priority alarm's annunciation, minutes.
+    pub const MEDIUM_ALARM_REPEAT_MIN: u64 = 60;
+    /// Low-priority alarms are annunciated once, not repeated (0).
+    pub const LOW_ALARM_REPEAT_MIN: u64 = 0;
+}
+
 /// Volume rate in nanolitres per day for a dose rate and a concentration:
 /// (µg/day) / (µg/mL) = mL/day. Rounded down; zero concentration gives zero.
 pub fn nl_per_day(dose_ug_per_day: u64, concentration_ug_per_ml: u64) -> u64 {

@@ -1,6 +1,7 @@
 //! Malformed scenario, fixture and bench files: each gives a clear error that names the file,
 //! the line and column where there is one, and what to change; none panics, none is accepted.
 
+use pumphil::cli::diagnostic::render;
 use pumphil::expect::fixture;
 use pumphil::runner::bench;
 use pumphil::scenario;
@@ -45,7 +46,11 @@ fn every_bad_scenario_is_refused_with_its_place_and_a_hint() {
         let stem = path.file_stem().unwrap().to_string_lossy().to_string();
         let text = match scenario::load(&path) {
             Ok(_) => panic!("{} was accepted", path.display()),
-            Err(errors) => errors.to_string(),
+            Err(errors) => {
+                // The snapshot is what the user sees: the one renderer prints this same text.
+                assert_eq!(render(&errors), errors.to_string(), "{stem}");
+                errors.to_string()
+            }
         };
         assert!(text.contains("help:"), "{stem}: no help line in\n{text}");
         if !PLACELESS.contains(&stem.as_str()) {
@@ -75,6 +80,7 @@ fn every_bad_fixture_is_refused_with_its_place() {
         let stem = dir.file_name().unwrap().to_string_lossy().to_string();
         let err = fixture::read(&dir, &refill).expect_err(&stem);
         let text = err.to_string();
+        assert_eq!(render(&err), text, "{stem}");
         assert!(text.contains("help:"), "{stem}: no help in\n{text}");
         if !PLACELESS.contains(&stem.as_str()) && stem != "stale-times" {
             assert!(
@@ -95,8 +101,16 @@ fn every_bad_bench_file_is_refused_with_its_place() {
         let stem = path.file_stem().unwrap().to_string_lossy().to_string();
         let err = bench::load(&path).expect_err(&stem);
         let text = err.to_string();
+        assert_eq!(render(&err), text, "{stem}");
         assert!(text.contains("help:"), "{stem}: no help in\n{text}");
-        insta::assert_snapshot!(format!("bench-{stem}"), text);
+        assert!(
+            has_place(&text, &path),
+            "{stem}: no file:line:col in\n{text}"
+        );
+        // An expired date is refused against today's date, which the snapshot must not hold.
+        insta::with_settings!({filters => vec![(r"today is \d{4}-\d{2}-\d{2}", "today is [today]")]}, {
+            insta::assert_snapshot!(format!("bench-{stem}"), text);
+        });
     }
 }
 

@@ -2,58 +2,43 @@
 //! real pump, and runs that end early (signal, lost pump or balance, kill -9) without losing
 //! evidence or leaving an injected fault in the pump.
 
-use std::io::BufRead;
+mod common;
+
+use common::{Emulator, BIN};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_pumphil");
-
-struct Emulator {
-    child: Child,
-    pump: String,
-    balance: String,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn emulator(extra: &[&str]) -> Emulator {
     emulator_of(40, extra)
 }
 
 fn emulator_of(reservoir_ml: u32, extra: &[&str]) -> Emulator {
-    let mut child = Command::new(BIN)
-        .args([
-            "emulate",
-            "--pty",
-            "--json",
-            "--realtime",
-            "--serial",
-            "TU-000123",
-            "--initial-fill-ml",
-            "3",
-            "--reservoir-ml",
-        ])
-        .arg(reservoir_ml.to_string())
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ports: serde_json::Value = serde_json::from_str(&line).unwrap();
-    Emulator {
-        child,
-        pump: ports["pump"].as_str().unwrap().into(),
-        balance: ports["balance"].as_str().unwrap().into(),
-    }
+    emulator_serving(&["--pty"], reservoir_ml, extra)
+}
+
+/// The emulator on loopback TCP ports instead of ptys (`tcp://127.0.0.1:P` endpoints).
+fn emulator_on_tcp() -> Emulator {
+    emulator_serving(
+        &["--tcp", "127.0.0.1:0", "--balance-tcp", "127.0.0.1:0"],
+        40,
+        &[],
+    )
+}
+
+fn emulator_serving(serve: &[&str], reservoir_ml: u32, extra: &[&str]) -> Emulator {
+    let reservoir_ml = reservoir_ml.to_string();
+    let mut args = vec![
+        "--realtime",
+        "--serial",
+        "TU-000123",
+        "--initial-fill-ml",
+        "3",
+        "--reservoir-ml",
+        &reservoir_ml,
+    ];
+    args.extend_from_slice(extra);
+    common::emulate_serving(serve, &args)
 }
 
 fn bench_file(dir: &Path, emu: &Emulator, allowed: &str) -> PathBuf {
@@ -64,7 +49,7 @@ fn bench_file_with_balance(dir: &Path, emu: &Emulator, balance: &str, allowed: &
     let path = dir.join("bench.toml");
     std::fs::write(
         &path,
-        format!("station = \"test bench\"\nallowed_serial_numbers = [\"{allowed}\"]\n\n[pump]\nport = \"{}\"\n\n[balance]\nport = \"{balance}\"\nmodel = \"EMU-BAL\"\nserial_number = \"BAL-0001\"\nreadability_mg = 0.1\ncalibration_due = \"2027-03-01\"\n", emu.pump),
+        format!("station = \"test bench\"\nallowed_serial_numbers = [\"{allowed}\"]\n\n[pump]\nport = \"{}\"\n\n[balance]\nport = \"{balance}\"\nmodel = \"EMU-BAL\"\nserial_number = \"BAL-0001\"\nreadability_mg = 0.1\ncalibration_due = \"2099-03-01\"\n", emu.pump),
     )
     .unwrap();
     path
@@ -93,12 +78,7 @@ fn run_scenario_on_bench(dir: &Path, bench: &Path, scenario: &str) -> Child {
 }
 
 fn run_dir(dir: &Path) -> PathBuf {
-    std::fs::read_dir(dir.join("reports"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
+    common::run_dir(&dir.join("reports"))
 }
 
 fn wait_for_samples(dir: &Path, at_least: usize) {
@@ -138,6 +118,54 @@ fn a_pump_not_on_the_allow_list_is_refused_before_anything_is_sent() {
     let (code, text) = finish(run_on_bench(dir.path(), &bench));
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("not on this bench's allow-list"), "{text}");
+}
+
+#[test]
+fn a_bench_on_tcp_endpoints_reaches_its_pump_and_keeps_the_allow_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = emulator_on_tcp();
+    assert!(emu.pump.starts_with("tcp://127.0.0.1:"), "{}", emu.pump);
+    let bench = bench_file(dir.path(), &emu, "TU-999999");
+    let (code, text) = finish(run_on_bench(dir.path(), &bench));
+    assert_eq!(code, 2, "{text}");
+    // The pump answered over TCP with its serial number, which the allow-list refused.
+    assert!(
+        text.contains("pump TU-000123 on tcp://127.0.0.1:")
+            && text.contains("not on this bench's allow-list"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_expired_balance_calibration_is_refused_unless_the_run_allows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = emulator(&[]);
+    let bench = bench_file(dir.path(), &emu, "TU-999999");
+    let text = std::fs::read_to_string(&bench).unwrap();
+    std::fs::write(&bench, text.replace("2099-03-01", "2020-03-01")).unwrap();
+    let (code, text) = finish(run_on_bench(dir.path(), &bench));
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("bench.toml:12:19") && text.contains("was due on 2020-03-01"),
+        "{text}"
+    );
+    // Allowed, the run goes on to the pump (refused here by the allow-list, as it should be).
+    let allowed = Command::new(BIN)
+        .args(["run", "--plain", "--allow-expired-calibration", "--reports"])
+        .arg(dir.path().join("reports"))
+        .arg("--bench")
+        .arg(&bench)
+        .arg("scenarios/refill.toml")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, text) = finish(allowed);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("not on this bench's allow-list") && !text.contains("was due on"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -200,7 +228,7 @@ fn losing_the_pump_mid_scenario_ends_it_within_its_timeout() {
         "{events}"
     );
     assert!(
-        events.contains("not restored: the pump was lost")
+        events.contains("\"status\":\"not_restored\",\"reason\":\"the pump was lost")
             && events.contains("clear the flow_bias fault on the pump"),
         "a fault left in a lost pump must be in the record: {events}"
     );
@@ -244,9 +272,8 @@ fn ended_by_a_lost_device(dir: &Path, child: Child) -> (PathBuf, String) {
 
 fn restored(events: &str) -> bool {
     events.lines().any(|l| {
-        l.contains("\"action\":\"restore\"")
-            && l.contains("\"fault\":\"flow_bias\"")
-            && l.contains("\"outcome\":\"restored\"")
+        l.contains("\"action\":{\"restore\":\"flow_bias\"}")
+            && l.contains("\"outcome\":{\"status\":\"restored\"}")
     })
 }
 

@@ -7,6 +7,8 @@
 //! runs on its own (`cargo test --release --test lossy_link -- --ignored`), so the everyday test
 //! loop stays near a minute.
 
+mod common;
+
 use pumphil::emulator::link_faults::LinkFaults;
 use pumphil::record::{journal, RunEvent, ScenarioVerdict};
 use pumphil::runner::{run, RunOptions};
@@ -18,21 +20,11 @@ const RETRIES: u32 = pumphil::runner::devices::DEFAULT_RETRIES;
 
 fn options(reports: &Path, link_faults: LinkFaults) -> RunOptions {
     RunOptions {
-        paths: vec![],
         // Every scenario at once: a lossy run waits on timeouts, it does not compute.
         jobs: 14,
-        seed: 1,
-        noise_mg: 0.1,
-        bench: None,
-        operator: Some("lossy link test".into()),
-        reports_dir: reports.to_path_buf(),
-        fixtures: None,
-        plain: true,
-        quiet: true,
-        command_line: vec!["lossy-link-test".into()],
         link_faults,
         retries: RETRIES,
-        csf: Default::default(),
+        ..common::run_options(reports, vec![])
     }
 }
 
@@ -52,10 +44,8 @@ async fn run_with(reports: &Path, link_faults: LinkFaults) -> Outcome {
 }
 
 async fn run_options(options: RunOptions) -> Outcome {
-    let outcome = run(options).await;
-    let records = journal::read(&outcome.dir.expect("a run directory"))
-        .unwrap()
-        .records;
+    let outcome = run(options).await.expect("the run starts");
+    let records = journal::read(&outcome.dir).unwrap().records;
     let mut verdicts = Verdicts::new();
     let (mut retries, mut lost_events, mut recovered_events, mut reconnections) = (0, 0, 0, 0);
     for r in records {

@@ -2,6 +2,8 @@
 //! time, retries (a link that loses a reply), event gaps (a link that loses an event), test
 //! mode refused, hang-up, an unplug and replug, and the `pumphil emulate` binary itself.
 
+mod common;
+
 use pumphil::driver::pump::{
     DeviationKind, DriverError, DriverEvent, DriverOptions, PumpDriver, Reopen,
 };
@@ -269,27 +271,16 @@ async fn losing_the_emulator_is_a_lost_device_at_once() {
 
 #[test]
 fn the_emulate_command_prints_ports_a_client_can_use() {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pumphil"))
-        .args(["emulate", "--pty", "--json", "--initial-fill-ml", "3"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ports: serde_json::Value = serde_json::from_str(&line).unwrap();
-    let pump_port = ports["pump"].as_str().unwrap_or_default().to_string();
-    assert!(pump_port.starts_with("/dev/"), "{line}");
+    let emulator = common::emulate(&["--initial-fill-ml", "3"]);
+    let pump_port = emulator.pump.clone();
+    assert!(pump_port.starts_with("/dev/"), "{pump_port:?}");
     assert!(
-        ports["balance"]
-            .as_str()
-            .is_some_and(|p| p.starts_with("/dev/")),
-        "{line}"
+        emulator.balance.starts_with("/dev/"),
+        "{:?}",
+        emulator.balance
     );
     let identify = |port: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_pumphil"))
+        std::process::Command::new(common::BIN)
             .args(["identify", "--port", port])
             .output()
             .unwrap()
@@ -297,8 +288,7 @@ fn the_emulate_command_prints_ports_a_client_can_use() {
     // Twice: a client that has come and gone leaves the port usable for the next.
     let first = identify(&pump_port);
     let second = identify(&pump_port);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(emulator);
     for output in [first, second] {
         let text = String::from_utf8_lossy(&output.stdout);
         assert!(
@@ -317,7 +307,7 @@ fn the_emulate_command_prints_ports_a_client_can_use() {
 
 #[test]
 fn identify_on_a_missing_port_says_what_to_do() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pumphil"))
+    let output = std::process::Command::new(common::BIN)
         .args(["identify", "--port", "/dev/no-such-port"])
         .output()
         .unwrap();
@@ -331,10 +321,7 @@ fn identify_on_a_missing_port_says_what_to_do() {
 
 fn reopen_of(emulator: &EmulatorHandle) -> Reopen {
     let settings = SerialSettings::pump(&emulator.pump_port.display().to_string());
-    Reopen {
-        open: Box::new(move || open_serial(&settings).map_err(|e| e.to_string())),
-        within: Duration::from_secs(3),
-    }
+    Reopen::endpoint(settings, Duration::from_secs(3))
 }
 
 #[tokio::test]

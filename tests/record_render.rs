@@ -2,9 +2,13 @@
 //! their reproducibility, and `verify` naming exactly what was changed, added or removed.
 
 use pumphil::checks::{CheckResult, Verdict};
+use pumphil::protocol::{AlarmKind, Priority, TherapyState};
 use pumphil::record::journal::Journal;
 use pumphil::record::render::{self, closing_table, render_all, verify};
-use pumphil::record::{DeviceInfo, FileRef, RunEvent, Sample, ScenarioVerdict};
+use pumphil::record::{
+    AlarmTransition, DeviceInfo, FileRef, Mode, PlannedScenario, RunEvent, Sample, ScenarioKind,
+    ScenarioVerdict, SCHEMA_VERSION,
+};
 use pumphil::scenario::NegativeControl;
 use serde_json::json;
 use std::path::Path;
@@ -37,17 +41,30 @@ fn started(id: &str, negative_control: Option<NegativeControl>) -> RunEvent {
             protocol_version: 1,
             reservoir_capacity_nl: 40_000_000,
             test_unit: true,
-            kind: "emulator".into(),
+            kind: Mode::Emulator,
             port: "/dev/pts/3".into(),
         },
         balance: None,
         end_ms: 1_200_000,
         sample_ms: 600_000,
-        setup: json!({}),
-        steps: json!([]),
-        expectations: json!({}),
-        expected_samples: json!([]),
-        expected_alarms: json!([]),
+        setup: serde_json::from_value(json!({
+            "device": {"reservoir_ml": 40, "initial_fill_nl": 20_000_000u64, "concentration_ug_per_ml": 500,
+                       "low_reservoir_threshold_nl": 2_000_000u64, "battery_permille": null, "stroke_nl": 2500,
+                       "battery_life_days": 2555, "eri_threshold_permille": 100, "eos_after_eri_days": 90, "patient_group": "spinal"},
+            "bench": {"balance": true, "density_g_per_ml": 1.0046},
+            "tolerance": {"volume_relative": 0.15, "volume_absolute_nl": 5100, "alarm_ms": 300_000},
+            "defects": null
+        }))
+        .expect("setup"),
+        steps: vec![],
+        expectations: serde_json::from_value(json!({
+            "alarms": [], "forbidden": [], "findings": [],
+            "check_delivered": true, "check_calculated": true, "check_tip": true,
+            "discrepancy": {"window_ms": 600_000, "under_ratio": 0.9, "over_ratio": 1.1, "min_strokes": 20, "stopped_ratio": 0.1}
+        }))
+        .expect("expectations"),
+        expected_samples: vec![],
+        expected_alarms: vec![],
     }
 }
 
@@ -61,12 +78,12 @@ fn sample(id: &str, t_ms: u64, delivered_nl: u64, balance_g: Option<f64>) -> Run
             calculated_nl: 40_000_000 - delivered_nl,
             dose_rate_ug_per_day: 1000,
             concentration_ug_per_ml: 500,
-            therapy_state: "running".into(),
+            therapy_state: TherapyState::Running,
             battery_permille: 998,
             elective_replacement: false,
             end_of_service: false,
             active_alarms: if t_ms > 0 {
-                vec!["low_reservoir".into(), "motor_stall".into()]
+                vec![AlarmKind::LowReservoir, AlarmKind::MotorStall]
             } else {
                 vec![]
             },
@@ -92,6 +109,8 @@ fn check(id: &str, name: &str, pass: bool, detail: &str) -> RunEvent {
             unit: "uL".into(),
             at_ms: Some(600_000),
             detail: detail.into(),
+            margin_percent: None,
+            end_value: None,
         },
     }
 }
@@ -110,6 +129,7 @@ fn finished(id: &str, verdict: ScenarioVerdict, failed: &[&str], wall_ms: u64) -
 fn events() -> Vec<RunEvent> {
     vec![
         RunEvent::RunStarted {
+            schema_version: SCHEMA_VERSION,
             run_id: RUN_ID.into(),
             started_utc: "2026-03-01T08:00:00Z".into(),
             harness_version: "0.1.0".into(),
@@ -118,11 +138,23 @@ fn events() -> Vec<RunEvent> {
             os: "linux".into(),
             operator: None,
             command_line: vec!["pumphil".into(), "run".into()],
-            mode: "emulator".into(),
+            mode: Mode::Emulator,
             bench_file: None,
             seed: 7,
             jobs: 1,
-            scenarios: vec![file("scenarios/basic.toml")],
+            scenarios: ["basic", "neg-stall", "refused", "cut"]
+                .iter()
+                .map(|id| PlannedScenario {
+                    id: id.to_string(),
+                    kind: if id.starts_with("neg-") {
+                        ScenarioKind::NegativeControl
+                    } else {
+                        ScenarioKind::Scenario
+                    },
+                    path: format!("scenarios/{id}.toml"),
+                    sha256: "ab".repeat(32),
+                })
+                .collect(),
             csf: Default::default(),
         },
         // line 2
@@ -133,9 +165,9 @@ fn events() -> Vec<RunEvent> {
             scenario: "basic".into(),
             t_ms: 600_000,
             device_time_ms: 605_000,
-            alarm: "low_reservoir".into(),
-            priority: "medium".into(),
-            transition: "raised".into(),
+            alarm: AlarmKind::LowReservoir,
+            priority: Priority::Medium,
+            transition: AlarmTransition::Raised,
             event_seq: 3,
         },
         RunEvent::Deviation {
@@ -191,7 +223,7 @@ fn events() -> Vec<RunEvent> {
         started("cut", None),
         RunEvent::RunFinished {
             finished_utc: "2026-03-01T08:05:00Z".into(),
-            exit_code: 1,
+            exit_code: 3,
             passed: 0,
             failed: 2,
             incomplete: 1,
@@ -321,10 +353,15 @@ fn junit_has_a_suite_per_scenario_and_inverts_negative_controls() {
 
     let refused = suite(&xml, "refused");
     assert!(refused.contains("tests=\"1\" failures=\"0\" errors=\"1\" time=\"0.000\""));
-    assert!(refused.contains("<error message=\"fixture &quot;x.csv&quot; missing\"/>"));
+    assert!(refused.contains(
+        "<property name=\"kind\" value=\"scenario\"/>\n      <property name=\"verdict\" value=\"ERROR\"/>"
+    ));
+    assert!(
+        refused.contains("<error type=\"ERROR\" message=\"fixture &quot;x.csv&quot; missing\"/>")
+    );
     let cut = suite(&xml, "cut");
     assert!(cut.contains(
-        "<testcase name=\"scenario-completed\" classname=\"cut\">\n      <error message=\"the record ends before this scenario finished\"/>"
+        "<testcase name=\"scenario-completed\" classname=\"cut\">\n      <error type=\"INCOMPLETE\" message=\"the record ends before this scenario finished\"/>"
     ));
 }
 
@@ -339,8 +376,9 @@ fn summary_gives_run_and_scenario_verdicts_and_totals() {
     assert_eq!(summary["harness_version"], "0.1.0");
     assert_eq!(summary["git_commit"], "e6b8f8517b88");
     assert_eq!(summary["mode"], "emulator");
-    assert_eq!(summary["exit_code"], 1);
-    assert_eq!(summary["verdict"], "failed");
+    assert_eq!(summary["exit_code"], 3);
+    assert_eq!(summary["recorded_exit_code"], 3);
+    assert_eq!(summary["verdict"], "incomplete");
     assert_eq!(
         summary["record"],
         json!({"records": 18, "truncated_at_line": null})
@@ -361,8 +399,9 @@ fn summary_gives_run_and_scenario_verdicts_and_totals() {
     assert_eq!(basic["deviations"], 1);
     assert_eq!(basic["alarm_events"], 1);
     let control = &summary["scenarios"][1];
-    assert_eq!(control["kind"], "negative_control");
-    assert_eq!(control["verdict"], "control_missed");
+    assert_eq!(control["kind"], "negative control");
+    assert_eq!(control["verdict"], "defect_missed");
+    assert_eq!(control["verdict_label"], "DEFECT MISSED");
     assert_eq!(control["checks"], 3);
     assert_eq!(control["checks_failed"], 2);
     assert_eq!(
@@ -370,10 +409,12 @@ fn summary_gives_run_and_scenario_verdicts_and_totals() {
         "fixture \"x.csv\" missing"
     );
     assert_eq!(summary["scenarios"][3]["verdict"], "incomplete");
+    assert_eq!(summary["scenarios"][3]["progress"], "incomplete");
     assert_eq!(
         summary["totals"],
-        json!({"scenarios": 4, "passed": 0, "failed": 1, "control_caught": 0, "control_missed": 1,
-               "incomplete": 1, "errors": 1, "checks": 5, "checks_failed": 3})
+        json!({"planned": 4, "finished": 3, "incomplete": 1, "never_started": 0,
+               "passed": 0, "failed": 1, "defect_caught": 0, "defect_missed": 1,
+               "errors": 1, "checks": 5, "checks_failed": 3})
     );
 }
 
@@ -527,7 +568,12 @@ fn a_record_cut_short_renders_what_precedes_it_and_says_so() {
     let summary: serde_json::Value =
         serde_json::from_str(&read(dir.path(), "summary.json")).expect("summary");
     assert_eq!(summary["verdict"], "incomplete");
-    assert_eq!(summary["exit_code"], serde_json::Value::Null);
+    assert_eq!(summary["exit_code"], 3);
+    assert_eq!(summary["recorded_exit_code"], serde_json::Value::Null);
+    // Planned in run_started, never reached before the kill.
+    assert_eq!(summary["totals"]["planned"], 4);
+    assert_eq!(summary["totals"]["never_started"], 3);
+    assert_eq!(summary["scenarios"][2]["progress"], "never_started");
     assert_eq!(
         summary["record"],
         json!({"records": 8, "truncated_at_line": 9})
@@ -547,16 +593,17 @@ fn closing_table_lists_every_scenario_with_totals() {
         .expect("read")
         .records;
     assert_eq!(
-        closing_table(&records),
+        closing_table(&pumphil::record::view::RunView::from_records(&records)),
         "\
-SCENARIO   KIND      VERDICT          CHECKS  FAILED CHECKS
-basic      scenario  FAIL                1/2  alarm-onset:low_reservoir
-neg-stall  control   CONTROL MISSED      1/3  alarm-onset:motor_stall, under-infusion
-refused    scenario  ERROR               0/0  fixture \"x.csv\" missing
-cut        scenario  INCOMPLETE          0/0
-TOTAL                0/4 ok              2/5
+SCENARIO   KIND              VERDICT          CHECKS  FAILED CHECKS
+basic      scenario          FAIL                1/2  alarm-onset:low_reservoir
+neg-stall  negative control  DEFECT MISSED       1/3  alarm-onset:motor_stall, under-infusion
+refused    scenario          ERROR               0/0  fixture \"x.csv\" missing
+cut        scenario          INCOMPLETE          0/0
+TOTAL                        0/4 ok              2/5
 
-4 scenario(s): 0 as required, 4 not (a control is as required when its defect made the named checks fail)"
+4 scenario(s) planned: 3 finished, 1 incomplete, 0 never started; 0 as required, 4 not (a negative control is as required when its defect made the named checks fail)
+Overall verdict: INCOMPLETE"
     );
 }
 

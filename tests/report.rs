@@ -2,10 +2,15 @@
 //! determinism, gaps, snapshots, and printing to PDF in headless Chromium.
 
 use pumphil::checks::{CheckResult, Verdict};
+use pumphil::expect::ExpectedSample;
+use pumphil::protocol::{AlarmKind, Priority, TherapyState};
 use pumphil::record::journal::{self, Journal};
 use pumphil::record::report::{self, HTML_FILE, MARKDOWN_FILE};
-use pumphil::record::{BalanceInfo, DeviceInfo, FileRef, RunEvent, Sample, ScenarioVerdict};
-use pumphil::scenario::NegativeControl;
+use pumphil::record::{
+    AlarmTransition, BalanceInfo, DeviceInfo, FileRef, Mode, PlannedScenario, RunEvent, Sample,
+    ScenarioKind, ScenarioVerdict, StepOutcome, SCHEMA_VERSION,
+};
+use pumphil::scenario::{FindingKind, NegativeControl};
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,6 +20,11 @@ const RUN_ID: &str = "20260301T080000Z-abc123";
 const MIN: u64 = 60_000;
 const HOUR: u64 = 60 * MIN;
 const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// A record type written as the JSON it is recorded as.
+fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+    serde_json::from_value(value).expect("the JSON has the record's shape")
+}
 
 fn file(path: &str) -> FileRef {
     FileRef {
@@ -31,7 +41,7 @@ fn device() -> DeviceInfo {
         protocol_version: 1,
         reservoir_capacity_nl: 20_000_000,
         test_unit: true,
-        kind: "emulator".into(),
+        kind: Mode::Emulator,
         port: "/dev/pts/7".into(),
     }
 }
@@ -47,14 +57,14 @@ fn started(
         .map(|i| {
             let t = i * 10 * MIN;
             let delivered = t * 2_000_000 / (24 * HOUR);
-            (
-                t,
-                delivered,
-                20_000_000 - delivered,
-                delivered,
-                20_000_000 - delivered,
-                2_000_000u64,
-            )
+            ExpectedSample {
+                t_ms: t,
+                delivered_nl: delivered,
+                calculated_nl: 20_000_000 - delivered,
+                tip_nl: delivered,
+                actual_nl: 20_000_000 - delivered,
+                programmed_nl_per_day: 2_000_000,
+            }
         })
         .collect();
     RunEvent::ScenarioStarted {
@@ -76,22 +86,25 @@ fn started(
         }),
         end_ms: 6 * HOUR,
         sample_ms: 10 * MIN,
-        setup: json!({
+        setup: typed(json!({
             "device": {"reservoir_ml": 20, "initial_fill_nl": 20_000_000u64, "concentration_ug_per_ml": 500,
-                       "low_reservoir_threshold_nl": 2_000_000u64, "battery_permille": null, "stroke_nl": 2500},
+                       "low_reservoir_threshold_nl": 2_000_000u64, "battery_permille": null, "stroke_nl": 2500,
+                       "battery_life_days": 2555, "eri_threshold_permille": 100, "eos_after_eri_days": 90, "patient_group": "spinal"},
             "bench": {"balance": true, "density_g_per_ml": 1.0046},
             "tolerance": {"volume_relative": 0.15, "volume_absolute_nl": 5100, "alarm_ms": 300_000},
             "defects": null
-        }),
-        steps,
-        expectations: json!({
-            "alarms": [{"alarm": "low_reservoir", "priority": "medium", "cleared": null,
+        })),
+        steps: typed(steps),
+        expectations: typed(json!({
+            "alarms": [{"alarm": "low_reservoir", "priority": "medium", "cleared": null, "line": 30,
                         "raised": {"earliest_ms": 3 * HOUR - 5 * MIN, "latest_ms": 3 * HOUR + 5 * MIN}}],
             "forbidden": [],
-            "findings": [{"kind": "under_infusion", "window": {"earliest_ms": 2 * HOUR, "latest_ms": 2 * HOUR + 20 * MIN}}]
-        }),
-        expected_samples: serde_json::to_value(&expected).unwrap_or_default(),
-        expected_alarms: json!([]),
+            "findings": [{"kind": "under_infusion", "window": {"earliest_ms": 2 * HOUR, "latest_ms": 2 * HOUR + 20 * MIN}}],
+            "check_delivered": true, "check_calculated": true, "check_tip": true,
+            "discrepancy": {"window_ms": 600_000, "under_ratio": 0.9, "over_ratio": 1.1, "min_strokes": 20, "stopped_ratio": 0.1}
+        })),
+        expected_samples: expected,
+        expected_alarms: vec![],
     }
 }
 
@@ -108,7 +121,7 @@ fn sample(id: &str, t_ms: u64, stop_ms: u64) -> RunEvent {
             calculated_nl: 20_000_000 - delivered,
             dose_rate_ug_per_day: 1000,
             concentration_ug_per_ml: 500,
-            therapy_state: "running".into(),
+            therapy_state: TherapyState::Running,
             battery_permille: 1000,
             elective_replacement: false,
             end_of_service: false,
@@ -135,6 +148,8 @@ fn check(id: &str, name: &str, pass: bool, margin: f64) -> RunEvent {
             unit: "uL".into(),
             at_ms: Some(6 * HOUR),
             detail: format!("{name}: 37 samples compared"),
+            margin_percent: None,
+            end_value: None,
         },
     }
 }
@@ -166,6 +181,7 @@ fn synthetic_run(dir: &Path) {
         journal.append(event).expect("append");
     };
     emit(RunEvent::RunStarted {
+        schema_version: SCHEMA_VERSION,
         run_id: RUN_ID.into(),
         started_utc: "2026-03-01T08:00:00Z".into(),
         harness_version: "0.1.0".into(),
@@ -174,13 +190,22 @@ fn synthetic_run(dir: &Path) {
         os: "linux Debian GNU/Linux 12 (bookworm)".into(),
         operator: Some("A. Tester".into()),
         command_line: vec!["pumphil".into(), "run".into()],
-        mode: "emulator".into(),
+        mode: Mode::Emulator,
         bench_file: None,
         seed: 1,
         jobs: 2,
         scenarios: ["good", "control", "bad", "cut"]
             .iter()
-            .map(|id| file(&format!("scenarios/{id}.toml")))
+            .map(|id| PlannedScenario {
+                id: id.to_string(),
+                kind: if *id == "control" {
+                    ScenarioKind::NegativeControl
+                } else {
+                    ScenarioKind::Scenario
+                },
+                path: format!("scenarios/{id}.toml"),
+                sha256: "ab".repeat(32),
+            })
             .collect(),
         csf: Default::default(),
     });
@@ -195,8 +220,8 @@ fn synthetic_run(dir: &Path) {
         scenario: "good".into(),
         t_ms: 0,
         index: 0,
-        action: json!({"action": "program_continuous", "dose_ug_per_day": 1000}),
-        outcome: "ok".into(),
+        action: typed(json!({"action": "program_continuous", "dose_ug_per_day": 1000})),
+        outcome: StepOutcome::Ok,
     });
     for i in 0..=36 {
         if i == 12 {
@@ -204,8 +229,10 @@ fn synthetic_run(dir: &Path) {
                 scenario: "good".into(),
                 t_ms: 2 * HOUR,
                 index: 1,
-                action: json!({"action": "inject", "fault": {"fault": "catheter_disconnect"}}),
-                outcome: "ok".into(),
+                action: typed(
+                    json!({"action": "inject", "fault": {"fault": "catheter_disconnect"}}),
+                ),
+                outcome: StepOutcome::Ok,
             });
         }
         emit(sample("good", i * 10 * MIN, 2 * HOUR));
@@ -214,14 +241,14 @@ fn synthetic_run(dir: &Path) {
         scenario: "good".into(),
         t_ms: 3 * HOUR,
         device_time_ms: 3 * HOUR,
-        alarm: "low_reservoir".into(),
-        priority: "medium".into(),
-        transition: "raised".into(),
+        alarm: AlarmKind::LowReservoir,
+        priority: Priority::Medium,
+        transition: AlarmTransition::Raised,
         event_seq: 1,
     });
     emit(RunEvent::Finding {
         scenario: "good".into(),
-        kind: "under_infusion".into(),
+        kind: FindingKind::UnderInfusion,
         t_ms: 2 * HOUR + 10 * MIN,
         detail: "measured tip flow 40.0 % of programmed over 1h 50m .. 2h 10m".into(),
     });
@@ -285,8 +312,7 @@ fn synthetic_run(dir: &Path) {
 fn rendered_run() -> (tempfile::TempDir, String, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     synthetic_run(dir.path());
-    let read = journal::read(dir.path()).expect("read");
-    report::write_reports(dir.path(), &read.records).expect("write reports");
+    report::write_reports(dir.path()).expect("write reports");
     let md = std::fs::read_to_string(dir.path().join(MARKDOWN_FILE)).expect("report.md");
     let html = std::fs::read_to_string(dir.path().join(HTML_FILE)).expect("report.html");
     (dir, md, html)
@@ -306,7 +332,7 @@ fn cover_names_product_test_system_and_verdict() {
     let (_dir, md, _) = rendered_run();
     for needle in [
         "Run `20260301T080000Z-abc123`",
-        "## Overall verdict: ❌ FAIL",
+        "## Overall verdict: INCOMPLETE",
         "| Model | PH-EMU-40 |",
         "| Serial number | EMU-0001 |",
         "| Firmware | emu-0.1.0 |",
@@ -324,6 +350,30 @@ fn cover_names_product_test_system_and_verdict() {
 }
 
 #[test]
+fn readability_is_printed_as_the_bench_file_gives_it() {
+    let original = tempfile::tempdir().expect("tempdir");
+    synthetic_run(original.path());
+    // The same run recorded with a 0.01 mg balance.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::create(dir.path()).expect("journal");
+    for record in journal::read(original.path()).expect("read").records {
+        let mut event = record.event;
+        if let RunEvent::ScenarioStarted {
+            balance: Some(b), ..
+        } = &mut event
+        {
+            b.readability_mg = 0.01;
+        }
+        journal.append(event).expect("append");
+    }
+    drop(journal);
+    report::write_reports(dir.path()).expect("write reports");
+    let md = std::fs::read_to_string(dir.path().join(MARKDOWN_FILE)).expect("report.md");
+    assert!(md.contains("| Readability | 0.01 mg |"), "{md}");
+    assert!(md.contains(", 0.01 mg, density"), "{md}");
+}
+
+#[test]
 fn gaps_in_the_record_are_stated_prominently() {
     let (_dir, md, html) = rendered_run();
     // Records 0..=133: the last complete one is seq 133; line 135 is torn.
@@ -338,9 +388,7 @@ fn gaps_in_the_record_are_stated_prominently() {
 #[test]
 fn negative_controls_are_distinct_from_real_failures() {
     let (_dir, md, _) = rendered_run();
-    assert!(
-        md.contains("## control: Synthetic scenario control — 🛡️ Negative control — defect caught")
-    );
+    assert!(md.contains("## control: Synthetic scenario control — 🛡️ DEFECT CAUGHT"));
     assert!(md.contains("🛡️ **failed as required**"));
     assert!(md.contains("| also failed (not required) |"));
     assert!(md.contains("## bad: Synthetic scenario bad — ❌ FAIL"));
@@ -398,8 +446,7 @@ fn rendering_again_is_byte_identical() {
     let (dir, md, html) = rendered_run();
     // A manifest and the old reports are present on the second render; neither may change it.
     std::fs::write(dir.path().join("MANIFEST.sha256"), "x").expect("manifest");
-    let read = journal::read(dir.path()).expect("read");
-    report::write_reports(dir.path(), &read.records).expect("again");
+    report::write_reports(dir.path()).expect("again");
     assert_eq!(
         std::fs::read_to_string(dir.path().join(MARKDOWN_FILE)).expect("md"),
         md

@@ -1,5 +1,8 @@
 //! The whole suite through the real runner: every check is seen failing in some negative control,
-//! and the correct emulator passes every scenario whatever the balance noise seed.
+//! the correct emulator passes every scenario whatever the balance noise seed (1.0 mg), and every
+//! control is still caught under that noise.
+
+mod common;
 
 use pumphil::checks::names;
 use pumphil::record::{journal, RunEvent, ScenarioVerdict};
@@ -8,20 +11,8 @@ use std::collections::BTreeSet;
 
 fn options(reports: &std::path::Path, seed: u64, paths: Vec<std::path::PathBuf>) -> RunOptions {
     RunOptions {
-        paths,
-        jobs: 2,
         seed,
-        noise_mg: 0.1,
-        bench: None,
-        operator: Some("suite test".into()),
-        reports_dir: reports.to_path_buf(),
-        fixtures: None,
-        plain: true,
-        quiet: true,
-        command_line: vec!["suite-test".into()],
-        link_faults: Default::default(),
-        retries: 3,
-        csf: Default::default(),
+        ..common::run_options(reports, paths)
     }
 }
 
@@ -32,12 +23,14 @@ fn records(dir: &std::path::Path) -> Vec<journal::Record> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_check_is_seen_failing_and_every_control_names_its_check() {
     let reports = tempfile::tempdir().unwrap();
-    let outcome = run(options(reports.path(), 1, vec![])).await;
+    let outcome = run(options(reports.path(), 1, vec![]))
+        .await
+        .expect("the run starts");
     assert_eq!(
         outcome.exit_code, 0,
         "the suite, controls included, must come out as required"
     );
-    let records = records(&outcome.dir.unwrap());
+    let records = records(&outcome.dir.clone());
     let mut failed_families = BTreeSet::new();
     let mut controls = 0;
     for r in &records {
@@ -75,37 +68,63 @@ async fn every_check_is_seen_failing_and_every_control_names_its_check() {
     assert!(never.is_empty(), "checks never seen failing: {never:?}");
 }
 
+/// Runs the whole suite, controls included, with one balance noise seed, and returns what did
+/// not come out as required: a positive scenario that did not pass (a false FAIL), a control
+/// that was not caught.
+async fn not_as_required(seed: u64, noise_mg: f64) -> Vec<String> {
+    let reports = tempfile::tempdir().unwrap();
+    let mut opts = options(reports.path(), seed, vec![]);
+    opts.noise_mg = noise_mg;
+    let outcome = run(opts).await.expect("the run starts");
+    let mut wrong: Vec<String> = records(&outcome.dir)
+        .iter()
+        .filter_map(|r| match &r.event {
+            RunEvent::ScenarioFinished {
+                scenario,
+                verdict,
+                failed_checks,
+                ..
+            } => {
+                let required = if scenario.contains("-neg-") {
+                    ScenarioVerdict::ControlCaught
+                } else {
+                    ScenarioVerdict::Passed
+                };
+                (*verdict != required).then(|| format!("{scenario}: {verdict:?} {failed_checks:?}"))
+            }
+            _ => None,
+        })
+        .collect();
+    if outcome.exit_code != 0 {
+        wrong.push(format!("exit code {}", outcome.exit_code));
+    }
+    wrong
+}
+
+/// A realistic bench balance (1.0 mg standard deviation): the correct emulator passes every
+/// scenario and every control, the flow-discrepancy ones included, is still caught. One seed
+/// here; `twenty_noise_seeds_at_1_mg_give_no_false_fail` runs 20 (in release, on CI).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_correct_emulator_passes_every_scenario_with_20_noise_seeds() {
-    let positive: Vec<std::path::PathBuf> =
-        pumphil::scenario::files_in(std::path::Path::new("scenarios"))
-            .unwrap()
-            .into_iter()
-            .filter(|p| !p.to_string_lossy().contains("-neg-"))
-            .collect();
-    assert!(positive.len() >= 5);
+async fn a_noisy_balance_gives_no_false_fail_and_misses_no_control() {
+    let wrong = not_as_required(7, 1.0).await;
+    assert!(wrong.is_empty(), "seed 7, 1.0 mg: {wrong:?}");
+}
+
+/// 20 seeds at 1.0 mg: 0 false FAILs, every control caught. `cargo test --release --test suite
+/// -- --ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "20 whole-suite runs: run in release (CI)"]
+async fn twenty_noise_seeds_at_1_mg_give_no_false_fail() {
+    let mut wrong = Vec::new();
     for seed in 1..=20 {
-        let reports = tempfile::tempdir().unwrap();
-        let outcome = run(options(reports.path(), seed, positive.clone())).await;
-        let failed: Vec<String> = records(&outcome.dir.unwrap())
-            .iter()
-            .filter_map(|r| match &r.event {
-                RunEvent::ScenarioFinished {
-                    scenario,
-                    verdict,
-                    failed_checks,
-                    ..
-                } if *verdict != ScenarioVerdict::Passed => {
-                    Some(format!("{scenario}: {failed_checks:?}"))
-                }
-                _ => None,
-            })
-            .collect();
-        assert!(
-            failed.is_empty() && outcome.exit_code == 0,
-            "seed {seed}: {failed:?}"
+        wrong.extend(
+            not_as_required(seed, 1.0)
+                .await
+                .into_iter()
+                .map(|w| format!("seed {seed}: {w}")),
         );
     }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,8 +138,9 @@ async fn the_record_renders_verifies_and_detects_tampering() {
             "scenarios/refill-neg-wrong-priority.toml".into(),
         ],
     ))
-    .await;
-    let dir = outcome.dir.unwrap();
+    .await
+    .expect("the run starts");
+    let dir = outcome.dir.clone();
     pumphil::record::render::render_all(&dir).unwrap();
     let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
     pumphil::record::render::render_all(&dir).unwrap();
@@ -186,9 +206,9 @@ async fn a_corrupting_link_gives_the_same_verdicts_with_every_retry_recorded() {
         ..Default::default()
     };
     opts.retries = 10;
-    let outcome = run(opts).await;
+    let outcome = run(opts).await.expect("the run starts");
     assert_eq!(outcome.exit_code, 0);
-    let records = records(&outcome.dir.unwrap());
+    let records = records(&outcome.dir.clone());
     let verdicts: Vec<(String, ScenarioVerdict)> = records
         .iter()
         .filter_map(|r| match &r.event {

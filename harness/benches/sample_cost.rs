@@ -76,9 +76,12 @@ fn run_scenario(
         },
         retries: pumphil::runner::devices::DEFAULT_RETRIES,
         csf: Default::default(),
+        allow_expired_calibration: false,
     };
     let start = Instant::now();
-    let outcome = runtime.block_on(pumphil::runner::run(options));
+    let outcome = runtime
+        .block_on(pumphil::runner::run(options))
+        .expect("the benchmark scenario ran");
     let seconds = start.elapsed().as_secs_f64();
     assert_eq!(outcome.exit_code, 0, "the benchmark scenario did not pass");
     seconds

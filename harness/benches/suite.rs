@@ -34,12 +34,13 @@ fn main() {
             link_faults: Default::default(),
             retries: 3,
             csf: Default::default(),
+            allow_expired_calibration: false,
         };
         let start = Instant::now();
-        let outcome = runtime.block_on(pumphil::runner::run(options));
-        if let Some(dir) = &outcome.dir {
-            let _ = pumphil::record::render::render_all(dir);
-        }
+        let outcome = runtime
+            .block_on(pumphil::runner::run(options))
+            .expect("the suite starts");
+        let _ = pumphil::record::render::render_all(&outcome.dir);
         times.push(start.elapsed().as_secs_f64());
         assert_eq!(outcome.exit_code, 0, "the suite did not pass");
     }

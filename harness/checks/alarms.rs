@@ -35,6 +35,8 @@ fn result(
         unit: "s".to_string(),
         at_ms,
         detail,
+        margin_percent: None,
+        end_value: None,
     }
 }
 

@@ -5,44 +5,19 @@
 
 pub mod alarms;
 pub mod flow;
+pub mod flow_accuracy;
 #[cfg(test)]
 mod flow_tests;
-pub mod names;
+pub mod trumpet;
+/// Check names are read from scenario files (a negative control's `must_fail`), so their
+/// vocabulary sits in the scenario layer below the checks; `checks::names` is the same module.
+pub use crate::scenario::check_names as names;
 pub mod volume;
 
 use crate::expect::ExpectedSample;
-use crate::record::Sample;
+// Samples and check results are the record's schema: the checks fill them in.
+pub use crate::record::schema::{CheckResult, Sample, Verdict};
 use crate::scenario::Scenario;
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Pass,
-    Fail,
-}
-
-/// One judged check, as recorded in the run record and shown in every report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CheckResult {
-    pub name: String,
-    pub verdict: Verdict,
-    pub expected: String,
-    pub measured: String,
-    pub tolerance: String,
-    /// Distance to the nearest limit in `unit`; negative when the check failed.
-    pub margin: Option<f64>,
-    pub unit: String,
-    /// Scenario time the verdict refers to (the worst sample, the alarm onset...).
-    pub at_ms: Option<u64>,
-    pub detail: String,
-}
-
-impl CheckResult {
-    pub fn passed(&self) -> bool {
-        self.verdict == Verdict::Pass
-    }
-}
 
 /// An alarm transition the harness observed, on scenario time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,17 +42,30 @@ pub struct Judge<'a> {
     scenario: &'a Scenario,
     volumes: Vec<volume::SeriesCheck>,
     flow: Option<flow::FlowFinder>,
+    flow_accuracy: Option<flow_accuracy::FlowAccuracy>,
+}
+
+/// The balance's reading noise (one standard deviation, mg) that the judge allows for, when
+/// the bench declares it (the emulator's `--noise-mg`, a bench balance's repeatability).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BalanceNoise {
+    pub sd_mg: f64,
 }
 
 impl<'a> Judge<'a> {
     pub fn new(scenario: &'a Scenario) -> Judge<'a> {
+        Judge::with_noise(scenario, BalanceNoise::default())
+    }
+
+    pub fn with_noise(scenario: &'a Scenario, noise: BalanceNoise) -> Judge<'a> {
         Judge {
             scenario,
-            volumes: volume::SeriesCheck::for_scenario(scenario),
+            volumes: volume::SeriesCheck::for_scenario(scenario, noise.sd_mg),
             flow: scenario
                 .bench
                 .balance
-                .then(|| flow::FlowFinder::new(scenario)),
+                .then(|| flow::FlowFinder::new(scenario, noise.sd_mg)),
+            flow_accuracy: flow_accuracy::FlowAccuracy::for_scenario(scenario),
         }
     }
 
@@ -89,6 +77,17 @@ impl<'a> Judge<'a> {
         if let Some(flow) = &mut self.flow {
             flow.observe(self.scenario, sample, expected);
         }
+        if let Some(trumpet) = &mut self.flow_accuracy {
+            trumpet.observe(sample.t_ms, sample.balance_g, expected);
+        }
+    }
+
+    /// The `[analysis.trumpet]` curve from the samples seen so far (all of them once the run
+    /// is over); None when the scenario asks for none or the period has no programmed rate.
+    pub fn trumpet_curve(&self) -> Option<trumpet::TrumpetCurve> {
+        self.flow_accuracy
+            .as_ref()
+            .and_then(|t| t.curve(self.scenario))
     }
 
     /// Every check that applies to the scenario, and the findings, for the record.
@@ -100,10 +99,14 @@ impl<'a> Judge<'a> {
             .map(|v| v.finish(scenario))
             .collect();
         results.extend(alarms::check_alarms(scenario, alarms));
+        if let Some(trumpet) = self.flow_accuracy {
+            results.extend(trumpet.finish(scenario));
+        }
         let mut findings = Vec::new();
         if let Some(flow) = self.flow {
-            findings = flow.finish();
-            results.extend(flow::check_findings(scenario, &findings));
+            let judged;
+            (findings, judged) = flow.finish();
+            results.extend(flow::check_findings(scenario, &findings, judged));
         }
         (results, findings)
     }

@@ -1,60 +1,154 @@
 //! Volume checks: device-reported delivered and calculated volumes, and the balance-measured tip
-//! volume, against the expected trace at every sample.
+//! volume, against the expected trace: the cumulative value at every sample, the increment over
+//! every interval between consecutive samples, and the increment over every segment between
+//! scenario steps. A total can hide a wrong part (delivery during a stop, a short bolus); an
+//! increment cannot.
 
 use super::{ml, names, time, CheckResult, Verdict};
 use crate::expect::ExpectedSample;
-use crate::record::Sample;
+use crate::record::schema::Sample;
 use crate::scenario::Scenario;
 
 /// Tolerance at a sample: the relative tolerance of the volume delivered so far, never below
 /// the absolute floor (two strokes and a balance readability step by default).
 pub fn tolerance_nl(scenario: &Scenario, expected: &ExpectedSample) -> f64 {
     let t = &scenario.tolerance;
-    (t.volume_relative * expected.delivered_nl as f64).max(t.volume_absolute_nl as f64)
+    band_nl(
+        t.volume_relative,
+        t.volume_absolute_nl,
+        expected.delivered_nl,
+    )
 }
 
-/// One volume series judged sample by sample as the run goes, keeping only the worst sample,
-/// the counts and the last pair: memory does not grow with the scenario's length.
+/// The half-width of the judged band around an expected volume, in nL: the larger of the
+/// relative tolerance of the volume delivered so far and the absolute floor. The report's
+/// volume plot shades this same band, so what is drawn is what was judged.
+pub fn band_nl(relative: f64, absolute_nl: u64, expected_delivered_nl: u64) -> f64 {
+    (relative * expected_delivered_nl as f64).max(absolute_nl as f64)
+}
+
+/// Tolerance on an increment: relative to the increment expected over that interval, plus
+/// the absolute floor (a stroke can land on either side of each end; a balance reads in
+/// steps), plus what the balance noise allows for the difference of two readings.
+pub fn increment_tolerance_nl(scenario: &Scenario, expected_nl: f64, noise_nl: f64) -> f64 {
+    let t = &scenario.tolerance;
+    t.volume_relative * expected_nl.abs() + t.volume_absolute_nl as f64 + noise_nl
+}
+
+/// How many standard deviations of reading noise the tolerance on one reading allows: with
+/// thousands of readings per run and 20 seeds, 5 sigma keeps false failures out.
+pub const NOISE_SIGMAS: f64 = 5.0;
+
+/// What was judged, for the headline: a sample's total, an interval's or a segment's increment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Span {
+    Total,
+    Interval { from_ms: u64 },
+    Segment { from_ms: u64 },
+}
+
+/// The judgement that used the largest fraction of its tolerance.
+#[derive(Debug, Clone, Copy)]
+struct Worst {
+    fraction: f64,
+    span: Span,
+    t_ms: u64,
+    expected: f64,
+    measured: f64,
+    tolerance: f64,
+}
+
+/// A measured and expected value at one sample.
+#[derive(Debug, Clone, Copy)]
+struct Point {
+    t_ms: u64,
+    measured: u64,
+    expected: u64,
+}
+
+/// Counts of one kind of judgement.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    compared: u64,
+    failures: u64,
+}
+
+impl Tally {
+    fn count(&mut self, failed: bool) {
+        self.compared += 1;
+        self.failures += u64::from(failed);
+    }
+}
+
+/// One volume series judged as the run goes, keeping only the worst judgement, the counts,
+/// the previous sample and the current segment's start: memory does not grow with the
+/// scenario's length.
 pub struct SeriesCheck {
     name: &'static str,
     what: &'static str,
     pick_expected: fn(&ExpectedSample) -> u64,
     pick_measured: fn(&Sample) -> Option<u64>,
-    /// margin, t, expected, measured, tolerance
-    worst: Option<(f64, u64, u64, u64, f64)>,
-    compared: u64,
-    failures: u64,
+    /// Noise allowance for the difference of two readings (tip volume only).
+    noise_nl: f64,
+    worst: Option<Worst>,
+    totals: Tally,
+    intervals: Tally,
+    segments: Tally,
     missing: u64,
+    previous: Option<Point>,
+    segment_start: Option<Point>,
+    /// Step times still ahead, ascending: each closes a segment.
+    boundaries: std::vec::IntoIter<u64>,
+    next_boundary: Option<u64>,
     /// The latest sample's time, its measured value and its expected value.
     last: Option<(u64, Option<u64>, Option<u64>)>,
 }
 
 impl SeriesCheck {
     fn new(
+        scenario: &Scenario,
         name: &'static str,
         what: &'static str,
         pick_expected: fn(&ExpectedSample) -> u64,
         pick_measured: fn(&Sample) -> Option<u64>,
     ) -> SeriesCheck {
+        let mut steps: Vec<u64> = scenario
+            .steps
+            .iter()
+            .map(|s| s.at_ms)
+            .filter(|&t| t > 0)
+            .collect();
+        steps.sort_unstable();
+        steps.dedup();
+        let mut boundaries = steps.into_iter();
+        let next_boundary = boundaries.next();
         SeriesCheck {
             name,
             what,
             pick_expected,
             pick_measured,
+            noise_nl: 0.0,
             worst: None,
-            compared: 0,
-            failures: 0,
+            totals: Tally::default(),
+            intervals: Tally::default(),
+            segments: Tally::default(),
             missing: 0,
+            previous: None,
+            segment_start: None,
+            boundaries,
+            next_boundary,
             last: None,
         }
     }
 
-    /// Every check that applies to the scenario, in report order.
-    pub fn for_scenario(scenario: &Scenario) -> Vec<SeriesCheck> {
+    /// Every check that applies to the scenario, in report order. `noise_mg` is the balance's
+    /// reading noise (one standard deviation), widening the tip volume's tolerances.
+    pub fn for_scenario(scenario: &Scenario, noise_mg: f64) -> Vec<SeriesCheck> {
         let e = &scenario.expect;
         let mut out = Vec::new();
         if e.check_delivered {
             out.push(SeriesCheck::new(
+                scenario,
                 names::DELIVERED_VOLUME,
                 "device-reported cumulative delivered volume",
                 |x| x.delivered_nl,
@@ -63,6 +157,7 @@ impl SeriesCheck {
         }
         if e.check_calculated {
             out.push(SeriesCheck::new(
+                scenario,
                 names::CALCULATED_RESERVOIR,
                 "device-reported calculated reservoir volume",
                 |x| x.calculated_nl,
@@ -70,12 +165,16 @@ impl SeriesCheck {
             ));
         }
         if e.check_tip {
-            out.push(SeriesCheck::new(
+            let mut tip = SeriesCheck::new(
+                scenario,
                 names::TIP_VOLUME,
                 "balance-measured catheter-tip volume",
                 |x| x.tip_nl,
                 |s| s.tip_nl,
-            ));
+            );
+            // mg of water-like fluid to nL: 1 mg is 1 / density uL.
+            tip.noise_nl = noise_mg.max(0.0) * 1e3 / scenario.bench.density_g_per_ml;
+            out.push(tip);
         }
         out
     }
@@ -94,51 +193,171 @@ impl SeriesCheck {
             self.missing += 1;
             return;
         };
-        let tol = tolerance_nl(scenario, exp);
-        let margin = tol - (measured as f64 - want as f64).abs();
-        self.compared += 1;
-        if margin < 0.0 {
-            self.failures += 1;
+        let here = Point {
+            t_ms: sample.t_ms,
+            measured,
+            expected: want,
+        };
+        let tol = tolerance_nl(scenario, exp) + NOISE_SIGMAS * self.noise_nl;
+        self.judge(Span::Total, here.t_ms, want as f64, measured as f64, tol);
+        let two_readings = NOISE_SIGMAS * std::f64::consts::SQRT_2 * self.noise_nl;
+        if let Some(previous) = self.previous {
+            self.judge_increment(
+                scenario,
+                Span::Interval {
+                    from_ms: previous.t_ms,
+                },
+                previous,
+                here,
+                two_readings,
+            );
+            // A segment ends at the last sample at or before the next step.
+            if self.next_boundary.is_some_and(|b| here.t_ms > b) {
+                if let Some(start) = self.segment_start {
+                    if previous.t_ms > start.t_ms {
+                        self.judge_increment(
+                            scenario,
+                            Span::Segment {
+                                from_ms: start.t_ms,
+                            },
+                            start,
+                            previous,
+                            two_readings,
+                        );
+                    }
+                }
+                self.segment_start = Some(previous);
+                while self.next_boundary.is_some_and(|b| here.t_ms > b) {
+                    self.next_boundary = self.boundaries.next();
+                }
+            }
+        } else {
+            self.segment_start = Some(here);
         }
-        if self.worst.is_none_or(|w| margin < w.0) {
-            self.worst = Some((margin, sample.t_ms, want, measured, tol));
+        self.previous = Some(here);
+    }
+
+    fn judge_increment(
+        &mut self,
+        scenario: &Scenario,
+        span: Span,
+        from: Point,
+        to: Point,
+        noise_nl: f64,
+    ) {
+        let expected = to.expected as f64 - from.expected as f64;
+        let measured = to.measured as f64 - from.measured as f64;
+        let tol = increment_tolerance_nl(scenario, expected, noise_nl);
+        self.judge(span, to.t_ms, expected, measured, tol);
+    }
+
+    fn judge(&mut self, span: Span, t_ms: u64, expected: f64, measured: f64, tolerance: f64) {
+        let fraction = (measured - expected).abs() / tolerance.max(1.0);
+        let failed = fraction > 1.0;
+        match span {
+            Span::Total => self.totals.count(failed),
+            Span::Interval { .. } => self.intervals.count(failed),
+            Span::Segment { .. } => self.segments.count(failed),
+        }
+        // On a tie the later judgement wins: a perfect run is headlined by its end, not t = 0.
+        if self.worst.is_none_or(|w| fraction >= w.fraction) {
+            self.worst = Some(Worst {
+                fraction,
+                span,
+                t_ms,
+                expected,
+                measured,
+                tolerance,
+            });
         }
     }
 
-    pub fn finish(self, scenario: &Scenario) -> CheckResult {
-        let (name, what, compared, failures, missing) = (
-            self.name,
-            self.what,
-            self.compared,
-            self.failures,
-            self.missing,
-        );
-        let end_text = match self.last {
-            Some((t, Some(m), Some(want))) => format!(
-                "at the end ({}): expected {}, measured {}",
+    pub fn finish(mut self, scenario: &Scenario) -> CheckResult {
+        if let (Some(start), Some(end)) = (self.segment_start, self.previous) {
+            if end.t_ms > start.t_ms {
+                let two_readings = NOISE_SIGMAS * std::f64::consts::SQRT_2 * self.noise_nl;
+                self.judge_increment(
+                    scenario,
+                    Span::Segment {
+                        from_ms: start.t_ms,
+                    },
+                    start,
+                    end,
+                    two_readings,
+                );
+            }
+        }
+        let (name, what, missing) = (self.name, self.what, self.missing);
+        let end_value = match self.last {
+            Some((t, Some(m), Some(want))) => Some(format!(
+                "{}: expected {}, measured {}",
                 time(t),
                 ml(want as f64),
                 ml(m as f64)
-            ),
-            _ => String::new(),
+            )),
+            _ => None,
         };
+        let failures = self.totals.failures + self.intervals.failures + self.segments.failures;
+        let t = &scenario.tolerance;
         match self.worst {
-            Some((margin, t, want, measured, tol)) if compared > 0 => CheckResult {
-                name: name.to_string(),
-                verdict: if failures == 0 { Verdict::Pass } else { Verdict::Fail },
-                expected: ml(want as f64),
-                measured: ml(measured as f64),
-                tolerance: format!("±{} (±{:.0} % of delivered, floor {})", ml(tol), scenario.tolerance.volume_relative * 100.0, ml(scenario.tolerance.volume_absolute_nl as f64)),
-                margin: Some(margin / 1e3),
-                unit: "uL".to_string(),
-                at_ms: Some(t),
-                detail: format!(
-                    "{what}: {compared} samples compared, {failures} outside tolerance; worst at {}{}{}",
-                    time(t),
-                    if end_text.is_empty() { String::new() } else { format!("; {end_text}") },
-                    if missing > 0 { format!("; {missing} samples without a value") } else { String::new() }
-                ),
-            },
+            Some(w) if self.totals.compared > 0 => {
+                let (which, tolerance_rule) = match w.span {
+                    Span::Total => (
+                        format!("total at {}", time(w.t_ms)),
+                        format!(
+                            "±{:.0} % of delivered, floor {}",
+                            t.volume_relative * 100.0,
+                            ml(t.volume_absolute_nl as f64)
+                        ),
+                    ),
+                    Span::Interval { from_ms } | Span::Segment { from_ms } => (
+                        format!(
+                            "{} {} .. {}",
+                            if matches!(w.span, Span::Interval { .. }) {
+                                "increment over the interval"
+                            } else {
+                                "increment over the segment between steps"
+                            },
+                            time(from_ms),
+                            time(w.t_ms)
+                        ),
+                        format!(
+                            "±{:.0} % of the expected increment + {}",
+                            t.volume_relative * 100.0,
+                            ml(t.volume_absolute_nl as f64)
+                        ),
+                    ),
+                };
+                let margin_nl = w.tolerance - (w.measured - w.expected).abs();
+                let noise = if self.noise_nl > 0.0 {
+                    format!(
+                        ", balance noise {:.1} uL (1 sd) allowed {NOISE_SIGMAS} times",
+                        self.noise_nl / 1e3
+                    )
+                } else {
+                    String::new()
+                };
+                CheckResult {
+                    name: name.to_string(),
+                    verdict: if failures == 0 { Verdict::Pass } else { Verdict::Fail },
+                    expected: value(w.span, w.t_ms, w.expected),
+                    measured: value(w.span, w.t_ms, w.measured),
+                    tolerance: format!("±{} ({tolerance_rule}{noise})", ml(w.tolerance)),
+                    margin: Some(margin_nl / 1e3),
+                    unit: "uL".to_string(),
+                    at_ms: Some(w.t_ms),
+                    detail: format!(
+                        "{what}: worst is the {which}, {:.0} % of its tolerance used; {} totals, {} intervals, {} segments compared, {} totals, {} intervals, {} segments outside tolerance{}{}",
+                        w.fraction * 100.0,
+                        self.totals.compared, self.intervals.compared, self.segments.compared,
+                        self.totals.failures, self.intervals.failures, self.segments.failures,
+                        end_value.as_ref().map(|e| format!("; at the end ({e})")).unwrap_or_default(),
+                        if missing > 0 { format!("; {missing} samples without a value") } else { String::new() }
+                    ),
+                    margin_percent: Some((1.0 - w.fraction) * 100.0),
+                    end_value,
+                }
+            }
             _ => CheckResult {
                 name: name.to_string(),
                 verdict: Verdict::Fail,
@@ -149,7 +368,78 @@ impl SeriesCheck {
                 unit: "uL".to_string(),
                 at_ms: None,
                 detail: format!("{what}: nothing to compare ({missing} samples without a value)"),
+                margin_percent: None,
+                end_value: None,
             },
         }
+    }
+}
+
+/// A total reads as a volume; an increment says so, with its span: "+0.1092 mL over 1d .. 1d 30m".
+fn value(span: Span, t_ms: u64, nl: f64) -> String {
+    match span {
+        Span::Total => ml(nl),
+        Span::Interval { from_ms } | Span::Segment { from_ms } => format!(
+            "{}{} over {} .. {}",
+            if nl >= 0.0 { "+" } else { "" },
+            ml(nl),
+            time(from_ms),
+            time(t_ms)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judged(delivered: &[(u64, u64)]) -> CheckResult {
+        let scenario = crate::scenario::load(std::path::Path::new("scenarios/stop-resume.toml"))
+            .expect("scenario");
+        let mut check = SeriesCheck::for_scenario(&scenario, 0.0).remove(0);
+        for (i, &(expected, measured)) in delivered.iter().enumerate() {
+            let t_ms = i as u64 * scenario.sample_ms;
+            let row = ExpectedSample {
+                t_ms,
+                delivered_nl: expected,
+                calculated_nl: 0,
+                tip_nl: 0,
+                actual_nl: 0,
+                programmed_nl_per_day: 0,
+            };
+            let sample = Sample {
+                delivered_nl: measured,
+                ..Sample::running_at(t_ms)
+            };
+            check.observe(&scenario, &sample, Some(&row));
+        }
+        check.finish(&scenario)
+    }
+
+    /// 30 uL delivered where nothing was due, inside ±15 % of the 1 mL total: the interval fails.
+    #[test]
+    fn an_increment_fails_where_the_total_passes() {
+        let result = judged(&[(0, 0), (1_000_000, 1_000_000), (1_000_000, 1_030_000)]);
+        assert_eq!(result.name, names::DELIVERED_VOLUME);
+        assert_eq!(result.verdict, Verdict::Fail, "{result:?}");
+        assert!(
+            result.detail.contains("0 totals, 1 intervals"),
+            "{}",
+            result.detail
+        );
+        assert_eq!(result.at_ms, Some(20 * 60_000));
+    }
+
+    /// A perfect run is headlined by its end, not by t = 0, with its margin as 100 % unused.
+    #[test]
+    fn the_headline_is_the_most_used_tolerance_or_the_end() {
+        let result = judged(&[(0, 0), (10_000, 10_000), (20_000, 20_000)]);
+        assert_eq!(result.verdict, Verdict::Pass);
+        assert_eq!(result.at_ms, Some(20 * 60_000));
+        assert_eq!(result.margin_percent, Some(100.0));
+        let result = judged(&[(0, 0), (100_000, 103_000), (200_000, 200_000)]);
+        assert_eq!(result.at_ms, Some(10 * 60_000), "{result:?}");
+        assert!(result.margin_percent.is_some_and(|p| p < 100.0 && p > 0.0));
+        assert!(result.end_value.is_some());
     }
 }

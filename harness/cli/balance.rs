@@ -2,12 +2,13 @@
 
 use super::exit;
 use crate::driver::balance::{BalanceDriver, Reading};
-use crate::link::serial::{open_serial, SerialSettings};
+use crate::link::serial::SerialSettings;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub struct BalanceArgs {
-    /// The balance's serial port (or the pty printed by `pumphil emulate --pty`).
+    /// The balance's serial port, tcp://host:port (raw serial server) or rfc2217://host:port, or the
+    /// pty printed by `pumphil emulate --pty`.
     #[arg(long)]
     pub port: String,
     #[arg(long, default_value_t = 9_600)]
@@ -30,27 +31,26 @@ pub fn format_reading(r: &Reading) -> String {
 }
 
 pub fn run(args: &BalanceArgs) -> u8 {
-    let Ok(rt) = super::runtime() else {
-        return exit::INFRASTRUCTURE;
+    let rt = match super::runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
     };
     rt.block_on(async {
         let settings = SerialSettings {
             baud: args.baud,
             ..SerialSettings::balance(&args.port)
         };
-        let link = match open_serial(&settings) {
-            Ok(l) => l,
-            Err(e) => {
-                super::print_error(e, None);
-                return exit::INFRASTRUCTURE;
-            }
+        let link = match super::open_port(&settings).await {
+            Ok(link) => link,
+            Err(code) => return code,
         };
         let mut balance = BalanceDriver::new(link);
         loop {
             match balance.weigh_immediate().await {
-                Ok(r) => println!("{}", format_reading(&r)),
+                Ok(r) => writeln!(super::out::stdout(), "{}", format_reading(&r)),
                 Err(e) => {
                     super::print_error(
+                        "balance::no-answer",
                         e,
                         Some(&format!(
                             "is the balance on {} set to MT-SICS at {} baud 8N1?",

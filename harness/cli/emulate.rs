@@ -1,20 +1,26 @@
 //! `pumphil emulate`: the built-in pump and balance on new pseudo-terminals or existing ttys.
 
+use super::emulator_args::EmulatorArgs;
 use super::exit;
-use crate::emulator::config::EmulatorArgs;
-use std::io::Write;
 
 #[derive(Debug, clap::Args)]
 pub struct EmulateArgs {
     /// Create pseudo-terminals and print their paths.
-    #[arg(long, conflicts_with = "port")]
+    #[arg(long, conflicts_with_all = ["port", "tcp"])]
     pub pty: bool,
-    /// Serve an existing tty for the pump instead (e.g. one end of a null-modem cable).
-    #[arg(long)]
+    /// Serve an existing tty for the pump instead (e.g. one end of a null-modem cable), or
+    /// tcp://host:port / rfc2217://host:port of a serial server to serve through.
+    #[arg(long, conflicts_with = "tcp")]
     pub port: Option<String>,
-    /// With --port: serve the balance on this tty.
+    /// With --port: serve the balance on this tty (or endpoint).
     #[arg(long, requires = "port")]
     pub balance_port: Option<String>,
+    /// Serve the pump on TCP at HOST:PORT (port 0: any free port; the address is printed).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub tcp: Option<String>,
+    /// With --tcp: serve the balance on TCP at HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT", requires = "tcp")]
+    pub balance_tcp: Option<String>,
     /// Print the ports as one JSON line: {"pump": ..., "balance": ..., "realtime": ...}.
     #[arg(long)]
     pub json: bool,
@@ -29,14 +35,15 @@ pub fn run(args: &EmulateArgs) -> u8 {
     let config = match args.emulator.resolve() {
         Ok(c) => c,
         Err(e) => {
-            super::print_error(e, Some("see docs/emulator.md for every key and default"));
+            super::diagnostic::show(&e);
             return exit::USAGE;
         }
     };
-    if !args.pty && args.port.is_none() {
+    if !args.pty && args.port.is_none() && args.tcp.is_none() {
         super::print_error(
+            "emulate::where",
             "say where to serve",
-            Some("`pumphil emulate --pty` (new pseudo-terminals) or `pumphil emulate --port PATH`"),
+            Some("`pumphil emulate --pty` (new pseudo-terminals), `pumphil emulate --port PATH` or `pumphil emulate --tcp 127.0.0.1:3001`"),
         );
         return exit::USAGE;
     }
@@ -45,12 +52,21 @@ pub fn run(args: &EmulateArgs) -> u8 {
         .enable_all()
         .build();
     let Ok(runtime) = runtime else {
-        super::print_error("cannot start the async runtime", None);
+        super::print_error("runtime", "cannot start the async runtime", None);
         return exit::INFRASTRUCTURE;
     };
     runtime.block_on(async {
-        let started = match &args.port {
-            Some(port) => {
+        let started = match (&args.port, &args.tcp) {
+            (_, Some(address)) => {
+                crate::emulator::serve_tcp(
+                    config,
+                    address,
+                    args.balance_tcp.as_deref(),
+                    args.realtime,
+                )
+                .await
+            }
+            (Some(port), None) => {
                 crate::emulator::serve_ports(
                     config,
                     port,
@@ -59,12 +75,12 @@ pub fn run(args: &EmulateArgs) -> u8 {
                 )
                 .await
             }
-            None => crate::emulator::spawn_on_ptys(config, args.realtime).await,
+            (None, None) => crate::emulator::spawn_on_ptys(config, args.realtime).await,
         };
         let mut handle = match started {
             Ok(h) => h,
             Err(e) => {
-                super::print_error(e, None);
+                super::diagnostic::show(&e);
                 return exit::INFRASTRUCTURE;
             }
         };
@@ -72,14 +88,15 @@ pub fn run(args: &EmulateArgs) -> u8 {
         let balance = (!handle.balance_port.as_os_str().is_empty())
             .then(|| handle.balance_port.display().to_string());
         if args.json {
-            println!(
+            writeln!(
+                super::out::stdout(),
                 "{}",
                 serde_json::json!({ "pump": pump, "balance": balance, "realtime": args.realtime })
             );
         } else {
-            println!("pump: {pump}");
+            writeln!(super::out::stdout(), "pump: {pump}");
             if let Some(balance) = &balance {
-                println!("balance: {balance}");
+                writeln!(super::out::stdout(), "balance: {balance}");
             }
             eprintln!(
                 "serving in {} time; Ctrl-C to stop",
@@ -87,7 +104,7 @@ pub fn run(args: &EmulateArgs) -> u8 {
             );
         }
         // Whoever started us reads the ports from a pipe: they must not sit in a buffer.
-        let _ = std::io::stdout().flush();
+        super::out::stdout().flush();
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let terminated = async {

@@ -25,7 +25,11 @@ pub fn run(args: &ExpectArgs) -> u8 {
     for s in &scenarios {
         let expected = expect::expected(s);
         for problem in expect::consistency(s) {
-            eprintln!("{}: {problem}", s.path.display());
+            super::print_error(
+                "scenario::consistency",
+                format!("{}: {problem}", s.path.display()),
+                Some(super::lint::CONSISTENCY_HELP),
+            );
             code = exit::USAGE;
         }
         if args.write {
@@ -34,15 +38,24 @@ pub fn run(args: &ExpectArgs) -> u8 {
                 .clone()
                 .unwrap_or_else(|| fixture::default_root(&s.path));
             match fixture::write(&root, s, &expected) {
-                Ok(dir) => println!("wrote {}", dir.display()),
+                Ok(dir) => writeln!(super::out::stdout(), "wrote {}", dir.display()),
                 Err(e) => {
-                    eprintln!("{}: cannot write fixtures: {e}", root.display());
+                    super::print_error(
+                        "fixture::write",
+                        format!("{}: cannot write fixtures: {e}", root.display()),
+                        Some("check that the fixture folder is writable and the disk has room"),
+                    );
                     return exit::INFRASTRUCTURE;
                 }
             }
         } else {
-            println!("# {}\n{}", s.id, fixture::readme(s, &expected));
-            print!("{}", fixture::alarms_csv(&expected));
+            writeln!(
+                super::out::stdout(),
+                "# {}\n{}",
+                s.id,
+                fixture::readme(s, &expected)
+            );
+            write!(super::out::stdout(), "{}", fixture::alarms_csv(&expected));
         }
     }
     code

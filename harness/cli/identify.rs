@@ -2,13 +2,14 @@
 
 use super::exit;
 use crate::driver::pump::PumpDriver;
-use crate::link::serial::{open_serial, SerialSettings};
+use crate::link::serial::SerialSettings;
 use crate::protocol::{Identity, Status};
 use crate::units::{format_device_time, format_ml};
 
 #[derive(Debug, clap::Args)]
 pub struct IdentifyArgs {
-    /// The pump's serial port (or the pty printed by `pumphil emulate --pty`).
+    /// The pump's serial port, tcp://host:port (raw serial server) or rfc2217://host:port, or the
+    /// pty printed by `pumphil emulate --pty`.
     #[arg(long)]
     pub port: String,
     #[arg(long, default_value_t = 115_200)]
@@ -62,20 +63,18 @@ pub fn describe(id: &Identity, s: &Status) -> String {
 }
 
 pub fn run(args: &IdentifyArgs) -> u8 {
-    let Ok(rt) = super::runtime() else {
-        return exit::INFRASTRUCTURE;
+    let rt = match super::runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
     };
     rt.block_on(async {
         let settings = SerialSettings {
             baud: args.baud,
             ..SerialSettings::pump(&args.port)
         };
-        let link = match open_serial(&settings) {
-            Ok(l) => l,
-            Err(e) => {
-                super::print_error(e, None);
-                return exit::INFRASTRUCTURE;
-            }
+        let link = match super::open_port(&settings).await {
+            Ok(link) => link,
+            Err(code) => return code,
         };
         let pump = PumpDriver::new(link);
         let answers = match pump.identify().await {
@@ -84,11 +83,12 @@ pub fn run(args: &IdentifyArgs) -> u8 {
         };
         match answers {
             Ok((id, s)) => {
-                print!("{}", describe(&id, &s));
+                write!(super::out::stdout(), "{}", describe(&id, &s));
                 exit::PASSED
             }
             Err(e) => {
                 super::print_error(
+                    "identify::no-answer",
                     e,
                     Some(&format!("is a pump (or `pumphil emulate --pty`) on {} at {} baud, powered and connected?", args.port, args.baud)),
                 );

@@ -1,7 +1,8 @@
 //! `pumphil lint PATH...`: checks scenario files (and their fixtures) without running them.
 
-use super::{exit, scenario_args};
+use super::{diagnostic, exit};
 use crate::expect::{self, fixture};
+use crate::scenario::paths;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -13,18 +14,22 @@ pub struct LintArgs {
     pub no_fixtures: bool,
 }
 
+/// What to do when a scenario's alarm windows disagree with the reference arithmetic.
+pub const CONSISTENCY_HELP: &str =
+    "move the [[expect.alarms]] window to where `pumphil expect` puts the alarm, or fix the scenario's device values";
+
 pub fn run(args: &LintArgs) -> u8 {
-    let files = match scenario_args::expand_paths(&args.paths) {
+    let files = match paths::expand(&args.paths) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: {e}");
+            diagnostic::show(&e);
             return exit::USAGE;
         }
     };
-    let scenarios = match scenario_args::load_all(&files) {
+    let scenarios = match paths::load_all(&files) {
         Ok(s) => s,
         Err(errors) => {
-            eprintln!("{errors}");
+            diagnostic::show(&errors);
             eprintln!("\n{} problem(s) in {} file(s)", errors.0.len(), files.len());
             return exit::USAGE;
         }
@@ -34,19 +39,23 @@ pub fn run(args: &LintArgs) -> u8 {
         let root = fixture::default_root(&s.path);
         let found = expect::lint::lint(s, (!args.no_fixtures).then_some(root.as_path()));
         for problem in &found {
-            eprintln!("{problem}");
+            diagnostic::show(problem);
         }
         if !found.is_empty() {
             problems += found.len();
             continue;
         }
-        println!("ok  {}  {}", s.id, s.path.display());
+        writeln!(super::out::stdout(), "ok  {}  {}", s.id, s.path.display());
     }
     if problems > 0 {
         eprintln!("\n{problems} problem(s)");
         exit::USAGE
     } else {
-        println!("{} scenario(s) checked", scenarios.len());
+        writeln!(
+            super::out::stdout(),
+            "{} scenario(s) checked",
+            scenarios.len()
+        );
         exit::PASSED
     }
 }

@@ -20,9 +20,12 @@ pub fn run(args: &ListArgs) -> u8 {
         .max()
         .unwrap_or(2)
         .max(2);
-    println!(
+    writeln!(
+        super::out::stdout(),
         "{:width$}  {:8}  {:28}  TITLE",
-        "ID", "KIND", "REQUIREMENTS"
+        "ID",
+        "KIND",
+        "REQUIREMENTS"
     );
     for s in &scenarios {
         let kind = if s.is_negative_control() {
@@ -30,7 +33,8 @@ pub fn run(args: &ListArgs) -> u8 {
         } else {
             "scenario"
         };
-        println!(
+        writeln!(
+            super::out::stdout(),
             "{:width$}  {:8}  {:28}  {}",
             s.id,
             kind,

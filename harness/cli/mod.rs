@@ -1,27 +1,26 @@
-//! Command-line interface: one file per subcommand, exit codes in one place.
+//! Command-line interface: one file per subcommand.
 
 use clap::{Parser, Subcommand};
 
 pub mod balance;
+pub mod diagnostic;
 pub mod emulate;
+pub mod emulator_args;
 pub mod expect;
 pub mod identify;
 pub mod lint;
 pub mod list;
+pub mod out;
 pub mod ports;
 pub mod report;
 pub mod run;
 pub mod scenario_args;
+pub mod values;
 pub mod verify;
 use std::process::ExitCode;
 
-/// Exit codes, documented in README.md.
-pub mod exit {
-    pub const PASSED: u8 = 0;
-    pub const CHECK_FAILED: u8 = 1;
-    pub const USAGE: u8 = 2;
-    pub const INFRASTRUCTURE: u8 = 3;
-}
+/// Exit codes (README.md); decided in `record::verdict`.
+pub use crate::record::verdict::exit;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -59,27 +58,37 @@ pub enum Command {
     Expect(expect::ExpectArgs),
 }
 
-/// Prints an error, with a help line when there is one, the way miette renders diagnostics.
-/// Errors that carry their own `\n  = help: ...` line (link and config errors) keep it as the
-/// help, unless the caller gives a more specific one.
-pub fn print_error(message: impl std::fmt::Display, help: Option<&str>) {
-    let text = message.to_string();
-    let (message, own_help) = match text.split_once("\n  = help: ") {
-        Some((message, help)) => (message.to_string(), Some(help.to_string())),
-        None => (text, None),
-    };
-    let mut diagnostic = miette::MietteDiagnostic::new(message);
-    if let Some(help) = help.map(str::to_string).or(own_help) {
-        diagnostic = diagnostic.with_help(help);
+/// Prints an error met in a command itself, with its code and help, through the one renderer.
+pub fn print_error(code: &'static str, message: impl std::fmt::Display, help: Option<&str>) {
+    let mut error = diagnostic::CommandError::new(code, message);
+    if let Some(help) = help {
+        error = error.help(help);
     }
-    eprintln!("{:?}", miette::Report::new(diagnostic));
+    diagnostic::show(&error);
 }
 
 /// A small runtime for the one-shot bench commands (identify, balance).
-fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+/// Err is the exit code, the error already printed.
+fn runtime() -> Result<tokio::runtime::Runtime, u8> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
+        .map_err(|e| {
+            let error = crate::runner::RunError::Runtime(e);
+            diagnostic::show(&error);
+            error.exit_code()
+        })
+}
+
+/// Opens the serial port of a one-shot bench command; Err is the exit code, the error printed.
+/// Opens a port or network endpoint (`/dev/…`, `tcp://…`, `rfc2217://…`), showing why not.
+async fn open_port(
+    settings: &crate::link::serial::SerialSettings,
+) -> Result<crate::link::BoxLink, u8> {
+    crate::link::endpoint::open(settings).await.map_err(|e| {
+        diagnostic::show(&e);
+        exit::INFRASTRUCTURE
+    })
 }
 
 pub fn main() -> ExitCode {
@@ -106,6 +115,11 @@ pub fn main() -> ExitCode {
         Command::Ports(args) => ports::run(args),
         Command::Identify(args) => identify::run(args),
         Command::Balance(args) => balance::run(args),
+    };
+    let code = if out::failed() {
+        code.max(exit::INFRASTRUCTURE)
+    } else {
+        code
     };
     ExitCode::from(code)
 }

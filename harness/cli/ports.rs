@@ -61,6 +61,7 @@ pub fn run(_: &PortsArgs) -> u8 {
         Ok(p) => p,
         Err(e) => {
             super::print_error(
+                "ports::list",
                 format!("cannot list serial ports: {e}"),
                 Some("pass the port you know with --port; `ls /dev/ttyUSB* /dev/ttyACM*` shows USB adapters"),
             );
@@ -68,12 +69,15 @@ pub fn run(_: &PortsArgs) -> u8 {
         }
     };
     if ports.is_empty() {
-        println!("no serial ports found");
+        writeln!(super::out::stdout(), "no serial ports found");
     }
     for (path, description) in &ports {
-        println!("{path:<20} {description}");
+        writeln!(super::out::stdout(), "{path:<20} {description}");
     }
-    println!("(pseudo-terminals are not listed: `pumphil emulate --pty` prints the emulator's)");
+    writeln!(
+        super::out::stdout(),
+        "(pseudo-terminals are not listed: `pumphil emulate --pty` prints the emulator's)"
+    );
     exit::PASSED
 }
 

@@ -11,11 +11,19 @@ pub struct ReportArgs {
     pub dir: PathBuf,
 }
 
+/// What to pass to `report` and `verify`.
+pub const RUN_DIRECTORY_HELP: &str =
+    "pass a run directory made by `pumphil run`, e.g. reports/<timestamp>-<id>/";
+
 pub fn run(args: &ReportArgs) -> u8 {
     if !args.dir.join(EVENTS_FILE).is_file() {
-        eprintln!(
-            "error: {}: no {EVENTS_FILE} here, so nothing to render\n  = help: pass a run directory made by `pumphil run`, e.g. reports/<timestamp>-<id>/",
-            args.dir.display()
+        super::print_error(
+            "report::no-record",
+            format!(
+                "{}: no {EVENTS_FILE} here, so nothing to render",
+                args.dir.display()
+            ),
+            Some(RUN_DIRECTORY_HELP),
         );
         return exit::USAGE;
     }
@@ -39,19 +47,28 @@ pub fn run(args: &ReportArgs) -> u8 {
             if let Some(line) = outcome.truncated_at_line {
                 eprintln!("note: {EVENTS_FILE} line {line} was cut short (the run was killed); rendered the {} records before it", outcome.records);
             }
-            println!(
+            writeln!(
+                super::out::stdout(),
                 "rendered {} from {} records",
                 args.dir.display(),
                 outcome.records
             );
             exit::PASSED
         }
+        Err(e @ render::RenderError::Read { .. }) => {
+            eprintln!("error: {e}\n  = help: render it with the pumphil that wrote it (its harness_version and git_commit are in the first line of {EVENTS_FILE}); docs/record.md lists the schema versions");
+            exit::USAGE
+        }
         Err(e @ render::RenderError::NoRecord { .. }) => {
-            eprintln!("error: {e}\n  = help: pass a run directory made by `pumphil run`, e.g. reports/<timestamp>-<id>/");
+            super::print_error("report::record", e, Some(RUN_DIRECTORY_HELP));
             exit::USAGE
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            super::print_error(
+                "report::write",
+                format!("cannot write the outputs: {e}"),
+                Some("check the run directory is writable and the disk has room, then run `pumphil report` again"),
+            );
             exit::INFRASTRUCTURE
         }
     }

@@ -1,9 +1,9 @@
 //! `pumphil run [PATH...]`: the main job — replay scenarios on the emulator or a bench.
 
-use super::exit;
-use crate::record::report::csf::CsfParams;
+use super::values;
+use crate::expect::csf::CsfParams;
+use crate::record::RunVerdict;
 use crate::runner::{self, RunOptions};
-use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -14,16 +14,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "BENCH_TOML")]
     pub bench: Option<PathBuf>,
     /// Scenarios run at once, each on its own emulator (default: the number of cores).
-    #[arg(long, short = 'j')]
+    #[arg(long, short = 'j', value_parser = values::jobs)]
     pub jobs: Option<usize>,
     /// Seed for the emulated balance's noise; the same seed reproduces the same run.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value = "1", allow_negative_numbers = true, value_parser = values::seed)]
     pub seed: u64,
     /// Standard deviation of the emulated balance's noise, in mg.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value = "0.1", allow_negative_numbers = true, value_parser = values::noise_mg)]
     pub noise_mg: f64,
     /// Who ran the test, for the evidence report.
-    #[arg(long, env = "PUMPHIL_OPERATOR")]
+    #[arg(long, env = "PUMPHIL_OPERATOR", value_parser = values::operator)]
     pub operator: Option<String>,
     /// Where run directories are created.
     #[arg(long, default_value = "reports")]
@@ -39,7 +39,7 @@ pub struct RunArgs {
     pub retries: u32,
     /// Link faults to inject on every emulated pump (resilience runs).
     #[command(flatten)]
-    pub link_faults: crate::emulator::link_faults::LinkFaults,
+    pub link_faults: super::emulator_args::LinkFaultArgs,
     /// Only the closing table.
     #[arg(long, short)]
     pub quiet: bool,
@@ -49,6 +49,10 @@ pub struct RunArgs {
     /// CSF clearance for the report's engineering estimate, in mL/h (label: 30).
     #[arg(long, value_name = "ML_PER_H", default_value = "30", allow_negative_numbers = true, value_parser = CsfParams::parse_positive)]
     pub csf_clearance_ml_per_h: f64,
+    /// Run on a bench whose balance is past its calibration date (the record and report say
+    /// EXPIRED beside the date) instead of refusing.
+    #[arg(long, requires = "bench")]
+    pub allow_expired_calibration: bool,
 }
 
 fn pumphil_retries() -> u32 {
@@ -73,12 +77,13 @@ pub fn run(args: &RunArgs) -> u8 {
         plain: args.plain,
         quiet: args.quiet,
         command_line: std::env::args().collect(),
-        link_faults: args.link_faults.clone(),
+        link_faults: args.link_faults.faults(),
         retries: args.retries,
         csf: CsfParams {
             half_life_h: args.csf_half_life_h,
             clearance_ml_per_h: args.csf_clearance_ml_per_h,
         },
+        allow_expired_calibration: args.allow_expired_calibration,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -86,23 +91,43 @@ pub fn run(args: &RunArgs) -> u8 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::INFRASTRUCTURE;
+            let error = runner::RunError::Runtime(e);
+            super::diagnostic::show(&error);
+            return error.exit_code();
         }
     };
-    let outcome = runtime.block_on(runner::run(options));
-    if let Some(dir) = &outcome.dir {
-        match crate::record::render::render_all(dir) {
-            // A closed pipe (`| head`) must not turn a finished run into a panic.
-            Ok(outcome) => {
-                let _ = writeln!(std::io::stdout(), "{}", outcome.closing_table);
-            }
-            Err(e) => eprintln!(
-                "error: rendering the outputs of {} failed: {e}",
-                dir.display()
-            ),
+    let outcome = match runtime.block_on(runner::run(options)) {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            super::diagnostic::show(&error);
+            return error.exit_code();
         }
-        let _ = writeln!(std::io::stdout(), "run directory: {}", dir.display());
+    };
+    let dir = &outcome.dir;
+    let mut verdict = RunVerdict::from_exit_code(outcome.exit_code);
+    match &outcome.stopped_by {
+        // The outputs are rendered from a record that could not be written whole: say so and
+        // leave rendering to `pumphil report` once there is room.
+        Some(error) => {
+            super::diagnostic::show(error);
+            verdict = verdict.max(RunVerdict::Incomplete);
+        }
+        None => match crate::record::render::render_all(dir) {
+            Ok(rendered) => {
+                writeln!(super::out::stdout(), "{}", rendered.closing_table);
+                // The outputs' verdict is the view's; the exit code says the same.
+                verdict = verdict.max(rendered.verdict);
+            }
+            Err(e) => {
+                super::print_error(
+                    "run::render",
+                    format!("rendering the outputs of {} failed: {e}", dir.display()),
+                    Some("check the disk has room, then run `pumphil report` on the run directory"),
+                );
+                verdict = RunVerdict::Incomplete;
+            }
+        },
     }
-    outcome.exit_code
+    writeln!(super::out::stdout(), "run directory: {}", dir.display());
+    verdict.exit_code()
 }

@@ -11,27 +11,31 @@ pub struct VerifyArgs {
 
 pub fn run(args: &VerifyArgs) -> u8 {
     if !args.dir.is_dir() {
-        eprintln!(
-            "error: {}: not a directory\n  = help: pass a run directory made by `pumphil run`, e.g. reports/<timestamp>-<id>/",
-            args.dir.display()
+        super::print_error(
+            "verify::not-a-directory",
+            format!("{}: not a directory", args.dir.display()),
+            Some(super::report::RUN_DIRECTORY_HELP),
         );
         return exit::USAGE;
     }
     let report = crate::record::render::verify(&args.dir);
     for note in &report.notes {
-        println!("note: {note}");
+        writeln!(super::out::stdout(), "note: {note}");
     }
     if report.is_ok() {
-        println!(
+        writeln!(
+            super::out::stdout(),
             "OK: {} files, {} records, hash chain intact",
-            report.files, report.records
+            report.files,
+            report.records
         );
         return exit::PASSED;
     }
     for problem in &report.problems {
-        println!("{problem}");
+        writeln!(super::out::stdout(), "{problem}");
     }
-    println!(
+    writeln!(
+        super::out::stdout(),
         "FAILED: {} problem(s) in {}",
         report.problems.len(),
         args.dir.display()

@@ -95,11 +95,34 @@ pub enum DeviationKind {
     Duplicate,
 }
 
+/// One attempt at opening the device's link again (a TCP connection takes a round trip).
+pub type ReopenAttempt =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<BoxLink, String>> + Send>>;
+
 /// How to open the device's port again after it went away (an unplugged USB adapter comes
-/// back under its stable name), and how long to keep trying.
+/// back under its stable name, a dropped TCP connection is made again), and how long to keep
+/// trying.
 pub struct Reopen {
-    pub open: Box<dyn Fn() -> Result<BoxLink, String> + Send + Sync>,
+    pub open: Box<dyn Fn() -> ReopenAttempt + Send + Sync>,
     pub within: Duration,
+}
+
+impl Reopen {
+    /// Opens the same endpoint (device path, tcp:// or rfc2217://) with the same settings.
+    pub fn endpoint(settings: crate::link::serial::SerialSettings, within: Duration) -> Reopen {
+        let settings = std::sync::Arc::new(settings);
+        Reopen {
+            open: Box::new(move || {
+                let settings = settings.clone();
+                Box::pin(async move {
+                    crate::link::endpoint::open(&settings)
+                        .await
+                        .map_err(|e| e.to_string())
+                })
+            }),
+            within,
+        }
+    }
 }
 
 /// Reconnections allowed while one request is outstanding.
@@ -166,13 +189,7 @@ impl Drop for PumpDriver {
     }
 }
 
-/// The number after `seq`, wrapping and skipping 0 (host requests and device events alike).
-pub fn next_seq(seq: u16) -> u16 {
-    match seq.wrapping_add(1) {
-        0 => 1,
-        s => s,
-    }
-}
+pub use crate::protocol::next_seq;
 
 async fn read_loop(
     mut read: tokio::io::ReadHalf<BoxLink>,
@@ -322,7 +339,7 @@ impl PumpDriver {
             .unwrap_or_default();
         let started = tokio::time::Instant::now();
         let link = loop {
-            match (reopen.open)() {
+            match (reopen.open)().await {
                 Ok(link) => break link,
                 Err(e) if started.elapsed() >= reopen.within => {
                     if let Ok(mut r) = self.shared.lost_reason.lock() {

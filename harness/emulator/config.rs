@@ -1,25 +1,32 @@
 //! Emulator configuration: device parameters, balance parameters and defect knobs, with defaults.
 
 use crate::protocol::AlarmKind;
-use crate::units::NL_PER_ML;
+use crate::units::{nominal, NL_PER_ML};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Largest stroke the model accepts (100 uL); real accumulators are a few microlitres.
 const MAX_STROKE_NL: u64 = 100_000;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ConfigError {
-    #[error("{path}: cannot read the emulator config: {source}\n  = help: check the path given to --config")]
+    #[error("{}: cannot read the emulator config: {source}", path.display())]
+    #[diagnostic(code(pumphil::config::read), help("check the path given to --config"))]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error(
-        "{path}: {message}\n  = help: see docs/emulator.md for every key, its type and default"
+    #[error("{}: {message}", path.display())]
+    #[diagnostic(
+        code(pumphil::config::syntax),
+        help("see docs/emulator.md for every key, its type and default")
     )]
     Parse { path: PathBuf, message: String },
     #[error("{key} = {value}: {why}")]
+    #[diagnostic(
+        code(pumphil::config::invalid),
+        help("see docs/emulator.md for every key, its range and default")
+    )]
     Invalid {
         /// The TOML key (`pump.stroke_nl`) or command-line flag (`--initial-fill-ml`).
         key: &'static str,
@@ -27,7 +34,11 @@ pub enum ConfigError {
         /// What is wrong and what to change.
         why: &'static str,
     },
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", path.display())]
+    #[diagnostic(
+        code(pumphil::config::invalid),
+        help("see docs/emulator.md for every key, its range and default")
+    )]
     InFile {
         path: PathBuf,
         #[source]
@@ -81,15 +92,15 @@ impl Default for PumpParams {
             reservoir_capacity_ml: 40,
             initial_fill_nl: 0,
             concentration_ug_per_ml: 500,
-            stroke_nl: 2_500,
+            stroke_nl: nominal::STROKE_NL,
             low_reservoir_threshold_nl: 2_000_000,
             battery_permille: 1000,
             battery_life_days: 2555,
             eri_threshold_permille: 100,
             eos_after_eri_days: 90,
-            high_repeat_min: 10,
-            medium_repeat_min: 60,
-            low_repeat_min: 0,
+            high_repeat_min: nominal::HIGH_ALARM_REPEAT_MIN,
+            medium_repeat_min: nominal::MEDIUM_ALARM_REPEAT_MIN,
+            low_repeat_min: nominal::LOW_ALARM_REPEAT_MIN,
             silence_min: 2,
         }
     }
@@ -100,9 +111,15 @@ impl Default for PumpParams {
 pub struct BalanceParams {
     pub density_g_per_ml: f64,
     pub readability_mg: f64,
-    /// Standard deviation of reading noise; 0 for none.
+    /// Repeatability: standard deviation of the reading noise, mg; 0 for none.
     pub noise_mg: f64,
     pub noise_seed: Option<u64>,
+    /// Slow zero drift of the reading, mg per hour of device time (either sign).
+    pub drift_mg_per_h: f64,
+    /// Mass the vessel loses to evaporation, mg per hour of device time.
+    pub evaporation_mg_per_h: f64,
+    /// After the mass changes, readings are dynamic (`S D`) for this long.
+    pub settle_ms: u64,
     pub capacity_g: f64,
     pub model: String,
     pub serial_number: String,
@@ -111,10 +128,13 @@ pub struct BalanceParams {
 impl Default for BalanceParams {
     fn default() -> Self {
         BalanceParams {
-            density_g_per_ml: 1.0046,
-            readability_mg: 0.1,
+            density_g_per_ml: nominal::SALINE_DENSITY_G_PER_ML,
+            readability_mg: nominal::BALANCE_READABILITY_MG,
             noise_mg: 0.0,
             noise_seed: None,
+            drift_mg_per_h: 0.0,
+            evaporation_mg_per_h: 0.0,
+            settle_ms: 0,
             capacity_g: 220.0,
             model: "EMU-BAL".into(),
             serial_number: "BAL-0001".into(),
@@ -123,19 +143,53 @@ impl Default for BalanceParams {
 }
 
 /// Deliberate device defects, for negative controls: each must turn a harness check red.
+///
+/// A scenario's `[defects]` table parses straight into this type: the knobs are the emulator's,
+/// and the emulator sits below the scenario files in the layers, so the scenario model uses the
+/// emulator's type and the emulator never reads a scenario. Serialised, only the knobs that are
+/// set appear, so a run record shows the defects a scenario injects the way its file wrote them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Defects {
     /// Every stroke moves this much more (or less) than the pump counts.
+    #[serde(skip_serializing_if = "is_zero_f64")]
     pub flow_bias_percent: f64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub low_reservoir_late_min: u64,
+    #[serde(skip_serializing_if = "is_false")]
     pub low_reservoir_suppressed: bool,
+    #[serde(skip_serializing_if = "is_zero")]
     pub eri_late_hours: u64,
+    #[serde(skip_serializing_if = "is_false")]
     pub eos_keeps_delivering: bool,
     /// This alarm is raised one priority too low.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wrong_priority: Option<AlarmKind>,
     /// A refill leaves the calculated reservoir volume unchanged.
+    #[serde(skip_serializing_if = "is_false")]
     pub refill_ignores_calculated: bool,
+    /// A stop is acknowledged but delivery goes on (the pump reports it is running).
+    #[serde(skip_serializing_if = "is_false")]
+    pub stop_ignored: bool,
+    /// Every bolus, bridge boluses included, gives this much more (or less) than requested;
+    /// the pump counts what it gives.
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub bolus_volume_percent: f64,
+    /// A motor stall raises its alarm but delivery goes on (the stall is not a halt).
+    #[serde(skip_serializing_if = "is_false")]
+    pub stall_keeps_delivering: bool,
+}
+
+fn is_zero_f64(v: &f64) -> bool {
+    *v == 0.0
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -255,6 +309,27 @@ impl EmulatorConfig {
                 "use a standard deviation of 0 (no noise) or more, in mg",
             );
         }
+        if !(b.drift_mg_per_h.is_finite() && b.drift_mg_per_h.abs() <= 1000.0) {
+            return invalid(
+                "balance.drift_mg_per_h",
+                &b.drift_mg_per_h,
+                "use a drift between -1000 and 1000 mg/h (0 for none; a warmed-up balance drifts well under 1 mg/h)",
+            );
+        }
+        if !(b.evaporation_mg_per_h >= 0.0 && b.evaporation_mg_per_h <= 1000.0) {
+            return invalid(
+                "balance.evaporation_mg_per_h",
+                &b.evaporation_mg_per_h,
+                "use a loss rate of 0 to 1000 mg/h (0 for none; an open vessel loses a few mg/h)",
+            );
+        }
+        if b.settle_ms > 60_000 {
+            return invalid(
+                "balance.settle_ms",
+                &b.settle_ms,
+                "use a settling time of 0 to 60000 ms (analytical balances settle in about 2000 ms)",
+            );
+        }
         if !(b.capacity_g > 0.0 && b.capacity_g.is_finite()) {
             return invalid(
                 "balance.capacity_g",
@@ -270,147 +345,21 @@ impl EmulatorConfig {
                 "use a percentage above -100 and below +1000 (0 for no defect)",
             );
         }
+        let bolus = self.defects.bolus_volume_percent;
+        if !(bolus > -100.0 && bolus < 1000.0) {
+            return invalid(
+                "defects.bolus_volume_percent",
+                &bolus,
+                "use a percentage above -100 and below +1000 (0 for no defect)",
+            );
+        }
         Ok(())
-    }
-}
-
-/// Emulator options on the command line; a config file first, then flags override it.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct EmulatorArgs {
-    /// TOML file with [identity], [pump], [balance] and [defects] tables (docs/emulator.md).
-    #[arg(long, value_name = "TOML")]
-    pub config: Option<PathBuf>,
-    /// Serial number the emulated pump reports.
-    #[arg(long)]
-    pub serial: Option<String>,
-    /// Identify as a clinical unit: test-mode messages are refused.
-    #[arg(long)]
-    pub not_test_unit: bool,
-    #[arg(long)]
-    pub stroke_nl: Option<u64>,
-    /// 20 or 40.
-    #[arg(long)]
-    pub reservoir_ml: Option<u32>,
-    #[arg(long)]
-    pub initial_fill_ml: Option<f64>,
-    /// Drug concentration, ug/mL.
-    #[arg(long)]
-    pub concentration: Option<u32>,
-    #[arg(long)]
-    pub battery_permille: Option<u16>,
-    /// Fluid density for the balance, g/mL.
-    #[arg(long)]
-    pub density: Option<f64>,
-    #[arg(long)]
-    pub noise_mg: Option<f64>,
-    #[arg(long)]
-    pub noise_seed: Option<u64>,
-    #[arg(long, allow_hyphen_values = true)]
-    pub defect_flow_bias_percent: Option<f64>,
-    #[arg(long)]
-    pub defect_low_reservoir_late_min: Option<u64>,
-    #[arg(long)]
-    pub defect_low_reservoir_suppressed: bool,
-    #[arg(long)]
-    pub defect_eri_late_hours: Option<u64>,
-    #[arg(long)]
-    pub defect_eos_keeps_delivering: bool,
-    /// Alarm raised one priority too low (e.g. low_reservoir).
-    #[arg(long, value_name = "ALARM")]
-    pub defect_wrong_priority: Option<String>,
-    #[arg(long)]
-    pub defect_refill_ignores_calculated: bool,
-    /// Link faults on the pump port (a file's [link] table applies when no flag is given).
-    #[command(flatten)]
-    pub link: super::link_faults::LinkFaults,
-}
-
-impl EmulatorArgs {
-    pub fn resolve(&self) -> Result<EmulatorConfig, ConfigError> {
-        let mut c = match &self.config {
-            Some(path) => EmulatorConfig::from_toml_file(path)?,
-            None => EmulatorConfig::default(),
-        };
-        if let Some(v) = &self.serial {
-            c.identity.serial_number = v.clone();
-        }
-        if self.not_test_unit {
-            c.identity.test_unit = false;
-        }
-        if let Some(v) = self.stroke_nl {
-            c.pump.stroke_nl = v;
-        }
-        if let Some(v) = self.reservoir_ml {
-            c.pump.reservoir_capacity_ml = v;
-        }
-        if let Some(v) = self.initial_fill_ml {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(ConfigError::Invalid {
-                    key: "--initial-fill-ml",
-                    value: v.to_string(),
-                    why: "give a volume in mL, 0 or more (e.g. 3.0)",
-                });
-            }
-            c.pump.initial_fill_nl = (v * 1e6).round() as u64;
-        }
-        if let Some(v) = self.concentration {
-            c.pump.concentration_ug_per_ml = v;
-        }
-        if let Some(v) = self.battery_permille {
-            c.pump.battery_permille = v;
-        }
-        if let Some(v) = self.density {
-            c.balance.density_g_per_ml = v;
-        }
-        if let Some(v) = self.noise_mg {
-            c.balance.noise_mg = v;
-        }
-        if let Some(v) = self.noise_seed {
-            c.balance.noise_seed = Some(v);
-        }
-        if !self.link.is_clean() {
-            c.link = self.link.clone();
-        }
-        let d = &mut c.defects;
-        if let Some(v) = self.defect_flow_bias_percent {
-            d.flow_bias_percent = v;
-        }
-        if let Some(v) = self.defect_low_reservoir_late_min {
-            d.low_reservoir_late_min = v;
-        }
-        d.low_reservoir_suppressed |= self.defect_low_reservoir_suppressed;
-        if let Some(v) = self.defect_eri_late_hours {
-            d.eri_late_hours = v;
-        }
-        d.eos_keeps_delivering |= self.defect_eos_keeps_delivering;
-        if let Some(name) = &self.defect_wrong_priority {
-            d.wrong_priority = Some(AlarmKind::from_name(name).ok_or(ConfigError::Invalid {
-                key: "--defect-wrong-priority",
-                value: name.clone(),
-                why: "not an alarm name (low_reservoir, empty_reservoir, elective_replacement, end_of_service, motor_stall)",
-            })?);
-        }
-        d.refill_ignores_calculated |= self.defect_refill_ignores_calculated;
-        c.validate()?;
-        Ok(c)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        emulator: EmulatorArgs,
-    }
-
-    fn args(flags: &[&str]) -> EmulatorArgs {
-        let argv = std::iter::once("pumphil").chain(flags.iter().copied());
-        Cli::try_parse_from(argv).expect("flags parse").emulator
-    }
 
     fn write(text: &str) -> tempfile::NamedTempFile {
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
@@ -438,55 +387,28 @@ mod tests {
         assert_eq!(c.defects, Defects::default());
     }
 
+    /// A run record shows the knobs a scenario sets and nothing else, and reads back the same.
     #[test]
-    fn a_file_sets_what_it_names_and_flags_override_it() {
-        let file = write(
-            "[pump]\nreservoir_capacity_ml = 20\nstroke_nl = 1000\n[defects]\neri_late_hours = 48\n",
+    fn defects_serialise_only_the_knobs_that_are_set() {
+        assert_eq!(
+            serde_json::to_value(Defects::default()).expect("serialises"),
+            serde_json::json!({})
         );
-        let path = file.path().to_str().expect("utf-8 temp path");
-        let c = args(&[
-            "--config",
-            path,
-            "--stroke-nl",
-            "2000",
-            "--initial-fill-ml",
-            "3.25",
-        ])
-        .resolve()
-        .expect("valid");
-        assert_eq!(c.pump.reservoir_capacity_ml, 20);
-        assert_eq!(c.pump.stroke_nl, 2000, "flag overrides the file");
-        assert_eq!(c.pump.initial_fill_nl, 3_250_000);
-        assert_eq!(c.defects.eri_late_hours, 48);
-    }
-
-    #[test]
-    fn defect_flags_set_every_knob() {
-        let c = args(&[
-            "--defect-flow-bias-percent",
-            "-12.5",
-            "--defect-low-reservoir-late-min",
-            "30",
-            "--defect-low-reservoir-suppressed",
-            "--defect-eri-late-hours",
-            "5",
-            "--defect-eos-keeps-delivering",
-            "--defect-wrong-priority",
-            "empty_reservoir",
-            "--defect-refill-ignores-calculated",
-            "--not-test-unit",
-        ])
-        .resolve()
-        .expect("valid");
-        let d = c.defects;
-        assert_eq!(d.flow_bias_percent, -12.5);
-        assert_eq!(d.low_reservoir_late_min, 30);
-        assert!(
-            d.low_reservoir_suppressed && d.eos_keeps_delivering && d.refill_ignores_calculated
+        let d = Defects {
+            flow_bias_percent: -20.0,
+            wrong_priority: Some(AlarmKind::LowReservoir),
+            eri_late_hours: 48,
+            ..Defects::default()
+        };
+        let json = serde_json::to_value(&d).expect("serialises");
+        assert_eq!(
+            json,
+            serde_json::json!({"flow_bias_percent": -20.0, "wrong_priority": "low_reservoir", "eri_late_hours": 48})
         );
-        assert_eq!(d.eri_late_hours, 5);
-        assert_eq!(d.wrong_priority, Some(AlarmKind::EmptyReservoir));
-        assert!(!c.identity.test_unit);
+        assert_eq!(
+            serde_json::from_value::<Defects>(json).expect("reads back"),
+            d
+        );
     }
 
     #[test]
@@ -512,16 +434,35 @@ mod tests {
             text.starts_with("pump.eri_threshold_permille = 1001"),
             "{text}"
         );
+    }
 
-        let text = args(&["--defect-wrong-priority", "loud"])
-            .resolve()
-            .expect_err("not an alarm")
-            .to_string();
-        assert!(text.contains("--defect-wrong-priority = loud"), "{text}");
-        let text = args(&["--initial-fill-ml", "50"])
-            .resolve()
-            .expect_err("overfill")
-            .to_string();
-        assert!(text.contains("pump.initial_fill_nl = 50000000"), "{text}");
+    #[test]
+    fn balance_realism_keys_are_read_and_checked() {
+        let file = write(
+            "[balance]\ndrift_mg_per_h = -0.3\nevaporation_mg_per_h = 0.5\nsettle_ms = 2000\n",
+        );
+        let c = EmulatorConfig::from_toml_file(file.path()).expect("valid");
+        assert_eq!(
+            (
+                c.balance.drift_mg_per_h,
+                c.balance.evaporation_mg_per_h,
+                c.balance.settle_ms
+            ),
+            (-0.3, 0.5, 2000)
+        );
+        let mut c = EmulatorConfig::default();
+        c.balance.evaporation_mg_per_h = -1.0;
+        let text = c.validate().expect_err("negative loss").to_string();
+        assert!(
+            text.starts_with("balance.evaporation_mg_per_h = -1"),
+            "{text}"
+        );
+        let mut c = EmulatorConfig::default();
+        c.balance.settle_ms = 120_000;
+        let text = c.validate().expect_err("two minutes").to_string();
+        assert!(text.starts_with("balance.settle_ms = 120000"), "{text}");
+        let mut c = EmulatorConfig::default();
+        c.balance.drift_mg_per_h = f64::NAN;
+        assert!(c.validate().is_err());
     }
 }

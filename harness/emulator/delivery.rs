@@ -165,7 +165,7 @@ impl Device {
 
     /// A halting condition holds: delivery is impossible until it is removed.
     pub(super) fn halted(&self) -> bool {
-        self.motor_stalled
+        (self.motor_stalled && !self.config.defects.stall_keeps_delivering)
             || self.is_active(AlarmKind::EmptyReservoir)
             || (self.eos_raised && !self.config.defects.eos_keeps_delivering)
     }
@@ -173,7 +173,7 @@ impl Device {
     fn desired_state(&self) -> TherapyState {
         if matches!(self.program, Program::None) {
             TherapyState::Idle
-        } else if self.stopped {
+        } else if self.stopped && !self.config.defects.stop_ignored {
             TherapyState::Stopped
         } else if self.halted() {
             TherapyState::Halted

@@ -385,6 +385,14 @@ impl Device {
             self.concentration
         };
         let volume = nl_for_dose(u64::from(dose_ug), u64::from(concentration));
+        let error_percent = self.config.defects.bolus_volume_percent;
+        let volume = if error_percent == 0.0 {
+            volume
+        } else {
+            (volume as f64 * (100.0 + error_percent) / 100.0)
+                .round()
+                .max(0.0) as u64
+        };
         let stroke = self.stroke_nl();
         // Round half up: floor((V + s/2) / s) is exact for odd s too, as V/s is never x.5 then.
         let strokes = ((volume + stroke / 2) / stroke).max(1);

@@ -5,50 +5,26 @@ use super::balance::Noise;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// Fault rates; all zero (a clean link) by default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args)]
+/// Fault rates; all zero (a clean link) by default. Plain data: the command line builds it
+/// (`cli::emulator_args::LinkFaultArgs`), and so do `[link]` tables in emulator config files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LinkFaults {
     /// Probability that each byte, either way, is corrupted (one to eight bits flipped).
-    #[arg(
-        id = "link-corrupt-rate",
-        long = "link-corrupt-rate",
-        default_value_t = 0.0
-    )]
     pub corrupt_rate: f64,
     /// Probability that each frame the device sends is dropped.
-    #[arg(id = "link-drop-rate", long = "link-drop-rate", default_value_t = 0.0)]
     pub drop_rate: f64,
     /// Probability that each frame the device sends is sent twice.
-    #[arg(
-        id = "link-duplicate-rate",
-        long = "link-duplicate-rate",
-        default_value_t = 0.0
-    )]
     pub duplicate_rate: f64,
     /// Probability that an answer is held back by `delay_ms`.
-    #[arg(
-        id = "link-delay-rate",
-        long = "link-delay-rate",
-        default_value_t = 0.0
-    )]
     pub delay_rate: f64,
-    #[arg(id = "link-delay-ms", long = "link-delay-ms", default_value_t = 0)]
     pub delay_ms: u64,
     /// The device hangs up (closes its port) once its clock reaches this time.
-    #[arg(id = "link-hangup-at-ms", long = "link-hangup-at-ms")]
     pub hangup_at_ms: Option<u64>,
     /// The port is unplugged once the device's clock reaches this time, and plugged back in
     /// (under the same path) `unplug_for_ms` of wall time later; the pump keeps its state.
-    #[arg(id = "link-unplug-at-ms", long = "link-unplug-at-ms")]
     pub unplug_at_ms: Option<u64>,
-    #[arg(
-        id = "link-unplug-for-ms",
-        long = "link-unplug-for-ms",
-        default_value_t = 1000
-    )]
     pub unplug_for_ms: u64,
-    #[arg(id = "link-seed", long = "link-seed", default_value_t = 0)]
     pub seed: u64,
 }
 
@@ -69,6 +45,16 @@ impl Default for LinkFaults {
 }
 
 impl LinkFaults {
+    /// A fault rate as read from the command line: a probability from 0 to 1.
+    pub fn parse_rate(text: &str) -> Result<f64, String> {
+        match text.trim().parse::<f64>() {
+            Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+            _ => Err(format!(
+                "{text:?} is not a probability; give a number from 0 to 1 (0.01 is one in a hundred)"
+            )),
+        }
+    }
+
     pub fn is_clean(&self) -> bool {
         self.corrupt_rate <= 0.0
             && self.drop_rate <= 0.0

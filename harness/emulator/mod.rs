@@ -170,6 +170,121 @@ pub async fn spawn_on_ptys(
     })
 }
 
+fn bind_failed(address: &str, source: std::io::Error) -> LinkError {
+    LinkError::Open {
+        path: address.to_string(),
+        source,
+        hint: "give a free HOST:PORT (port 0 picks one; the address served is printed)",
+    }
+}
+
+/// Serves the pump to one TCP client at a time, with one protocol session across connections
+/// (a re-sent request after a reconnection is answered from the cache). A new connection
+/// replaces the current one, as a replugged cable does.
+async fn serve_pump_tcp(
+    listener: tokio::net::TcpListener,
+    device: Arc<Mutex<Device>>,
+    mode: TimeMode,
+) {
+    let mut session = server::Session::new(device.clone(), mode);
+    let mut faults = server::injector_for(&device);
+    let Ok((mut stream, _)) = listener.accept().await else {
+        return;
+    };
+    loop {
+        let _ = stream.set_nodelay(true);
+        let ended = tokio::select! {
+            ended = server::serve_pump_with_faults(Box::new(stream), &mut session, &mut faults) => Some(ended),
+            next = listener.accept() => match next {
+                Ok((next, _)) => {
+                    stream = next;
+                    continue;
+                }
+                Err(_) => return,
+            },
+        };
+        if let Some(Ok(server::Ended::Unplugged(away))) = ended {
+            tokio::time::sleep(away).await;
+        }
+        stream = match listener.accept().await {
+            Ok((next, _)) => next,
+            Err(_) => return,
+        };
+    }
+}
+
+/// Serves the balance to one TCP client at a time; a new connection replaces the current one.
+async fn serve_balance_tcp(
+    listener: tokio::net::TcpListener,
+    device: Arc<Mutex<Device>>,
+    realtime: bool,
+) {
+    let Ok((mut stream, _)) = listener.accept().await else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = balance::serve_balance(Box::new(stream), device.clone(), realtime) => {
+                stream = match listener.accept().await {
+                    Ok((next, _)) => next,
+                    Err(_) => return,
+                };
+            }
+            next = listener.accept() => match next {
+                Ok((next, _)) => stream = next,
+                Err(_) => return,
+            },
+        }
+    }
+}
+
+/// Serves the pump (and the balance) on TCP (`pumphil emulate --tcp HOST:PORT
+/// [--balance-tcp HOST:PORT]`); the handle's ports are the `tcp://` addresses bound.
+pub async fn serve_tcp(
+    config: EmulatorConfig,
+    pump_address: &str,
+    balance_address: Option<&str>,
+    realtime: bool,
+) -> Result<EmulatorHandle, LinkError> {
+    let device = Arc::new(Mutex::new(Device::new(config)));
+    let bind = |address: &str| {
+        let address = address.to_string();
+        async move {
+            let listener = tokio::net::TcpListener::bind(&address)
+                .await
+                .map_err(|e| bind_failed(&address, e))?;
+            let local = listener
+                .local_addr()
+                .map_err(|e| bind_failed(&address, e))?;
+            Ok::<_, LinkError>((listener, PathBuf::from(format!("tcp://{local}"))))
+        }
+    };
+    let (pump_listener, pump_port) = bind(pump_address).await?;
+    let mut tasks = vec![tokio::spawn(serve_pump_tcp(
+        pump_listener,
+        device.clone(),
+        mode(realtime),
+    ))];
+    let mut balance_port = PathBuf::new();
+    if let Some(address) = balance_address {
+        let (listener, port) = bind(address).await?;
+        balance_port = port;
+        tasks.push(tokio::spawn(serve_balance_tcp(
+            listener,
+            device.clone(),
+            realtime,
+        )));
+    }
+    Ok(EmulatorHandle {
+        pump_port,
+        balance_port,
+        device,
+        tasks,
+        _slaves: Vec::new(),
+        port_dir: None,
+    })
+}
+
 /// Serves existing ttys (`pumphil emulate --port PATH [--balance-port PATH]`).
 pub async fn serve_ports(
     config: EmulatorConfig,
@@ -177,10 +292,11 @@ pub async fn serve_ports(
     balance_port: Option<&str>,
     realtime: bool,
 ) -> Result<EmulatorHandle, LinkError> {
-    use crate::link::serial::{open_serial, SerialSettings};
+    use crate::link::endpoint::open;
+    use crate::link::serial::SerialSettings;
     let device = Arc::new(Mutex::new(Device::new(config)));
     let time_mode = mode(realtime);
-    let pump_link = open_serial(&SerialSettings::pump(pump_port))?;
+    let pump_link = open(&SerialSettings::pump(pump_port)).await?;
     let mut tasks = vec![tokio::spawn({
         let device = device.clone();
         async move {
@@ -188,7 +304,7 @@ pub async fn serve_ports(
         }
     })];
     if let Some(path) = balance_port {
-        let link = open_serial(&SerialSettings::balance(path))?;
+        let link = open(&SerialSettings::balance(path)).await?;
         let device = device.clone();
         tasks.push(tokio::spawn(async move {
             let _ = balance::serve_balance(link, device, realtime).await;

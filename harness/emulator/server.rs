@@ -26,13 +26,6 @@ pub struct Session {
     event_seq: u16,
 }
 
-fn next_seq(seq: u16) -> u16 {
-    match seq.wrapping_add(1) {
-        0 => 1,
-        s => s,
-    }
-}
-
 impl Session {
     pub fn new(device: Arc<Mutex<Device>>, mode: TimeMode) -> Session {
         Session {

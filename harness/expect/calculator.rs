@@ -10,7 +10,7 @@ use crate::scenario::{Action, FaultSpec, FlexStepSpec, Scenario};
 use crate::units::{MS_PER_DAY, MS_PER_MINUTE, NL_PER_ML};
 
 /// Expected values at one sample time.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExpectedSample {
     pub t_ms: u64,
     /// Cumulative volume the device should report as delivered.
@@ -33,7 +33,7 @@ pub enum Transition {
 }
 
 /// An alarm transition the arithmetic predicts, with the tolerance the pulsatile pump needs.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExpectedAlarmEvent {
     pub t_ms: u64,
     pub alarm: AlarmKind,
@@ -663,11 +663,10 @@ mod tests {
         let steps = format!("{PROGRAM_600}[[step]]\nat = \"10h\"\ninject = {{ fault = \"catheter_disconnect\" }}\n[[step]]\nat = \"20h\"\nclear = \"catheter_disconnect\"\n");
         let e = expected(&scenario("low_reservoir_threshold_ml = 0.5", &steps, "1d"));
         let at = |h: u64| {
-            e.samples
+            *e.samples
                 .iter()
                 .find(|s| s.t_ms == h * MS_PER_HOUR)
                 .unwrap()
-                .clone()
         };
         assert_eq!(at(10).tip_nl, 500_000);
         assert_eq!(at(20).tip_nl, 500_000);

@@ -1,9 +1,10 @@
 //! Fixture files under `fixtures/<scenario-id>/`: the expected traces as CSV, and their README.
 
 use super::calculator::{Expected, ExpectedAlarmEvent, ExpectedSample, Transition};
+use super::thin::{Thinner, PLOT_POINTS};
 use crate::protocol::{AlarmKind, Priority};
-use crate::record::thin::{Thinner, PLOT_POINTS};
 use crate::scenario::duration::format_duration;
+use crate::scenario::input::{self, InputKind};
 use crate::scenario::{InputError, Scenario};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -136,27 +137,19 @@ pub fn write(root: &Path, scenario: &Scenario, expected: &Expected) -> std::io::
     Ok(dir)
 }
 
+/// How fixture files are read.
+const FIXTURE_FILE: InputKind = InputKind {
+    read_code: "fixture::missing",
+    read_message: "cannot read fixture",
+    read_help: "generate the fixtures with `pumphil expect <scenario> --write` and review them",
+    utf8_code: "fixture::utf8",
+    utf8_help: "fixtures are UTF-8 CSV; regenerate with `pumphil expect --write`",
+    max_bytes: None,
+    plural: "fixture files",
+};
+
 fn read_text(path: &Path) -> Result<String, InputError> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        InputError::new(
-            path,
-            "",
-            "fixture::missing",
-            format!("cannot read fixture: {e}"),
-        )
-        .help("generate the fixtures with `pumphil expect <scenario> --write` and review them")
-    })?;
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        InputError::new(
-            path,
-            &String::from_utf8_lossy(e.as_bytes()),
-            "fixture::utf8",
-            format!("invalid UTF-8 at byte {at}"),
-        )
-        .at(at..at + 1)
-        .help("fixtures are UTF-8 CSV; regenerate with `pumphil expect --write`")
-    })
+    input::read_text(path, &FIXTURE_FILE).map(|file| file.text)
 }
 
 fn csv_error(path: &Path, text: &str, err: &csv::Error) -> InputError {

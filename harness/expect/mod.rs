@@ -1,8 +1,15 @@
-//! Expected traces: the independent reference calculator and the fixture files it writes.
+//! Expected traces: the independent reference calculator, the fixture files it writes, the
+//! CSF pharmacokinetic estimate, and the bounded thinning of long traces kept for the record.
 
 pub mod calculator;
+pub mod csf;
+pub mod decision;
 pub mod fixture;
 pub mod lint;
+// Thinning sits here, not in the record, because the expected trace is thinned as it is read
+// (`fixture::check`); the record and the renderers use it from here.
+pub mod thin;
+pub mod uncertainty;
 
 pub use calculator::{expected, Expected, ExpectedAlarmEvent, ExpectedSample, Transition};
 

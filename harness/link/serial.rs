@@ -4,9 +4,11 @@ use super::{BoxLink, LinkError};
 use serde::Deserialize;
 use tokio_serial::{DataBits, FlowControl, Parity, SerialPortBuilderExt, StopBits};
 
+/// An endpoint as a resource: where the device is and the line settings it is used at.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SerialSettings {
+    /// A device path, `tcp://host:port` or `rfc2217://host:port` (see [`super::endpoint`]).
     pub path: String,
     pub baud: u32,
     pub data_bits: u8,
@@ -56,7 +58,7 @@ impl SerialSettings {
         parity: Option<&str>,
         stop_bits: Option<u8>,
         flow: Option<&str>,
-    ) -> Result<(), String> {
+    ) -> Result<(), LinkError> {
         if let Some(v) = data_bits {
             self.data_bits = v;
         }
@@ -69,7 +71,12 @@ impl SerialSettings {
         if let Some(v) = flow {
             self.flow_control = v.to_string();
         }
-        self.parsed().map(|_| ()).map_err(|e| e.to_string())
+        self.parsed().map(|_| ())
+    }
+
+    /// Whether every setting is one a port can take.
+    pub fn check(&self) -> Result<(), LinkError> {
+        self.parsed().map(|_| ())
     }
 
     fn parsed(&self) -> Result<(DataBits, Parity, StopBits, FlowControl), LinkError> {
@@ -162,7 +169,10 @@ mod tests {
         assert_eq!(parsed.parity, "even");
         assert!(toml::from_str::<SerialSettings>("path = \"x\"\nbaud = 1\nspeed = 2").is_err());
         let mut s = SerialSettings::balance("/dev/ttyUSB1");
-        let err = s.apply_text_options(Some(9), None, None, None).unwrap_err();
+        let err = s
+            .apply_text_options(Some(9), None, None, None)
+            .unwrap_err()
+            .explained();
         assert!(err.contains("use 5, 6, 7 or 8"), "{err}");
         assert!(s
             .apply_text_options(None, Some("mark"), None, None)
@@ -174,7 +184,7 @@ mod tests {
         let Err(err) = open_serial(&SerialSettings::pump("/dev/does-not-exist")) else {
             panic!("opened a port that does not exist");
         };
-        let text = err.to_string();
+        let text = err.explained();
         assert!(
             text.contains("/dev/does-not-exist") && text.contains("pumphil ports"),
             "{text}"

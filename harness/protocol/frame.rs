@@ -15,6 +15,15 @@ pub const DELIMITER: u8 = 0x00;
 /// Version (1) + sequence (2) + type (1) + CRC (2).
 pub const HEADER_AND_CRC_LEN: usize = 6;
 
+/// The sequence number after `seq`, wrapping and skipping 0, which no frame carries: one rule
+/// for host requests (driver) and device events (emulator) alike.
+pub fn next_seq(seq: u16) -> u16 {
+    match seq.wrapping_add(1) {
+        0 => 1,
+        s => s,
+    }
+}
+
 /// One decoded frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {

@@ -8,7 +8,7 @@ pub mod stream;
 pub mod types;
 
 pub use frame::{
-    decode_frame, encode_frame, Frame, FrameError, MAX_FRAME_LEN, MAX_WIRE_FRAME_LEN,
+    decode_frame, encode_frame, next_seq, Frame, FrameError, MAX_FRAME_LEN, MAX_WIRE_FRAME_LEN,
     PROTOCOL_VERSION,
 };
 pub use message::*;

@@ -1,6 +1,12 @@
 //! Run events: the single source of truth of a run. Every other output is rendered from them.
 
-use crate::checks::CheckResult;
+use super::schema::{
+    AlarmTransition, CheckResult, Mode, PlannedScenario, Sample, ScenarioSetup, StepAction,
+    StepOutcome,
+};
+use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
+use crate::protocol::{AlarmKind, Priority};
+use crate::scenario::{Expectations, FindingKind, Step};
 use serde::{Deserialize, Serialize};
 
 /// A file used by the run, with its hash (scenario, fixture, bench file).
@@ -18,8 +24,7 @@ pub struct DeviceInfo {
     pub protocol_version: u8,
     pub reservoir_capacity_nl: u64,
     pub test_unit: bool,
-    /// "emulator" or "bench".
-    pub kind: String,
+    pub kind: Mode,
     pub port: String,
 }
 
@@ -32,6 +37,7 @@ pub struct BalanceInfo {
     pub calibration_due: Option<String>,
 }
 
+/// A scenario's verdict, as `record::verdict` decides it and every output names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScenarioVerdict {
@@ -40,8 +46,10 @@ pub enum ScenarioVerdict {
     /// A check failed.
     Failed,
     /// A negative control whose required checks all failed: the defect was caught.
+    #[serde(rename = "defect_caught")]
     ControlCaught,
     /// A negative control that its defect slipped through: the checks lack teeth.
+    #[serde(rename = "defect_missed")]
     ControlMissed,
     /// The scenario did not run to its end (device lost, interrupted); its checks are not judged.
     Incomplete,
@@ -57,65 +65,15 @@ impl ScenarioVerdict {
         )
     }
 
+    /// The word every output shows (closing table, JUnit, summary, reports).
     pub fn label(self) -> &'static str {
         match self {
             ScenarioVerdict::Passed => "PASS",
             ScenarioVerdict::Failed => "FAIL",
-            ScenarioVerdict::ControlCaught => "CONTROL OK",
-            ScenarioVerdict::ControlMissed => "CONTROL MISSED",
+            ScenarioVerdict::ControlCaught => "DEFECT CAUGHT",
+            ScenarioVerdict::ControlMissed => "DEFECT MISSED",
             ScenarioVerdict::Incomplete => "INCOMPLETE",
             ScenarioVerdict::Error => "ERROR",
-        }
-    }
-}
-
-/// One measurement at a sample time: what the device reports, the balance, and the bench plant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Sample {
-    /// Scenario time (device time since the scenario's start).
-    pub t_ms: u64,
-    pub device_time_ms: u64,
-    pub delivered_nl: u64,
-    pub calculated_nl: u64,
-    pub dose_rate_ug_per_day: u32,
-    pub concentration_ug_per_ml: u32,
-    pub therapy_state: String,
-    pub battery_permille: u16,
-    pub elective_replacement: bool,
-    pub end_of_service: bool,
-    pub active_alarms: Vec<String>,
-    /// Net balance reading in grams, when a balance is present.
-    pub balance_g: Option<f64>,
-    pub balance_stable: Option<bool>,
-    /// Balance reading converted to volume: grams / density.
-    pub tip_nl: Option<u64>,
-    /// Bench plant (test units only).
-    pub actual_reservoir_nl: Option<u64>,
-    pub pocket_nl: Option<u64>,
-}
-
-#[cfg(test)]
-impl Sample {
-    /// A running pump's sample at `t_ms` with nothing delivered or measured, for unit tests to
-    /// fill in the fields they look at.
-    pub(crate) fn running_at(t_ms: u64) -> Sample {
-        Sample {
-            t_ms,
-            device_time_ms: t_ms,
-            delivered_nl: 0,
-            calculated_nl: 0,
-            dose_rate_ug_per_day: 0,
-            concentration_ug_per_ml: 0,
-            therapy_state: "running".into(),
-            battery_permille: 1000,
-            elective_replacement: false,
-            end_of_service: false,
-            active_alarms: vec![],
-            balance_g: None,
-            balance_stable: None,
-            tip_nl: None,
-            actual_reservoir_nl: None,
-            pocket_nl: None,
         }
     }
 }
@@ -126,6 +84,8 @@ impl Sample {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RunEvent {
     RunStarted {
+        /// `schema::SCHEMA_VERSION` of the writer; a reader refuses any other.
+        schema_version: u32,
         run_id: String,
         started_utc: String,
         harness_version: String,
@@ -134,16 +94,14 @@ pub enum RunEvent {
         os: String,
         operator: Option<String>,
         command_line: Vec<String>,
-        /// "emulator" or "bench".
-        mode: String,
+        mode: Mode,
         bench_file: Option<FileRef>,
         seed: u64,
         jobs: usize,
-        scenarios: Vec<FileRef>,
-        /// Parameters of the report's CSF estimate (records made before they were recorded
-        /// read as the label's defaults).
-        #[serde(default)]
-        csf: crate::record::report::csf::CsfParams,
+        /// Every scenario the run was given, in the order given.
+        scenarios: Vec<PlannedScenario>,
+        /// Parameters of the report's CSF estimate.
+        csf: crate::expect::csf::CsfParams,
     },
     ScenarioStarted {
         scenario: String,
@@ -158,19 +116,20 @@ pub enum RunEvent {
         balance: Option<BalanceInfo>,
         end_ms: u64,
         sample_ms: u64,
-        setup: serde_json::Value,
-        steps: serde_json::Value,
-        expectations: serde_json::Value,
-        /// Expected trace rows (from the fixture), so the record alone renders the report.
-        expected_samples: serde_json::Value,
-        expected_alarms: serde_json::Value,
+        setup: ScenarioSetup,
+        steps: Vec<Step>,
+        expectations: Expectations,
+        /// Expected trace rows (from the fixture, thinned to `thin::PLOT_POINTS`), so the
+        /// record alone renders the report.
+        expected_samples: Vec<ExpectedSample>,
+        expected_alarms: Vec<ExpectedAlarmEvent>,
     },
     StepApplied {
         scenario: String,
         t_ms: u64,
         index: usize,
-        action: serde_json::Value,
-        outcome: String,
+        action: StepAction,
+        outcome: StepOutcome,
     },
     Sample {
         scenario: String,
@@ -181,10 +140,9 @@ pub enum RunEvent {
         scenario: String,
         t_ms: u64,
         device_time_ms: u64,
-        alarm: String,
-        priority: String,
-        /// "raised" or "cleared".
-        transition: String,
+        alarm: AlarmKind,
+        priority: Priority,
+        transition: AlarmTransition,
         event_seq: u16,
     },
     Deviation {
@@ -195,7 +153,7 @@ pub enum RunEvent {
     },
     Finding {
         scenario: String,
-        kind: String,
+        kind: FindingKind,
         t_ms: u64,
         detail: String,
     },

@@ -2,7 +2,6 @@
 
 use super::event::RunEvent;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -21,10 +20,7 @@ pub struct Record {
 }
 
 pub fn sha256_line(line: &str) -> String {
-    Sha256::digest(line.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::scenario::sha256_hex(line.as_bytes())
 }
 
 /// Appends records; every record is written and flushed before `append` returns, so a crash,
@@ -67,6 +63,39 @@ impl Journal {
     pub fn sync(&self) -> std::io::Result<()> {
         self.file.sync_data()
     }
+}
+
+/// Why a record could not be read.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ReadError {
+    #[error("reading {EVENTS_FILE}: {0}")]
+    #[diagnostic(
+        code(pumphil::record::io),
+        help("check that the run directory is readable")
+    )]
+    Io(#[from] std::io::Error),
+    #[error("{EVENTS_FILE} has record schema version {found}; this pumphil reads version {expected} only")]
+    #[diagnostic(
+        code(pumphil::record::schema_version),
+        help("render it with the pumphil that wrote it (its harness_version and git_commit are in the first line); docs/record.md lists the versions")
+    )]
+    SchemaVersion { found: u32, expected: u32 },
+}
+
+/// The first line's type and schema version, read before the line is parsed as a record so that
+/// a record of another version is refused by name rather than as a line that does not parse.
+#[derive(Deserialize)]
+struct VersionProbe {
+    #[serde(rename = "type")]
+    kind: String,
+    schema_version: Option<u32>,
+}
+
+/// The schema version a first line declares, if it is a run_started line.
+pub fn declared_version(line: &str) -> Option<u32> {
+    let probe: VersionProbe = serde_json::from_str(line).ok()?;
+    (probe.kind == "run_started")
+        .then_some(probe.schema_version.unwrap_or(super::schema::UNVERSIONED))
 }
 
 /// What reading a record back found: the records that parse, and where it stopped if not at the end.
@@ -112,7 +141,9 @@ impl Reader {
         self.next_seq
     }
 
-    pub fn next_record(&mut self) -> std::io::Result<Option<Record>> {
+    /// The next record that parses. A first line that is a run_started of another schema version
+    /// is an error: nothing after it could be read correctly.
+    pub fn next_record(&mut self) -> Result<Option<Record>, ReadError> {
         loop {
             let Some(raw) = self.lines.next().transpose()? else {
                 self.truncated_at_line = self.unparsed.take().map(|(number, _)| number);
@@ -129,6 +160,16 @@ impl Reader {
             };
             if line.is_empty() {
                 continue;
+            }
+            if self.next_seq == 0 && self.problems.is_empty() {
+                if let Some(found) = declared_version(&line) {
+                    if found != super::schema::SCHEMA_VERSION {
+                        return Err(ReadError::SchemaVersion {
+                            found,
+                            expected: super::schema::SCHEMA_VERSION,
+                        });
+                    }
+                }
             }
             match serde_json::from_str::<Record>(&line) {
                 Ok(record) => {
@@ -155,7 +196,7 @@ impl Reader {
 }
 
 /// Reads all of `events.jsonl` into memory (see `Reader` for records too long for that).
-pub fn read(dir: &Path) -> std::io::Result<ReadBack> {
+pub fn read(dir: &Path) -> Result<ReadBack, ReadError> {
     let mut reader = Reader::open(dir)?;
     let mut records = Vec::new();
     while let Some(record) = reader.next_record()? {

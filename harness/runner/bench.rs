@@ -1,12 +1,18 @@
 //! `bench.toml`: a real test bench — pump and balance ports, fluid, and the devices allowed on it.
+//! Every value is checked where it is read, and a problem names the file, line and column.
 
+use crate::link::endpoint::Address;
+use crate::link::serial::SerialSettings;
+use crate::scenario::input::{self, InputKind, TextFile};
 use crate::scenario::{InputError, S};
 use serde::Deserialize;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A port as the rest of the harness uses it, the bench file's checks done.
+#[derive(Debug, Clone)]
 pub struct PortConfig {
+    /// A device path, tcp://host:port or rfc2217://host:port.
     pub port: String,
     pub baud: Option<u32>,
     /// 5, 6, 7 or 8.
@@ -19,27 +25,58 @@ pub struct PortConfig {
     pub flow_control: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct BalanceConfig {
-    #[serde(flatten)]
     pub link: PortConfig,
     pub model: Option<String>,
     pub serial_number: Option<String>,
     pub readability_mg: Option<f64>,
-    /// Calibration due date as written on the balance's certificate (shown on the report).
+    /// Repeatability (one standard deviation of repeated readings, mg) from the balance's
+    /// certificate: the volume and flow checks widen for it.
+    pub repeatability_mg: Option<f64>,
+    /// Calibration due date, `YYYY-MM-DD` (shown on the report; "EXPIRED" added when a run
+    /// was allowed to use an expired balance).
     pub calibration_due: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawBench {
-    pub station: Option<String>,
-    pub pump: PortConfig,
-    pub balance: Option<BalanceConfig>,
-    pub density_g_per_ml: Option<f64>,
+struct RawPort {
+    port: S<String>,
+    baud: Option<S<u32>>,
+    data_bits: Option<S<u8>>,
+    parity: Option<S<String>>,
+    stop_bits: Option<S<u8>>,
+    flow_control: Option<S<String>>,
+}
+
+/// The balance table: the port keys of `[pump]` (serde's flatten would lose their places)
+/// and the instrument's own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBalance {
+    port: S<String>,
+    baud: Option<S<u32>>,
+    data_bits: Option<S<u8>>,
+    parity: Option<S<String>>,
+    stop_bits: Option<S<u8>>,
+    flow_control: Option<S<String>>,
+    model: Option<String>,
+    serial_number: Option<String>,
+    readability_mg: Option<S<f64>>,
+    repeatability_mg: Option<S<f64>>,
+    calibration_due: Option<S<toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBench {
+    station: Option<String>,
+    pump: RawPort,
+    balance: Option<RawBalance>,
+    density_g_per_ml: Option<S<f64>>,
     /// Serial numbers of the pumps this bench may program. Anything else is refused.
-    pub allowed_serial_numbers: S<Vec<String>>,
+    allowed_serial_numbers: S<Vec<S<String>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,23 +90,229 @@ pub struct Bench {
     pub allowed_serial_numbers: Vec<String>,
 }
 
+/// How bench files are read.
+const BENCH_FILE: InputKind = InputKind {
+    read_code: "bench::read",
+    read_message: "cannot read bench file",
+    read_help:
+        "pass --bench with the path of your bench.toml (see README.md, \"Wiring a real bench\")",
+    utf8_code: "bench::utf8",
+    utf8_help: "save the bench file as UTF-8",
+    max_bytes: None,
+    plural: "bench files",
+};
+
+/// A calendar date, compared as (year, month, day).
+pub type Date = (i32, u32, u32);
+
+/// Today's date in UTC.
+pub fn today_utc() -> Date {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() / 86_400)
+        .unwrap_or(0) as i64;
+    civil_from_days(days)
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> Date {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+    (year, month, day)
+}
+
+/// `YYYY-MM-DD`, a real day of a real month.
+fn parse_date(text: &str) -> Option<Date> {
+    let mut parts = text.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (year, month, day): (i32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    (1..=days_in_month)
+        .contains(&day)
+        .then_some((year, month, day))
+}
+
+/// What a bench file is checked against besides itself.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    pub today: Date,
+    /// `pumphil run --allow-expired-calibration`: a past calibration date is recorded, not refused.
+    pub allow_expired_calibration: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            today: today_utc(),
+            allow_expired_calibration: false,
+        }
+    }
+}
+
+/// Checks as the bench file is read, each naming the place of the value it refuses.
+struct Checker<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Checker<'_> {
+    fn error(&self, span: Range<usize>, code: &'static str, message: String) -> InputError {
+        InputError::new(self.path, self.text, code, message).at(span)
+    }
+
+    fn port(&self, table: &str, raw: &RawPortRef<'_>) -> Result<PortConfig, InputError> {
+        let port = raw.port.get_ref();
+        if let Err(e) = Address::parse(port) {
+            let hint = match &e {
+                crate::link::LinkError::Address { hint, .. } => hint.clone(),
+                other => other.to_string(),
+            };
+            return Err(self
+                .error(
+                    raw.port.span(),
+                    "bench::port",
+                    format!("[{table}] port {port:?} cannot be used"),
+                )
+                .help(hint));
+        }
+        if let Some(baud) = raw.baud {
+            if *baud.get_ref() == 0 {
+                return Err(self
+                    .error(baud.span(), "bench::baud", format!("[{table}] baud is 0"))
+                    .help("give the port's baud rate (the pump 115200, an MT-SICS balance 9600 by default), or leave baud out for the default"));
+            }
+        }
+        let config = PortConfig {
+            port: port.clone(),
+            baud: raw.baud.map(|b| *b.get_ref()),
+            data_bits: raw.data_bits.map(|v| *v.get_ref()),
+            parity: raw.parity.map(|v| v.get_ref().clone()),
+            stop_bits: raw.stop_bits.map(|v| *v.get_ref()),
+            flow_control: raw.flow_control.map(|v| v.get_ref().clone()),
+        };
+        let mut settings = SerialSettings::pump(port);
+        if let Err(e) = settings.apply_text_options(
+            config.data_bits,
+            config.parity.as_deref(),
+            config.stop_bits,
+            config.flow_control.as_deref(),
+        ) {
+            let (message, hint) = match &e {
+                crate::link::LinkError::Setting {
+                    setting,
+                    value,
+                    hint,
+                } => (format!("{setting} = {value:?} cannot be used"), *hint),
+                other => (other.to_string(), "see README.md, \"Wiring a real bench\""),
+            };
+            let e = message;
+            let span = [
+                (e.contains("data_bits"), raw.data_bits.map(|v| v.span())),
+                (e.contains("parity"), raw.parity.map(|v| v.span())),
+                (e.contains("stop_bits"), raw.stop_bits.map(|v| v.span())),
+                (
+                    e.contains("flow_control"),
+                    raw.flow_control.map(|v| v.span()),
+                ),
+            ]
+            .into_iter()
+            .find_map(|(named, span)| named.then_some(span).flatten())
+            .unwrap_or(raw.port.span());
+            return Err(self
+                .error(span, "bench::serial", format!("[{table}]: {e}"))
+                .help(hint));
+        }
+        Ok(config)
+    }
+
+    fn calibration(
+        &self,
+        value: &S<toml::Value>,
+        options: &LoadOptions,
+    ) -> Result<String, InputError> {
+        let written = match value.get_ref() {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Datetime(d) if d.time.is_none() && d.offset.is_none() => d.to_string(),
+            other => other.to_string(),
+        };
+        let Some(date) = parse_date(&written) else {
+            return Err(self
+                .error(
+                    value.span(),
+                    "bench::calibration",
+                    format!("calibration_due {written:?} is not a date"),
+                )
+                .help("write the due date from the balance's calibration certificate as YYYY-MM-DD, e.g. \"2027-03-01\""));
+        };
+        if date >= options.today {
+            return Ok(written);
+        }
+        if options.allow_expired_calibration {
+            return Ok(format!(
+                "{written} (EXPIRED: run with --allow-expired-calibration)"
+            ));
+        }
+        let (y, m, d) = options.today;
+        Err(self
+            .error(
+                value.span(),
+                "bench::calibration-expired",
+                format!("the balance's calibration was due on {written}; today is {y:04}-{m:02}-{d:02}"),
+            )
+            .help("have the balance calibrated and write the new due date; to run anyway (the report says so), pass --allow-expired-calibration"))
+    }
+}
+
+/// The port keys of `[pump]` or `[balance]`.
+struct RawPortRef<'a> {
+    port: &'a S<String>,
+    baud: Option<&'a S<u32>>,
+    data_bits: Option<&'a S<u8>>,
+    parity: Option<&'a S<String>>,
+    stop_bits: Option<&'a S<u8>>,
+    flow_control: Option<&'a S<String>>,
+}
+
+/// Whether two ports name the same endpoint: the same text, or device paths that resolve to
+/// the same device (a /dev/serial/by-id link and the node it points at).
+fn same_endpoint(a: &str, b: &str) -> bool {
+    if a.trim() == b.trim() {
+        return true;
+    }
+    match (Address::parse(a), Address::parse(b)) {
+        (Ok(Address::Device(a)), Ok(Address::Device(b))) => {
+            match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
 pub fn load(path: &Path) -> Result<Bench, InputError> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        InputError::new(path, "", "bench::read", format!("cannot read bench file: {e}"))
-            .help("pass --bench with the path of your bench.toml (see README.md, \"Wiring a real bench\")")
-    })?;
-    let sha256 = crate::scenario::sha256_hex(&bytes);
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        InputError::new(
-            path,
-            &String::from_utf8_lossy(e.as_bytes()),
-            "bench::utf8",
-            format!("invalid UTF-8 at byte {at}"),
-        )
-        .at(at..at + 1)
-        .help("save the bench file as UTF-8")
-    })?;
+    load_with(path, &LoadOptions::default())
+}
+
+pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Bench, InputError> {
+    let TextFile { text, sha256 } = input::read_text(path, &BENCH_FILE)?;
     let raw: RawBench = toml::from_str(&text).map_err(|e| {
         let mut err = InputError::new(path, &text, "bench::syntax", e.message().to_string())
             .help("see README.md, \"Wiring a real bench\", for the bench file's keys");
@@ -78,34 +321,196 @@ pub fn load(path: &Path) -> Result<Bench, InputError> {
         }
         err
     })?;
+    let check = Checker { path, text: &text };
     if raw.allowed_serial_numbers.get_ref().is_empty() {
-        return Err(InputError::new(
-            path,
-            &text,
-            "bench::allow-list",
-            "allowed_serial_numbers is empty",
-        )
-        .at(raw.allowed_serial_numbers.span())
-        .help("list the serial numbers of the test pumps this bench may program"));
-    }
-    if let Some(d) = raw.density_g_per_ml {
-        if !(0.9..=1.1).contains(&d) {
-            return Err(InputError::new(
-                path,
-                &text,
-                "bench::range",
-                format!("density_g_per_ml is {d}"),
+        return Err(check
+            .error(
+                raw.allowed_serial_numbers.span(),
+                "bench::allow-list",
+                "allowed_serial_numbers is empty".into(),
             )
-            .help("0.9 % saline is 1.0046 g/mL at 22 °C"));
+            .help("list the serial numbers of the test pumps this bench may program"));
+    }
+    if let Some(blank) = raw
+        .allowed_serial_numbers
+        .get_ref()
+        .iter()
+        .find(|s| s.get_ref().trim().is_empty())
+    {
+        return Err(check
+            .error(
+                blank.span(),
+                "bench::allow-list",
+                "an entry of allowed_serial_numbers is empty".into(),
+            )
+            .help(
+                "each entry is a test pump's serial number as it identifies (`pumphil identify`)",
+            ));
+    }
+    if let Some(d) = &raw.density_g_per_ml {
+        let value = *d.get_ref();
+        if !(0.9..=1.1).contains(&value) {
+            return Err(check
+                .error(
+                    d.span(),
+                    "bench::range",
+                    format!("density_g_per_ml is {value}"),
+                )
+                .help("0.9 % saline is 1.0046 g/mL at 22 °C"));
         }
     }
+    let p = &raw.pump;
+    let pump = check.port(
+        "pump",
+        &RawPortRef {
+            port: &p.port,
+            baud: p.baud.as_ref(),
+            data_bits: p.data_bits.as_ref(),
+            parity: p.parity.as_ref(),
+            stop_bits: p.stop_bits.as_ref(),
+            flow_control: p.flow_control.as_ref(),
+        },
+    )?;
+    let balance = match &raw.balance {
+        None => None,
+        Some(b) => {
+            let link = check.port(
+                "balance",
+                &RawPortRef {
+                    port: &b.port,
+                    baud: b.baud.as_ref(),
+                    data_bits: b.data_bits.as_ref(),
+                    parity: b.parity.as_ref(),
+                    stop_bits: b.stop_bits.as_ref(),
+                    flow_control: b.flow_control.as_ref(),
+                },
+            )?;
+            if same_endpoint(&link.port, &pump.port) {
+                return Err(check
+                    .error(
+                        b.port.span(),
+                        "bench::same-port",
+                        format!("the balance's port {} is the pump's port", link.port),
+                    )
+                    .help("the pump and the balance each need their own port"));
+            }
+            if let Some(r) = &b.readability_mg {
+                let value = *r.get_ref();
+                if !(value.is_finite() && value > 0.0) {
+                    return Err(check
+                        .error(
+                            r.span(),
+                            "bench::readability",
+                            format!("readability_mg is {value}"),
+                        )
+                        .help("the balance's readability (its smallest step) in mg, from its data sheet: e.g. 0.01 for an XPR205"));
+                }
+            }
+            if let Some(r) = &b.repeatability_mg {
+                let value = *r.get_ref();
+                if !(value.is_finite() && value >= 0.0) {
+                    return Err(check
+                        .error(
+                            r.span(),
+                            "bench::repeatability",
+                            format!("repeatability_mg is {value}"),
+                        )
+                        .help("the balance's repeatability (one standard deviation, mg) from its calibration certificate, e.g. 0.02"));
+                }
+            }
+            let calibration_due = b
+                .calibration_due
+                .as_ref()
+                .map(|c| check.calibration(c, options))
+                .transpose()?;
+            Some(BalanceConfig {
+                link,
+                model: b.model.clone(),
+                serial_number: b.serial_number.clone(),
+                readability_mg: b.readability_mg.as_ref().map(|r| *r.get_ref()),
+                repeatability_mg: b.repeatability_mg.as_ref().map(|r| *r.get_ref()),
+                calibration_due,
+            })
+        }
+    };
     Ok(Bench {
         path: path.to_path_buf(),
         sha256,
         station: raw.station.unwrap_or_else(|| "bench".to_string()),
-        pump: raw.pump,
-        balance: raw.balance,
-        density_g_per_ml: raw.density_g_per_ml,
-        allowed_serial_numbers: raw.allowed_serial_numbers.into_inner(),
+        pump,
+        balance,
+        density_g_per_ml: raw.density_g_per_ml.map(|d| d.into_inner()),
+        allowed_serial_numbers: raw
+            .allowed_serial_numbers
+            .into_inner()
+            .into_iter()
+            .map(|s| s.into_inner())
+            .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_real_days() {
+        assert_eq!(parse_date("2027-03-01"), Some((2027, 3, 1)));
+        assert_eq!(parse_date("2028-02-29"), Some((2028, 2, 29)));
+        for bad in [
+            "2027-02-29",
+            "2027-13-01",
+            "2027-3-1",
+            "not a date",
+            "2027-03-01T00:00",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_454), (2026, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    fn load_text(text: &str, options: &LoadOptions) -> Result<Bench, InputError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bench.toml");
+        std::fs::write(&path, text).unwrap();
+        load_with(&path, options)
+    }
+
+    const BENCH: &str = "allowed_serial_numbers = [\"TU-1\"]\n[pump]\nport = \"tcp://127.0.0.1:3001\"\n[balance]\nport = \"rfc2217://127.0.0.1:3002\"\nreadability_mg = 0.01\ncalibration_due = \"2027-03-01\"\n";
+
+    #[test]
+    fn a_calibration_date_is_checked_against_today() {
+        let before = LoadOptions {
+            today: (2027, 3, 1),
+            allow_expired_calibration: false,
+        };
+        let bench = load_text(BENCH, &before).expect("due today is still in date");
+        let balance = bench.balance.unwrap();
+        assert_eq!(balance.calibration_due.as_deref(), Some("2027-03-01"));
+        assert_eq!(balance.readability_mg, Some(0.01));
+        let after = LoadOptions {
+            today: (2027, 3, 2),
+            ..before
+        };
+        let err = load_text(BENCH, &after).unwrap_err().to_string();
+        assert!(
+            err.contains("bench.toml:7:19") && err.contains("--allow-expired-calibration"),
+            "{err}"
+        );
+        let allowed = LoadOptions {
+            allow_expired_calibration: true,
+            ..after
+        };
+        let due = load_text(BENCH, &allowed)
+            .unwrap()
+            .balance
+            .unwrap()
+            .calibration_due;
+        assert!(due.unwrap().contains("EXPIRED"));
+        // A TOML date literal is a date too.
+        let literal = BENCH.replace("\"2027-03-01\"", "2027-03-01");
+        assert!(load_text(&literal, &before).is_ok());
+    }
 }

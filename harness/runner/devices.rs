@@ -5,9 +5,10 @@ use super::bench::{Bench, PortConfig};
 use super::sample::PumpSampling;
 use crate::driver::balance::BalanceDriver;
 use crate::driver::pump::{DriverOptions, PumpDriver, Reopen};
-use crate::emulator::config::{Defects, EmulatorConfig};
+use crate::emulator::config::EmulatorConfig;
 use crate::emulator::link_faults::LinkFaults;
-use crate::link::serial::{open_serial, SerialSettings};
+use crate::link::endpoint;
+use crate::link::serial::SerialSettings;
 use crate::record::{BalanceInfo, ScenarioVerdict};
 use crate::scenario::Scenario;
 
@@ -15,7 +16,7 @@ use crate::scenario::Scenario;
 pub struct Devices {
     pub pump: PumpDriver,
     pub balance: Option<BalanceDriver>,
-    pub device_kind: &'static str,
+    pub device_kind: crate::record::Mode,
     pub pump_port: String,
     pub balance_info: Option<BalanceInfo>,
     pub density_g_per_ml: f64,
@@ -23,6 +24,9 @@ pub struct Devices {
     pub virtual_time: bool,
     /// How a sample reads the pump at first (protocol 12.16).
     pub sampling: PumpSampling,
+    /// The balance's reading noise, one standard deviation in mg, as declared (the emulator's
+    /// `--noise-mg`, a bench balance's `repeatability_mg`); the checks widen for it.
+    pub balance_noise_mg: f64,
 }
 
 /// Why devices could not be opened, and what that makes of the scenario.
@@ -79,10 +83,8 @@ pub fn emulator_config(
         seed: mixed ^ link_faults.seed,
         ..link_faults.clone()
     };
-    if let Some(table) = &scenario.defects {
-        config.defects = toml::Value::Table(table.clone())
-            .try_into::<Defects>()
-            .map_err(|e| format!("{}: [defects]: {e}", scenario.path.display()))?;
+    if let Some(defects) = &scenario.defects {
+        config.defects = defects.clone();
     }
     config
         .validate()
@@ -109,10 +111,7 @@ pub const EMULATOR_REPLUG_WAIT: std::time::Duration = std::time::Duration::from_
 /// Opens the pump's port again under the same name (a stable name such as
 /// /dev/serial/by-id/... on a bench, the emulator's symlink when it injects an unplug).
 fn reopen(settings: SerialSettings, within: std::time::Duration) -> Reopen {
-    Reopen {
-        open: Box::new(move || open_serial(&settings).map_err(|e| e.to_string())),
-        within,
-    }
+    Reopen::endpoint(settings, within)
 }
 
 /// With link faults configured, the longest any request waits for the built-in emulator's
@@ -161,14 +160,16 @@ pub async fn open_emulator(
     let balance_identity = format!("{} {}", config.balance.model, config.balance.serial_number);
     let handle = crate::emulator::spawn_on_ptys(config, false)
         .await
-        .map_err(|e| infrastructure(format!("cannot start the emulator: {e}")))?;
+        .map_err(|e| infrastructure(format!("cannot start the emulator: {}", e.explained())))?;
     let pump_port = handle.pump_port.display().to_string();
     let balance_port = handle.balance_port.display().to_string();
-    let pump_link = open_serial(&SerialSettings::pump(&pump_port))
-        .map_err(|e| infrastructure(e.to_string()))?;
+    let pump_link = endpoint::open(&SerialSettings::pump(&pump_port))
+        .await
+        .map_err(|e| infrastructure(e.explained()))?;
     let balance = if scenario.bench.balance {
-        let link = open_serial(&SerialSettings::balance(&balance_port))
-            .map_err(|e| infrastructure(e.to_string()))?;
+        let link = endpoint::open(&SerialSettings::balance(&balance_port))
+            .await
+            .map_err(|e| infrastructure(e.explained()))?;
         Some(BalanceDriver::new(link))
     } else {
         None
@@ -180,7 +181,7 @@ pub async fn open_emulator(
             reopen(SerialSettings::pump(&pump_port), EMULATOR_REPLUG_WAIT),
         ),
         balance,
-        device_kind: "emulator",
+        device_kind: crate::record::Mode::Emulator,
         pump_port,
         balance_info: scenario.bench.balance.then_some(BalanceInfo {
             identity: balance_identity,
@@ -199,6 +200,7 @@ pub async fn open_emulator(
         } else {
             PumpSampling::Separate
         },
+        balance_noise_mg: noise_mg,
     };
     Ok((devices, Guard::Emulator(handle)))
 }
@@ -214,7 +216,8 @@ fn settings(port: &PortConfig, default: SerialSettings) -> Result<SerialSettings
         port.parity.as_deref(),
         port.stop_bits,
         port.flow_control.as_deref(),
-    )?;
+    )
+    .map_err(|e| e.explained())?;
     Ok(s)
 }
 
@@ -231,7 +234,9 @@ pub async fn open_bench(
     };
     let pump_settings =
         settings(&bench.pump, SerialSettings::pump(&bench.pump.port)).map_err(refuse)?;
-    let link = open_serial(&pump_settings).map_err(|e| infrastructure(e.to_string()))?;
+    let link = endpoint::open(&pump_settings)
+        .await
+        .map_err(|e| infrastructure(e.explained()))?;
     let pump = PumpDriver::with_reopen(
         link,
         DriverOptions {
@@ -270,7 +275,9 @@ pub async fn open_bench(
     let (balance, balance_info) = match (&bench.balance, scenario.bench.balance) {
         (Some(b), true) => {
             let s = settings(&b.link, SerialSettings::balance(&b.link.port)).map_err(refuse)?;
-            let link = open_serial(&s).map_err(|e| infrastructure(e.to_string()))?;
+            let link = endpoint::open(&s)
+                .await
+                .map_err(|e| infrastructure(e.explained()))?;
             let info = BalanceInfo {
                 identity: format!(
                     "{} {}",
@@ -281,7 +288,9 @@ pub async fn open_bench(
                 .to_string(),
                 port: b.link.port.clone(),
                 density_g_per_ml: density,
-                readability_mg: b.readability_mg.unwrap_or(0.1),
+                readability_mg: b
+                    .readability_mg
+                    .unwrap_or(crate::units::nominal::BALANCE_READABILITY_MG),
                 calibration_due: b.calibration_due.clone(),
             };
             (Some(BalanceDriver::new(link)), Some(info))
@@ -298,13 +307,18 @@ pub async fn open_bench(
         Devices {
             pump,
             balance,
-            device_kind: "bench",
+            device_kind: crate::record::Mode::Bench,
             pump_port: bench.pump.port.clone(),
             balance_info,
             density_g_per_ml: density,
             virtual_time: false,
             // Real time: nothing to advance, the status alone is read.
             sampling: PumpSampling::Separate,
+            balance_noise_mg: bench
+                .balance
+                .as_ref()
+                .and_then(|b| b.repeatability_mg)
+                .unwrap_or(0.0),
         },
         Guard::None,
     ))

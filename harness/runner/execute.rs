@@ -10,13 +10,16 @@ use super::sample::PumpSampling;
 use super::sink::Sink;
 use super::steps::{self, Setup};
 use super::timeline::{self, Interrupted, Moment, Schedule};
-use crate::checks::{names, Judge};
+use crate::checks::{BalanceNoise, Judge};
 use crate::driver::balance::Reading;
 use crate::driver::pump::{DriverError, PumpDriver};
 use crate::expect::fixture::ExpectedRows;
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{EventLogPage, Identity, Plant, Status};
-use crate::record::{DeviceInfo, FileRef, RunEvent, ScenarioVerdict};
+use crate::record::{
+    verdict, AlarmTransition, DeviceInfo, FileRef, Mode, RunEvent, ScenarioSetup, ScenarioVerdict,
+    StepAction, StepOutcome,
+};
 use crate::scenario::{Action, Scenario};
 use std::time::Instant;
 use tokio::sync::watch;
@@ -30,7 +33,7 @@ pub struct Expected<'a> {
     pub fixture_files: Vec<FileRef>,
 }
 
-pub fn device_info(identity: &Identity, kind: &str, port: &str) -> DeviceInfo {
+pub fn device_info(identity: &Identity, kind: Mode, port: &str) -> DeviceInfo {
     DeviceInfo {
         model: identity.model.clone(),
         serial_number: identity.serial_number.clone(),
@@ -38,7 +41,7 @@ pub fn device_info(identity: &Identity, kind: &str, port: &str) -> DeviceInfo {
         protocol_version: identity.protocol_version,
         reservoir_capacity_nl: identity.reservoir_capacity_nl,
         test_unit: identity.test_unit,
-        kind: kind.to_string(),
+        kind,
         port: port.to_string(),
     }
 }
@@ -89,9 +92,13 @@ impl Execution<'_> {
                 scenario: self.id(),
                 t_ms,
                 device_time_ms,
-                alarm: alarm.name().to_string(),
-                priority: priority.name().to_string(),
-                transition: if raised { "raised" } else { "cleared" }.into(),
+                alarm,
+                priority,
+                transition: if raised {
+                    AlarmTransition::Raised
+                } else {
+                    AlarmTransition::Cleared
+                },
                 event_seq,
             }),
             Tracked::Deviation { t_ms, kind, detail } => self.deviation(t_ms, kind, detail),
@@ -277,7 +284,7 @@ impl Execution<'_> {
         {
             Ok(()) => {
                 self.restore.step_applied(action);
-                "ok".to_string()
+                StepOutcome::Ok
             }
             Err(DriverError::Nack { code, .. }) => {
                 self.deviation(
@@ -285,7 +292,7 @@ impl Execution<'_> {
                     "step-refused",
                     format!("step {} refused by the device: {code}", index + 1),
                 );
-                format!("refused: {code}")
+                StepOutcome::Refused { code }
             }
             Err(e) => return Err(Interrupted::Device(e)),
         };
@@ -293,7 +300,7 @@ impl Execution<'_> {
             scenario: self.id(),
             t_ms,
             index,
-            action: serde_json::to_value(action).unwrap_or_default(),
+            action: StepAction::Scenario(action.clone()),
             outcome,
         });
         Ok(())
@@ -404,17 +411,25 @@ fn scenario_started(
         requirements: scenario.requirements.clone(),
         hazard: scenario.hazard.clone(),
         negative_control: scenario.negative_control.clone(),
-        file: FileRef { path: scenario.path.display().to_string(), sha256: scenario.sha256.clone() },
+        file: FileRef {
+            path: scenario.path.display().to_string(),
+            sha256: scenario.sha256.clone(),
+        },
         fixtures: expected.fixture_files.clone(),
         device: device_info(identity, devices.device_kind, &devices.pump_port),
         balance: devices.balance_info.clone(),
         end_ms: scenario.end_ms,
         sample_ms: scenario.sample_ms,
-        setup: serde_json::json!({ "device": scenario.device, "bench": scenario.bench, "tolerance": scenario.tolerance, "defects": scenario.defects }),
-        steps: serde_json::to_value(&scenario.steps).unwrap_or_default(),
-        expectations: serde_json::to_value(&scenario.expect).unwrap_or_default(),
-        expected_samples: serde_json::to_value(expected.plot_rows.iter().map(|s| (s.t_ms, s.delivered_nl, s.calculated_nl, s.tip_nl, s.actual_nl, s.programmed_nl_per_day)).collect::<Vec<_>>()).unwrap_or_default(),
-        expected_alarms: serde_json::to_value(expected.alarms.iter().map(|a| serde_json::json!({"t_ms": a.t_ms, "alarm": a.alarm.name(), "priority": a.priority.name(), "transition": a.transition, "tolerance_ms": a.tolerance_ms})).collect::<Vec<_>>()).unwrap_or_default(),
+        setup: ScenarioSetup {
+            device: scenario.device.clone(),
+            bench: scenario.bench.clone(),
+            tolerance: scenario.tolerance.clone(),
+            defects: scenario.defects.clone(),
+        },
+        steps: scenario.steps.clone(),
+        expectations: scenario.expect.clone(),
+        expected_samples: expected.plot_rows.to_vec(),
+        expected_alarms: expected.alarms.to_vec(),
     }
 }
 
@@ -455,13 +470,19 @@ pub async fn run_scenario(
     sink.emit(scenario_started(scenario, &expected, &identity, devices));
 
     let sampling = devices.sampling;
+    let balance_noise_mg = devices.balance_noise_mg;
     let mut run = Execution {
         scenario,
         sink,
         devices,
         clock,
         expected_rows: expected.rows,
-        judge: Judge::new(scenario),
+        judge: Judge::with_noise(
+            scenario,
+            BalanceNoise {
+                sd_mg: balance_noise_mg,
+            },
+        ),
         last_sample_ms: 0,
         alarms: AlarmTracker::new(origin_ms),
         restore: FaultRestore::new(scenario.steps.len()),
@@ -507,7 +528,7 @@ pub async fn run_scenario(
     for f in &findings {
         sink.emit(RunEvent::Finding {
             scenario: id.clone(),
-            kind: f.kind.name().to_string(),
+            kind: f.kind,
             t_ms: f.t_ms,
             detail: f.detail.clone(),
         });
@@ -517,39 +538,34 @@ pub async fn run_scenario(
         .filter(|r| !r.passed())
         .map(|r| r.name.clone())
         .collect();
+    // A control is caught only by checks that were judged and failed, not by "not evaluated".
+    let judged_failed: Vec<String> = results
+        .iter()
+        .filter(|r| r.failed())
+        .map(|r| r.name.clone())
+        .collect();
+    let not_evaluated: Vec<String> = results
+        .iter()
+        .filter(|r| !r.passed() && !r.failed())
+        .map(|r| r.name.clone())
+        .collect();
     for result in results {
         sink.emit(RunEvent::Check {
             scenario: id.clone(),
             result,
         });
     }
-    // VERDICT: the one call into verdict judging; at merge it becomes the call into
-    // harness/record/verdict.rs (issue 10 §2), which owns the negative-control rule.
-    let (verdict, reason) = scenario_verdict(scenario, &failed);
-    finish(verdict, failed, reason)
-}
-
-/// The scenario's verdict from its failed checks, and why a negative control was missed.
-/// Not the runner's job: it moves to harness/record/verdict.rs at merge (issue 10 §2).
-fn scenario_verdict(scenario: &Scenario, failed: &[String]) -> (ScenarioVerdict, Option<String>) {
-    let Some(nc) = &scenario.negative_control else {
-        let verdict = if failed.is_empty() {
-            ScenarioVerdict::Passed
-        } else {
-            ScenarioVerdict::Failed
-        };
-        return (verdict, None);
+    // record::verdict owns the negative-control rule.
+    let verdict = verdict::judge_scenario(
+        scenario.negative_control.as_ref(),
+        &judged_failed,
+        &not_evaluated,
+    );
+    let reason = match (&scenario.negative_control, verdict) {
+        (Some(nc), ScenarioVerdict::ControlMissed) => {
+            Some(format!("required to fail: {}", nc.must_fail.join(", ")))
+        }
+        _ => None,
     };
-    let caught = nc
-        .must_fail
-        .iter()
-        .all(|name| failed.iter().any(|f| f == name || names::family(f) == name));
-    if caught {
-        (ScenarioVerdict::ControlCaught, None)
-    } else {
-        (
-            ScenarioVerdict::ControlMissed,
-            Some(format!("required to fail: {}", nc.must_fail.join(", "))),
-        )
-    }
+    finish(verdict, failed, reason)
 }

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod clock;
 pub mod console;
 pub mod devices;
+pub mod error;
 pub mod execute;
 pub mod restore;
 pub mod sample;
@@ -13,11 +14,14 @@ pub mod sink;
 pub mod steps;
 pub mod timeline;
 
-use crate::cli::exit;
 use crate::expect::fixture;
-use crate::record::{FileRef, Journal, RunEvent, ScenarioVerdict};
-use crate::scenario::Scenario;
+use crate::record::verdict;
+use crate::record::{
+    FileRef, Journal, Mode, PlannedScenario, RunEvent, ScenarioKind, ScenarioVerdict,
+};
+use crate::scenario::{InputErrors, Scenario};
 use console::Console;
+pub use error::RunError;
 use sink::Sink;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,13 +45,17 @@ pub struct RunOptions {
     /// Re-sends of a request before the device counts as lost.
     pub retries: u32,
     /// Parameters of the report's CSF estimate, recorded with the run.
-    pub csf: crate::record::report::csf::CsfParams,
+    pub csf: crate::expect::csf::CsfParams,
+    /// A bench balance whose calibration is past due is recorded as expired, not refused.
+    pub allow_expired_calibration: bool,
 }
 
-/// The outcome of a run: its directory (if one was made) and the exit code.
+/// The outcome of a run: its directory, the exit code, and what stopped it early, if anything.
+#[derive(Debug)]
 pub struct RunOutcome {
-    pub dir: Option<PathBuf>,
+    pub dir: PathBuf,
     pub exit_code: u8,
+    pub stopped_by: Option<RunError>,
 }
 
 fn run_id() -> String {
@@ -87,17 +95,9 @@ fn os_name() -> String {
         .to_string()
 }
 
-/// Exit code from scenario verdicts: infrastructure (3) outranks a failed check (1).
+/// Exit code from scenario verdicts (`record::verdict` decides: 3 over 2 over 1).
 pub fn exit_code(verdicts: &[ScenarioVerdict], write_failed: bool) -> u8 {
-    if write_failed || verdicts.contains(&ScenarioVerdict::Incomplete) {
-        exit::INFRASTRUCTURE
-    } else if verdicts.contains(&ScenarioVerdict::Error) {
-        exit::USAGE
-    } else if verdicts.iter().any(|v| !v.is_success()) {
-        exit::CHECK_FAILED
-    } else {
-        exit::PASSED
-    }
+    verdict::run_verdict(verdicts, write_failed).exit_code()
 }
 
 struct Prepared {
@@ -107,9 +107,10 @@ struct Prepared {
     fixture_files: Vec<FileRef>,
 }
 
-fn prepare(opts: &RunOptions) -> Result<Vec<Prepared>, String> {
-    let files = crate::cli::scenario_args::expand_paths(&opts.paths)?;
-    let scenarios = crate::cli::scenario_args::load_all(&files).map_err(|e| e.to_string())?;
+/// Loads the scenarios and checks their fixtures, hashing every input for the record: an input
+/// that cannot be hashed stops the run, since the record would not prove what was run.
+fn prepare(opts: &RunOptions) -> Result<Vec<Prepared>, RunError> {
+    let scenarios = crate::scenario::paths::expand_and_load(&opts.paths)?;
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for scenario in scenarios {
@@ -128,13 +129,15 @@ fn prepare(opts: &RunOptions) -> Result<Vec<Prepared>, String> {
                 .iter()
                 .map(|name| {
                     let path = dir.join(name);
-                    let sha256 = crate::record::sha256_file(&path).unwrap_or_default();
-                    FileRef {
-                        path: path.display().to_string(),
-                        sha256,
+                    match crate::scenario::digest::sha256_file(&path) {
+                        Ok(sha256) => Ok(FileRef {
+                            path: path.display().to_string(),
+                            sha256,
+                        }),
+                        Err(source) => Err(RunError::Hash { path, source }),
                     }
                 })
-                .collect();
+                .collect::<Result<Vec<_>, _>>()?;
                 out.push(Prepared {
                     scenario,
                     fixture_root: root,
@@ -142,18 +145,18 @@ fn prepare(opts: &RunOptions) -> Result<Vec<Prepared>, String> {
                     fixture_files,
                 });
             }
-            Err(e) => errors.push(e.to_string()),
+            Err(e) => errors.push(e),
         }
     }
     if errors.is_empty() {
         Ok(out)
     } else {
-        Err(errors.join("\n"))
+        Err(RunError::Fixtures(InputErrors(errors)))
     }
 }
 
-fn watch_signals() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
+/// Sends `true` on `tx` at Ctrl-C or SIGTERM.
+fn watch_signals(tx: watch::Sender<bool>) {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
@@ -176,52 +179,41 @@ fn watch_signals() -> watch::Receiver<bool> {
         eprintln!("signal received: ending the run; everything measured so far is kept");
         let _ = tx.send(true);
     });
-    rx
 }
 
-pub async fn run(opts: RunOptions) -> RunOutcome {
-    let prepared = match prepare(&opts) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("{e}");
-            return RunOutcome {
-                dir: None,
-                exit_code: exit::USAGE,
-            };
-        }
-    };
+/// Runs the scenarios. An error before the run directory exists is returned as `Err`; once it
+/// exists, the outcome says how the run ended, with the error that stopped it early, if any.
+pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
+    let prepared = prepare(&opts)?;
     let bench = match &opts.bench {
-        Some(path) => match bench::load(path) {
-            Ok(b) => Some(Arc::new(b)),
-            Err(e) => {
-                eprintln!("{e}");
-                return RunOutcome {
-                    dir: None,
-                    exit_code: exit::USAGE,
-                };
-            }
-        },
+        Some(path) => Some(Arc::new(
+            bench::load_with(
+                path,
+                &bench::LoadOptions {
+                    allow_expired_calibration: opts.allow_expired_calibration,
+                    ..Default::default()
+                },
+            )
+            .map_err(RunError::Bench)?,
+        )),
         None => None,
     };
     let id = run_id();
     let dir = opts.reports_dir.join(&id);
-    let journal = match std::fs::create_dir_all(&dir).and_then(|_| Journal::create(&dir)) {
-        Ok(j) => j,
-        Err(e) => {
-            eprintln!(
-                "error: cannot create the run directory {}: {e}",
-                dir.display()
-            );
-            return RunOutcome {
-                dir: None,
-                exit_code: exit::INFRASTRUCTURE,
-            };
-        }
-    };
-    let sink = Sink::new(journal, Console::new(opts.plain, opts.quiet));
+    let journal = std::fs::create_dir_all(&dir)
+        .and_then(|_| Journal::create(&dir))
+        .map_err(|source| RunError::RunDirectory {
+            path: dir.clone(),
+            source,
+        })?;
+    // One stop for the whole run: a signal, or a record that no longer takes writes.
+    let (stop, shutdown) = watch::channel(false);
+    watch_signals(stop.clone());
+    let sink = Sink::new(journal, Console::new(opts.plain, opts.quiet), stop);
     // A real pump is one device: its scenarios run one after another.
     let jobs = if bench.is_some() { 1 } else { opts.jobs.max(1) };
     sink.emit(RunEvent::RunStarted {
+        schema_version: crate::record::SCHEMA_VERSION,
         run_id: id.clone(),
         started_utc: crate::record::utc_now(),
         harness_version: crate::VERSION.to_string(),
@@ -231,9 +223,9 @@ pub async fn run(opts: RunOptions) -> RunOutcome {
         operator: opts.operator.clone(),
         command_line: opts.command_line.clone(),
         mode: if bench.is_some() {
-            "bench".into()
+            Mode::Bench
         } else {
-            "emulator".into()
+            Mode::Emulator
         },
         bench_file: bench.as_ref().map(|b| FileRef {
             path: b.path.display().to_string(),
@@ -243,7 +235,9 @@ pub async fn run(opts: RunOptions) -> RunOutcome {
         jobs,
         scenarios: prepared
             .iter()
-            .map(|p| FileRef {
+            .map(|p| PlannedScenario {
+                id: p.scenario.id.clone(),
+                kind: ScenarioKind::of(p.scenario.negative_control.as_ref()),
                 path: p.scenario.path.display().to_string(),
                 sha256: p.scenario.sha256.clone(),
             })
@@ -251,7 +245,6 @@ pub async fn run(opts: RunOptions) -> RunOutcome {
         csf: opts.csf,
     });
 
-    let shutdown = watch_signals();
     let semaphore = Arc::new(Semaphore::new(jobs));
     let mut tasks = Vec::new();
     for p in prepared {
@@ -344,8 +337,12 @@ pub async fn run(opts: RunOptions) -> RunOutcome {
         errors: count(|v| *v == ScenarioVerdict::Error),
     });
     sink.sync();
-    RunOutcome {
-        dir: Some(dir),
+    Ok(RunOutcome {
         exit_code: code,
-    }
+        stopped_by: sink.write_error().map(|source| RunError::Record {
+            path: dir.join(crate::record::journal::EVENTS_FILE),
+            source,
+        }),
+        dir,
+    })
 }

@@ -3,6 +3,7 @@
 
 use crate::driver::pump::{DriverError, PumpDriver};
 use crate::protocol::FaultKind;
+use crate::record::{StepAction, StepOutcome};
 use crate::scenario::Action;
 
 /// One restore record: it takes the next step index after the scenario's own steps.
@@ -10,14 +11,16 @@ use crate::scenario::Action;
 pub struct Restore {
     pub index: usize,
     pub fault: FaultKind,
-    /// "restored", or "not restored: ..." with what the operator must do.
-    pub outcome: String,
+    /// Restored, or not restored with what the operator must do.
+    pub outcome: StepOutcome,
 }
 
 impl Restore {
     /// The record's description of the step.
-    pub fn action(&self) -> serde_json::Value {
-        serde_json::json!({ "action": "restore", "fault": self.fault.name() })
+    pub fn action(&self) -> StepAction {
+        StepAction::Restore {
+            restore: self.fault,
+        }
     }
 }
 
@@ -53,7 +56,7 @@ impl FaultRestore {
         }
         let fault = self.injected.remove(0);
         let outcome = match pump.clear_fault(fault).await {
-            Ok(()) => "restored".to_string(),
+            Ok(()) => StepOutcome::Restored,
             Err(e) => not_restored(fault, &e.to_string()),
         };
         Some(self.record(fault, outcome))
@@ -71,7 +74,7 @@ impl FaultRestore {
             .collect()
     }
 
-    fn record(&mut self, fault: FaultKind, outcome: String) -> Restore {
+    fn record(&mut self, fault: FaultKind, outcome: StepOutcome) -> Restore {
         self.next_index += 1;
         Restore {
             index: self.next_index - 1,
@@ -81,11 +84,13 @@ impl FaultRestore {
     }
 }
 
-fn not_restored(fault: FaultKind, why: &str) -> String {
-    format!(
-        "not restored: {why}; clear the {} fault on the pump before it is used again",
-        fault.name()
-    )
+fn not_restored(fault: FaultKind, why: &str) -> StepOutcome {
+    StepOutcome::NotRestored {
+        reason: format!(
+            "{why}; clear the {} fault on the pump before it is used again",
+            fault.name()
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -135,11 +140,16 @@ mod tests {
         let records = restore.abandon(&lost);
         assert_eq!(records.iter().map(|r| r.index).collect::<Vec<_>>(), [2, 3]);
         assert_eq!(
-            records[0].outcome,
+            records[0].outcome.to_string(),
             "not restored: the pump was lost (device lost: the link hung up); \
              clear the catheter_occlusion fault on the pump before it is used again"
         );
-        assert_eq!(records[1].action()["fault"], "motor_stall");
+        assert_eq!(
+            records[1].action(),
+            StepAction::Restore {
+                restore: FaultKind::MotorStall
+            }
+        );
         assert!(
             restore.abandon(&lost).is_empty(),
             "each fault is recorded once"
@@ -160,7 +170,7 @@ mod tests {
             .clear_next(&pump)
             .await
             .expect("one fault to restore");
-        assert_eq!((record.index, record.outcome.as_str()), (1, "restored"));
+        assert_eq!((record.index, record.outcome), (1, StepOutcome::Restored));
         assert_eq!(
             pump.plant().await.unwrap().catheter,
             CatheterState::Connected
@@ -179,13 +189,13 @@ mod tests {
             .clear_next(&pump)
             .await
             .expect("one fault to restore");
+        let outcome = record.outcome.to_string();
         assert!(
-            record.outcome.starts_with("not restored: device lost"),
-            "{}",
-            record.outcome
+            outcome.starts_with("not restored: device lost"),
+            "{outcome}"
         );
-        assert!(record
-            .outcome
-            .ends_with("clear the motor_stall fault on the pump before it is used again"));
+        assert!(
+            outcome.ends_with("clear the motor_stall fault on the pump before it is used again")
+        );
     }
 }

@@ -66,15 +66,11 @@ pub fn assemble(
         calculated_nl: status.calculated_reservoir_nl,
         dose_rate_ug_per_day: status.dose_rate_ug_per_day,
         concentration_ug_per_ml: status.concentration_ug_per_ml,
-        therapy_state: status.therapy_state.name().to_string(),
+        therapy_state: status.therapy_state,
         battery_permille: status.battery_permille,
         elective_replacement: status.elective_replacement,
         end_of_service: status.end_of_service,
-        active_alarms: status
-            .alarms
-            .iter()
-            .map(|a| a.alarm.name().to_string())
-            .collect(),
+        active_alarms: status.alarms.iter().map(|a| a.alarm).collect(),
         balance_g,
         balance_stable: balance.map(|r| r.stable),
         tip_nl: balance_g.map(|g| (g / density_g_per_ml * 1e6).round().max(0.0) as u64),
@@ -224,9 +220,9 @@ mod tests {
             (s.dose_rate_ug_per_day, s.concentration_ug_per_ml),
             (1000, 500)
         );
-        assert_eq!(s.therapy_state, "running");
+        assert_eq!(s.therapy_state, crate::protocol::TherapyState::Running);
         assert_eq!(s.battery_permille, 870);
-        assert_eq!(s.active_alarms, ["low_reservoir"]);
+        assert_eq!(s.active_alarms, [crate::protocol::AlarmKind::LowReservoir]);
         assert_eq!(
             (s.balance_g, s.balance_stable, s.tip_nl),
             (None, None, None)

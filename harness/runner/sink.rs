@@ -3,18 +3,22 @@
 use super::console::Console;
 use crate::record::{Journal, RunEvent};
 use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
 
 #[derive(Clone)]
 pub struct Sink {
     journal: Arc<Mutex<Journal>>,
     console: Arc<Console>,
-    write_failed: Arc<std::sync::atomic::AtomicBool>,
+    /// The first write that failed; later ones add nothing.
+    write_error: Arc<Mutex<Option<std::io::Error>>>,
+    /// Stops the run: once the record takes no writes, nothing measured could be kept.
+    stop: watch::Sender<bool>,
 }
 
 impl Sink {
     /// Needs a tokio runtime for the console's tick (progress and heartbeat), which runs until
     /// the last clone of the sink is dropped.
-    pub fn new(journal: Journal, console: Console) -> Sink {
+    pub fn new(journal: Journal, console: Console, stop: watch::Sender<bool>) -> Sink {
         let console = Arc::new(console);
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let console = Arc::downgrade(&console);
@@ -31,12 +35,14 @@ impl Sink {
         Sink {
             journal: Arc::new(Mutex::new(journal)),
             console,
-            write_failed: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            write_error: Arc::new(Mutex::new(None)),
+            stop,
         }
     }
 
-    /// Records an event. A failed write is reported once and makes the run an infrastructure
-    /// failure: evidence that cannot be written must not look like a pass.
+    /// Records an event. A failed write stops the run at once and makes it an infrastructure
+    /// failure: evidence that cannot be written must not look like a pass, and the scenarios
+    /// still to run could not be recorded.
     pub fn emit(&self, event: RunEvent) {
         self.console.observe(&event);
         let result = match self.journal.lock() {
@@ -44,11 +50,10 @@ impl Sink {
             Err(_) => Err(std::io::Error::other("journal lock poisoned")),
         };
         if let Err(err) = result {
-            if !self
-                .write_failed
-                .swap(true, std::sync::atomic::Ordering::SeqCst)
-            {
-                eprintln!("error: cannot append to events.jsonl: {err}; the run will exit 3");
+            let mut first = self.write_error.lock().unwrap_or_else(|e| e.into_inner());
+            if first.is_none() {
+                *first = Some(err);
+                let _ = self.stop.send(true);
             }
         }
     }
@@ -60,7 +65,15 @@ impl Sink {
     }
 
     pub fn write_failed(&self) -> bool {
-        self.write_failed.load(std::sync::atomic::Ordering::SeqCst)
+        self.write_error.lock().map(|e| e.is_some()).unwrap_or(true)
+    }
+
+    /// The first write that failed, taken out (for the run's outcome).
+    pub fn write_error(&self) -> Option<std::io::Error> {
+        self.write_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     pub fn console(&self) -> &Console {

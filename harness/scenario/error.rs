@@ -145,6 +145,15 @@ impl fmt::Display for InputErrors {
 
 impl std::error::Error for InputErrors {}
 
+/// Each problem is a diagnostic of its own; the renderer prints them one after another.
+impl miette::Diagnostic for InputErrors {
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        Some(Box::new(
+            self.0.iter().map(|e| e as &dyn miette::Diagnostic),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,74 +1,41 @@
 //! Scenario files (`scenarios/*.toml`): loading, checking and linting.
 
 pub mod check;
+pub mod check_names;
+pub mod digest;
 pub mod duration;
 pub mod error;
+pub mod input;
 pub mod model;
+pub mod paths;
 pub mod raw;
 
 pub use error::{InputError, InputErrors};
 pub use model::*;
 pub use raw::S;
 
-use sha2::{Digest, Sha256};
+pub use digest::sha256_hex;
+
 use std::path::{Path, PathBuf};
 
 /// Largest scenario file accepted; anything bigger is a mistake (a log pasted in, a binary).
 pub const MAX_SCENARIO_BYTES: u64 = 1024 * 1024;
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+/// How scenario files are read.
+pub const SCENARIO_FILE: input::InputKind = input::InputKind {
+    read_code: "scenario::read",
+    read_message: "cannot read",
+    read_help: "check the path and permissions; `pumphil list` shows the scenarios in scenarios/",
+    utf8_code: "scenario::utf8",
+    utf8_help: "save the file as UTF-8",
+    max_bytes: Some((MAX_SCENARIO_BYTES, "is this really a scenario file?")),
+    plural: "scenario files",
+};
 
 /// Reads and checks one scenario file; every problem found is returned, not just the first.
 pub fn load(path: &Path) -> Result<Scenario, InputErrors> {
-    let one = |msg: String, help: &str| {
-        InputErrors(vec![
-            InputError::new(path, "", "scenario::read", msg).help(help)
-        ])
-    };
-    let meta = std::fs::metadata(path).map_err(|e| {
-        one(
-            format!("cannot read: {e}"),
-            "check the path; `pumphil list` shows the scenarios in scenarios/",
-        )
-    })?;
-    if meta.len() > MAX_SCENARIO_BYTES {
-        return Err(one(
-            format!(
-                "file is {} bytes; scenario files are at most {MAX_SCENARIO_BYTES}",
-                meta.len()
-            ),
-            "is this really a scenario file?",
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| {
-        one(
-            format!("cannot read: {e}"),
-            "check the path and permissions",
-        )
-    })?;
-    let sha = sha256_hex(&bytes);
-    let source = match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => {
-            let offset = e.utf8_error().valid_up_to();
-            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            let err = InputError::new(
-                path,
-                &lossy,
-                "scenario::utf8",
-                format!("invalid UTF-8 at byte {offset}"),
-            )
-            .at(offset..offset + 1)
-            .help("save the file as UTF-8");
-            return Err(InputErrors(vec![err]));
-        }
-    };
-    parse(path, &source, sha)
+    let file = input::read_text(path, &SCENARIO_FILE).map_err(|e| InputErrors(vec![e]))?;
+    parse(path, &file.text, file.sha256)
 }
 
 /// Checks scenario text as if read from `path`.

@@ -1,5 +1,6 @@
 //! The checked scenario: what the runner, the reference calculator and the checks consume.
 
+use crate::emulator::config::Defects;
 use crate::protocol::{AlarmKind, FaultKind, FlexStep, Priority};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -17,14 +18,17 @@ pub struct Scenario {
     pub hazard: String,
     pub negative_control: Option<NegativeControl>,
     pub device: DeviceSetup,
-    /// Emulator defect knobs as written (a negative control sets them).
-    pub defects: Option<toml::Table>,
+    /// Emulator defect knobs (a negative control sets them). The type is the emulator's: the
+    /// emulator is below the scenario layer, so the scenario parses into it and the emulator
+    /// consumes it without knowing scenario files exist.
+    pub defects: Option<Defects>,
     pub bench: BenchNeeds,
     pub end_ms: u64,
     pub sample_ms: u64,
     pub tolerance: Tolerances,
     pub steps: Vec<Step>,
     pub expect: Expectations,
+    pub analysis: Analysis,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,7 +37,7 @@ pub struct NegativeControl {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceSetup {
     pub reservoir_ml: u32,
     pub initial_fill_nl: u64,
@@ -51,7 +55,7 @@ pub struct DeviceSetup {
 }
 
 /// The label's titration limits differ by patient group (domain.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PatientGroup {
     /// Spasticity of spinal origin: +10-30 % per 24 h, +10-40 % at a refill.
@@ -97,20 +101,20 @@ impl PatientGroup {
 /// cuts risk withdrawal and need `out_of_range_test`.
 pub const MAX_CUT: f64 = 0.20;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchNeeds {
     pub balance: bool,
     pub density_g_per_ml: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tolerances {
     pub volume_relative: f64,
     pub volume_absolute_nl: u64,
     pub alarm_ms: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub at_ms: u64,
     pub name: Option<String>,
@@ -120,7 +124,7 @@ pub struct Step {
     pub line: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     ProgramContinuous {
@@ -158,7 +162,7 @@ pub enum Action {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FlexStepSpec {
     pub start_minute: u16,
     pub dose_ug_per_day: u32,
@@ -199,7 +203,7 @@ impl From<FlexStepSpec> for FlexStep {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "fault", rename_all = "snake_case")]
 pub enum FaultSpec {
     CatheterDisconnect,
@@ -222,7 +226,7 @@ impl FaultSpec {
 }
 
 /// A span of device time since the scenario's start, both ends inclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Window {
     pub earliest_ms: u64,
     pub latest_ms: u64,
@@ -234,7 +238,7 @@ impl Window {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExpectedAlarm {
     pub alarm: AlarmKind,
     /// 1-based line of the `[[expect.alarm]]` table, for messages.
@@ -245,14 +249,14 @@ pub struct ExpectedAlarm {
     pub cleared: Option<Window>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForbiddenSpan {
     /// Empty means every alarm.
     pub alarms: Vec<AlarmKind>,
     pub span: Window,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     UnderInfusion,
@@ -280,13 +284,19 @@ impl FindingKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl std::fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExpectedFinding {
     pub kind: FindingKind,
     pub window: Window,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Expectations {
     pub alarms: Vec<ExpectedAlarm>,
     pub forbidden: Vec<ForbiddenSpan>,
@@ -298,7 +308,7 @@ pub struct Expectations {
 }
 
 /// How the harness judges flow from the balance (domain.md: FDA/UPenn GIP defaults).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiscrepancyParams {
     /// Shortest observation window; widened until it spans `min_strokes` expected strokes.
     pub window_ms: u64,
@@ -309,6 +319,47 @@ pub struct DiscrepancyParams {
     pub min_strokes: u32,
     /// Below this fraction of the expected flow, outflow counts as stopped.
     pub stopped_ratio: f64,
+}
+
+/// `[analysis]`: analyses of the balance trace beyond the per-sample checks.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Analysis {
+    pub trumpet: Option<TrumpetSpec>,
+}
+
+/// The standard's observation windows for the trumpet curve, minutes (IEC 60601-2-24 method).
+pub const STANDARD_TRUMPET_WINDOWS_MIN: [f64; 5] = [2.0, 5.0, 11.0, 19.0, 31.0];
+/// Default fewest strokes per trumpet window: one stroke of phase is then at most about 10 %.
+pub const DEFAULT_TRUMPET_MIN_STROKES: u32 = 10;
+
+/// `[analysis.trumpet]`, checked: a period of constant programmed rate and its windows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrumpetSpec {
+    pub from_ms: u64,
+    pub to_ms: u64,
+    pub windows_min: Vec<f64>,
+    pub min_strokes: u32,
+    pub limits: TrumpetLimits,
+}
+
+/// Acceptance limits of the `flow-accuracy` check; none given, no check (the curve is still
+/// computed for the record).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TrumpetLimits {
+    /// Every window's Ep(max) at most this, percent.
+    pub ep_max_percent: Option<f64>,
+    /// Every window's Ep(min) at least this, percent.
+    pub ep_min_percent: Option<f64>,
+    /// |A| at most this, percent.
+    pub mean_error_percent: Option<f64>,
+}
+
+impl TrumpetLimits {
+    pub fn any(&self) -> bool {
+        self.ep_max_percent.is_some()
+            || self.ep_min_percent.is_some()
+            || self.mean_error_percent.is_some()
+    }
 }
 
 impl Scenario {

@@ -26,6 +26,8 @@ pub struct RawScenario {
     pub steps: Vec<S<RawStep>>,
     #[serde(default)]
     pub expect: RawExpect,
+    #[serde(default)]
+    pub analysis: RawAnalysis,
 }
 
 #[derive(Debug, Deserialize)]
@@ -207,4 +209,28 @@ pub struct RawDiscrepancy {
     pub over_ratio: Option<S<f64>>,
     pub min_strokes: Option<S<i64>>,
     pub stopped_ratio: Option<S<f64>>,
+}
+
+/// `[analysis]`: analyses of the balance trace beyond the per-sample checks.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAnalysis {
+    pub trumpet: Option<S<RawTrumpet>>,
+}
+
+/// `[analysis.trumpet]`: the trumpet-curve flow-accuracy analysis (docs/metrology.md).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrumpet {
+    pub from: S<String>,
+    pub to: S<String>,
+    /// Observation windows, minutes.
+    pub windows: Option<S<Vec<S<f64>>>>,
+    pub min_strokes: Option<S<i64>>,
+    /// Limit on Ep(max): no window may read more than this, percent.
+    pub ep_max_percent: Option<S<f64>>,
+    /// Limit on Ep(min): no window may read less than this, percent.
+    pub ep_min_percent: Option<S<f64>>,
+    /// Limit on |A|, percent.
+    pub mean_error_percent: Option<S<f64>>,
 }

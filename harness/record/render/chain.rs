@@ -6,8 +6,8 @@
 //! on both sides; an inserted line is skipped over by its successor; a removal makes `seq` jump.
 
 use crate::record::journal::{Record, GENESIS_HASH};
+use crate::scenario::sha256_hex;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::BufRead;
 
@@ -32,13 +32,6 @@ pub struct ChainCheck {
     pub truncated_at_line: Option<usize>,
     /// (line number, what is wrong), sorted by line number.
     pub problems: Vec<(usize, String)>,
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn parse(number: usize, raw: &[u8]) -> Line {

@@ -3,10 +3,10 @@
 //! A negative control inverts its required checks: they pass in JUnit when they failed against
 //! the defective device, and fail when the defect slipped through.
 
-use super::{scenario_ids, scenario_records};
-use crate::checks::CheckResult;
-use crate::record::journal::Record;
-use crate::record::{RunEvent, ScenarioVerdict};
+use crate::record::schema::CheckResult;
+use crate::record::verdict::is_required;
+use crate::record::view::{RunView, ScenarioView};
+use crate::record::ScenarioVerdict;
 use std::fmt::Write;
 
 pub const FILE: &str = "junit.xml";
@@ -34,13 +34,6 @@ struct Counts {
     tests: usize,
     failures: usize,
     errors: usize,
-}
-
-/// A required name matches a check by full name or by family (`alarm-onset` ⊇ `alarm-onset:x`).
-fn is_required(must_fail: &[String], check: &str) -> bool {
-    must_fail
-        .iter()
-        .any(|m| m == check || crate::checks::names::family(check) == m)
 }
 
 fn details(result: &CheckResult) -> String {
@@ -112,51 +105,39 @@ fn testcase(
     out.push_str("</testcase>\n");
 }
 
-fn error_case(out: &mut String, id: &str, message: &str, counts: &mut Counts) {
+fn error_case(
+    out: &mut String,
+    id: &str,
+    verdict: ScenarioVerdict,
+    message: &str,
+    counts: &mut Counts,
+) {
     counts.tests += 1;
     counts.errors += 1;
     let _ = writeln!(
         out,
-        "    <testcase name=\"scenario-completed\" classname=\"{}\">\n      <error message=\"{}\"/>\n    </testcase>",
+        "    <testcase name=\"scenario-completed\" classname=\"{}\">\n      <error type=\"{}\" message=\"{}\"/>\n    </testcase>",
         escape(id),
+        verdict.label(),
         escape(message)
     );
 }
 
-fn suite(out: &mut String, id: &str, own: &[&Record]) -> Counts {
+fn suite(out: &mut String, view: &RunView, s: &ScenarioView) -> Counts {
     let mut counts = Counts::default();
-    let control: Option<Vec<String>> = own.iter().find_map(|r| match &r.event {
-        RunEvent::ScenarioStarted {
-            negative_control, ..
-        } => negative_control.as_ref().map(|nc| nc.must_fail.clone()),
-        _ => None,
-    });
-    let finished = own.iter().find_map(|r| match &r.event {
-        RunEvent::ScenarioFinished {
-            verdict,
-            reason,
-            wall_ms,
-            ..
-        } => Some((*verdict, reason.clone(), *wall_ms)),
-        _ => None,
-    });
+    let control: Option<&[String]> = s.negative_control.as_ref().map(|nc| &nc.must_fail[..]);
+    let verdict = s.verdict();
     let mut cases = String::new();
-    let checks: Vec<&CheckResult> = own
-        .iter()
-        .filter_map(|r| match &r.event {
-            RunEvent::Check { result, .. } => Some(result),
-            _ => None,
-        })
-        .collect();
-    for result in &checks {
-        testcase(&mut cases, id, result, control.as_deref(), &mut counts);
+    for result in &s.checks {
+        testcase(&mut cases, &s.id, result, control, &mut counts);
     }
-    let judged = finished
-        .as_ref()
-        .is_some_and(|(v, ..)| !matches!(v, ScenarioVerdict::Incomplete | ScenarioVerdict::Error));
-    if let (Some(must_fail), true) = (&control, judged) {
+    let judged = !matches!(
+        verdict,
+        ScenarioVerdict::Incomplete | ScenarioVerdict::Error
+    );
+    if let (Some(must_fail), true) = (control, judged) {
         for name in must_fail.iter().filter(|m| {
-            !checks
+            !s.checks
                 .iter()
                 .any(|c| is_required(std::slice::from_ref(m), &c.name))
         }) {
@@ -166,44 +147,64 @@ fn suite(out: &mut String, id: &str, own: &[&Record]) -> Counts {
                 cases,
                 "    <testcase name=\"{}\" classname=\"{}\">\n      <failure message=\"negative control not caught: required check was never judged\"/>\n    </testcase>",
                 escape(name),
-                escape(id)
+                escape(&s.id)
             );
         }
     }
-    match &finished {
-        Some((ScenarioVerdict::Incomplete | ScenarioVerdict::Error, reason, _)) => {
-            let message = reason.as_deref().unwrap_or("scenario did not complete");
-            error_case(&mut cases, id, message, &mut counts);
+    match &s.finished {
+        Some(finished) if !judged => {
+            let message = finished
+                .reason
+                .as_deref()
+                .unwrap_or("scenario did not complete");
+            error_case(&mut cases, &s.id, verdict, message, &mut counts);
         }
+        None if s.started => error_case(
+            &mut cases,
+            &s.id,
+            verdict,
+            "the record ends before this scenario finished",
+            &mut counts,
+        ),
         None => error_case(
             &mut cases,
-            id,
-            "the record ends before this scenario finished",
+            &s.id,
+            verdict,
+            "planned but never started",
             &mut counts,
         ),
         Some(_) => {}
     }
-    let deviations: Vec<String> = own
-        .iter()
-        .filter_map(|r| match &r.event {
-            RunEvent::Deviation {
-                kind, detail, t_ms, ..
-            } => Some(format!(
-                "[{}] {kind}: {detail}",
-                t_ms.map(crate::scenario::duration::format_duration)
-                    .unwrap_or_else(|| "-".into())
-            )),
-            _ => None,
+    let deviations: Vec<String> = view
+        .deviations_of(&s.id)
+        .map(|d| {
+            format!(
+                "[{}] {}: {}",
+                d.t_ms
+                    .map(crate::scenario::duration::format_duration)
+                    .unwrap_or_else(|| "-".into()),
+                d.kind,
+                d.detail
+            )
         })
         .collect();
-    let seconds = finished.as_ref().map_or(0.0, |f| f.2 as f64 / 1000.0);
+    let seconds = s
+        .finished
+        .as_ref()
+        .map_or(0.0, |f| f.wall_ms as f64 / 1000.0);
     let _ = writeln!(
         out,
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{seconds:.3}\">",
-        escape(id),
+        escape(&s.id),
         counts.tests,
         counts.failures,
         counts.errors
+    );
+    let _ = writeln!(
+        out,
+        "    <properties>\n      <property name=\"kind\" value=\"{}\"/>\n      <property name=\"verdict\" value=\"{}\"/>\n    </properties>",
+        s.kind().name(),
+        verdict.label()
     );
     out.push_str(&cases);
     if !deviations.is_empty() {
@@ -217,25 +218,55 @@ fn suite(out: &mut String, id: &str, own: &[&Record]) -> Counts {
     counts
 }
 
-pub fn render(records: &[Record]) -> String {
+/// A suite for the run itself when the run's verdict is worse than its scenarios' (no run end,
+/// a torn or broken line, a record that could not be written): the scenarios' suites alone would
+/// not show it. Its error's `type` is the run's verdict.
+fn run_suite(out: &mut String, view: &RunView) -> Counts {
+    let mut counts = Counts::default();
+    let verdicts: Vec<ScenarioVerdict> = view.scenarios.iter().map(|s| s.verdict()).collect();
+    let overall = view.verdict();
+    if overall <= crate::record::verdict::run_verdict(&verdicts, false) {
+        return counts;
+    }
+    let mut why: Vec<String> = view
+        .gaps()
+        .into_iter()
+        .filter(|g| !g.contains("; scenario "))
+        .collect();
+    if let Some(end) = &view.end {
+        why.push(format!("the run recorded exit code {}", end.exit_code));
+    }
+    counts.tests += 1;
+    counts.errors += 1;
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{RUN_SUITE}\" tests=\"1\" failures=\"0\" errors=\"1\" time=\"0.000\">\n    <testcase name=\"run-completed\" classname=\"{RUN_SUITE}\">\n      <error type=\"{}\" message=\"{}\"/>\n    </testcase>\n  </testsuite>",
+        overall.word(),
+        escape(&why.join("; "))
+    );
+    counts
+}
+
+/// The suite that stands for the run when its record is not whole.
+pub const RUN_SUITE: &str = "pumphil-run";
+
+/// JUnit for the run's view: one suite per scenario in the order given (its kind and verdict as
+/// properties), and one for the run when the run's verdict is worse than its scenarios'.
+pub fn render(view: &RunView) -> String {
     let mut suites = String::new();
     let mut total = Counts::default();
-    for id in scenario_ids(records) {
-        let counts = suite(&mut suites, &id, &scenario_records(records, &id));
+    for s in &view.scenarios {
+        let counts = suite(&mut suites, view, s);
         total.tests += counts.tests;
         total.failures += counts.failures;
         total.errors += counts.errors;
     }
-    let run_id = records
-        .iter()
-        .find_map(|r| match &r.event {
-            RunEvent::RunStarted { run_id, .. } => Some(run_id.as_str()),
-            _ => None,
-        })
-        .unwrap_or_default();
+    let counts = run_suite(&mut suites, view);
+    total.tests += counts.tests;
+    total.errors += counts.errors;
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"pumphil {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\">\n{suites}</testsuites>\n",
-        escape(run_id),
+        escape(view.run_id()),
         total.tests,
         total.failures,
         total.errors

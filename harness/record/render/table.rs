@@ -1,102 +1,79 @@
-//! The closing table printed at the end of `pumphil run`.
+//! The closing table printed at the end of `pumphil run`: one line per scenario in the order
+//! given, totals, and the overall verdict as its last line.
 
-use super::scenario_ids;
-use crate::record::journal::Record;
-use crate::record::{RunEvent, ScenarioVerdict};
+use crate::record::view::{RunView, ScenarioView};
 
-struct Row {
-    id: String,
-    kind: &'static str,
-    verdict: Option<ScenarioVerdict>,
-    passed: usize,
-    total: usize,
-    failed: String,
-}
-
-fn row(records: &[Record], id: &str) -> Row {
-    let mut row = Row {
-        id: id.to_string(),
-        kind: "scenario",
-        verdict: None,
-        passed: 0,
-        total: 0,
-        failed: String::new(),
+fn failed_column(s: &ScenarioView) -> String {
+    let Some(finished) = &s.finished else {
+        return if s.started {
+            String::new()
+        } else {
+            "never started".into()
+        };
     };
-    for r in records.iter().filter(|r| r.event.scenario() == Some(id)) {
-        match &r.event {
-            RunEvent::ScenarioStarted {
-                negative_control: Some(_),
-                ..
-            } => row.kind = "control",
-            RunEvent::Check { result, .. } => {
-                row.total += 1;
-                row.passed += usize::from(result.passed());
-            }
-            RunEvent::ScenarioFinished {
-                verdict,
-                failed_checks,
-                reason,
-                ..
-            } => {
-                row.verdict = Some(*verdict);
-                row.failed = failed_checks.join(", ");
-                if let Some(reason) = reason {
-                    row.failed = if row.failed.is_empty() {
-                        reason.clone()
-                    } else {
-                        format!("{} ({reason})", row.failed)
-                    };
-                }
-            }
-            _ => {}
-        }
+    let failed = finished.failed_checks.join(", ");
+    match &finished.reason {
+        Some(reason) if failed.is_empty() => reason.clone(),
+        Some(reason) => format!("{failed} ({reason})"),
+        None => failed,
     }
-    row
 }
 
-/// One line per scenario (id, kind, verdict, checks passed/total, failed checks), then totals.
-/// A scenario the record does not see finish shows as INCOMPLETE.
-pub fn closing_table(records: &[Record]) -> String {
-    let rows: Vec<Row> = scenario_ids(records)
+/// One line per scenario (id, kind, verdict, checks passed/total, failed checks), then totals,
+/// the counts and `Overall verdict: <WORD>`. A scenario the record does not see finish shows as
+/// INCOMPLETE.
+pub fn closing_table(view: &RunView) -> String {
+    let width = view
+        .scenarios
         .iter()
-        .map(|id| row(records, id))
-        .collect();
-    let width = rows.iter().map(|r| r.id.len()).max().unwrap_or(0).max(8);
+        .map(|s| s.id.len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     let mut out = format!(
-        "{:width$}  {:8}  {:14}  {:>7}  FAILED CHECKS\n",
+        "{:width$}  {:16}  {:14}  {:>7}  FAILED CHECKS\n",
         "SCENARIO", "KIND", "VERDICT", "CHECKS"
     );
     let (mut ok, mut checks_passed, mut checks_total) = (0, 0, 0);
-    for r in &rows {
-        let verdict = r.verdict.unwrap_or(ScenarioVerdict::Incomplete);
+    for s in &view.scenarios {
+        let verdict = s.verdict();
         ok += usize::from(verdict.is_success());
-        checks_passed += r.passed;
-        checks_total += r.total;
+        checks_passed += s.checks_passed();
+        checks_total += s.checks.len();
         let line = format!(
-            "{:width$}  {:8}  {:14}  {:>7}  {}",
-            r.id,
-            r.kind,
+            "{:width$}  {:16}  {:14}  {:>7}  {}",
+            s.id,
+            s.kind().name(),
             verdict.label(),
-            format!("{}/{}", r.passed, r.total),
-            r.failed
+            format!("{}/{}", s.checks_passed(), s.checks.len()),
+            failed_column(s)
         );
         out.push_str(line.trim_end());
         out.push('\n');
     }
+    let count = view.scenarios.len();
     out.push_str(&format!(
-        "{:width$}  {:8}  {:14}  {:>7}\n",
+        "{:width$}  {:16}  {:14}  {:>7}\n",
         "TOTAL",
         "",
-        format!("{ok}/{} ok", rows.len()),
+        format!("{ok}/{count} ok"),
         format!("{checks_passed}/{checks_total}")
     ));
+    let tally = view.tally();
     out.push_str(&format!(
-        "\n{} scenario(s): {ok} as required, {} not",
-        rows.len(),
-        rows.len() - ok
+        "\n{} scenario(s) planned: {} finished, {} incomplete, {} never started; {ok} as required, {} not",
+        tally.planned,
+        tally.finished,
+        tally.incomplete,
+        tally.never_started,
+        count - ok
     ));
-    if rows.iter().any(|r| r.kind == "control") {
-        out.push_str(" (a control is as required when its defect made the named checks fail)");
+    if view.scenarios.iter().any(|s| s.is_negative_control()) {
+        out.push_str(
+            " (a negative control is as required when its defect made the named checks fail)",
+        );
     }
+    out.push('\n');
+    out.push_str(&view.verdict().line());
     out
 }

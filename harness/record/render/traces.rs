@@ -109,11 +109,11 @@ impl TraceWriter {
                             s.calculated_nl.to_string(),
                             s.dose_rate_ug_per_day.to_string(),
                             s.concentration_ug_per_ml.to_string(),
-                            s.therapy_state.clone(),
+                            s.therapy_state.name().to_string(),
                             s.battery_permille.to_string(),
                             s.elective_replacement.to_string(),
                             s.end_of_service.to_string(),
-                            s.active_alarms.join(" "),
+                            alarm_names(&s.active_alarms),
                             s.balance_g.map(|g| format!("{g:.5}")).unwrap_or_default(),
                             opt(&s.balance_stable),
                             opt(&s.tip_nl),
@@ -137,9 +137,9 @@ impl TraceWriter {
                         .write_record([
                             t_ms.to_string(),
                             device_time_ms.to_string(),
-                            alarm.clone(),
-                            priority.clone(),
-                            transition.clone(),
+                            alarm.name().to_string(),
+                            priority.name().to_string(),
+                            transition_name(*transition).to_string(),
                             event_seq.to_string(),
                         ])
                         .map_err(std::io::Error::other)?;
@@ -156,5 +156,24 @@ impl TraceWriter {
             alarms.flush()?;
         }
         Ok(())
+    }
+}
+
+/// Active alarms as one space-separated field.
+fn alarm_names(alarms: &[crate::protocol::AlarmKind]) -> String {
+    let mut out = String::new();
+    for (i, alarm) in alarms.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(alarm.name());
+    }
+    out
+}
+
+fn transition_name(transition: crate::record::schema::AlarmTransition) -> &'static str {
+    match transition {
+        crate::record::schema::AlarmTransition::Raised => "raised",
+        crate::record::schema::AlarmTransition::Cleared => "cleared",
     }
 }

@@ -4,13 +4,14 @@ use super::csf::{self, CsfOutcome};
 use super::doc::{Block, Cell, Table, Tone};
 use super::plots;
 use super::traceability;
-use super::view::{RunView, ScenarioView};
+use super::view::{Progress, RunView, ScenarioView};
 use super::ReportConfig;
-use crate::checks::CheckResult;
-use crate::record::ScenarioVerdict;
+use crate::protocol::Priority;
+use crate::record::schema::{CheckResult, StepAction};
+use crate::record::{Mode, RunVerdict, ScenarioVerdict};
 use crate::scenario::duration::format_duration;
+use crate::scenario::{Action, FaultSpec};
 use crate::units::format_ml;
-use serde_json::Value;
 
 pub fn t(ms: u64) -> String {
     format_duration(ms)
@@ -21,25 +22,32 @@ fn t_rounded(ms: u64) -> String {
     format_duration((ms + 500) / 1000 * 1000)
 }
 
+/// A scenario's verdict in the word every output uses, with why it is INCOMPLETE when the
+/// record does not reach a verdict.
 pub fn scenario_verdict(view: &ScenarioView) -> (String, Tone) {
-    match view.verdict() {
-        Some(ScenarioVerdict::Passed) => ("PASS".into(), Tone::Pass),
-        Some(ScenarioVerdict::Failed) => ("FAIL".into(), Tone::Fail),
-        Some(ScenarioVerdict::ControlCaught) => {
-            ("Negative control — defect caught".into(), Tone::Control)
+    let verdict = view.verdict();
+    let tone = match verdict {
+        ScenarioVerdict::Passed => Tone::Pass,
+        ScenarioVerdict::Failed | ScenarioVerdict::ControlMissed | ScenarioVerdict::Error => {
+            Tone::Fail
         }
-        Some(ScenarioVerdict::ControlMissed) => {
-            ("Negative control — DEFECT MISSED".into(), Tone::Fail)
-        }
-        Some(ScenarioVerdict::Incomplete) => ("INCOMPLETE".into(), Tone::Warn),
-        Some(ScenarioVerdict::Error) => ("ERROR: not run".into(), Tone::Fail),
-        None => ("INCOMPLETE: no verdict recorded".into(), Tone::Warn),
-    }
+        ScenarioVerdict::ControlCaught => Tone::Control,
+        ScenarioVerdict::Incomplete => Tone::Warn,
+    };
+    let label = match (view.finished.is_some(), view.progress()) {
+        (false, Progress::NeverStarted) => format!("{}: never started", verdict.label()),
+        (false, _) => format!("{}: no verdict recorded", verdict.label()),
+        _ => verdict.label().to_string(),
+    };
+    (label, tone)
 }
 
 /// A check's verdict read in its scenario's light: in a negative control, required failures
 /// are the intended outcome and are shown apart from real failures.
 pub fn check_verdict(view: &ScenarioView, check: &CheckResult) -> (String, Tone) {
+    if check.verdict == crate::checks::Verdict::NotEvaluated {
+        return ("NOT EVALUATED".into(), Tone::Warn);
+    }
     let required = view.required_to_fail(&check.name);
     match (view.is_negative_control(), check.passed(), required) {
         (false, true, _) => ("pass".into(), Tone::Pass),
@@ -52,35 +60,37 @@ pub fn check_verdict(view: &ScenarioView, check: &CheckResult) -> (String, Tone)
 }
 
 fn overall(view: &RunView) -> (String, Tone, Vec<String>) {
-    let count = |f: &dyn Fn(Option<ScenarioVerdict>) -> bool| {
-        view.scenarios.iter().filter(|s| f(s.verdict())).count()
+    let verdict = view.verdict();
+    let tone = match verdict {
+        RunVerdict::Pass => Tone::Pass,
+        RunVerdict::Fail | RunVerdict::Error => Tone::Fail,
+        RunVerdict::Incomplete => Tone::Warn,
     };
-    let passed = count(&|v| v == Some(ScenarioVerdict::Passed));
-    let caught = count(&|v| v == Some(ScenarioVerdict::ControlCaught));
-    let failed = count(&|v| v == Some(ScenarioVerdict::Failed));
-    let missed = count(&|v| v == Some(ScenarioVerdict::ControlMissed));
-    let incomplete = count(&|v| matches!(v, None | Some(ScenarioVerdict::Incomplete)));
-    let errors = count(&|v| v == Some(ScenarioVerdict::Error));
-    let (label, tone) = if failed + missed > 0 {
-        ("FAIL", Tone::Fail)
-    } else if incomplete > 0 || !view.is_complete() {
-        ("INCOMPLETE", Tone::Warn)
-    } else if errors > 0 {
-        ("ERROR", Tone::Fail)
-    } else if view.scenarios.is_empty() {
-        ("NO SCENARIOS", Tone::Warn)
-    } else {
-        ("PASS", Tone::Pass)
-    };
-    let mut lines = vec![format!(
-        "{} scenarios: {passed} passed, {caught} negative control(s) caught their defect, {failed} failed, {missed} negative control(s) missed their defect, {incomplete} incomplete, {errors} not run",
-        view.scenarios.len()
-    )];
+    let n = view.tally();
+    let mut lines = vec![
+        format!(
+            "{} scenarios: {} passed, {} negative control(s) caught their defect, {} failed, {} negative control(s) missed their defect, {} error(s), {} incomplete",
+            view.scenarios.len(),
+            n.passed,
+            n.defect_caught,
+            n.failed,
+            n.defect_missed,
+            n.errors,
+            n.incomplete + n.never_started
+        ),
+        format!(
+            "{} planned: {} finished, {} incomplete, {} never started",
+            n.planned, n.finished, n.incomplete, n.never_started
+        ),
+    ];
     match &view.end {
         Some(end) => lines.push(format!("pumphil exit code {}", end.exit_code)),
         None => lines.push("the run did not record its end".into()),
     }
-    (label.into(), tone, lines)
+    if view.scenarios.is_empty() {
+        lines.push("the record holds no scenario".into());
+    }
+    (verdict.word().into(), tone, lines)
 }
 
 fn unique<T: PartialEq + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
@@ -159,7 +169,7 @@ fn cover(view: &RunView) -> Vec<Block> {
                         Cell::mono(&r.git_commit)
                     },
                 ),
-                ("Mode".into(), Cell::text(&r.mode)),
+                ("Mode".into(), Cell::text(r.mode.name())),
                 (
                     "Seed / jobs".into(),
                     Cell::text(format!("{} / {}", r.seed, r.jobs)),
@@ -210,13 +220,13 @@ fn cover(view: &RunView) -> Vec<Block> {
             (
                 b.identity,
                 b.port,
-                format!("{:.1} mg", b.readability_mg),
+                format!("{} mg", b.readability_mg),
                 format!("{:.4} g/mL", b.density_g_per_ml),
                 b.calibration_due,
             )
         },
     ));
-    let emulated = run.is_some_and(|r| r.mode == "emulator");
+    let emulated = run.is_some_and(|r| r.mode == Mode::Emulator);
     let due = unique(balances.iter().map(|b| match &b.4 {
         Some(d) => d.clone(),
         None if emulated => "n/a (emulated balance)".into(),
@@ -295,11 +305,7 @@ fn summary(view: &RunView) -> Vec<Block> {
     );
     for s in &view.scenarios {
         let (label, tone) = scenario_verdict(s);
-        let kind = if s.is_negative_control() {
-            "negative control"
-        } else {
-            "positive"
-        };
+        let kind = s.kind().name();
         table.row(vec![
             Cell::mono(&s.id),
             Cell::text(kind),
@@ -441,11 +447,7 @@ fn deviations(view: &RunView) -> Vec<Block> {
         ]);
     }
     for s in &view.scenarios {
-        for step in s
-            .applied
-            .iter()
-            .filter(|a| a.outcome != "ok" && a.outcome != "restored")
-        {
+        for step in s.applied.iter().filter(|a| !a.outcome.is_ok()) {
             table.row(vec![
                 Cell::mono(&s.id),
                 Cell::text(t(step.t_ms)),
@@ -453,10 +455,11 @@ fn deviations(view: &RunView) -> Vec<Block> {
                 Cell::text(format!("step {}: {}", step.index + 1, step.outcome)),
             ]);
         }
-        let (kind, tone) = match s.verdict() {
-            Some(ScenarioVerdict::Incomplete) => ("aborted scenario", Tone::Warn),
-            Some(ScenarioVerdict::Error) => ("scenario not run", Tone::Fail),
-            None => ("record ends", Tone::Warn),
+        let (kind, tone) = match (s.recorded_verdict(), s.progress()) {
+            (Some(ScenarioVerdict::Incomplete), _) => ("aborted scenario", Tone::Warn),
+            (Some(ScenarioVerdict::Error), _) => ("scenario not run", Tone::Fail),
+            (None, Progress::NeverStarted) => ("never started", Tone::Warn),
+            (None, _) => ("record ends", Tone::Warn),
             _ => continue,
         };
         let detail = s
@@ -508,145 +511,121 @@ fn deviations(view: &RunView) -> Vec<Block> {
     out
 }
 
-fn ml_or(value: Option<u64>) -> String {
-    value.map(format_ml).unwrap_or_else(|| "—".into())
+fn describe_fault(fault: &FaultSpec) -> String {
+    match fault {
+        FaultSpec::BatteryCharge { permille } => format!("battery state of charge {permille} ‰"),
+        FaultSpec::FlowBias { centi_percent } => {
+            format!("flow bias {:+.2} %", *centi_percent as f64 / 100.0)
+        }
+        other => other.kind().name().replace('_', " "),
+    }
 }
 
-fn describe_action(action: &Value) -> String {
-    let s = |k: &str| {
-        action
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string()
-    };
-    let n = |k: &str| action.get(k).and_then(Value::as_u64);
-    let fault = || match action.get("fault") {
-        Some(Value::String(name)) => name.clone(),
-        Some(f) => {
-            let name = f.get("fault").and_then(Value::as_str).unwrap_or("?");
-            match name {
-                "battery_charge" => format!(
-                    "battery state of charge {} ‰",
-                    f.get("permille").and_then(Value::as_u64).unwrap_or(0)
-                ),
-                "flow_bias" => format!(
-                    "flow bias {:+.2} %",
-                    f.get("centi_percent").and_then(Value::as_i64).unwrap_or(0) as f64 / 100.0
-                ),
-                other => other.replace('_', " "),
-            }
+fn describe_action(action: &StepAction) -> String {
+    let action = match action {
+        StepAction::Restore { restore } => {
+            return format!("harness cleanup: clear fault {restore}")
         }
-        None => "?".into(),
+        StepAction::Scenario(action) => action,
     };
-    match s("action").as_str() {
-        "program_continuous" => format!(
-            "program continuous {} µg/day",
-            n("dose_ug_per_day").unwrap_or(0)
-        ),
-        "program_flexible" => {
-            let steps = action
-                .get("steps")
-                .and_then(Value::as_array)
-                .map(|steps| {
-                    steps
-                        .iter()
-                        .map(|st| {
-                            let minute =
-                                st.get("start_minute").and_then(Value::as_u64).unwrap_or(0);
-                            let dose = st
-                                .get("dose_ug_per_day")
-                                .and_then(Value::as_u64)
-                                .unwrap_or(0);
-                            format!("{:02}:{:02} {dose} µg/day", minute / 60, minute % 60)
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ")
+    match action {
+        Action::ProgramContinuous { dose_ug_per_day } => {
+            format!("program continuous {dose_ug_per_day} µg/day")
+        }
+        Action::ProgramFlexible { steps } => {
+            let steps = steps
+                .iter()
+                .map(|st| {
+                    let minute = st.start_minute;
+                    format!(
+                        "{:02}:{:02} {} µg/day",
+                        minute / 60,
+                        minute % 60,
+                        st.dose_ug_per_day
+                    )
                 })
-                .unwrap_or_default();
+                .collect::<Vec<_>>()
+                .join(", ");
             format!("program flexible schedule: {steps}")
         }
-        "bolus" => format!(
-            "{} {} µg over {}",
-            if action.get("bridge").and_then(Value::as_bool) == Some(true) {
-                "bridge bolus"
-            } else {
-                "bolus"
-            },
-            n("dose_ug").unwrap_or(0),
-            t(n("duration_ms").unwrap_or(0))
+        Action::Bolus {
+            dose_ug,
+            duration_ms,
+            bridge,
+        } => format!(
+            "{} {dose_ug} µg over {}",
+            if *bridge { "bridge bolus" } else { "bolus" },
+            t(*duration_ms)
         ),
-        "refill" => {
-            let volume = n("volume_nl");
+        Action::Refill {
+            volume_nl,
+            concentration_ug_per_ml,
+            actual_nl,
+        } => {
             let mut text = format!(
-                "refill {} at {} µg/mL",
-                ml_or(volume),
-                n("concentration_ug_per_ml").unwrap_or(0)
+                "refill {} at {concentration_ug_per_ml} µg/mL",
+                format_ml(*volume_nl)
             );
-            if let (Some(actual), Some(volume)) = (n("actual_nl"), volume) {
+            if let Some(actual) = actual_nl {
                 text.push_str(&format!(
                     " (only {} reaches the reservoir: pocket fill of {})",
-                    format_ml(actual),
-                    format_ml(volume.saturating_sub(actual))
+                    format_ml(*actual),
+                    format_ml(volume_nl.saturating_sub(*actual))
                 ));
             }
             text
         }
-        "inject" => format!("inject fault: {}", fault()),
-        "clear" => format!("clear fault: {}", fault()),
-        "acknowledge" => format!("acknowledge alarm {}", s("alarm")),
-        "silence" => format!("silence alarm {}", s("alarm")),
-        "stop" => "stop therapy".into(),
-        "resume" => "resume therapy".into(),
-        "set_threshold" => format!("set low-reservoir threshold {}", ml_or(n("threshold_nl"))),
-        "restore" => format!("harness cleanup: clear fault {}", s("fault")),
-        _ => action.to_string(),
+        Action::Inject { fault } => format!("inject fault: {}", describe_fault(fault)),
+        Action::Clear { fault } => format!("clear fault: {fault}"),
+        Action::Acknowledge { alarm } => format!("acknowledge alarm {alarm}"),
+        Action::Silence { alarm } => format!("silence alarm {alarm}"),
+        Action::Stop => "stop therapy".into(),
+        Action::Resume => "resume therapy".into(),
+        Action::SetThreshold { threshold_nl } => {
+            format!("set low-reservoir threshold {}", format_ml(*threshold_nl))
+        }
     }
 }
 
 fn setup_facts(s: &ScenarioView) -> Block {
-    let d = s.setup.get("device").cloned().unwrap_or(Value::Null);
-    let n = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64);
+    let Some(setup) = &s.setup else {
+        return Block::Facts {
+            title: "Setup".into(),
+            rows: vec![(
+                "Setup".into(),
+                Cell::toned("not recorded (no scenario_started)", Tone::Warn),
+            )],
+        };
+    };
+    let d = &setup.device;
     let mut rows = vec![
         (
             "Reservoir".into(),
-            Cell::text(
-                n(&d, "reservoir_ml")
-                    .map(|v| format!("{v} mL"))
-                    .unwrap_or("—".into()),
-            ),
+            Cell::text(format!("{} mL", d.reservoir_ml)),
         ),
         (
             "Initial fill".into(),
-            Cell::text(ml_or(n(&d, "initial_fill_nl"))),
+            Cell::text(format_ml(d.initial_fill_nl)),
         ),
         (
             "Concentration".into(),
-            Cell::text(
-                n(&d, "concentration_ug_per_ml")
-                    .map(|v| format!("{v} µg/mL"))
-                    .unwrap_or("—".into()),
-            ),
+            Cell::text(format!("{} µg/mL", d.concentration_ug_per_ml)),
         ),
         (
             "Low-reservoir threshold".into(),
-            Cell::text(ml_or(n(&d, "low_reservoir_threshold_nl"))),
+            Cell::text(format_ml(d.low_reservoir_threshold_nl)),
         ),
         (
             "Battery at start".into(),
             Cell::text(
-                n(&d, "battery_permille")
+                d.battery_permille
                     .map(|v| format!("{v} ‰"))
                     .unwrap_or("full (not set)".into()),
             ),
         ),
         (
             "Stroke volume".into(),
-            Cell::text(
-                n(&d, "stroke_nl")
-                    .map(|v| format!("{:.1} µL", v as f64 / 1000.0))
-                    .unwrap_or("—".into()),
-            ),
+            Cell::text(format!("{:.1} µL", d.stroke_nl as f64 / 1000.0)),
         ),
         (
             "Duration / sampling".into(),
@@ -663,18 +642,18 @@ fn setup_facts(s: &ScenarioView) -> Block {
             )),
         ));
     }
-    if let Some(alarm_ms) = s.setup.get("tolerance").and_then(|t| n(t, "alarm_ms")) {
+    rows.push((
+        "Alarm timing tolerance".into(),
+        Cell::text(format!("±{}", t(setup.tolerance.alarm_ms))),
+    ));
+    if let Some(defects) = &setup.defects {
         rows.push((
-            "Alarm timing tolerance".into(),
-            Cell::text(format!("±{}", t(alarm_ms))),
-        ));
-    }
-    match s.setup.get("defects") {
-        Some(Value::Null) | None => {}
-        Some(defects) => rows.push((
             "Injected defects".into(),
-            Cell::toned(defects.to_string(), Tone::Control),
-        )),
+            Cell::toned(
+                serde_json::to_string(defects).unwrap_or_default(),
+                Tone::Control,
+            ),
+        ));
     }
     Block::Facts {
         title: "Setup".into(),
@@ -704,7 +683,7 @@ fn identity_facts(s: &ScenarioView) -> Block {
         "Balance".into(),
         match &s.balance {
             Some(b) => Cell::text(format!(
-                "{} on {}, {:.1} mg, density {:.4} g/mL",
+                "{} on {}, {} mg, density {:.4} g/mL",
                 b.identity, b.port, b.readability_mg, b.density_g_per_ml
             )),
             None => Cell::text("none"),
@@ -717,28 +696,24 @@ fn identity_facts(s: &ScenarioView) -> Block {
 }
 
 fn timeline(s: &ScenarioView) -> Block {
-    let planned: Vec<&Value> = s
-        .planned_steps
-        .as_array()
-        .map(|a| a.iter().collect())
-        .unwrap_or_default();
+    let planned = &s.planned_steps;
     let mut table = Table::new("steps", &["Time", "#", "Step", "Action", "Outcome"]);
     for a in &s.applied {
         let name = planned
             .get(a.index)
-            .and_then(|p| p.get("name"))
-            .and_then(Value::as_str)
+            .and_then(|p| p.name.as_deref())
             .unwrap_or("");
-        let tone = match a.outcome.as_str() {
-            "ok" | "restored" => Tone::Pass,
-            _ => Tone::Warn,
+        let tone = if a.outcome.is_ok() {
+            Tone::Pass
+        } else {
+            Tone::Warn
         };
         table.row(vec![
             Cell::text(t(a.t_ms)),
             Cell::text((a.index + 1).to_string()),
             Cell::text(name),
             Cell::text(describe_action(&a.action)),
-            Cell::toned(&a.outcome, tone),
+            Cell::toned(a.outcome.to_string(), tone),
         ]);
     }
     for (index, p) in planned.iter().enumerate() {
@@ -746,15 +721,10 @@ fn timeline(s: &ScenarioView) -> Block {
             continue;
         }
         table.row(vec![
-            Cell::text(
-                p.get("at_ms")
-                    .and_then(Value::as_u64)
-                    .map(t)
-                    .unwrap_or_default(),
-            ),
+            Cell::text(t(p.at_ms)),
             Cell::text((index + 1).to_string()),
-            Cell::text(p.get("name").and_then(Value::as_str).unwrap_or("")),
-            Cell::text(p.get("action").map(describe_action).unwrap_or_default()),
+            Cell::text(p.name.as_deref().unwrap_or("")),
+            Cell::text(describe_action(&StepAction::Scenario(p.action.clone()))),
             Cell::toned("not reached", Tone::Warn),
         ]);
     }
@@ -776,7 +746,7 @@ fn checks(s: &ScenarioView) -> Vec<Block> {
         badge: None,
     }];
     if s.checks.is_empty() {
-        let why = match s.verdict() {
+        let why = match s.recorded_verdict() {
             Some(ScenarioVerdict::Passed | ScenarioVerdict::Failed) => "none recorded",
             _ => "not judged: the scenario did not run to its end",
         };
@@ -851,7 +821,11 @@ fn observations(s: &ScenarioView) -> Vec<Block> {
         let which = if names.is_empty() {
             "any alarm".to_string()
         } else {
-            names.join(", ")
+            names
+                .iter()
+                .map(|n| n.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         format!("forbidden: {which} from {} to {}", t(*a), t(*b))
     }));
@@ -871,7 +845,7 @@ fn observations(s: &ScenarioView) -> Vec<Block> {
     let mut table = Table::new("events", &["Time", "Source", "Event", "Detail"]);
     let mut rows: Vec<(u64, Vec<Cell>)> = Vec::new();
     for a in &s.alarms {
-        let tone = if a.priority == "high" {
+        let tone = if a.priority == Priority::High {
             Tone::Fail
         } else {
             Tone::Warn
@@ -1111,7 +1085,7 @@ fn scenario(s: &ScenarioView, view: &RunView, config: &ReportConfig) -> Vec<Bloc
         out.push(Block::Para(format!(
             "This scenario recorded a sample every {}; the report is built from every {stride}th of them and the last (at most {} points a trace), and traces/{}.csv holds every sample. The checks judged every sample as it was taken.",
             crate::scenario::duration::format_duration(s.sample_ms),
-            crate::record::thin::PLOT_POINTS,
+            crate::expect::thin::PLOT_POINTS,
             crate::record::render::traces::file_stem(&s.id)
         )));
     }
@@ -1191,7 +1165,7 @@ fn raw_data(view: &RunView) -> Vec<Block> {
         if let Some(b) = &run.bench_file {
             add("bench", &b.path, &b.sha256, &mut inputs);
         }
-        for f in &run.scenario_files {
+        for f in &run.planned {
             add("scenario", &f.path, &f.sha256, &mut inputs);
         }
     }

@@ -247,7 +247,7 @@ fn block(out: &mut String, b: &Block) {
         Block::Verdict { label, tone, lines } => {
             let _ = write!(
                 out,
-                r#"<div class="verdict {0}"><div class="caption">Overall verdict</div><div class="label {0}">{1}</div>"#,
+                r#"<div class="verdict {0}"><div class="label {0}">Overall verdict: {1}</div>"#,
                 tone.class(),
                 escape(label)
             );

@@ -150,13 +150,9 @@ fn block(out: &mut String, b: &Block) {
             out.push('\n');
         }
         Block::PageBreak => {}
-        Block::Verdict { label, tone, lines } => {
-            let _ = writeln!(
-                out,
-                "## Overall verdict: {}{}\n",
-                marker(*tone),
-                inline(label)
-            );
+        Block::Verdict { label, lines, .. } => {
+            // The verdict word alone, as every output writes it, so the line can be searched for.
+            let _ = writeln!(out, "## Overall verdict: {}\n", inline(label));
             for line in lines {
                 let _ = writeln!(out, "{}  ", inline(line));
             }

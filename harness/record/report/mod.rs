@@ -10,11 +10,12 @@ pub mod markdown;
 pub mod plots;
 pub mod svg;
 pub mod traceability;
-pub mod view;
 
-use super::journal::{self, Record};
+/// The view the reports are rendered from (it lives in `record::view`, shared by every output).
+pub use crate::record::view;
+
 use std::path::Path;
-use view::{HashedFile, RecordIntegrity, RunView};
+use view::{HashedFile, RunView};
 
 pub const HTML_FILE: &str = "report.html";
 pub const MARKDOWN_FILE: &str = "report.md";
@@ -69,7 +70,7 @@ pub fn masthead(view: &RunView) -> html::Masthead {
     let mode = view
         .run
         .as_ref()
-        .map(|r| r.mode.as_str())
+        .map(|r| r.mode.name())
         .unwrap_or("unknown");
     let subtitle = format!(
         "Implantable intrathecal pump {} — {} run, {} scenario(s)",
@@ -77,7 +78,7 @@ pub fn masthead(view: &RunView) -> html::Masthead {
             .map(|d| d.model.as_str())
             .unwrap_or("(unit not recorded)"),
         mode,
-        view.scenarios.len()
+        view.tally().planned
     );
     html::Masthead {
         title: "Verification evidence report".into(),
@@ -97,33 +98,19 @@ pub fn render(view: &RunView, config: &ReportConfig) -> (String, String) {
     )
 }
 
-/// Writes `report.html` and `report.md` into the run directory, with the default settings.
-pub fn write_reports(dir: &Path, records: &[Record]) -> std::io::Result<()> {
-    // The records were read from this directory; reading it again tells what the caller's
-    // slice cannot: a final line cut short, a broken chain.
-    let mut integrity = RecordIntegrity::default();
-    if let Ok(mut reader) = journal::Reader::open(dir) {
-        while let Ok(Some(_)) = reader.next_record() {}
-        integrity = RecordIntegrity {
-            truncated_at_line: reader.truncated_at_line,
-            problems: reader.problems,
-        };
-    }
-    write_reports_with(dir, records, integrity)
+/// Writes `report.html` and `report.md` into the run directory from its record, read again
+/// (`render::render_all` renders everything from one reading).
+pub fn write_reports(dir: &Path) -> Result<(), crate::record::render::RenderError> {
+    let mut view = crate::record::render::fold_record(dir, |_| Ok(()))?;
+    write_view(dir, &mut view)?;
+    Ok(())
 }
 
-/// Writes both reports from `records` (all of them, or a long scenario's samples thinned to
-/// `thin::PLOT_POINTS`) and what reading the record found wrong with it.
-pub fn write_reports_with(
-    dir: &Path,
-    records: &[Record],
-    integrity: RecordIntegrity,
-) -> std::io::Result<()> {
-    let mut view = RunView::from_records(records);
-    view.integrity = integrity;
+/// Writes both reports from the run's view, listing the run directory's files with hashes.
+pub fn write_view(dir: &Path, view: &mut RunView) -> std::io::Result<()> {
     view.run_files = run_files(dir)?;
-    let config = ReportConfig::of(&view);
-    let (html, markdown) = render(&view, &config);
+    let config = ReportConfig::of(view);
+    let (html, markdown) = render(view, &config);
     std::fs::write(dir.join(HTML_FILE), html)?;
     std::fs::write(dir.join(MARKDOWN_FILE), markdown)
 }

@@ -4,6 +4,7 @@ use super::csf::CsfEstimate;
 use super::doc::Block;
 use super::svg::{self, colour, Band, Lane, Level, LineChart, Marker, Series, SpanKind, TimeAxis};
 use super::view::ScenarioView;
+use crate::protocol::{AlarmKind, Priority};
 use crate::units::MS_PER_DAY;
 
 const ML: f64 = 1e6;
@@ -44,7 +45,7 @@ fn delivered(s: &ScenarioView) -> Option<Block> {
                 .iter()
                 .map(|r| {
                     let e = r.delivered_nl as f64;
-                    let tol = (rel * e).max(abs as f64);
+                    let tol = crate::checks::volume::band_nl(rel, abs, r.delivered_nl);
                     (r.t_ms as f64, (e - tol).max(0.0) / ML, (e + tol) / ML)
                 })
                 .collect(),
@@ -159,22 +160,22 @@ fn reservoir(s: &ScenarioView) -> Option<Block> {
     })
 }
 
-fn priority_colour(priority: &str) -> &'static str {
+fn priority_colour(priority: Priority) -> &'static str {
     match priority {
-        "high" => colour::HIGH,
-        "medium" => colour::MEDIUM,
-        _ => colour::LOW,
+        Priority::High => colour::HIGH,
+        Priority::Medium => colour::MEDIUM,
+        Priority::Low => colour::LOW,
     }
 }
 
 fn alarm_lanes(s: &ScenarioView) -> Vec<Lane> {
     let windows = s.expected_windows();
     let forbidden = s.forbidden_spans();
-    let mut names: Vec<String> = Vec::new();
+    let mut names: Vec<AlarmKind> = Vec::new();
     for name in windows
         .iter()
-        .map(|w| w.alarm.clone())
-        .chain(s.alarms.iter().map(|a| a.alarm.clone()))
+        .map(|w| w.alarm)
+        .chain(s.alarms.iter().map(|a| a.alarm))
         .chain(forbidden.iter().flat_map(|(n, _)| n.clone()))
     {
         if !names.contains(&name) {
@@ -207,10 +208,10 @@ fn alarm_lanes(s: &ScenarioView) -> Vec<Lane> {
                 spans.push((a, b, SpanKind::ExpectedClear));
             }
         }
-        let mut raised: Option<(u64, &str)> = None;
+        let mut raised: Option<(u64, Priority)> = None;
         for a in s.alarms.iter().filter(|a| a.alarm == name) {
             match (a.raised, raised) {
-                (true, None) => raised = Some((a.t_ms, a.priority.as_str())),
+                (true, None) => raised = Some((a.t_ms, a.priority)),
                 (false, Some((start, priority))) => {
                     spans.push((start, a.t_ms, SpanKind::Active(priority_colour(priority))));
                     raised = None;
@@ -222,7 +223,7 @@ fn alarm_lanes(s: &ScenarioView) -> Vec<Lane> {
             spans.push((start, end, SpanKind::Active(priority_colour(priority))));
         }
         lanes.push(Lane {
-            label: name.replace('_', " "),
+            label: name.name().replace('_', " "),
             spans,
             marks: vec![],
         });
@@ -266,12 +267,7 @@ fn flow(s: &ScenarioView) -> Option<Block> {
     }
     // A window must hold about 20 strokes, or whole-stroke steps swamp the flow; at most 300
     // windows keep the plot small.
-    let stroke_nl = s
-        .setup
-        .get("device")
-        .and_then(|d| d.get("stroke_nl"))
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(2500);
+    let stroke_nl = s.stroke_nl()?;
     let fastest = s
         .expected
         .iter()
@@ -297,6 +293,19 @@ fn flow(s: &ScenarioView) -> Option<Block> {
         measured.push((t1 as f64, ml_per_day));
         i = j;
     }
+    // The flow judged normal is the scenario's own (recorded) under and over ratios.
+    let ratios = s
+        .expectations
+        .as_ref()
+        .map(|e| (e.discrepancy.under_ratio, e.discrepancy.over_ratio));
+    let limits = ratios.map(|(under, over)| {
+        let (below, above) = ((1.0 - under) * 100.0, (over - 1.0) * 100.0);
+        if (below - above).abs() < 1e-9 {
+            format!("±{above:.0} %")
+        } else {
+            format!("{:.0}–{:.0} %", under * 100.0, over * 100.0)
+        }
+    });
     let mut programmed = Vec::new();
     let mut band = Vec::new();
     let rows = svg::downsample(&s.expected, 300);
@@ -305,7 +314,9 @@ fn flow(s: &ScenarioView) -> Option<Block> {
         let next = rows.get(i + 1).map(|n| n.t_ms).unwrap_or(r.t_ms);
         for t in [r.t_ms, next] {
             programmed.push((t as f64, rate));
-            band.push((t as f64, rate * 0.9, rate * 1.1));
+            if let Some((under, over)) = ratios {
+                band.push((t as f64, rate * under, rate * over));
+            }
         }
     }
     let chart = LineChart {
@@ -316,19 +327,25 @@ fn flow(s: &ScenarioView) -> Option<Block> {
             series("programmed", colour::EXPECTED, true, programmed),
             series("balance-derived", colour::BALANCE, false, measured),
         ],
-        bands: vec![Band {
-            name: "±10 % of programmed".into(),
-            colour: colour::PLANT,
-            points: band,
-        }],
+        bands: limits
+            .iter()
+            .map(|limits| Band {
+                name: format!("{limits} of programmed"),
+                colour: colour::PLANT,
+                points: band.clone(),
+            })
+            .collect(),
         levels: vec![],
         markers: vec![],
     };
     Some(Block::Figure {
         svg: svg::line_chart(&chart),
         caption: format!(
-            "Flow at the catheter tip from the balance (mass / density), averaged over windows of {} (at least 20 strokes and one sample interval, so whole-stroke steps do not dominate), against the programmed flow and the ±10 % under/over-infusion limits.",
-            crate::scenario::duration::format_duration(window)
+            "Flow at the catheter tip from the balance (mass / density), averaged over windows of {} (at least 20 strokes and one sample interval, so whole-stroke steps do not dominate), against the programmed flow{}.",
+            crate::scenario::duration::format_duration(window),
+            limits
+                .map(|l| format!(" and the {l} under/over-infusion limits"))
+                .unwrap_or_default()
         ),
     })
 }

@@ -51,7 +51,7 @@ fn row(requirement: &str, s: &ScenarioView) -> TraceRow {
             .filter(|c| !c.passed())
             .map(|c| c.name.clone())
             .collect(),
-        verdict: s.verdict(),
+        verdict: s.recorded_verdict(),
     }
 }
 
@@ -107,6 +107,7 @@ mod tests {
                 verdict,
                 failed_checks: vec![],
                 reason: None,
+                wall_ms: 0,
             }),
             ..ScenarioView::default()
         }

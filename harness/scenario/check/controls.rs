@@ -2,24 +2,27 @@
 //! defect belongs only in a control.
 
 use super::Checker;
-use crate::checks::names::{self, is_valid_check_name};
 use crate::emulator::config::Defects;
+use crate::scenario::check_names::{self as names, is_valid_check_name};
 use crate::scenario::model::*;
 use crate::scenario::raw::*;
 
 impl Checker<'_> {
     /// The `[defects]` table, checked against the emulator's knobs; each knob must change
     /// something, and only a negative control may set them.
-    pub(super) fn defects(&mut self, raw: &RawScenario) -> Option<toml::Table> {
+    pub(super) fn defects(&mut self, raw: &RawScenario) -> Option<Defects> {
         let table = raw.defects.as_ref()?;
-        if let Err(message) = validate_defects(table.get_ref()) {
-            return self.fail(
-                table.span(),
-                "scenario::defects",
-                format!("[defects]: {message}"),
-                "see docs/emulator.md for the defect knobs and their types",
-            );
-        }
+        let defects = match defects_of_table(table.get_ref()) {
+            Ok(defects) => defects,
+            Err(message) => {
+                return self.fail(
+                    table.span(),
+                    "scenario::defects",
+                    format!("[defects]: {message}"),
+                    "see docs/emulator.md for the defect knobs and their types",
+                )
+            }
+        };
         if raw.negative_control.is_none() {
             self.fail::<()>(
                 table.span(),
@@ -51,7 +54,7 @@ impl Checker<'_> {
                 );
             }
         }
-        Some(table.get_ref().clone())
+        Some(defects)
     }
 
     /// Where `key = ` is written inside `within`, or all of `within` when it cannot be found.
@@ -83,6 +86,12 @@ impl Checker<'_> {
     ) -> Option<NegativeControl> {
         let nc = raw.negative_control.as_ref()?;
         let must_fail = &nc.get_ref().must_fail;
+        let flow_accuracy = raw.analysis.trumpet.as_ref().is_some_and(|t| {
+            let t = t.get_ref();
+            t.ep_max_percent.is_some()
+                || t.ep_min_percent.is_some()
+                || t.mean_error_percent.is_some()
+        });
         if raw.defects.is_none() {
             self.fail::<()>(
                 nc.span(),
@@ -100,7 +109,7 @@ impl Checker<'_> {
                 "name the checks the defect must turn red, e.g. must_fail = [\"alarm-onset:low_reservoir\"]",
             );
         }
-        let produced = expect.map(|e| produced_checks(e, balance));
+        let produced = expect.map(|e| produced_checks(e, balance, flow_accuracy));
         for name in must_fail.get_ref() {
             let name_text = name.get_ref();
             if !is_valid_check_name(name_text) {
@@ -130,7 +139,7 @@ impl Checker<'_> {
 
 /// The names of the checks a scenario's run produces (harness/checks): the volume series it
 /// asks for, the alarm checks of each expected alarm, the flow findings when a balance is on.
-fn produced_checks(expect: &Expectations, balance: bool) -> Vec<String> {
+fn produced_checks(expect: &Expectations, balance: bool, flow_accuracy: bool) -> Vec<String> {
     let mut out: Vec<String> = [
         (expect.check_delivered, names::DELIVERED_VOLUME),
         (expect.check_calculated, names::CALCULATED_RESERVOIR),
@@ -140,6 +149,7 @@ fn produced_checks(expect: &Expectations, balance: bool) -> Vec<String> {
         (balance, names::UNDER_INFUSION),
         (balance, names::OVER_INFUSION),
         (balance, names::SILENT_DEPLETION),
+        (balance && flow_accuracy, names::FLOW_ACCURACY),
     ]
     .into_iter()
     .filter(|(on, _)| *on)
@@ -156,10 +166,10 @@ fn produced_checks(expect: &Expectations, balance: bool) -> Vec<String> {
     out
 }
 
-/// Checks a `[defects]` table against the emulator's defect knobs.
-fn validate_defects(table: &toml::Table) -> Result<(), String> {
+/// Reads a `[defects]` table into the emulator's defect knobs (the knobs' type lives in the
+/// emulator, below the scenario layer, so the scenario parses into it).
+fn defects_of_table(table: &toml::Table) -> Result<Defects, String> {
     toml::Value::Table(table.clone())
         .try_into::<Defects>()
-        .map(|_| ())
         .map_err(|e| e.message().to_string())
 }

@@ -1,5 +1,6 @@
 //! Second parsing stage: turns a `RawScenario` into a checked `Scenario`, collecting every error.
 
+mod analysis;
 mod controls;
 mod interlock;
 mod steps;
@@ -10,7 +11,7 @@ use super::error::InputError;
 use super::model::*;
 use super::raw::*;
 use crate::protocol::AlarmKind;
-use crate::units::{MS_PER_MINUTE, NL_PER_ML, NL_PER_UL};
+use crate::units::{nominal, MS_PER_MINUTE, NL_PER_ML, NL_PER_UL};
 use std::path::Path;
 
 /// Label ranges (domain.md) that a program must respect unless marked `out_of_range_test`.
@@ -193,7 +194,7 @@ impl<'a> Checker<'a> {
                 ),
                 "the nominal stroke is 2.5 µL (one vendor's accumulator)",
             ),
-            None => Some(2_500),
+            None => Some(nominal::STROKE_NL),
         };
 
         let battery_param = |c: &mut Self,
@@ -244,7 +245,7 @@ impl<'a> Checker<'a> {
                 ),
                 "0.9 % saline is 1.0046 g/mL at 22 °C, water 0.9982 g/mL at 20 °C",
             ),
-            None => Some(1.0046),
+            None => Some(nominal::SALINE_DENSITY_G_PER_ML),
         };
         let balance = raw.bench.balance.unwrap_or(true);
 
@@ -279,8 +280,8 @@ impl<'a> Checker<'a> {
 
         let tolerance = self.tolerances(
             &raw.tolerance,
-            stroke_nl.unwrap_or(2_500),
-            density.unwrap_or(1.0046),
+            stroke_nl.unwrap_or(nominal::STROKE_NL),
+            density.unwrap_or(nominal::SALINE_DENSITY_G_PER_ML),
         );
         let alarm_tol = tolerance.as_ref().map(|t| t.alarm_ms).unwrap_or(0);
 
@@ -306,7 +307,10 @@ impl<'a> Checker<'a> {
             .as_deref()
             .and_then(|steps| self.expectations(&raw.expect, steps, alarm_tol, end, balance));
         let negative_control = self.negative_control(&raw, expect.as_ref(), balance);
-        let (steps, expect) = (steps?, expect?);
+        let analysis = steps.as_deref().and_then(|steps| {
+            self.analysis(&raw.analysis, steps, end, sample_ms.unwrap_or(1), balance)
+        });
+        let (steps, expect, analysis) = (steps?, expect?, analysis?);
 
         if !self.errors.is_empty() {
             return None;
@@ -342,6 +346,7 @@ impl<'a> Checker<'a> {
             tolerance: tolerance?,
             steps,
             expect,
+            analysis,
         })
     }
 
@@ -386,7 +391,7 @@ impl<'a> Checker<'a> {
         };
         // Default floor: two strokes (a sample can land on either side of one, and the reference
         // arithmetic is continuous) plus one balance readability step converted to volume.
-        let readability_nl = (0.1e-3 / density * 1e6).ceil() as u64;
+        let readability_nl = (nominal::BALANCE_READABILITY_MG * 1e-3 / density * 1e6).ceil() as u64;
         let absolute = match &raw.volume_absolute_ul {
             Some(v) if v.get_ref().is_finite() && *v.get_ref() >= 0.0 => {
                 (v.get_ref() * NL_PER_UL as f64).round() as u64

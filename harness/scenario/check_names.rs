@@ -10,6 +10,7 @@ pub const FORBIDDEN_ALARMS: &str = "forbidden-alarms";
 pub const UNDER_INFUSION: &str = "under-infusion";
 pub const OVER_INFUSION: &str = "over-infusion";
 pub const SILENT_DEPLETION: &str = "silent-depletion";
+pub const FLOW_ACCURACY: &str = "flow-accuracy";
 pub const ALARM_ONSET: &str = "alarm-onset";
 pub const ALARM_PRIORITY: &str = "alarm-priority";
 pub const ALARM_CLEARED: &str = "alarm-cleared";
@@ -24,6 +25,7 @@ pub const PLAIN: &[&str] = &[
     UNDER_INFUSION,
     OVER_INFUSION,
     SILENT_DEPLETION,
+    FLOW_ACCURACY,
 ];
 
 /// Per-alarm check families, named `<family>:<alarm>`.

@@ -1,0 +1,601 @@
+//! The one view of a run: the fold of its record, read once, that every output is rendered
+//! from (JUnit, summary.json, the closing table, the HTML and Markdown reports).
+//!
+//! Built from `Record`s alone, one at a time: a long scenario's samples are thinned as they pass
+//! (`thin::PLOT_POINTS`), so a year-long soak folds in the memory of a short run. Fields that the
+//! record may lack (a run killed mid-way) are `Option`s, so every renderer has to say what is
+//! missing instead of inventing it. Scenarios are in the order the run was given them.
+
+use crate::expect::thin::{Thinner, PLOT_POINTS};
+use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
+use crate::protocol::{AlarmKind, Priority};
+use crate::record::journal::Record;
+use crate::record::schema::{
+    AlarmTransition, CheckResult, Mode, PlannedScenario, Sample, ScenarioKind, ScenarioSetup,
+    StepAction, StepOutcome,
+};
+use crate::record::verdict::{self, RunVerdict};
+use crate::record::{BalanceInfo, DeviceInfo, FileRef, RunEvent, ScenarioVerdict};
+use crate::scenario::{Expectations, FindingKind, NegativeControl, Step, Window};
+
+#[derive(Debug, Clone)]
+pub struct RunHeader {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub started_utc: String,
+    pub harness_version: String,
+    pub git_commit: String,
+    pub host: String,
+    pub os: String,
+    pub operator: Option<String>,
+    pub command_line: Vec<String>,
+    pub mode: Mode,
+    pub bench_file: Option<FileRef>,
+    pub seed: u64,
+    pub jobs: usize,
+    /// The scenarios the run was given, in order.
+    pub planned: Vec<PlannedScenario>,
+    pub csf: crate::expect::csf::CsfParams,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunEnd {
+    pub finished_utc: String,
+    pub exit_code: u8,
+    pub passed: usize,
+    pub failed: usize,
+    pub incomplete: usize,
+    pub errors: usize,
+}
+
+/// One row of the fixture's expected trace (see `ScenarioStarted.expected_samples`).
+pub type ExpectedRow = ExpectedSample;
+
+#[derive(Debug, Clone)]
+pub struct AppliedStep {
+    pub t_ms: u64,
+    pub index: usize,
+    pub action: StepAction,
+    pub outcome: StepOutcome,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlarmRow {
+    pub t_ms: u64,
+    pub alarm: AlarmKind,
+    pub priority: Priority,
+    pub raised: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct FindingRow {
+    pub kind: FindingKind,
+    pub t_ms: u64,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub verdict: ScenarioVerdict,
+    pub failed_checks: Vec<String>,
+    pub reason: Option<String>,
+    pub wall_ms: u64,
+}
+
+/// An expected alarm with its acceptance windows (scenario time, inclusive).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedWindow {
+    pub alarm: AlarmKind,
+    pub priority: Priority,
+    pub raised: (u64, u64),
+    pub cleared: Option<(u64, u64)>,
+}
+
+/// Where a scenario got to: what the report and summary count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Planned, but the record has nothing of it.
+    NeverStarted,
+    /// Started (or given up on) without a verdict that judges it: cut short, or no verdict.
+    Incomplete,
+    /// Ran to its end and was judged (or could not start: an input error).
+    Finished,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioView {
+    pub id: String,
+    /// Whether `run_started` lists it.
+    pub planned: bool,
+    /// Its kind as planned (before `scenario_started` says more).
+    pub planned_kind: Option<ScenarioKind>,
+    /// False when the record has a `ScenarioFinished` without a `ScenarioStarted`.
+    pub started: bool,
+    pub title: String,
+    pub description: String,
+    pub requirements: Vec<String>,
+    pub hazard: String,
+    pub negative_control: Option<NegativeControl>,
+    pub file: Option<FileRef>,
+    pub fixtures: Vec<FileRef>,
+    pub device: Option<DeviceInfo>,
+    pub balance: Option<BalanceInfo>,
+    pub end_ms: u64,
+    pub sample_ms: u64,
+    pub setup: Option<ScenarioSetup>,
+    pub planned_steps: Vec<Step>,
+    pub expectations: Option<Expectations>,
+    pub expected: Vec<ExpectedRow>,
+    pub expected_alarms: Vec<ExpectedAlarmEvent>,
+    pub applied: Vec<AppliedStep>,
+    pub samples: Vec<Sample>,
+    pub alarms: Vec<AlarmRow>,
+    pub findings: Vec<FindingRow>,
+    pub checks: Vec<CheckResult>,
+    pub finished: Option<Finished>,
+    /// Samples recorded (the `samples` above may be a thinned subset).
+    pub sample_count: u64,
+}
+
+impl ScenarioView {
+    /// How many recorded samples each plotted sample stands for, when a long scenario's samples
+    /// were thinned for the report (None when every sample is here).
+    pub fn plotted_stride(&self) -> Option<u64> {
+        let first = self.samples.first()?.t_ms;
+        let second = self.samples.get(1)?.t_ms;
+        let stride = (second - first) / self.sample_ms.max(1);
+        (stride > 1).then_some(stride)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviationRow {
+    pub scenario: Option<String>,
+    pub t_ms: Option<u64>,
+    pub kind: String,
+    pub detail: String,
+}
+
+/// A file of the run directory or an input of the run, with its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashedFile {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: Option<u64>,
+}
+
+/// Where reading the record stopped short and what did not check out.
+#[derive(Debug, Clone, Default)]
+pub struct RecordIntegrity {
+    pub truncated_at_line: Option<usize>,
+    pub problems: Vec<(usize, String)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RunView {
+    pub run: Option<RunHeader>,
+    pub end: Option<RunEnd>,
+    pub scenarios: Vec<ScenarioView>,
+    pub deviations: Vec<DeviationRow>,
+    pub last_seq: Option<u64>,
+    /// Records read (every one, samples included, whatever was thinned).
+    pub records: u64,
+    pub integrity: RecordIntegrity,
+    /// Files of the run directory (outputs other than the reports and the manifest).
+    pub run_files: Vec<HashedFile>,
+}
+
+fn window(w: &Window) -> (u64, u64) {
+    (w.earliest_ms, w.latest_ms)
+}
+
+impl ScenarioView {
+    fn new(id: &str) -> ScenarioView {
+        ScenarioView {
+            id: id.to_string(),
+            ..ScenarioView::default()
+        }
+    }
+
+    pub fn is_negative_control(&self) -> bool {
+        self.kind() == ScenarioKind::NegativeControl
+    }
+
+    /// Its kind: from `scenario_started` when recorded, else as planned.
+    pub fn kind(&self) -> ScenarioKind {
+        match (&self.negative_control, self.started) {
+            (Some(_), _) => ScenarioKind::NegativeControl,
+            (None, true) => ScenarioKind::Scenario,
+            (None, false) => self.planned_kind.unwrap_or(ScenarioKind::Scenario),
+        }
+    }
+
+    /// The recorded verdict, if the record reaches it (see `verdict()` for what counts).
+    pub fn recorded_verdict(&self) -> Option<ScenarioVerdict> {
+        self.finished.as_ref().map(|f| f.verdict)
+    }
+
+    /// The scenario's verdict as every output shows it (`record::verdict` decides).
+    pub fn verdict(&self) -> ScenarioVerdict {
+        verdict::scenario_outcome(self)
+    }
+
+    pub fn progress(&self) -> Progress {
+        verdict::progress(self)
+    }
+
+    /// Relative and absolute volume tolerance from the recorded setup: (fraction, nL).
+    pub fn volume_tolerance(&self) -> Option<(f64, u64)> {
+        let t = &self.setup.as_ref()?.tolerance;
+        Some((t.volume_relative, t.volume_absolute_nl))
+    }
+
+    pub fn low_reservoir_threshold_nl(&self) -> Option<u64> {
+        Some(self.setup.as_ref()?.device.low_reservoir_threshold_nl)
+    }
+
+    /// Volume of one pump stroke, from the recorded setup.
+    pub fn stroke_nl(&self) -> Option<u64> {
+        Some(self.setup.as_ref()?.device.stroke_nl)
+    }
+
+    pub fn expected_windows(&self) -> Vec<ExpectedWindow> {
+        let Some(expect) = &self.expectations else {
+            return Vec::new();
+        };
+        expect
+            .alarms
+            .iter()
+            .map(|a| ExpectedWindow {
+                alarm: a.alarm,
+                priority: a.priority,
+                raised: window(&a.raised),
+                cleared: a.cleared.as_ref().map(window),
+            })
+            .collect()
+    }
+
+    /// Spans in which alarms are forbidden: (alarms, empty meaning any; span).
+    pub fn forbidden_spans(&self) -> Vec<(Vec<AlarmKind>, (u64, u64))> {
+        let Some(expect) = &self.expectations else {
+            return Vec::new();
+        };
+        expect
+            .forbidden
+            .iter()
+            .map(|f| (f.alarms.clone(), window(&f.span)))
+            .collect()
+    }
+
+    /// Expected harness findings: (kind, window).
+    pub fn expected_findings(&self) -> Vec<(FindingKind, (u64, u64))> {
+        let Some(expect) = &self.expectations else {
+            return Vec::new();
+        };
+        expect
+            .findings
+            .iter()
+            .map(|f| (f.kind, window(&f.window)))
+            .collect()
+    }
+
+    /// Whether a check is one the negative control requires to fail.
+    pub fn required_to_fail(&self, check: &str) -> bool {
+        self.negative_control
+            .as_ref()
+            .is_some_and(|nc| verdict::is_required(&nc.must_fail, check))
+    }
+
+    /// Checks passed and judged.
+    pub fn checks_passed(&self) -> usize {
+        self.checks.iter().filter(|c| c.passed()).count()
+    }
+
+    /// The scenario time the record reaches (last sample, alarm or step).
+    pub fn last_t_ms(&self) -> u64 {
+        let samples = self.samples.last().map(|s| s.t_ms).unwrap_or(0);
+        let alarms = self.alarms.iter().map(|a| a.t_ms).max().unwrap_or(0);
+        let steps = self.applied.iter().map(|s| s.t_ms).max().unwrap_or(0);
+        samples.max(alarms).max(steps)
+    }
+}
+
+/// Folds a record into a `RunView` one record at a time; see the module comment.
+pub struct Fold {
+    view: RunView,
+    /// Each scenario's samples as they pass, parallel to `view.scenarios`.
+    samples: Vec<Thinner<Sample>>,
+}
+
+impl Default for Fold {
+    fn default() -> Fold {
+        Fold::new()
+    }
+}
+
+impl Fold {
+    pub fn new() -> Fold {
+        Fold {
+            view: RunView::default(),
+            samples: Vec::new(),
+        }
+    }
+
+    fn index_of(&mut self, id: &str) -> usize {
+        match self.view.scenarios.iter().position(|s| s.id == id) {
+            Some(p) => p,
+            None => {
+                self.view.scenarios.push(ScenarioView::new(id));
+                self.samples.push(Thinner::new(PLOT_POINTS));
+                self.view.scenarios.len() - 1
+            }
+        }
+    }
+
+    fn scenario_mut(&mut self, id: &str) -> &mut ScenarioView {
+        let index = self.index_of(id);
+        &mut self.view.scenarios[index]
+    }
+
+    /// Takes one record in; a sample is moved into its scenario's thinned trace.
+    pub fn absorb(&mut self, record: Record) {
+        self.view.last_seq = Some(record.seq);
+        self.view.records += 1;
+        match record.event {
+            RunEvent::RunStarted {
+                schema_version,
+                run_id,
+                started_utc,
+                harness_version,
+                git_commit,
+                host,
+                os,
+                operator,
+                command_line,
+                mode,
+                bench_file,
+                seed,
+                jobs,
+                scenarios,
+                csf,
+            } => {
+                for planned in &scenarios {
+                    let s = self.scenario_mut(&planned.id);
+                    s.planned = true;
+                    s.planned_kind = Some(planned.kind);
+                }
+                self.view.run = Some(RunHeader {
+                    schema_version,
+                    csf,
+                    run_id,
+                    started_utc,
+                    harness_version,
+                    git_commit,
+                    host,
+                    os,
+                    operator,
+                    command_line,
+                    mode,
+                    bench_file,
+                    seed,
+                    jobs,
+                    planned: scenarios,
+                })
+            }
+            RunEvent::ScenarioStarted {
+                scenario,
+                title,
+                description,
+                requirements,
+                hazard,
+                negative_control,
+                file,
+                fixtures,
+                device,
+                balance,
+                end_ms,
+                sample_ms,
+                setup,
+                steps,
+                expectations,
+                expected_samples,
+                expected_alarms,
+            } => {
+                let s = self.scenario_mut(&scenario);
+                s.started = true;
+                s.title = title;
+                s.description = description;
+                s.requirements = requirements;
+                s.hazard = hazard;
+                s.negative_control = negative_control;
+                s.file = Some(file);
+                s.fixtures = fixtures;
+                s.device = Some(device);
+                s.balance = balance;
+                s.end_ms = end_ms;
+                s.sample_ms = sample_ms;
+                s.setup = Some(setup);
+                s.planned_steps = steps;
+                s.expectations = Some(expectations);
+                s.expected = expected_samples;
+                s.expected_alarms = expected_alarms;
+            }
+            RunEvent::StepApplied {
+                scenario,
+                t_ms,
+                index,
+                action,
+                outcome,
+            } => self.scenario_mut(&scenario).applied.push(AppliedStep {
+                t_ms,
+                index,
+                action,
+                outcome,
+            }),
+            RunEvent::Sample { scenario, sample } => {
+                let index = self.index_of(&scenario);
+                self.view.scenarios[index].sample_count += 1;
+                self.samples[index].push(sample);
+            }
+            RunEvent::Alarm {
+                scenario,
+                t_ms,
+                alarm,
+                priority,
+                transition,
+                ..
+            } => self.scenario_mut(&scenario).alarms.push(AlarmRow {
+                t_ms,
+                alarm,
+                priority,
+                raised: transition == AlarmTransition::Raised,
+            }),
+            RunEvent::Deviation {
+                scenario,
+                t_ms,
+                kind,
+                detail,
+            } => self.view.deviations.push(DeviationRow {
+                scenario,
+                t_ms,
+                kind,
+                detail,
+            }),
+            RunEvent::Finding {
+                scenario,
+                kind,
+                t_ms,
+                detail,
+            } => self
+                .scenario_mut(&scenario)
+                .findings
+                .push(FindingRow { kind, t_ms, detail }),
+            RunEvent::Check { scenario, result } => {
+                self.scenario_mut(&scenario).checks.push(result)
+            }
+            RunEvent::ScenarioFinished {
+                scenario,
+                verdict,
+                failed_checks,
+                reason,
+                wall_ms,
+            } => {
+                self.scenario_mut(&scenario).finished = Some(Finished {
+                    verdict,
+                    failed_checks,
+                    reason,
+                    wall_ms,
+                })
+            }
+            RunEvent::RunFinished {
+                finished_utc,
+                exit_code,
+                passed,
+                failed,
+                incomplete,
+                errors,
+            } => {
+                self.view.end = Some(RunEnd {
+                    finished_utc,
+                    exit_code,
+                    passed,
+                    failed,
+                    incomplete,
+                    errors,
+                })
+            }
+        }
+    }
+
+    /// The view, with what reading the record found wrong with it.
+    pub fn finish(self, integrity: RecordIntegrity) -> RunView {
+        let mut view = self.view;
+        for (scenario, samples) in view.scenarios.iter_mut().zip(self.samples) {
+            scenario.samples = samples.finish();
+        }
+        view.integrity = integrity;
+        view
+    }
+}
+
+impl RunView {
+    /// The view of records already in memory (tests, re-rendering a slice).
+    pub fn from_records(records: &[Record]) -> RunView {
+        let mut fold = Fold::new();
+        for record in records {
+            fold.absorb(record.clone());
+        }
+        fold.finish(RecordIntegrity::default())
+    }
+
+    pub fn run_id(&self) -> &str {
+        self.run
+            .as_ref()
+            .map(|r| r.run_id.as_str())
+            .unwrap_or("(unknown: the record has no run_started)")
+    }
+
+    /// The run's overall verdict (`record::verdict` decides).
+    pub fn verdict(&self) -> RunVerdict {
+        verdict::run_outcome(self)
+    }
+
+    /// Scenarios planned, finished, incomplete, never started, and by verdict.
+    pub fn tally(&self) -> verdict::Tally {
+        verdict::tally(self)
+    }
+
+    /// Whether the record is whole: a run end, every scenario finished, nothing cut or broken.
+    pub fn is_complete(&self) -> bool {
+        self.run.is_some()
+            && self.end.is_some()
+            && self.scenarios.iter().all(|s| s.finished.is_some())
+            && self.integrity.truncated_at_line.is_none()
+            && self.integrity.problems.is_empty()
+    }
+
+    /// The deviations recorded against a scenario.
+    pub fn deviations_of<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a DeviationRow> {
+        self.deviations
+            .iter()
+            .filter(move |d| d.scenario.as_deref() == Some(id))
+    }
+
+    /// Statements of what the record lacks, most important first; empty for a whole record.
+    pub fn gaps(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let ends_at = match self.last_seq {
+            Some(seq) => format!("record ends at seq {seq}"),
+            None => "record is empty".to_string(),
+        };
+        if self.run.is_none() {
+            out.push(format!("{ends_at}; it has no run_started record, so the product and test system are unknown"));
+        }
+        if let Some(line) = self.integrity.truncated_at_line {
+            out.push(format!("{ends_at}; line {line} of events.jsonl was cut short (the run was killed while writing it) and is not shown"));
+        }
+        if self.end.is_none() {
+            out.push(format!(
+                "{ends_at}; the run did not finish (no run_finished record)"
+            ));
+        }
+        for s in self.scenarios.iter().filter(|s| s.finished.is_none()) {
+            if s.started {
+                out.push(format!(
+                    "{ends_at}; scenario {} INCOMPLETE: no verdict was recorded (its record reaches {})",
+                    s.id,
+                    crate::scenario::duration::format_duration(s.last_t_ms())
+                ));
+            } else {
+                out.push(format!(
+                    "{ends_at}; scenario {} INCOMPLETE: planned but never started",
+                    s.id
+                ));
+            }
+        }
+        for (line, problem) in &self.integrity.problems {
+            out.push(format!("events.jsonl line {line}: {problem}"));
+        }
+        out
+    }
+}

@@ -1,0 +1,102 @@
+//! Fixtures shared by the integration tests: the binary, `pumphil emulate` as a child process,
+//! run options for in-process runs, the run directory a run leaves, and a closed pipe.
+// Each test file uses a different part of this module.
+#![allow(dead_code)]
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_pumphil");
+
+/// `pumphil emulate --pty --json ...` running, with the ports it printed; killed when dropped.
+pub struct Emulator {
+    pub child: Child,
+    pub pump: String,
+    pub balance: String,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `pumphil emulate --pty --json` with `args` and reads the ports from its first line.
+pub fn emulate(args: &[&str]) -> Emulator {
+    emulate_serving(&["--pty"], args)
+}
+
+/// `pumphil emulate` serving its devices as `serve` says (`--pty`, or `--tcp ADDR
+/// --balance-tcp ADDR`), with `args`; the ports are read from its `--json` line.
+pub fn emulate_serving(serve: &[&str], args: &[&str]) -> Emulator {
+    let mut child = Command::new(BIN)
+        .arg("emulate")
+        .args(serve)
+        .arg("--json")
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ports: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    Emulator {
+        child,
+        pump: ports["pump"].as_str().unwrap_or_default().into(),
+        balance: ports["balance"].as_str().unwrap_or_default().into(),
+    }
+}
+
+/// Options for an in-process run of `paths` (all of scenarios/ when empty) on the emulator:
+/// quiet, seeded, two at a time; tests change what they need.
+pub fn run_options(reports: &Path, paths: Vec<PathBuf>) -> pumphil::runner::RunOptions {
+    pumphil::runner::RunOptions {
+        paths,
+        jobs: 2,
+        seed: 1,
+        noise_mg: 0.1,
+        bench: None,
+        operator: Some("integration test".into()),
+        reports_dir: reports.to_path_buf(),
+        fixtures: None,
+        plain: true,
+        quiet: true,
+        command_line: vec!["integration-test".into()],
+        link_faults: Default::default(),
+        retries: pumphil::driver::pump::MAX_RETRIES,
+        csf: Default::default(),
+        allow_expired_calibration: false,
+    }
+}
+
+/// The one run directory under `reports` (a test makes one run per reports directory).
+pub fn run_dir(reports: &Path) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(reports)
+        .unwrap_or_else(|e| panic!("{}: {e}", reports.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "one run directory in {}", reports.display());
+    dirs.remove(0)
+}
+
+/// The write end of a pipe whose read end is already closed: every write to it fails with
+/// EPIPE, as when `| head -1` has read its line and gone.
+pub fn closed_pipe() -> Stdio {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: pipe() fills both descriptors on success; each is owned exactly once below.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe()");
+    let (read, write) = unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    drop(read);
+    Stdio::from(write)
+}
