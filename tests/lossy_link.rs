@@ -15,9 +15,8 @@ use pumphil::runner::{run, RunOptions};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Re-sends allowed per request. At 1 % a byte, a 60-byte answer arrives whole about half the
-/// time; 30 re-sends make giving up on a request about a one-in-10⁹ event.
-const RETRIES: u32 = 30;
+/// Re-sends allowed per request: `pumphil run`'s default, which must be enough for this link.
+const RETRIES: u32 = pumphil::runner::devices::DEFAULT_RETRIES;
 
 fn options(reports: &Path, link_faults: LinkFaults) -> RunOptions {
     RunOptions {

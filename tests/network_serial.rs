@@ -178,6 +178,8 @@ async fn run_through(
         test_system: None,
         warnings: Vec::new(),
         clock_tolerance: pumphil::runner::watchdog::DEFAULT_TOLERANCE,
+        // Learnt from the first sample (protocol 12.16), as for any emulator on a clean link.
+        sampling: pumphil::runner::sample::PumpSampling::Untried,
     };
     let root = fixture::default_root(&scenario.path);
     let checked = fixture::check(&root, scenario).expect("the scenario's fixture");

@@ -203,6 +203,24 @@ fn expected(name: &str) -> Option<(u16, Message)> {
         "clear-fault-response" => (14, ack(K::ClearFault)),
         "read-plant-request" => (15, req(Request::ReadPlant)),
         "read-plant-response" => (15, ok(K::ReadPlant, ResponseBody::Plant(plant()))),
+        "advance-and-sample-request" => (18, req(Request::AdvanceAndSample { to_ms: 72_000_000 })),
+        "advance-and-sample-response" => (
+            18,
+            ok(
+                K::AdvanceAndSample,
+                ResponseBody::Sample {
+                    plant: plant(),
+                    status: status(),
+                },
+            ),
+        ),
+        "nack-unknown-advance-and-sample" => (
+            18,
+            Message::Nack {
+                request_type: K::AdvanceAndSample as u8,
+                code: NackCode::UnknownMessage,
+            },
+        ),
         "nack-not-in-test-mode" => (
             16,
             Message::Nack {
@@ -404,7 +422,7 @@ fn every_message_kind_has_a_documented_vector() {
         );
     }
     type IsBody = fn(&ResponseBody) -> bool;
-    let bodies: [(&str, IsBody); 6] = [
+    let bodies: [(&str, IsBody); 7] = [
         ("Ack", |b| matches!(b, ResponseBody::Ack)),
         ("Identity", |b| matches!(b, ResponseBody::Identity(_))),
         ("Status", |b| matches!(b, ResponseBody::Status(_))),
@@ -413,6 +431,7 @@ fn every_message_kind_has_a_documented_vector() {
         }),
         ("Time", |b| matches!(b, ResponseBody::Time { .. })),
         ("Plant", |b| matches!(b, ResponseBody::Plant(_))),
+        ("Sample", |b| matches!(b, ResponseBody::Sample { .. })),
     ];
     for (name, is_body) in bodies {
         assert!(

@@ -56,7 +56,7 @@ pub struct RunArgs {
 }
 
 fn pumphil_retries() -> u32 {
-    crate::driver::pump::MAX_RETRIES
+    crate::runner::devices::DEFAULT_RETRIES
 }
 
 pub fn run(args: &RunArgs) -> u8 {

@@ -4,7 +4,8 @@
 //! Session rules (docs/protocol.md): requests are numbered 1, 2, 3, ... (wrapping, skipping 0);
 //! a retry re-sends the *same bytes under the same number*, which the device answers from its
 //! cache without applying the command again. Events carry the device's own counter; a jump in
-//! it is reported as [`DriverEvent::Lost`]. A read of 0 bytes (hang-up) loses the device at once.
+//! it is reported as [`DriverEvent::Lost`], a repeat of the last number is a duplicated frame
+//! and is dropped. A read of 0 bytes (hang-up) loses the device at once.
 
 use crate::link::BoxLink;
 use crate::protocol::*;
@@ -23,7 +24,7 @@ pub const GARBLED_GRACE: Duration = Duration::from_millis(10);
 pub fn timeout_for(kind: RequestKind) -> Duration {
     match kind {
         // A long advance runs many device events before answering.
-        RequestKind::AdvanceTime => Duration::from_secs(10),
+        RequestKind::AdvanceTime | RequestKind::AdvanceAndSample => Duration::from_secs(10),
         RequestKind::ReadEventLog | RequestKind::ReadEventLogEntries => Duration::from_secs(1),
         _ => Duration::from_millis(250),
     }
@@ -37,6 +38,9 @@ pub struct DriverOptions {
     pub timeout_scale: f64,
     /// No attempt waits longer than this (after scaling): a device known to answer fast.
     pub timeout_cap: Option<Duration>,
+    /// Every attempt waits at least this long (applied after the cap): a device known never to
+    /// lose a frame, whose late answer only means a loaded machine, not a lost request.
+    pub timeout_floor: Option<Duration>,
 }
 
 impl Default for DriverOptions {
@@ -45,6 +49,7 @@ impl Default for DriverOptions {
             max_retries: MAX_RETRIES,
             timeout_scale: 1.0,
             timeout_cap: None,
+            timeout_floor: None,
         }
     }
 }
@@ -52,7 +57,8 @@ impl Default for DriverOptions {
 impl DriverOptions {
     pub fn timeout(&self, kind: RequestKind) -> Duration {
         let scaled = timeout_for(kind).mul_f64(self.timeout_scale.max(0.0));
-        self.timeout_cap.map_or(scaled, |cap| scaled.min(cap))
+        let capped = self.timeout_cap.map_or(scaled, |cap| scaled.min(cap));
+        self.timeout_floor.map_or(capped, |floor| capped.max(floor))
     }
 }
 
@@ -85,6 +91,8 @@ pub enum DeviationKind {
     StaleResponse,
     /// The port went away (unplugged, hung up) and was opened again.
     Reconnected,
+    /// An event frame repeated the last event number (a duplicated frame): ignored.
+    Duplicate,
 }
 
 /// One attempt at opening the device's link again (a TCP connection takes a round trip).
@@ -207,6 +215,15 @@ async fn read_loop(
                                 .lock()
                                 .map(|mut last| last.replace(seq))
                                 .unwrap_or(None);
+                            if last == Some(seq) {
+                                // The device numbers every event anew: the same number again
+                                // is the same frame sent twice, not 65535 lost events.
+                                shared.deviation(
+                                    DeviationKind::Duplicate,
+                                    format!("ignored a repeated event frame (event {seq})"),
+                                );
+                                continue;
+                            }
                             if let Some(last) = last {
                                 let expected = next_seq(last);
                                 if seq != expected {
@@ -693,6 +710,13 @@ impl PumpDriver {
 
     pub async fn clear_fault(&self, fault: FaultKind) -> Result<(), DriverError> {
         self.ack(Request::ClearFault { fault }).await
+    }
+
+    /// Test mode: moves device time to `to_ms` and returns the bench plant and the status
+    /// after the advance, in one round trip (docs/protocol.md 12.16). A device that does not
+    /// know the request refuses it with [`NackCode::UnknownMessage`] and changes nothing.
+    pub async fn advance_and_sample(&self, to_ms: u64) -> Result<(Plant, Status), DriverError> {
+        expect_body!(self.request(&Request::AdvanceAndSample { to_ms }).await?, "advance-and-sample", ResponseBody::Sample { plant, status } => (plant, status))
     }
 
     /// Test mode: the bench plant (actual reservoir, catheter tip, pocket).

@@ -80,6 +80,7 @@ fn fast() -> DriverOptions {
         // 250 ms x 0.1 = 25 ms per attempt: keeps the timeout tests quick.
         timeout_scale: 0.1,
         timeout_cap: None,
+        timeout_floor: None,
     }
 }
 
@@ -116,6 +117,16 @@ fn each_request_kind_has_its_agreed_timeout() {
     assert_eq!(
         capped.timeout(RequestKind::Status),
         Duration::from_millis(25)
+    );
+    let floored = DriverOptions {
+        timeout_floor: Some(Duration::from_secs(5)),
+        ..DriverOptions::default()
+    };
+    assert_eq!(floored.timeout(RequestKind::Status), Duration::from_secs(5));
+    assert_eq!(
+        floored.timeout(RequestKind::AdvanceTime),
+        Duration::from_secs(10),
+        "a floor never shortens a longer timeout"
     );
 }
 
@@ -277,6 +288,40 @@ async fn events_arrive_in_order_with_gaps_marked() {
         ]
     );
     assert!(pump.drain_events().is_empty());
+}
+
+#[tokio::test]
+async fn a_repeated_event_frame_is_a_duplicate_not_a_gap() {
+    let event = |t| Event::AlarmRaised {
+        device_time_ms: t,
+        alarm: AlarmKind::LowReservoir,
+        priority: Priority::Medium,
+    };
+    let (pump, _) = fake_device(Box::new(move |_, f| {
+        let mut out = Vec::new();
+        for seq in [7u16, 7, 8] {
+            out.extend(encode_frame(seq, &Message::Event(event(seq as u64))).unwrap());
+        }
+        out.extend(ack(f));
+        out
+    }));
+    pump.stop().await.unwrap();
+    assert_eq!(
+        pump.drain_events(),
+        vec![
+            DriverEvent::Event {
+                seq: 7,
+                event: event(7)
+            },
+            DriverEvent::Event {
+                seq: 8,
+                event: event(8)
+            },
+        ],
+        "the second event 7 is neither delivered again nor a gap of 65535"
+    );
+    let kinds: Vec<_> = pump.take_deviations().into_iter().map(|d| d.kind).collect();
+    assert_eq!(kinds, vec![DeviationKind::Duplicate]);
 }
 
 #[tokio::test]

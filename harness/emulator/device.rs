@@ -343,6 +343,16 @@ impl Device {
                 ack
             }
             Request::ReadPlant => Ok(ResponseBody::Plant(self.plant())),
+            Request::AdvanceAndSample { to_ms } => {
+                if *to_ms < self.now {
+                    return Err(NackCode::OutOfRange);
+                }
+                self.advance_to(*to_ms);
+                Ok(ResponseBody::Sample {
+                    plant: self.plant(),
+                    status: self.status(),
+                })
+            }
         }
     }
 

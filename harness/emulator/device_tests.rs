@@ -726,3 +726,29 @@ fn a_bolus_requested_while_another_runs_is_refused_and_the_first_goes_on() {
     assert_eq!(status(&mut d).delivered_nl - before, 100_000 + 25_000);
     assert_eq!(status(&mut d).therapy_state, TherapyState::Running);
 }
+
+#[test]
+fn advance_and_sample_answers_what_advance_status_and_plant_would() {
+    let mut separate = label_example(|_| {});
+    let mut combined = label_example(|_| {});
+    let to_ms = 20 * MS_PER_HOUR;
+    separate.handle(&Request::AdvanceTime { to_ms }).unwrap();
+    let status = status(&mut separate);
+    let Ok(ResponseBody::Plant(plant)) = separate.handle(&Request::ReadPlant) else {
+        panic!("no plant");
+    };
+    assert_eq!(
+        combined.handle(&Request::AdvanceAndSample { to_ms }),
+        Ok(ResponseBody::Sample { plant, status })
+    );
+    assert_eq!(
+        combined.drain_events(),
+        separate.drain_events(),
+        "the same events, low_reservoir raised at 20 h among them"
+    );
+    assert_eq!(
+        combined.handle(&Request::AdvanceAndSample { to_ms: to_ms - 1 }),
+        Err(NackCode::OutOfRange),
+        "device time never goes back"
+    );
+}

@@ -22,6 +22,7 @@ pub enum RequestKind {
     InjectFault = 0x41,
     ClearFault = 0x42,
     ReadPlant = 0x43,
+    AdvanceAndSample = 0x44,
 }
 
 impl RequestKind {
@@ -42,6 +43,7 @@ impl RequestKind {
         RequestKind::InjectFault,
         RequestKind::ClearFault,
         RequestKind::ReadPlant,
+        RequestKind::AdvanceAndSample,
     ];
 
     pub fn from_wire(byte: u8) -> Option<Self> {
@@ -199,6 +201,11 @@ pub enum Request {
         fault: FaultKind,
     },
     ReadPlant,
+    /// Test mode: Advance time to `to_ms`, then the status and the bench plant, in one answer
+    /// (one round trip a sample instead of three).
+    AdvanceAndSample {
+        to_ms: u64,
+    },
 }
 
 impl Request {
@@ -220,6 +227,7 @@ impl Request {
             Request::InjectFault { .. } => RequestKind::InjectFault,
             Request::ClearFault { .. } => RequestKind::ClearFault,
             Request::ReadPlant => RequestKind::ReadPlant,
+            Request::AdvanceAndSample { .. } => RequestKind::AdvanceAndSample,
         }
     }
 }
@@ -295,8 +303,15 @@ pub enum ResponseBody {
     Identity(Identity),
     Status(Status),
     EventLogPage(EventLogPage),
-    Time { device_time_ms: u64 },
+    Time {
+        device_time_ms: u64,
+    },
     Plant(Plant),
+    /// The answer to Advance and sample: the plant, then the status, after the advance.
+    Sample {
+        plant: Plant,
+        status: Status,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -579,7 +594,7 @@ fn encode_request(w: &mut Writer, request: &Request) {
             w.u32(*first_index);
             w.u8(*max_entries);
         }
-        Request::AdvanceTime { to_ms } => w.u64(*to_ms),
+        Request::AdvanceTime { to_ms } | Request::AdvanceAndSample { to_ms } => w.u64(*to_ms),
         Request::InjectFault { fault } => {
             w.u8(fault.kind().to_wire());
             w.i64(fault.wire_value());
@@ -650,6 +665,9 @@ fn decode_request(kind: RequestKind, r: &mut Reader) -> Result<Request, PayloadE
         RequestKind::ClearFault => Request::ClearFault {
             fault: r.enumeration("fault", FaultKind::from_wire)?,
         },
+        RequestKind::AdvanceAndSample => Request::AdvanceAndSample {
+            to_ms: r.u64("target device time")?,
+        },
     })
 }
 
@@ -664,23 +682,7 @@ fn encode_response(w: &mut Writer, body: &ResponseBody) {
             w.u64(id.reservoir_capacity_nl);
             w.u8(u8::from(id.test_unit));
         }
-        ResponseBody::Status(s) => {
-            w.u64(s.device_time_ms);
-            w.u64(s.calculated_reservoir_nl);
-            w.u64(s.delivered_nl);
-            w.u32(s.dose_rate_ug_per_day);
-            w.u32(s.concentration_ug_per_ml);
-            w.u64(s.low_reservoir_threshold_nl);
-            w.u8(s.therapy_state.to_wire());
-            w.u16(s.battery_permille);
-            w.u8(u8::from(s.elective_replacement) | (u8::from(s.end_of_service) << 1));
-            w.u8(s.alarms.len() as u8);
-            for alarm in &s.alarms {
-                w.u8(alarm.alarm.to_wire());
-                w.u8(alarm.priority.to_wire());
-                w.u8(alarm.state.to_wire());
-            }
-        }
+        ResponseBody::Status(s) => encode_status(w, s),
         ResponseBody::EventLogPage(page) => {
             w.u32(page.total);
             w.u32(page.first_index);
@@ -693,15 +695,39 @@ fn encode_response(w: &mut Writer, body: &ResponseBody) {
             }
         }
         ResponseBody::Time { device_time_ms } => w.u64(*device_time_ms),
-        ResponseBody::Plant(p) => {
-            w.u64(p.actual_reservoir_nl);
-            w.u64(p.tip_nl);
-            w.u64(p.pocket_nl);
-            w.u8(p.catheter.to_wire());
-            w.u8(u8::from(p.motor_stalled));
-            w.i32(p.flow_bias_centi_percent);
+        ResponseBody::Plant(p) => encode_plant(w, p),
+        ResponseBody::Sample { plant, status } => {
+            encode_plant(w, plant);
+            encode_status(w, status);
         }
     }
+}
+
+fn encode_status(w: &mut Writer, s: &Status) {
+    w.u64(s.device_time_ms);
+    w.u64(s.calculated_reservoir_nl);
+    w.u64(s.delivered_nl);
+    w.u32(s.dose_rate_ug_per_day);
+    w.u32(s.concentration_ug_per_ml);
+    w.u64(s.low_reservoir_threshold_nl);
+    w.u8(s.therapy_state.to_wire());
+    w.u16(s.battery_permille);
+    w.u8(u8::from(s.elective_replacement) | (u8::from(s.end_of_service) << 1));
+    w.u8(s.alarms.len() as u8);
+    for alarm in &s.alarms {
+        w.u8(alarm.alarm.to_wire());
+        w.u8(alarm.priority.to_wire());
+        w.u8(alarm.state.to_wire());
+    }
+}
+
+fn encode_plant(w: &mut Writer, p: &Plant) {
+    w.u64(p.actual_reservoir_nl);
+    w.u64(p.tip_nl);
+    w.u64(p.pocket_nl);
+    w.u8(p.catheter.to_wire());
+    w.u8(u8::from(p.motor_stalled));
+    w.i32(p.flow_bias_centi_percent);
 }
 
 fn decode_response(kind: RequestKind, r: &mut Reader) -> Result<ResponseBody, PayloadError> {
@@ -714,47 +740,7 @@ fn decode_response(kind: RequestKind, r: &mut Reader) -> Result<ResponseBody, Pa
             reservoir_capacity_nl: r.u64("reservoir capacity")?,
             test_unit: r.flag("test-unit flag")?,
         }),
-        RequestKind::Status => {
-            let device_time_ms = r.u64("device time")?;
-            let calculated_reservoir_nl = r.u64("calculated reservoir")?;
-            let delivered_nl = r.u64("delivered volume")?;
-            let dose_rate_ug_per_day = r.u32("dose rate")?;
-            let concentration_ug_per_ml = r.u32("concentration")?;
-            let low_reservoir_threshold_nl = r.u64("low-reservoir threshold")?;
-            let therapy_state = r.enumeration("therapy state", TherapyState::from_wire)?;
-            let battery_permille = r.u16("battery state of charge")?;
-            let flags_offset = r.at;
-            let flags = r.u8("battery flags")?;
-            if flags & !0b11 != 0 {
-                return Err(PayloadError::BadValue {
-                    field: "battery flags",
-                    offset: flags_offset,
-                    value: flags,
-                });
-            }
-            let count = r.u8("alarm count")?;
-            let mut alarms = Vec::with_capacity(count as usize);
-            for _ in 0..count {
-                alarms.push(ActiveAlarm {
-                    alarm: r.enumeration("alarm", AlarmKind::from_wire)?,
-                    priority: r.enumeration("priority", Priority::from_wire)?,
-                    state: r.enumeration("alarm state", AlarmState::from_wire)?,
-                });
-            }
-            ResponseBody::Status(Status {
-                device_time_ms,
-                calculated_reservoir_nl,
-                delivered_nl,
-                dose_rate_ug_per_day,
-                concentration_ug_per_ml,
-                low_reservoir_threshold_nl,
-                therapy_state,
-                battery_permille,
-                elective_replacement: flags & 1 != 0,
-                end_of_service: flags & 2 != 0,
-                alarms,
-            })
-        }
+        RequestKind::Status => ResponseBody::Status(decode_status(r)?),
         RequestKind::ReadEventLog | RequestKind::ReadEventLogEntries => {
             let total = r.u32("log total")?;
             let first_index = r.u32("first index")?;
@@ -777,15 +763,65 @@ fn decode_response(kind: RequestKind, r: &mut Reader) -> Result<ResponseBody, Pa
         RequestKind::AdvanceTime => ResponseBody::Time {
             device_time_ms: r.u64("device time")?,
         },
-        RequestKind::ReadPlant => ResponseBody::Plant(Plant {
-            actual_reservoir_nl: r.u64("actual reservoir")?,
-            tip_nl: r.u64("tip volume")?,
-            pocket_nl: r.u64("pocket volume")?,
-            catheter: r.enumeration("catheter state", CatheterState::from_wire)?,
-            motor_stalled: r.flag("motor stalled flag")?,
-            flow_bias_centi_percent: r.i32("flow bias")?,
-        }),
+        RequestKind::ReadPlant => ResponseBody::Plant(decode_plant(r)?),
+        RequestKind::AdvanceAndSample => ResponseBody::Sample {
+            plant: decode_plant(r)?,
+            status: decode_status(r)?,
+        },
         _ => ResponseBody::Ack,
+    })
+}
+
+fn decode_status(r: &mut Reader) -> Result<Status, PayloadError> {
+    let device_time_ms = r.u64("device time")?;
+    let calculated_reservoir_nl = r.u64("calculated reservoir")?;
+    let delivered_nl = r.u64("delivered volume")?;
+    let dose_rate_ug_per_day = r.u32("dose rate")?;
+    let concentration_ug_per_ml = r.u32("concentration")?;
+    let low_reservoir_threshold_nl = r.u64("low-reservoir threshold")?;
+    let therapy_state = r.enumeration("therapy state", TherapyState::from_wire)?;
+    let battery_permille = r.u16("battery state of charge")?;
+    let flags_offset = r.at;
+    let flags = r.u8("battery flags")?;
+    if flags & !0b11 != 0 {
+        return Err(PayloadError::BadValue {
+            field: "battery flags",
+            offset: flags_offset,
+            value: flags,
+        });
+    }
+    let count = r.u8("alarm count")?;
+    let mut alarms = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        alarms.push(ActiveAlarm {
+            alarm: r.enumeration("alarm", AlarmKind::from_wire)?,
+            priority: r.enumeration("priority", Priority::from_wire)?,
+            state: r.enumeration("alarm state", AlarmState::from_wire)?,
+        });
+    }
+    Ok(Status {
+        device_time_ms,
+        calculated_reservoir_nl,
+        delivered_nl,
+        dose_rate_ug_per_day,
+        concentration_ug_per_ml,
+        low_reservoir_threshold_nl,
+        therapy_state,
+        battery_permille,
+        elective_replacement: flags & 1 != 0,
+        end_of_service: flags & 2 != 0,
+        alarms,
+    })
+}
+
+fn decode_plant(r: &mut Reader) -> Result<Plant, PayloadError> {
+    Ok(Plant {
+        actual_reservoir_nl: r.u64("actual reservoir")?,
+        tip_nl: r.u64("tip volume")?,
+        pocket_nl: r.u64("pocket volume")?,
+        catheter: r.enumeration("catheter state", CatheterState::from_wire)?,
+        motor_stalled: r.flag("motor stalled flag")?,
+        flow_bias_centi_percent: r.i32("flow bias")?,
     })
 }
 

@@ -6,14 +6,16 @@ use super::alarms::{AlarmTracker, Tracked};
 use super::clock::DeviceClock;
 use super::devices::Devices;
 use super::restore::{FaultRestore, Restore};
+use super::sample::PumpSampling;
 use super::sink::Sink;
 use super::steps::{self, Setup};
 use super::timeline::{self, Interrupted, Moment, Schedule};
 use crate::checks::{BalanceNoise, Judge};
+use crate::driver::balance::Reading;
 use crate::driver::pump::{DriverError, PumpDriver};
 use crate::expect::fixture::ExpectedRows;
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
-use crate::protocol::{EventLogPage, Identity};
+use crate::protocol::{EventLogPage, Identity, Plant, Status};
 use crate::record::{
     verdict, AlarmTransition, DeviceInfo, FileRef, Mode, RunEvent, ScenarioSetup, ScenarioVerdict,
     StepAction, StepOutcome,
@@ -59,6 +61,8 @@ struct Execution<'a> {
     last_sample_ms: u64,
     alarms: AlarmTracker,
     restore: FaultRestore,
+    /// Whether the pump advances and answers a sample in one request.
+    sampling: PumpSampling,
 }
 
 impl Execution<'_> {
@@ -165,30 +169,80 @@ impl Execution<'_> {
         }
     }
 
-    async fn sample(&mut self, t_ms: u64) -> Result<(), Interrupted> {
-        let status = self
-            .ask(async |pump| pump.status().await)
-            .await
-            .map_err(Interrupted::Device)?;
+    /// Virtual time: advances the pump to scenario time `t_ms` and reads its plant and status in
+    /// one request, or `None` when the pump does not have that request (protocol 12.16).
+    async fn advance_and_read(
+        &mut self,
+        t_ms: u64,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Option<(Plant, Status)>, Interrupted> {
+        if *shutdown.borrow() {
+            return Err(Interrupted::Signal);
+        }
+        let to_ms = self.clock.origin_ms() + t_ms;
+        let mut sampling = self.sampling;
+        let read = tokio::select! {
+            read = sampling.advance_and_read(&self.devices.pump, to_ms) => read.map_err(Interrupted::Device),
+            _ = shutdown.changed() => Err(Interrupted::Signal),
+        };
+        self.sampling = sampling;
+        self.drain();
+        read
+    }
+
+    /// The balance reading, if the scenario weighs.
+    async fn weigh(&mut self) -> Result<Option<Reading>, Interrupted> {
+        match &mut self.devices.balance {
+            Some(balance) => balance
+                .weigh_immediate()
+                .await
+                .map(Some)
+                .map_err(|e| Interrupted::Balance(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// Takes the sample at scenario time `t_ms`, the device being there; `read` is the plant and
+    /// status if they came with the advance.
+    async fn sample(
+        &mut self,
+        t_ms: u64,
+        read: Option<(Plant, Status)>,
+    ) -> Result<(), Interrupted> {
+        let (status, plant, reading) = match read {
+            // The balance weighs what the advance delivered: its read follows the pump's.
+            Some((plant, status)) => (status, Some(plant), self.weigh().await?),
+            None => {
+                // The device time stands still (virtual) or is the pump's to report (bench):
+                // the pump and the balance are two ports, read at once.
+                let with_plant = self.devices.virtual_time;
+                let pump = &self.devices.pump;
+                let pump_read = async {
+                    let status = pump.status().await?;
+                    let plant = if with_plant {
+                        Some(pump.plant().await?)
+                    } else {
+                        None
+                    };
+                    Ok::<_, DriverError>((status, plant))
+                };
+                let balance = self.devices.balance.as_mut();
+                let weighed = async move {
+                    match balance {
+                        Some(balance) => Some(balance.weigh_immediate().await),
+                        None => None,
+                    }
+                };
+                let (pump_read, weighed) = tokio::join!(pump_read, weighed);
+                self.drain();
+                let (status, plant) = pump_read.map_err(Interrupted::Device)?;
+                let reading = weighed
+                    .transpose()
+                    .map_err(|e| Interrupted::Balance(e.to_string()))?;
+                (status, plant, reading)
+            }
+        };
         self.alarms.compare_active(&status.alarms);
-        let plant = if self.devices.virtual_time {
-            Some(
-                self.ask(async |pump| pump.plant().await)
-                    .await
-                    .map_err(Interrupted::Device)?,
-            )
-        } else {
-            None
-        };
-        let reading = match &mut self.devices.balance {
-            Some(balance) => Some(
-                balance
-                    .weigh_immediate()
-                    .await
-                    .map_err(|e| Interrupted::Balance(e.to_string()))?,
-            ),
-            None => None,
-        };
         let sample = super::sample::assemble(
             t_ms,
             &status,
@@ -255,16 +309,25 @@ impl Execution<'_> {
         let step_times = scenario.steps.iter().map(|s| s.at_ms).collect();
         for moment in Schedule::new(step_times, scenario.sample_times()) {
             let (Moment::Step { t_ms, .. } | Moment::Sample { t_ms }) = moment;
-            let balance = self.devices.balance.as_mut();
-            timeline::wait_until(&self.clock, &self.devices.pump, balance, t_ms, shutdown).await?;
-            self.drain();
+            let read = match moment {
+                Moment::Sample { .. } if self.devices.virtual_time => {
+                    self.advance_and_read(t_ms, shutdown).await?
+                }
+                _ => None,
+            };
+            if read.is_none() {
+                let balance = self.devices.balance.as_mut();
+                timeline::wait_until(&self.clock, &self.devices.pump, balance, t_ms, shutdown)
+                    .await?;
+                self.drain();
+            }
             match moment {
                 Moment::Step { index, t_ms } => {
                     self.apply(index, t_ms, &scenario.steps[index].action)
                         .await?
                 }
                 Moment::Sample { t_ms } => {
-                    self.sample(t_ms).await?;
+                    self.sample(t_ms, read).await?;
                     if self.alarms.log_read_due(t_ms) {
                         self.reconcile(t_ms).await?;
                     }
@@ -410,6 +473,7 @@ pub async fn run_scenario(
         });
     }
 
+    let sampling = devices.sampling;
     let balance_noise_mg = devices.balance_noise_mg;
     let mut run = Execution {
         scenario,
@@ -426,6 +490,7 @@ pub async fn run_scenario(
         last_sample_ms: 0,
         alarms: AlarmTracker::new(origin_ms),
         restore: FaultRestore::new(scenario.steps.len()),
+        sampling,
     };
     let mut interrupted = None;
     for setup in Setup::for_scenario(scenario) {

@@ -16,10 +16,25 @@ pub struct Sink {
 }
 
 impl Sink {
+    /// Needs a tokio runtime for the console's tick (progress and heartbeat), which runs until
+    /// the last clone of the sink is dropped.
     pub fn new(journal: Journal, console: Console, stop: watch::Sender<bool>) -> Sink {
+        let console = Arc::new(console);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let console = Arc::downgrade(&console);
+            runtime.spawn(async move {
+                loop {
+                    tokio::time::sleep(super::console::TICK).await;
+                    match console.upgrade() {
+                        Some(console) => console.tick(),
+                        None => return,
+                    }
+                }
+            });
+        }
         Sink {
             journal: Arc::new(Mutex::new(journal)),
-            console: Arc::new(console),
+            console,
             write_error: Arc::new(Mutex::new(None)),
             stop,
         }
