@@ -43,6 +43,7 @@ fn started(id: &str, negative_control: Option<NegativeControl>) -> RunEvent {
             test_unit: true,
             kind: Mode::Emulator,
             port: "/dev/pts/3".into(),
+            time_base: pumphil::record::TimeBase::Virtual,
         },
         balance: None,
         end_ms: 1_200_000,

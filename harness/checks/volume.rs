@@ -31,6 +31,9 @@ pub struct SeriesCheck {
     what: &'static str,
     pick_expected: fn(&ExpectedSample) -> u64,
     pick_measured: fn(&Sample) -> Option<u64>,
+    /// Read from the bench plant: with no value at any sample the device did not answer
+    /// ReadPlant, and the check is "not evaluated", not failed.
+    needs_plant: bool,
     /// margin, t, expected, measured, tolerance
     worst: Option<(f64, u64, u64, u64, f64)>,
     compared: u64,
@@ -52,6 +55,7 @@ impl SeriesCheck {
             what,
             pick_expected,
             pick_measured,
+            needs_plant: false,
             worst: None,
             compared: 0,
             failures: 0,
@@ -87,6 +91,16 @@ impl SeriesCheck {
                 |x| x.tip_nl,
                 |s| s.tip_nl,
             ));
+        }
+        if e.check_actual {
+            let mut plant = SeriesCheck::new(
+                names::ACTUAL_RESERVOIR,
+                "bench-plant actual reservoir volume",
+                |x| x.actual_nl,
+                |s| s.actual_reservoir_nl,
+            );
+            plant.needs_plant = true;
+            out.push(plant);
         }
         out
     }
@@ -149,6 +163,17 @@ impl SeriesCheck {
                     if end_text.is_empty() { String::new() } else { format!("; {end_text}") },
                     if missing > 0 { format!("; {missing} samples without a value") } else { String::new() }
                 ),
+            },
+            _ if self.needs_plant => CheckResult {
+                name: name.to_string(),
+                verdict: Verdict::NotEvaluated,
+                expected: "a bench-plant value at every sample".to_string(),
+                measured: "not read".to_string(),
+                tolerance: String::new(),
+                margin: None,
+                unit: "uL".to_string(),
+                at_ms: None,
+                detail: format!("{what}: not evaluated — the device did not answer ReadPlant ({missing} samples without a value)"),
             },
             _ => CheckResult {
                 name: name.to_string(),

@@ -342,6 +342,9 @@ impl Device {
                 self.clear_fault(*fault);
                 ack
             }
+            Request::ReadPlant if !self.config.identity.answers_read_plant => {
+                Err(NackCode::UnknownMessage)
+            }
             Request::ReadPlant => Ok(ResponseBody::Plant(self.plant())),
         }
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// The version of the record's schema, written in `run_started`. A record of another version is
 /// refused when read: change it whenever a record type changes shape (docs/record.md).
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The version assumed for a record whose `run_started` has no `schema_version` (before it
 /// was recorded).
@@ -35,6 +35,56 @@ impl Mode {
 impl std::fmt::Display for Mode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// Whose clock a scenario ran on: the harness advancing the device's clock (AdvanceTime), or
+/// the device's own clock in real time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeBase {
+    Virtual,
+    Real,
+}
+
+impl TimeBase {
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeBase::Virtual => "virtual",
+            TimeBase::Real => "real",
+        }
+    }
+
+    /// How the report describes it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            TimeBase::Virtual => "virtual (the harness advances the device clock with AdvanceTime)",
+            TimeBase::Real => "real (the device's own clock, waited for)",
+        }
+    }
+}
+
+/// How an operator step was confirmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Confirmation {
+    /// The operator typed their initials on the terminal.
+    Operator { initials: String },
+    /// No one was asked (virtual time, no test-mode equivalent named): confirmed by the harness.
+    Automatic,
+    /// The step's test-mode equivalent was sent instead (virtual time).
+    Emulated { outcome: StepOutcome },
+}
+
+impl std::fmt::Display for Confirmation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Confirmation::Operator { initials } => write!(f, "confirmed by {initials}"),
+            Confirmation::Automatic => f.write_str("confirmed automatically (virtual time)"),
+            Confirmation::Emulated { outcome } => {
+                write!(f, "test-mode equivalent sent (virtual time): {outcome}")
+            }
+        }
     }
 }
 
@@ -194,6 +244,20 @@ impl Sample {
 pub enum Verdict {
     Pass,
     Fail,
+    /// What the check needs was not available (a device that does not answer ReadPlant): the
+    /// check was not judged. Never counted as passed, nor as failed.
+    NotEvaluated,
+}
+
+impl Verdict {
+    /// The word every output shows.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::NotEvaluated => "not evaluated",
+        }
+    }
 }
 
 /// One judged check, as recorded in the run record and shown in every report.
@@ -215,5 +279,13 @@ pub struct CheckResult {
 impl CheckResult {
     pub fn passed(&self) -> bool {
         self.verdict == Verdict::Pass
+    }
+
+    pub fn failed(&self) -> bool {
+        self.verdict == Verdict::Fail
+    }
+
+    pub fn not_evaluated(&self) -> bool {
+        self.verdict == Verdict::NotEvaluated
     }
 }

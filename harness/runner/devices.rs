@@ -19,8 +19,18 @@ pub struct Devices {
     pub pump_port: String,
     pub balance_info: Option<BalanceInfo>,
     pub density_g_per_ml: f64,
-    /// Virtual device time (emulator) or real time (bench).
+    /// Virtual device time (the emulator, or a bench file's `time = "virtual"`) or real time.
     pub virtual_time: bool,
+}
+
+impl Devices {
+    pub fn time_base(&self) -> crate::record::TimeBase {
+        if self.virtual_time {
+            crate::record::TimeBase::Virtual
+        } else {
+            crate::record::TimeBase::Real
+        }
+    }
 }
 
 /// Why devices could not be opened, and what that makes of the scenario.
@@ -267,7 +277,7 @@ pub async fn open_bench(
             pump_port: bench.pump.port.clone(),
             balance_info,
             density_g_per_ml: density,
-            virtual_time: false,
+            virtual_time: bench.time == crate::record::TimeBase::Virtual,
         },
         Guard::None,
     ))

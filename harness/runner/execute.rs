@@ -16,7 +16,7 @@ use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{EventLogPage, Identity};
 use crate::record::{
     verdict, AlarmTransition, DeviceInfo, FileRef, Mode, RunEvent, ScenarioSetup, ScenarioVerdict,
-    StepAction, StepOutcome,
+    StepAction, StepOutcome, TimeBase,
 };
 use crate::scenario::{Action, Scenario};
 use std::time::Instant;
@@ -31,7 +31,7 @@ pub struct Expected<'a> {
     pub fixture_files: Vec<FileRef>,
 }
 
-pub fn device_info(identity: &Identity, kind: Mode, port: &str) -> DeviceInfo {
+pub fn device_info(identity: &Identity, kind: Mode, port: &str, time_base: TimeBase) -> DeviceInfo {
     DeviceInfo {
         model: identity.model.clone(),
         serial_number: identity.serial_number.clone(),
@@ -41,6 +41,7 @@ pub fn device_info(identity: &Identity, kind: Mode, port: &str) -> DeviceInfo {
         test_unit: identity.test_unit,
         kind,
         port: port.to_string(),
+        time_base,
     }
 }
 
@@ -59,6 +60,8 @@ struct Execution<'a> {
     last_sample_ms: u64,
     alarms: AlarmTracker,
     restore: FaultRestore,
+    /// False once the device NACKed ReadPlant: it has no bench plant, and is not asked again.
+    plant_answered: bool,
 }
 
 impl Execution<'_> {
@@ -165,21 +168,37 @@ impl Execution<'_> {
         }
     }
 
+    /// The bench plant, where the device answers ReadPlant. A NACK means it has none: recorded
+    /// once as a deviation, and the checks that need the plant are "not evaluated".
+    async fn read_plant(
+        &mut self,
+        t_ms: u64,
+    ) -> Result<Option<crate::protocol::Plant>, Interrupted> {
+        if !self.plant_answered {
+            return Ok(None);
+        }
+        match self.ask(async |pump| pump.plant().await).await {
+            Ok(plant) => Ok(Some(plant)),
+            Err(DriverError::Nack { code, .. }) => {
+                self.plant_answered = false;
+                self.deviation(
+                    Some(t_ms),
+                    "plant-not-available",
+                    format!("the device NACKed ReadPlant ({code}): the bench plant is not read, and the checks that need it are not evaluated"),
+                );
+                Ok(None)
+            }
+            Err(e) => Err(Interrupted::Device(e)),
+        }
+    }
+
     async fn sample(&mut self, t_ms: u64) -> Result<(), Interrupted> {
         let status = self
             .ask(async |pump| pump.status().await)
             .await
             .map_err(Interrupted::Device)?;
         self.alarms.compare_active(&status.alarms);
-        let plant = if self.devices.virtual_time {
-            Some(
-                self.ask(async |pump| pump.plant().await)
-                    .await
-                    .map_err(Interrupted::Device)?,
-            )
-        } else {
-            None
-        };
+        let plant = self.read_plant(t_ms).await?;
         let reading = match &mut self.devices.balance {
             Some(balance) => Some(
                 balance
@@ -353,7 +372,12 @@ fn scenario_started(
             sha256: scenario.sha256.clone(),
         },
         fixtures: expected.fixture_files.clone(),
-        device: device_info(identity, devices.device_kind, &devices.pump_port),
+        device: device_info(
+            identity,
+            devices.device_kind,
+            &devices.pump_port,
+            devices.time_base(),
+        ),
         balance: devices.balance_info.clone(),
         end_ms: scenario.end_ms,
         sample_ms: scenario.sample_ms,
@@ -416,6 +440,7 @@ pub async fn run_scenario(
         last_sample_ms: 0,
         alarms: AlarmTracker::new(origin_ms),
         restore: FaultRestore::new(scenario.steps.len()),
+        plant_answered: true,
     };
     let mut interrupted = None;
     for setup in Setup::for_scenario(scenario) {
@@ -464,7 +489,7 @@ pub async fn run_scenario(
     }
     let failed: Vec<String> = results
         .iter()
-        .filter(|r| !r.passed())
+        .filter(|r| r.failed())
         .map(|r| r.name.clone())
         .collect();
     for result in results {

@@ -303,6 +303,10 @@ pub struct Expectations {
     pub check_delivered: bool,
     pub check_calculated: bool,
     pub check_tip: bool,
+    /// `[expect.volume] actual = true`: the bench plant's actual reservoir volume is judged;
+    /// "not evaluated" on a device that does not answer ReadPlant.
+    #[serde(default)]
+    pub check_actual: bool,
     pub discrepancy: DiscrepancyParams,
 }
 

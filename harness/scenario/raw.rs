@@ -197,6 +197,8 @@ pub struct RawVolumeExpect {
     pub delivered: Option<bool>,
     pub calculated: Option<bool>,
     pub tip: Option<bool>,
+    /// The bench plant's actual reservoir volume against the expected trace (needs ReadPlant).
+    pub actual: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
