@@ -15,8 +15,8 @@ use crate::expect::fixture::ExpectedRows;
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{EventLogPage, Identity};
 use crate::record::{
-    verdict, AlarmTransition, DeviceInfo, FileRef, Mode, RunEvent, ScenarioSetup, ScenarioVerdict,
-    StepAction, StepOutcome, TimeBase,
+    verdict, AlarmTransition, Confirmation, DeviceInfo, FileRef, Mode, RunEvent, ScenarioSetup,
+    ScenarioVerdict, StepAction, StepOutcome, TimeBase,
 };
 use crate::scenario::{Action, Scenario};
 use std::time::Instant;
@@ -240,6 +240,102 @@ impl Execution<'_> {
     }
 
     async fn apply(&mut self, index: usize, t_ms: u64, action: &Action) -> Result<(), Interrupted> {
+        let outcome = self.send(index, t_ms, action).await?;
+        self.sink.emit(RunEvent::StepApplied {
+            scenario: self.id(),
+            t_ms,
+            index,
+            action: StepAction::Scenario(action.clone()),
+            outcome,
+        });
+        Ok(())
+    }
+
+    /// A step of the timeline; an operator step is done here. In virtual time nobody stands at the bench: the test-mode equivalent
+    /// is sent when the step names one, else the harness confirms it. In real time the
+    /// operator is shown the instruction and confirms with their initials before the timeout.
+    async fn step(
+        &mut self,
+        index: usize,
+        t_ms: u64,
+        action: &Action,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), Interrupted> {
+        let Action::Operator {
+            text,
+            timeout_ms,
+            emulate,
+        } = action
+        else {
+            return self.apply(index, t_ms, action).await;
+        };
+        let (confirmation, outcome) = if self.devices.virtual_time {
+            match emulate {
+                Some(emulated) => {
+                    let outcome = self.send(index, t_ms, emulated).await?;
+                    (
+                        Confirmation::Emulated {
+                            outcome: outcome.clone(),
+                        },
+                        outcome,
+                    )
+                }
+                None => (Confirmation::Automatic, StepOutcome::Ok),
+            }
+        } else {
+            self.sink.emit(RunEvent::OperatorWaiting {
+                scenario: self.id(),
+                t_ms,
+                index,
+                instruction: text.clone(),
+                timeout_ms: *timeout_ms,
+            });
+            let timeout = std::time::Duration::from_millis(*timeout_ms);
+            let confirmed = tokio::select! {
+                confirmed = super::operator::terminal().confirm(timeout) => confirmed,
+                _ = shutdown.changed() => return Err(Interrupted::Signal),
+            };
+            match confirmed {
+                Ok(initials) => (Confirmation::Operator { initials }, StepOutcome::Ok),
+                Err(why) => {
+                    return Err(Interrupted::Operator(format!(
+                        "{} ({text:?}): {why}",
+                        index + 1
+                    )))
+                }
+            }
+        };
+        let host_utc = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+        let status = self
+            .ask(async |pump| pump.status().await)
+            .await
+            .map_err(Interrupted::Device)?;
+        self.sink.emit(RunEvent::OperatorConfirmed {
+            scenario: self.id(),
+            t_ms,
+            index,
+            instruction: text.clone(),
+            confirmation,
+            host_utc,
+            device_time_ms: status.device_time_ms,
+        });
+        self.sink.emit(RunEvent::StepApplied {
+            scenario: self.id(),
+            t_ms,
+            index,
+            action: StepAction::Scenario(action.clone()),
+            outcome,
+        });
+        Ok(())
+    }
+
+    /// Sends one action to the pump; a refusal is recorded as a deviation and returned.
+    async fn send(
+        &mut self,
+        index: usize,
+        t_ms: u64,
+        action: &Action,
+    ) -> Result<StepOutcome, Interrupted> {
         self.ask(async |pump| steps::prepare(pump, action).await)
             .await
             .map_err(Interrupted::Device)?;
@@ -261,14 +357,7 @@ impl Execution<'_> {
             }
             Err(e) => return Err(Interrupted::Device(e)),
         };
-        self.sink.emit(RunEvent::StepApplied {
-            scenario: self.id(),
-            t_ms,
-            index,
-            action: StepAction::Scenario(action.clone()),
-            outcome,
-        });
-        Ok(())
+        Ok(outcome)
     }
 
     async fn timeline(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<(), Interrupted> {
@@ -281,7 +370,7 @@ impl Execution<'_> {
             self.drain();
             match moment {
                 Moment::Step { index, t_ms } => {
-                    self.apply(index, t_ms, &scenario.steps[index].action)
+                    self.step(index, t_ms, &scenario.steps[index].action, shutdown)
                         .await?
                 }
                 Moment::Sample { t_ms } => {

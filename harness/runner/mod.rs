@@ -8,6 +8,7 @@ pub mod console;
 pub mod devices;
 pub mod error;
 pub mod execute;
+pub mod operator;
 pub mod restore;
 pub mod sample;
 pub mod sink;

@@ -14,6 +14,8 @@ pub enum Interrupted {
     Balance(String),
     /// The expected trace stopped matching the sample times (its file changed during the run).
     Fixture(String),
+    /// An operator step was not confirmed (timeout, no terminal).
+    Operator(String),
     Signal,
 }
 
@@ -23,6 +25,7 @@ impl std::fmt::Display for Interrupted {
             Interrupted::Device(e) => write!(f, "pump: {e}"),
             Interrupted::Balance(e) => write!(f, "balance: {e}"),
             Interrupted::Fixture(e) => write!(f, "expected trace: {e}"),
+            Interrupted::Operator(e) => write!(f, "operator step {e}"),
             Interrupted::Signal => write!(f, "interrupted by signal"),
         }
     }

@@ -159,6 +159,15 @@ pub enum Action {
     SetThreshold {
         threshold_nl: u64,
     },
+    /// Something only a person can do on a real bench (pull the catheter, refill by hand):
+    /// shown to the operator, who confirms it with their initials within `timeout_ms`. In
+    /// virtual time the `emulate` action is sent instead, or the step is confirmed
+    /// automatically.
+    Operator {
+        text: String,
+        timeout_ms: u64,
+        emulate: Option<Box<Action>>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -90,6 +90,10 @@ pub struct RawStep {
     pub stop: Option<S<bool>>,
     pub resume: Option<S<bool>>,
     pub set_threshold_ml: Option<S<f64>>,
+    /// Something a person does at the bench: a text, or { text, emulate }.
+    pub operator: Option<S<toml::Value>>,
+    /// How long an operator step waits for confirmation.
+    pub timeout: Option<S<String>>,
     /// Marks a deliberate out-of-label-range program (a test of the device's own limits).
     #[serde(default)]
     pub out_of_range_test: bool,

@@ -583,6 +583,13 @@ fn describe_action(action: &StepAction) -> String {
         Action::Clear { fault } => format!("clear fault: {fault}"),
         Action::Acknowledge { alarm } => format!("acknowledge alarm {alarm}"),
         Action::Silence { alarm } => format!("silence alarm {alarm}"),
+        Action::Operator { text, emulate, .. } => match emulate {
+            Some(action) => format!(
+                "operator: \"{text}\" (emulated: {})",
+                describe_action(&StepAction::Scenario(action.as_ref().clone()))
+            ),
+            None => format!("operator: \"{text}\""),
+        },
         Action::Stop => "stop therapy".into(),
         Action::Resume => "resume therapy".into(),
         Action::SetThreshold { threshold_nl } => {

@@ -2,6 +2,7 @@
 
 mod controls;
 mod interlock;
+mod operator;
 mod steps;
 mod windows;
 
