@@ -43,6 +43,7 @@ fn started(id: &str, negative_control: Option<NegativeControl>) -> RunEvent {
             test_unit: true,
             kind: Mode::Emulator,
             port: "/dev/pts/3".into(),
+            time_base: pumphil::record::TimeBase::Virtual,
         },
         balance: None,
         test_system: None,
@@ -415,7 +416,7 @@ fn summary_gives_run_and_scenario_verdicts_and_totals() {
         summary["totals"],
         json!({"planned": 4, "finished": 3, "incomplete": 1, "never_started": 0,
                "passed": 0, "failed": 1, "defect_caught": 0, "defect_missed": 1,
-               "errors": 1, "checks": 5, "checks_failed": 3})
+               "errors": 1, "checks": 5, "checks_failed": 3, "checks_not_evaluated": 0})
     );
 }
 

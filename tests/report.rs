@@ -43,6 +43,7 @@ fn device() -> DeviceInfo {
         test_unit: true,
         kind: Mode::Emulator,
         port: "/dev/pts/7".into(),
+        time_base: pumphil::record::TimeBase::Virtual,
     }
 }
 

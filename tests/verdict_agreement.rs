@@ -74,6 +74,7 @@ fn started(id: &str, control: bool) -> RunEvent {
             test_unit: true,
             kind: Mode::Emulator,
             port: "/dev/pts/3".into(),
+            time_base: pumphil::record::TimeBase::Virtual,
         },
         balance: None,
         test_system: None,

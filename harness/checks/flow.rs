@@ -198,7 +198,7 @@ fn catheter_fault_spans(scenario: &Scenario) -> Vec<(u64, u64)> {
     let mut steps: Vec<_> = scenario.steps.iter().collect();
     steps.sort_by_key(|s| s.at_ms);
     for step in steps {
-        match &step.action {
+        match step.action.effect() {
             Action::Inject {
                 fault: FaultSpec::CatheterDisconnect | FaultSpec::CatheterOcclusion,
             } => {

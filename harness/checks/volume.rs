@@ -94,6 +94,9 @@ pub struct SeriesCheck {
     totals: Tally,
     intervals: Tally,
     segments: Tally,
+    /// Read from the bench plant: with no value at any sample the device did not answer
+    /// ReadPlant, and the check is "not evaluated", not failed.
+    needs_plant: bool,
     missing: u64,
     previous: Option<Point>,
     segment_start: Option<Point>,
@@ -128,6 +131,7 @@ impl SeriesCheck {
             pick_expected,
             pick_measured,
             noise_nl: 0.0,
+            needs_plant: false,
             worst: None,
             totals: Tally::default(),
             intervals: Tally::default(),
@@ -175,6 +179,17 @@ impl SeriesCheck {
             // mg of water-like fluid to nL: 1 mg is 1 / density uL.
             tip.noise_nl = noise_mg.max(0.0) * 1e3 / scenario.bench.density_g_per_ml;
             out.push(tip);
+        }
+        if e.check_actual {
+            let mut plant = SeriesCheck::new(
+                scenario,
+                names::ACTUAL_RESERVOIR,
+                "bench-plant actual reservoir volume",
+                |x| x.actual_nl,
+                |s| s.actual_reservoir_nl,
+            );
+            plant.needs_plant = true;
+            out.push(plant);
         }
         out
     }
@@ -358,6 +373,19 @@ impl SeriesCheck {
                     end_value,
                 }
             }
+            _ if self.needs_plant => CheckResult {
+                name: name.to_string(),
+                verdict: Verdict::NotEvaluated,
+                expected: "a bench-plant value at every sample".to_string(),
+                measured: "not read".to_string(),
+                tolerance: String::new(),
+                margin: None,
+                unit: "uL".to_string(),
+                at_ms: None,
+                detail: format!("{what}: not evaluated — the device did not answer ReadPlant ({missing} samples without a value)"),
+                margin_percent: None,
+                end_value: None,
+            },
             _ => CheckResult {
                 name: name.to_string(),
                 verdict: Verdict::Fail,

@@ -21,6 +21,9 @@ pub struct EmulatorArgs {
     /// Identify as a clinical unit: test-mode messages are refused.
     #[arg(long)]
     pub not_test_unit: bool,
+    /// Refuse ReadPlant (NACK unknown_message), as a device without a bench plant does.
+    #[arg(long)]
+    pub no_plant: bool,
     #[arg(long)]
     pub stroke_nl: Option<u64>,
     /// 20 or 40.
@@ -81,6 +84,9 @@ impl EmulatorArgs {
         }
         if self.not_test_unit {
             c.identity.test_unit = false;
+        }
+        if self.no_plant {
+            c.identity.answers_read_plant = false;
         }
         if let Some(v) = self.stroke_nl {
             c.pump.stroke_nl = v;

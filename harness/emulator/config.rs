@@ -54,6 +54,10 @@ pub struct IdentityConfig {
     pub firmware_version: String,
     /// A test unit accepts the test-mode messages (advance time, faults, plant state).
     pub test_unit: bool,
+    /// Whether ReadPlant is answered. A device without a bench plant (a vendor's firmware
+    /// simulator) NACKs it `unknown_message`; the harness then marks the plant checks "not
+    /// evaluated" (docs/protocol.md).
+    pub answers_read_plant: bool,
 }
 
 impl Default for IdentityConfig {
@@ -63,6 +67,7 @@ impl Default for IdentityConfig {
             serial_number: "EMU-0001".into(),
             firmware_version: format!("emu-{}", crate::VERSION),
             test_unit: true,
+            answers_read_plant: true,
         }
     }
 }

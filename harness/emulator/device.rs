@@ -342,7 +342,14 @@ impl Device {
                 self.clear_fault(*fault);
                 ack
             }
+            Request::ReadPlant if !self.config.identity.answers_read_plant => {
+                Err(NackCode::UnknownMessage)
+            }
             Request::ReadPlant => Ok(ResponseBody::Plant(self.plant())),
+            // Advance and sample answers the plant too: a device without one cannot.
+            Request::AdvanceAndSample { .. } if !self.config.identity.answers_read_plant => {
+                Err(NackCode::UnknownMessage)
+            }
             Request::AdvanceAndSample { to_ms } => {
                 if *to_ms < self.now {
                     return Err(NackCode::OutOfRange);

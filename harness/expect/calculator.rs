@@ -488,6 +488,12 @@ impl<'a> State<'a> {
                 }
             }
             Action::Acknowledge { .. } | Action::Silence { .. } => {}
+            // On a bench the operator does by hand what the emulator's equivalent does.
+            Action::Operator { emulate, .. } => {
+                if let Some(action) = emulate {
+                    self.apply(action);
+                }
+            }
             Action::Stop => self.stopped = true,
             Action::Resume => self.stopped = false,
             Action::SetThreshold { threshold_nl } => {

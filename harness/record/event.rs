@@ -1,8 +1,8 @@
 //! Run events: the single source of truth of a run. Every other output is rendered from them.
 
 use super::schema::{
-    AlarmTransition, CheckResult, Mode, PlannedScenario, Sample, ScenarioSetup, StepAction,
-    StepOutcome,
+    AlarmTransition, CheckResult, Confirmation, Mode, PlannedScenario, Sample, ScenarioSetup,
+    StepAction, StepOutcome, TimeBase,
 };
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{AlarmKind, Priority};
@@ -26,6 +26,8 @@ pub struct DeviceInfo {
     pub test_unit: bool,
     pub kind: Mode,
     pub port: String,
+    /// Whose clock the scenario ran on.
+    pub time_base: TimeBase,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,6 +165,24 @@ pub enum RunEvent {
         action: StepAction,
         outcome: StepOutcome,
     },
+    /// An operator step is waiting for the operator (real time) — what is being waited for.
+    OperatorWaiting {
+        scenario: String,
+        t_ms: u64,
+        index: usize,
+        instruction: String,
+        timeout_ms: u64,
+    },
+    /// An operator step done: who confirmed what, and when (host and device time).
+    OperatorConfirmed {
+        scenario: String,
+        t_ms: u64,
+        index: usize,
+        instruction: String,
+        confirmation: Confirmation,
+        host_utc: String,
+        device_time_ms: u64,
+    },
     Sample {
         scenario: String,
         #[serde(flatten)]
@@ -216,6 +236,8 @@ impl RunEvent {
         match self {
             RunEvent::ScenarioStarted { scenario, .. }
             | RunEvent::StepApplied { scenario, .. }
+            | RunEvent::OperatorWaiting { scenario, .. }
+            | RunEvent::OperatorConfirmed { scenario, .. }
             | RunEvent::Sample { scenario, .. }
             | RunEvent::Alarm { scenario, .. }
             | RunEvent::Finding { scenario, .. }

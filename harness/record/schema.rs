@@ -38,6 +38,56 @@ impl std::fmt::Display for Mode {
     }
 }
 
+/// Whose clock a scenario ran on: the harness advancing the device's clock (AdvanceTime), or
+/// the device's own clock in real time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeBase {
+    Virtual,
+    Real,
+}
+
+impl TimeBase {
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeBase::Virtual => "virtual",
+            TimeBase::Real => "real",
+        }
+    }
+
+    /// How the report describes it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            TimeBase::Virtual => "virtual (the harness advances the device clock with AdvanceTime)",
+            TimeBase::Real => "real (the device's own clock, waited for)",
+        }
+    }
+}
+
+/// How an operator step was confirmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Confirmation {
+    /// The operator typed their initials on the terminal.
+    Operator { initials: String },
+    /// No one was asked (virtual time, no test-mode equivalent named): confirmed by the harness.
+    Automatic,
+    /// The step's test-mode equivalent was sent instead (virtual time).
+    Emulated { outcome: StepOutcome },
+}
+
+impl std::fmt::Display for Confirmation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Confirmation::Operator { initials } => write!(f, "confirmed by {initials}"),
+            Confirmation::Automatic => f.write_str("confirmed automatically (virtual time)"),
+            Confirmation::Emulated { outcome } => {
+                write!(f, "test-mode equivalent sent (virtual time): {outcome}")
+            }
+        }
+    }
+}
+
 /// What a scenario sets out to show: that the pump behaves, or (a negative control) that the
 /// checks catch a deliberately defective pump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,8 +244,20 @@ impl Sample {
 pub enum Verdict {
     Pass,
     Fail,
-    /// Nothing could be judged (no flow window was long enough): never a pass.
+    /// Nothing could be judged: no flow window was long enough, or what the check needs was
+    /// not available (a device that does not answer ReadPlant). Never a pass, never a failure.
     NotEvaluated,
+}
+
+impl Verdict {
+    /// The word every output shows.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::NotEvaluated => "not evaluated",
+        }
+    }
 }
 
 /// One judged check, as recorded in the run record and shown in every report.
@@ -230,5 +292,9 @@ impl CheckResult {
     /// passed either), so it cannot count as a negative control's catch.
     pub fn failed(&self) -> bool {
         self.verdict == Verdict::Fail
+    }
+
+    pub fn not_evaluated(&self) -> bool {
+        self.verdict == Verdict::NotEvaluated
     }
 }

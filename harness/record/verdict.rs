@@ -170,6 +170,8 @@ pub struct Tally {
     pub errors: usize,
     pub checks: usize,
     pub checks_failed: usize,
+    /// Checks that could not be judged (never counted as passed).
+    pub checks_not_evaluated: usize,
 }
 
 pub fn tally(view: &RunView) -> Tally {
@@ -195,7 +197,8 @@ pub fn tally(view: &RunView) -> Tally {
             ScenarioVerdict::Incomplete => {}
         }
         t.checks += s.checks.len();
-        t.checks_failed += s.checks.len() - s.checks_passed();
+        t.checks_failed += s.checks_failed();
+        t.checks_not_evaluated += s.checks_not_evaluated().len();
     }
     t
 }

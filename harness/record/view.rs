@@ -59,6 +59,17 @@ pub struct AppliedStep {
     pub outcome: StepOutcome,
 }
 
+/// An operator step as recorded: the instruction, who or what confirmed it, and when.
+#[derive(Debug, Clone)]
+pub struct OperatorRow {
+    pub t_ms: u64,
+    pub index: usize,
+    pub instruction: String,
+    pub confirmation: crate::record::Confirmation,
+    pub host_utc: String,
+    pub device_time_ms: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct AlarmRow {
     pub t_ms: u64,
@@ -129,6 +140,7 @@ pub struct ScenarioView {
     pub expected: Vec<ExpectedRow>,
     pub expected_alarms: Vec<ExpectedAlarmEvent>,
     pub applied: Vec<AppliedStep>,
+    pub operator_steps: Vec<OperatorRow>,
     pub samples: Vec<Sample>,
     pub alarms: Vec<AlarmRow>,
     pub findings: Vec<FindingRow>,
@@ -292,6 +304,20 @@ impl ScenarioView {
         self.checks.iter().filter(|c| c.passed()).count()
     }
 
+    /// Checks judged FAIL (a check not evaluated is neither passed nor failed).
+    pub fn checks_failed(&self) -> usize {
+        self.checks.iter().filter(|c| c.failed()).count()
+    }
+
+    /// Checks that could not be judged: listed as "not evaluated" in every output.
+    pub fn checks_not_evaluated(&self) -> Vec<&str> {
+        self.checks
+            .iter()
+            .filter(|c| c.not_evaluated())
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
     /// The scenario time the record reaches (last sample, alarm or step).
     pub fn last_t_ms(&self) -> u64 {
         let samples = self.samples.last().map(|s| s.t_ms).unwrap_or(0);
@@ -435,6 +461,26 @@ impl Fold {
                 action,
                 outcome,
             }),
+            RunEvent::OperatorWaiting { .. } => {}
+            RunEvent::OperatorConfirmed {
+                scenario,
+                t_ms,
+                index,
+                instruction,
+                confirmation,
+                host_utc,
+                device_time_ms,
+            } => self
+                .scenario_mut(&scenario)
+                .operator_steps
+                .push(OperatorRow {
+                    t_ms,
+                    index,
+                    instruction,
+                    confirmation,
+                    host_utc,
+                    device_time_ms,
+                }),
             RunEvent::Sample { scenario, sample } => {
                 let index = self.index_of(&scenario);
                 self.view.scenarios[index].sample_count += 1;

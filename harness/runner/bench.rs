@@ -3,6 +3,7 @@
 
 use crate::link::endpoint::Address;
 use crate::link::serial::SerialSettings;
+use crate::record::TimeBase;
 use crate::scenario::input::{self, InputKind, TextFile};
 use crate::scenario::{InputError, S};
 use serde::Deserialize;
@@ -72,6 +73,8 @@ struct RawBalance {
 #[serde(deny_unknown_fields)]
 struct RawBench {
     station: Option<String>,
+    /// "real" (default): the device's own clock; "virtual": the harness advances it.
+    time: Option<S<String>>,
     pump: RawPort,
     balance: Option<RawBalance>,
     density_g_per_ml: Option<S<f64>>,
@@ -86,6 +89,9 @@ pub struct Bench {
     pub path: PathBuf,
     pub sha256: String,
     pub station: String,
+    /// Whose clock runs the scenario: `time = "virtual"` drives the device's clock with
+    /// AdvanceTime (a third-party emulator or simulated firmware), `"real"` waits for it.
+    pub time: TimeBase,
     pub pump: PortConfig,
     pub balance: Option<BalanceConfig>,
     pub density_g_per_ml: Option<f64>,
@@ -370,6 +376,18 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Bench, InputError
                 .help("give how far (ms) the pump's clock may run from the host's, e.g. 2000, or leave it out for 2000"));
         }
     }
+    let time = match &raw.time {
+        None => TimeBase::Real,
+        Some(t) => match t.get_ref().as_str() {
+            "real" => TimeBase::Real,
+            "virtual" => TimeBase::Virtual,
+            other => {
+                return Err(check
+                    .error(t.span(), "bench::time", format!("time = {other:?} is not a time base"))
+                    .help("write time = \"real\" (the device's own clock, the default) or time = \"virtual\" (the harness advances the device's clock with AdvanceTime: a simulator)"))
+            }
+        },
+    };
     let p = &raw.pump;
     let pump = check.port(
         "pump",
@@ -448,6 +466,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Bench, InputError
         path: path.to_path_buf(),
         sha256,
         station: raw.station.unwrap_or_else(|| "bench".to_string()),
+        time,
         pump,
         balance,
         density_g_per_ml: raw.density_g_per_ml.map(|d| d.into_inner()),
@@ -527,5 +546,26 @@ mod tests {
         // A TOML date literal is a date too.
         let literal = BENCH.replace("\"2027-03-01\"", "2027-03-01");
         assert!(load_text(&literal, &before).is_ok());
+    }
+
+    #[test]
+    fn the_time_base_is_real_unless_the_bench_says_virtual() {
+        let options = LoadOptions {
+            today: (2027, 1, 1),
+            allow_expired_calibration: false,
+        };
+        assert_eq!(load_text(BENCH, &options).unwrap().time, TimeBase::Real);
+        let virtual_bench = format!("time = \"virtual\"\n{BENCH}");
+        assert_eq!(
+            load_text(&virtual_bench, &options).unwrap().time,
+            TimeBase::Virtual
+        );
+        let err = load_text(&format!("time = \"fast\"\n{BENCH}"), &options)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bench.toml:1:8") && err.contains("\"fast\""),
+            "{err}"
+        );
     }
 }

@@ -108,9 +108,36 @@ impl Console {
         }
     }
 
+    /// A line the operator must see, even with --quiet.
+    fn prompt(&self, text: String) {
+        match &self.bars {
+            Some(bars) => {
+                let _ = bars.println(text);
+            }
+            None => eprintln!("{text}"),
+        }
+    }
+
     pub fn observe(&self, event: &RunEvent) {
         match event {
             RunEvent::RunStarted { scenarios, .. } => self.run_started(scenarios.len()),
+            RunEvent::OperatorWaiting {
+                scenario,
+                t_ms,
+                instruction,
+                timeout_ms,
+                ..
+            } => self.prompt(format!(
+                "operator  {scenario} at {}: waiting for the operator: {instruction}\n          type your initials and press Enter to confirm (times out in {})",
+                crate::scenario::duration::format_duration(*t_ms),
+                crate::scenario::duration::format_duration(*timeout_ms)
+            )),
+            RunEvent::OperatorConfirmed {
+                scenario,
+                instruction,
+                confirmation,
+                ..
+            } => self.line(format!("operator  {scenario}: {instruction:?} {confirmation}")),
             RunEvent::ScenarioStarted {
                 scenario, end_ms, ..
             } => self.scenario_started(scenario, *end_ms, Instant::now()),

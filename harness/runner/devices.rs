@@ -21,7 +21,7 @@ pub struct Devices {
     pub pump_port: String,
     pub balance_info: Option<BalanceInfo>,
     pub density_g_per_ml: f64,
-    /// Virtual device time (emulator) or real time (bench).
+    /// Virtual device time (the emulator, or a bench file's `time = "virtual"`) or real time.
     pub virtual_time: bool,
     /// How a sample reads the pump at first (protocol 12.16).
     pub sampling: PumpSampling,
@@ -34,6 +34,16 @@ pub struct Devices {
     pub warnings: Vec<String>,
     /// How far a real-time pump's clock may run from the host's (the clock watchdog).
     pub clock_tolerance: std::time::Duration,
+}
+
+impl Devices {
+    pub fn time_base(&self) -> crate::record::TimeBase {
+        if self.virtual_time {
+            crate::record::TimeBase::Virtual
+        } else {
+            crate::record::TimeBase::Real
+        }
+    }
 }
 
 /// Why devices could not be opened, and what that makes of the scenario.
@@ -360,9 +370,14 @@ pub async fn open_bench(
             pump_port: bench.pump.port.clone(),
             balance_info,
             density_g_per_ml: density,
-            virtual_time: false,
-            // Real time: nothing to advance, the status alone is read.
-            sampling: PumpSampling::Separate,
+            virtual_time: bench.time == crate::record::TimeBase::Virtual,
+            // Real time: nothing to advance, the status alone is read; a virtual-time device is
+            // asked once whether it answers Advance and sample (protocol 12.16).
+            sampling: if bench.time == crate::record::TimeBase::Virtual {
+                PumpSampling::Untried
+            } else {
+                PumpSampling::Separate
+            },
             balance_noise_mg: bench
                 .balance
                 .as_ref()

@@ -17,8 +17,8 @@ use crate::expect::fixture::ExpectedRows;
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{EventLogPage, Identity, Plant, Status};
 use crate::record::{
-    verdict, AlarmTransition, DeviceInfo, FileRef, Mode, RunEvent, ScenarioSetup, ScenarioVerdict,
-    StepAction, StepOutcome,
+    verdict, AlarmTransition, Confirmation, DeviceInfo, FileRef, Mode, RunEvent, ScenarioSetup,
+    ScenarioVerdict, StepAction, StepOutcome, TimeBase,
 };
 use crate::scenario::{Action, Scenario};
 use std::time::Instant;
@@ -33,7 +33,7 @@ pub struct Expected<'a> {
     pub fixture_files: Vec<FileRef>,
 }
 
-pub fn device_info(identity: &Identity, kind: Mode, port: &str) -> DeviceInfo {
+pub fn device_info(identity: &Identity, kind: Mode, port: &str, time_base: TimeBase) -> DeviceInfo {
     DeviceInfo {
         model: identity.model.clone(),
         serial_number: identity.serial_number.clone(),
@@ -43,6 +43,7 @@ pub fn device_info(identity: &Identity, kind: Mode, port: &str) -> DeviceInfo {
         test_unit: identity.test_unit,
         kind,
         port: port.to_string(),
+        time_base,
     }
 }
 
@@ -63,6 +64,8 @@ struct Execution<'a> {
     restore: FaultRestore,
     /// Whether the pump advances and answers a sample in one request.
     sampling: PumpSampling,
+    /// False once the device NACKed ReadPlant: it has no bench plant, and is not asked again.
+    plant_answered: bool,
 }
 
 impl Execution<'_> {
@@ -169,6 +172,30 @@ impl Execution<'_> {
         }
     }
 
+    /// The bench plant, where the device answers ReadPlant. A NACK means it has none: recorded
+    /// once as a deviation, the device is not asked again, and the checks that need the plant
+    /// are "not evaluated".
+    fn plant_or_not_evaluated(
+        &mut self,
+        t_ms: u64,
+        plant: Option<Result<Plant, DriverError>>,
+    ) -> Result<Option<Plant>, Interrupted> {
+        match plant {
+            None => Ok(None),
+            Some(Ok(plant)) => Ok(Some(plant)),
+            Some(Err(DriverError::Nack { code, .. })) => {
+                self.plant_answered = false;
+                self.deviation(
+                    Some(t_ms),
+                    "plant-not-available",
+                    format!("the device NACKed ReadPlant ({code}): the bench plant is not read, and the checks that need it are not evaluated"),
+                );
+                Ok(None)
+            }
+            Some(Err(e)) => Err(Interrupted::Device(e)),
+        }
+    }
+
     /// Virtual time: advances the pump to scenario time `t_ms` and reads its plant and status in
     /// one request, or `None` when the pump does not have that request (protocol 12.16).
     async fn advance_and_read(
@@ -215,12 +242,13 @@ impl Execution<'_> {
             None => {
                 // The device time stands still (virtual) or is the pump's to report (bench):
                 // the pump and the balance are two ports, read at once.
-                let with_plant = self.devices.virtual_time;
+                // Every device is asked for its bench plant until it NACKs ReadPlant.
+                let with_plant = self.plant_answered;
                 let pump = &self.devices.pump;
                 let pump_read = async {
                     let status = pump.status().await?;
                     let plant = if with_plant {
-                        Some(pump.plant().await?)
+                        Some(pump.plant().await)
                     } else {
                         None
                     };
@@ -236,6 +264,7 @@ impl Execution<'_> {
                 let (pump_read, weighed) = tokio::join!(pump_read, weighed);
                 self.drain();
                 let (status, plant) = pump_read.map_err(Interrupted::Device)?;
+                let plant = self.plant_or_not_evaluated(t_ms, plant)?;
                 let reading = weighed
                     .transpose()
                     .map_err(|e| Interrupted::Balance(e.to_string()))?;
@@ -275,6 +304,102 @@ impl Execution<'_> {
     }
 
     async fn apply(&mut self, index: usize, t_ms: u64, action: &Action) -> Result<(), Interrupted> {
+        let outcome = self.send(index, t_ms, action).await?;
+        self.sink.emit(RunEvent::StepApplied {
+            scenario: self.id(),
+            t_ms,
+            index,
+            action: StepAction::Scenario(action.clone()),
+            outcome,
+        });
+        Ok(())
+    }
+
+    /// A step of the timeline; an operator step is done here. In virtual time nobody stands at the bench: the test-mode equivalent
+    /// is sent when the step names one, else the harness confirms it. In real time the
+    /// operator is shown the instruction and confirms with their initials before the timeout.
+    async fn step(
+        &mut self,
+        index: usize,
+        t_ms: u64,
+        action: &Action,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), Interrupted> {
+        let Action::Operator {
+            text,
+            timeout_ms,
+            emulate,
+        } = action
+        else {
+            return self.apply(index, t_ms, action).await;
+        };
+        let (confirmation, outcome) = if self.devices.virtual_time {
+            match emulate {
+                Some(emulated) => {
+                    let outcome = self.send(index, t_ms, emulated).await?;
+                    (
+                        Confirmation::Emulated {
+                            outcome: outcome.clone(),
+                        },
+                        outcome,
+                    )
+                }
+                None => (Confirmation::Automatic, StepOutcome::Ok),
+            }
+        } else {
+            self.sink.emit(RunEvent::OperatorWaiting {
+                scenario: self.id(),
+                t_ms,
+                index,
+                instruction: text.clone(),
+                timeout_ms: *timeout_ms,
+            });
+            let timeout = std::time::Duration::from_millis(*timeout_ms);
+            let confirmed = tokio::select! {
+                confirmed = super::operator::terminal().confirm(timeout) => confirmed,
+                _ = shutdown.changed() => return Err(Interrupted::Signal),
+            };
+            match confirmed {
+                Ok(initials) => (Confirmation::Operator { initials }, StepOutcome::Ok),
+                Err(why) => {
+                    return Err(Interrupted::Operator(format!(
+                        "{} ({text:?}): {why}",
+                        index + 1
+                    )))
+                }
+            }
+        };
+        let host_utc = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+        let status = self
+            .ask(async |pump| pump.status().await)
+            .await
+            .map_err(Interrupted::Device)?;
+        self.sink.emit(RunEvent::OperatorConfirmed {
+            scenario: self.id(),
+            t_ms,
+            index,
+            instruction: text.clone(),
+            confirmation,
+            host_utc,
+            device_time_ms: status.device_time_ms,
+        });
+        self.sink.emit(RunEvent::StepApplied {
+            scenario: self.id(),
+            t_ms,
+            index,
+            action: StepAction::Scenario(action.clone()),
+            outcome,
+        });
+        Ok(())
+    }
+
+    /// Sends one action to the pump; a refusal is recorded as a deviation and returned.
+    async fn send(
+        &mut self,
+        index: usize,
+        t_ms: u64,
+        action: &Action,
+    ) -> Result<StepOutcome, Interrupted> {
         self.ask(async |pump| steps::prepare(pump, action).await)
             .await
             .map_err(Interrupted::Device)?;
@@ -294,14 +419,7 @@ impl Execution<'_> {
             }
             Err(e) => return Err(Interrupted::Device(e)),
         };
-        self.sink.emit(RunEvent::StepApplied {
-            scenario: self.id(),
-            t_ms,
-            index,
-            action: StepAction::Scenario(action.clone()),
-            outcome,
-        });
-        Ok(())
+        Ok(outcome)
     }
 
     async fn timeline(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<(), Interrupted> {
@@ -323,7 +441,7 @@ impl Execution<'_> {
             }
             match moment {
                 Moment::Step { index, t_ms } => {
-                    self.apply(index, t_ms, &scenario.steps[index].action)
+                    self.step(index, t_ms, &scenario.steps[index].action, shutdown)
                         .await?
                 }
                 Moment::Sample { t_ms } => {
@@ -414,7 +532,12 @@ fn scenario_started(
             sha256: scenario.sha256.clone(),
         },
         fixtures: expected.fixture_files.clone(),
-        device: device_info(identity, devices.device_kind, &devices.pump_port),
+        device: device_info(
+            identity,
+            devices.device_kind,
+            &devices.pump_port,
+            devices.time_base(),
+        ),
         balance: devices.balance_info.clone(),
         test_system: devices.test_system.clone(),
         end_ms: scenario.end_ms,
@@ -491,6 +614,7 @@ pub async fn run_scenario(
         alarms: AlarmTracker::new(origin_ms),
         restore: FaultRestore::new(scenario.steps.len()),
         sampling,
+        plant_answered: true,
     };
     let mut interrupted = None;
     for setup in Setup::for_scenario(scenario) {
@@ -539,7 +663,7 @@ pub async fn run_scenario(
     }
     let failed: Vec<String> = results
         .iter()
-        .filter(|r| !r.passed())
+        .filter(|r| r.failed())
         .map(|r| r.name.clone())
         .collect();
     // A control is caught only by checks that were judged and failed, not by "not evaluated".

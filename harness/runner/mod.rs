@@ -10,6 +10,7 @@ pub mod devices;
 pub mod error;
 pub mod execute;
 pub mod latency;
+pub mod operator;
 pub mod restore;
 pub mod sample;
 pub mod sink;

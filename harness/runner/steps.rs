@@ -105,6 +105,8 @@ pub async fn apply(pump: &PumpDriver, action: &Action) -> Result<(), DriverError
         Action::Stop => pump.stop().await,
         Action::Resume => pump.resume().await,
         Action::SetThreshold { threshold_nl } => pump.set_threshold(*threshold_nl).await,
+        // Not a request: the runner asks the operator, or sends the emulated action itself.
+        Action::Operator { .. } => Ok(()),
     }
 }
 

@@ -16,6 +16,8 @@ pub enum Interrupted {
     Clock(String),
     /// The expected trace stopped matching the sample times (its file changed during the run).
     Fixture(String),
+    /// An operator step was not confirmed (timeout, no terminal).
+    Operator(String),
     Signal,
 }
 
@@ -26,6 +28,7 @@ impl std::fmt::Display for Interrupted {
             Interrupted::Balance(e) => write!(f, "balance: {e}"),
             Interrupted::Clock(e) => write!(f, "pump's clock: {e}"),
             Interrupted::Fixture(e) => write!(f, "expected trace: {e}"),
+            Interrupted::Operator(e) => write!(f, "operator step {e}"),
             Interrupted::Signal => write!(f, "interrupted by signal"),
         }
     }

@@ -5,6 +5,8 @@ use crate::protocol::AlarmKind;
 pub const DELIVERED_VOLUME: &str = "delivered-volume";
 pub const CALCULATED_RESERVOIR: &str = "calculated-reservoir";
 pub const TIP_VOLUME: &str = "tip-volume";
+/// Needs the bench plant (ReadPlant): "not evaluated" on a device without one.
+pub const ACTUAL_RESERVOIR: &str = "actual-reservoir";
 pub const UNEXPECTED_ALARMS: &str = "unexpected-alarms";
 pub const FORBIDDEN_ALARMS: &str = "forbidden-alarms";
 pub const UNDER_INFUSION: &str = "under-infusion";
@@ -20,6 +22,7 @@ pub const PLAIN: &[&str] = &[
     DELIVERED_VOLUME,
     CALCULATED_RESERVOIR,
     TIP_VOLUME,
+    ACTUAL_RESERVOIR,
     UNEXPECTED_ALARMS,
     FORBIDDEN_ALARMS,
     UNDER_INFUSION,

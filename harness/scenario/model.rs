@@ -160,6 +160,15 @@ pub enum Action {
     SetThreshold {
         threshold_nl: u64,
     },
+    /// Something only a person can do on a real bench (pull the catheter, refill by hand):
+    /// shown to the operator, who confirms it with their initials within `timeout_ms`. In
+    /// virtual time the `emulate` action is sent instead, or the step is confirmed
+    /// automatically.
+    Operator {
+        text: String,
+        timeout_ms: u64,
+        emulate: Option<Box<Action>>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -169,6 +178,18 @@ pub struct FlexStepSpec {
 }
 
 impl Action {
+    /// What the step does to the pump: an operator step's test-mode equivalent when it names
+    /// one (a disconnect pulled by hand is still a disconnect), otherwise the action itself.
+    pub fn effect(&self) -> &Action {
+        match self {
+            Action::Operator {
+                emulate: Some(action),
+                ..
+            } => action,
+            other => other,
+        }
+    }
+
     /// The daily total of a program in µg/day: a flexible schedule's steps each run from their
     /// start to the next step's start, the last one wrapping past midnight to the first.
     pub fn daily_total_ug(&self) -> Option<f64> {
@@ -304,6 +325,10 @@ pub struct Expectations {
     pub check_delivered: bool,
     pub check_calculated: bool,
     pub check_tip: bool,
+    /// `[expect.volume] actual = true`: the bench plant's actual reservoir volume is judged;
+    /// "not evaluated" on a device that does not answer ReadPlant.
+    #[serde(default)]
+    pub check_actual: bool,
     pub discrepancy: DiscrepancyParams,
 }
 

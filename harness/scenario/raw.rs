@@ -92,6 +92,10 @@ pub struct RawStep {
     pub stop: Option<S<bool>>,
     pub resume: Option<S<bool>>,
     pub set_threshold_ml: Option<S<f64>>,
+    /// Something a person does at the bench: a text, or { text, emulate }.
+    pub operator: Option<S<toml::Value>>,
+    /// How long an operator step waits for confirmation.
+    pub timeout: Option<S<String>>,
     /// Marks a deliberate out-of-label-range program (a test of the device's own limits).
     #[serde(default)]
     pub out_of_range_test: bool,
@@ -199,6 +203,8 @@ pub struct RawVolumeExpect {
     pub delivered: Option<bool>,
     pub calculated: Option<bool>,
     pub tip: Option<bool>,
+    /// The bench plant's actual reservoir volume against the expected trace (needs ReadPlant).
+    pub actual: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

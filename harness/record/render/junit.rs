@@ -63,6 +63,14 @@ fn testcase(
     );
     let text = escape(&details(result));
     let required = control.is_some_and(|m| is_required(m, &result.name));
+    if result.not_evaluated() {
+        let _ = write!(
+            out,
+            "\n      <skipped message=\"not evaluated\">{text}</skipped>\n    "
+        );
+        out.push_str("</testcase>\n");
+        return;
+    }
     match (result.passed(), control.is_some(), required) {
         (true, true, true) => {
             counts.failures += 1;

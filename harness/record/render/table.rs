@@ -11,7 +11,12 @@ fn failed_column(s: &ScenarioView) -> String {
             "never started".into()
         };
     };
-    let failed = finished.failed_checks.join(", ");
+    let mut failed = finished.failed_checks.join(", ");
+    let not_evaluated = s.checks_not_evaluated();
+    if !not_evaluated.is_empty() {
+        let sep = if failed.is_empty() { "" } else { "; " };
+        failed = format!("{failed}{sep}not evaluated: {}", not_evaluated.join(", "));
+    }
     match &finished.reason {
         Some(reason) if failed.is_empty() => reason.clone(),
         Some(reason) => format!("{failed} ({reason})"),

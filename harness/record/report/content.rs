@@ -45,7 +45,7 @@ pub fn scenario_verdict(view: &ScenarioView) -> (String, Tone) {
 /// A check's verdict read in its scenario's light: in a negative control, required failures
 /// are the intended outcome and are shown apart from real failures.
 pub fn check_verdict(view: &ScenarioView, check: &CheckResult) -> (String, Tone) {
-    if check.verdict == crate::checks::Verdict::NotEvaluated {
+    if check.not_evaluated() {
         return ("NOT EVALUATED".into(), Tone::Warn);
     }
     let required = view.required_to_fail(&check.name);
@@ -230,6 +230,10 @@ fn cover(view: &RunView) -> Vec<Block> {
                     };
                     format!("{unit} ({})", d.kind)
                 }),
+            ),
+            (
+                "Time base".into(),
+                field(&|d| d.time_base.describe().to_string()),
             ),
         ],
     };
@@ -666,6 +670,13 @@ fn describe_action(action: &StepAction) -> String {
         Action::Clear { fault } => format!("clear fault: {fault}"),
         Action::Acknowledge { alarm } => format!("acknowledge alarm {alarm}"),
         Action::Silence { alarm } => format!("silence alarm {alarm}"),
+        Action::Operator { text, emulate, .. } => match emulate {
+            Some(action) => format!(
+                "operator: \"{text}\" (emulated: {})",
+                describe_action(&StepAction::Scenario(action.as_ref().clone()))
+            ),
+            None => format!("operator: \"{text}\""),
+        },
         Action::Stop => "stop therapy".into(),
         Action::Resume => "resume therapy".into(),
         Action::SetThreshold { threshold_nl } => {
@@ -764,6 +775,27 @@ fn identity_facts(s: &ScenarioView) -> Block {
                 "{} S/N {} fw {} on {}",
                 d.model, d.serial_number, d.firmware_version, d.port
             )),
+        ));
+        rows.push(("Time base".into(), Cell::text(d.time_base.describe())));
+    }
+    for o in &s.operator_steps {
+        rows.push((
+            format!("Operator step {}", o.index + 1),
+            Cell::text(format!(
+                "at {}: \"{}\" — {} at {} (device time {} ms)",
+                crate::scenario::duration::format_duration(o.t_ms),
+                o.instruction,
+                o.confirmation,
+                o.host_utc,
+                o.device_time_ms
+            )),
+        ));
+    }
+    let not_evaluated = s.checks_not_evaluated();
+    if !not_evaluated.is_empty() {
+        rows.push((
+            "Not evaluated".into(),
+            Cell::toned(not_evaluated.join(", "), Tone::Warn),
         ));
     }
     rows.push((

@@ -11,7 +11,7 @@ use crate::units::MS_PER_DAY;
 pub use crate::expect::csf::{CsfEstimate, CsfOutcome, CsfParams, Interruption, Response};
 
 fn disconnect_step(steps: &[Step]) -> Option<u64> {
-    steps.iter().find_map(|step| match step.action {
+    steps.iter().find_map(|step| match step.action.effect() {
         Action::Inject {
             fault: FaultSpec::CatheterDisconnect,
         } => Some(step.at_ms),

@@ -144,6 +144,7 @@ fn produced_checks(expect: &Expectations, balance: bool, flow_accuracy: bool) ->
         (expect.check_delivered, names::DELIVERED_VOLUME),
         (expect.check_calculated, names::CALCULATED_RESERVOIR),
         (expect.check_tip, names::TIP_VOLUME),
+        (expect.check_actual, names::ACTUAL_RESERVOIR),
         (true, names::UNEXPECTED_ALARMS),
         (!expect.forbidden.is_empty(), names::FORBIDDEN_ALARMS),
         (balance, names::UNDER_INFUSION),

@@ -3,6 +3,7 @@
 mod analysis;
 mod controls;
 mod interlock;
+mod operator;
 mod steps;
 mod windows;
 

@@ -118,12 +118,17 @@ impl Checker<'_> {
             s.stop.is_some(),
             s.resume.is_some(),
             s.set_threshold_ml.is_some(),
+            s.operator.is_some(),
         ]
         .iter()
         .filter(|x| **x)
         .count();
         if count != 1 {
-            return self.fail(span, "scenario::step-action", format!("a step needs exactly one action; this one has {count}"), "actions: program, bolus, refill, inject, clear, acknowledge, silence, stop, resume, set_threshold_ml; split it into several [[step]] tables at the same time");
+            return self.fail(span, "scenario::step-action", format!("a step needs exactly one action; this one has {count}"), "actions: program, bolus, refill, inject, clear, acknowledge, silence, stop, resume, set_threshold_ml, operator; split it into several [[step]] tables at the same time");
+        }
+        self.stray_timeout(s);
+        if let Some(op) = &s.operator {
+            return self.operator(s, op);
         }
         let oor = s.out_of_range_test;
         if let Some(p) = &s.program {

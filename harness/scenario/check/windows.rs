@@ -289,6 +289,7 @@ impl Checker<'_> {
             check_delivered: raw.volume.delivered.unwrap_or(true),
             check_calculated: raw.volume.calculated.unwrap_or(true),
             check_tip: raw.volume.tip.unwrap_or(balance) && balance,
+            check_actual: raw.volume.actual.unwrap_or(false),
             discrepancy: DiscrepancyParams {
                 window_ms: window_ms?,
                 under_ratio: under?,
