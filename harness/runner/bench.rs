@@ -73,6 +73,8 @@ struct RawBench {
     density_g_per_ml: Option<S<f64>>,
     /// Serial numbers of the pumps this bench may program. Anything else is refused.
     allowed_serial_numbers: S<Vec<S<String>>>,
+    /// The station's signing key (`pumphil keygen`), relative to the bench file.
+    signing_key: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +86,8 @@ pub struct Bench {
     pub balance: Option<BalanceConfig>,
     pub density_g_per_ml: Option<f64>,
     pub allowed_serial_numbers: Vec<String>,
+    /// The station key that signs this bench's runs, resolved against the bench file's folder.
+    pub signing_key: Option<PathBuf>,
 }
 
 /// How bench files are read.
@@ -429,6 +433,9 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Bench, InputError
             .into_iter()
             .map(|s| s.into_inner())
             .collect(),
+        signing_key: raw
+            .signing_key
+            .map(|key| path.parent().unwrap_or_else(|| Path::new(".")).join(key)),
     })
 }
 

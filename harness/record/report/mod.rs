@@ -21,7 +21,12 @@ pub const HTML_FILE: &str = "report.html";
 pub const MARKDOWN_FILE: &str = "report.md";
 
 /// Files a report cannot list with a hash: the reports themselves and the manifest over them.
-pub const UNHASHED: [&str; 3] = [HTML_FILE, MARKDOWN_FILE, super::render::manifest::FILE];
+pub const UNHASHED: [&str; 4] = [
+    HTML_FILE,
+    MARKDOWN_FILE,
+    super::render::manifest::FILE,
+    super::render::manifest::SIG_FILE,
+];
 
 /// Settings of the reports; everything they depend on besides the record.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -85,6 +90,17 @@ pub fn masthead(view: &RunView) -> html::Masthead {
         subtitle,
         run_id: view.run_id().to_string(),
         unit,
+        signed_by: signed_by(view),
+        not_verified: (!view.not_verified.is_empty()).then(|| view.not_verified.join("; ")),
+    }
+}
+
+/// Who signed the record, as every page says it.
+pub fn signed_by(view: &RunView) -> String {
+    if view.station_keys.is_empty() {
+        "unsigned run (no station key)".into()
+    } else {
+        format!("station key {}", view.station_keys.join(", "))
     }
 }
 

@@ -1,0 +1,99 @@
+//! Re-deriving the record's verdicts from its own numbers, so that an edited verdict is caught
+//! even where the hash chain was recomputed: each check's verdict from its margin, each
+//! scenario's verdict from its checks, and the run's counts and exit code from its scenarios.
+
+use super::event::ScenarioVerdict;
+use super::verdict;
+use super::view::RunView;
+
+/// Statements of where a recorded verdict disagrees with the numbers it was judged from;
+/// empty when every verdict follows from them.
+pub fn disagreements(view: &RunView) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &view.scenarios {
+        for check in &s.checks {
+            // "Distance to the nearest limit, negative when failed" (docs/record.md).
+            if let Some(margin) = check.margin {
+                let follows = if margin < 0.0 { "FAIL" } else { "PASS" };
+                let recorded = if check.passed() { "PASS" } else { "FAIL" };
+                if follows != recorded || !margin.is_finite() {
+                    out.push(format!(
+                        "scenario {} check {}: recorded {recorded}, but its margin {margin} {} (expected {}, measured {}, tolerance {}) means {follows}",
+                        s.id, check.name, check.unit, check.expected, check.measured, check.tolerance
+                    ));
+                }
+            }
+        }
+        let Some(finished) = &s.finished else {
+            continue;
+        };
+        let judged = matches!(
+            finished.verdict,
+            ScenarioVerdict::Passed
+                | ScenarioVerdict::Failed
+                | ScenarioVerdict::ControlCaught
+                | ScenarioVerdict::ControlMissed
+        );
+        if !judged {
+            continue;
+        }
+        let failed: Vec<String> = s
+            .checks
+            .iter()
+            .filter(|c| !c.passed())
+            .map(|c| c.name.clone())
+            .collect();
+        let follows = verdict::judge_scenario(s.negative_control.as_ref(), &failed);
+        if follows != finished.verdict {
+            out.push(format!(
+                "scenario {}: recorded {}, but its checks ({} failed: {}) make it {}",
+                s.id,
+                finished.verdict.label(),
+                failed.len(),
+                if failed.is_empty() {
+                    "none".to_string()
+                } else {
+                    failed.join(", ")
+                },
+                follows.label()
+            ));
+        }
+        let mut recorded_failed = finished.failed_checks.clone();
+        let mut found_failed = failed;
+        recorded_failed.sort();
+        found_failed.sort();
+        if recorded_failed != found_failed {
+            out.push(format!(
+                "scenario {}: its end lists failed checks [{}], but its check records failed [{}]",
+                s.id,
+                recorded_failed.join(", "),
+                found_failed.join(", ")
+            ));
+        }
+    }
+    if let Some(end) = &view.end {
+        let verdicts: Vec<ScenarioVerdict> = view.scenarios.iter().map(|s| s.verdict()).collect();
+        let follows = verdict::run_verdict(&verdicts, false).exit_code();
+        // A record that could not be written whole ends with exit 3 whatever the scenarios say.
+        if end.exit_code < follows {
+            out.push(format!(
+                "run_finished: recorded exit code {}, but the scenarios' verdicts make it {follows}",
+                end.exit_code
+            ));
+        }
+        let count = |f: fn(&ScenarioVerdict) -> bool| verdicts.iter().filter(|v| f(v)).count();
+        let counted = (
+            count(|v| v.is_success()),
+            count(|v| matches!(v, ScenarioVerdict::Failed | ScenarioVerdict::ControlMissed)),
+            count(|v| *v == ScenarioVerdict::Incomplete),
+            count(|v| *v == ScenarioVerdict::Error),
+        );
+        let recorded = (end.passed, end.failed, end.incomplete, end.errors);
+        if counted != recorded {
+            out.push(format!(
+                "run_finished: recorded passed/failed/incomplete/errors {recorded:?}, but the scenarios count {counted:?}"
+            ));
+        }
+    }
+    out
+}
