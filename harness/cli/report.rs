@@ -33,7 +33,45 @@ pub fn run(args: &ReportArgs) -> u8 {
     }
     // Rendering must never launder: a record, manifest or signature that does not verify is
     // refused, and only --force renders it, into a new folder marked NOT VERIFIED.
-    let report = render::verify(&args.dir);
+    // A record of another schema version is named as such, not as a record that fails.
+    if let Ok(mut reader) = crate::record::journal::Reader::open(&args.dir) {
+        if let Err(e @ crate::record::journal::ReadError::SchemaVersion { .. }) =
+            reader.next_record()
+        {
+            eprintln!("error: {}: {e}\n  = help: render it with the pumphil that wrote it (its harness_version and git_commit are in the first line of {EVENTS_FILE}); docs/record.md lists the schema versions", args.dir.display());
+            return exit::USAGE;
+        }
+    }
+    let mut report = render::verify(&args.dir);
+    if !args.dir.join(manifest::FILE).exists() && !args.dir.join(manifest::SIG_FILE).exists() {
+        // A run cut short before its outputs were rendered has no manifest yet: its record
+        // alone is verified, and this rendering writes the first manifest.
+        let missing = [
+            format!("{}: missing", manifest::FILE),
+            format!("{}: missing", manifest::SIG_FILE),
+        ];
+        report
+            .problems
+            .retain(|p| !missing.iter().any(|m| p.starts_with(m.as_str())));
+    }
+    // A rendered output changed or removed is rendered again from the verified record, which
+    // repairs it; the record, the signatures and files the manifest does not list are not.
+    report.problems.retain(|p| {
+        let repairable = p
+            .split_once(": ")
+            .filter(|(path, what)| {
+                *path != EVENTS_FILE
+                    && (what.starts_with("changed (its SHA-256") || what.starts_with("removed ("))
+            })
+            .is_some();
+        if repairable {
+            eprintln!("note: {p}; it is rendered again from the record");
+        }
+        !repairable
+    });
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
     if !report.is_ok() {
         if !args.force {
             for problem in &report.problems {

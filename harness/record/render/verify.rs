@@ -167,6 +167,7 @@ pub fn verify_with(dir: &Path, trusted: &[crate::record::signing::PublicKey]) ->
     let mut report = verify_integrity(dir);
     let signed = super::signatures::check(dir, trusted);
     report.problems.extend(signed.problems);
+    report.notes.extend(signed.notes);
     report.station_keys = signed.station_keys;
     report.electronic = signed.electronic;
     if report.records > 0 {
