@@ -97,3 +97,86 @@ pub fn disagreements(view: &RunView) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::schema::{CheckResult, Verdict};
+    use crate::record::view::{Finished, ScenarioView};
+
+    fn check(name: &str, verdict: Verdict, margin: Option<f64>) -> CheckResult {
+        CheckResult {
+            name: name.into(),
+            verdict,
+            expected: "19h 55m .. 20h 5m".into(),
+            measured: "22h".into(),
+            tolerance: "window".into(),
+            margin,
+            unit: "s".into(),
+            at_ms: None,
+            detail: String::new(),
+        }
+    }
+
+    fn view(checks: Vec<CheckResult>, verdict: ScenarioVerdict, failed: &[&str]) -> RunView {
+        RunView {
+            scenarios: vec![ScenarioView {
+                id: "s".into(),
+                started: true,
+                checks,
+                finished: Some(Finished {
+                    verdict,
+                    failed_checks: failed.iter().map(|f| f.to_string()).collect(),
+                    reason: None,
+                    wall_ms: 0,
+                }),
+                ..ScenarioView::default()
+            }],
+            ..RunView::default()
+        }
+    }
+
+    #[test]
+    fn a_record_whose_verdicts_follow_from_its_numbers_has_no_disagreement() {
+        let v = view(
+            vec![
+                check("alarm-onset:low_reservoir", Verdict::Fail, Some(-6900.0)),
+                check("alarm-cleared:low_reservoir", Verdict::Pass, Some(0.0)),
+            ],
+            ScenarioVerdict::Failed,
+            &["alarm-onset:low_reservoir"],
+        );
+        assert_eq!(disagreements(&v), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_check_edited_to_pass_is_named_by_its_margin_and_its_scenario() {
+        let v = view(
+            vec![check(
+                "alarm-onset:low_reservoir",
+                Verdict::Pass,
+                Some(-6900.0),
+            )],
+            ScenarioVerdict::Failed,
+            &["alarm-onset:low_reservoir"],
+        );
+        let found = disagreements(&v);
+        assert!(
+            found[0]
+                .contains("check alarm-onset:low_reservoir: recorded PASS, but its margin -6900 s"),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|d| d.contains("recorded FAIL, but its checks (0 failed: none) make it PASS")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|d| d.contains("its end lists failed checks")),
+            "{found:?}"
+        );
+    }
+}

@@ -251,7 +251,7 @@ fn block(out: &mut String, b: &Block) {
                     for [name, meaning, utc, key, line] in &slot.signed {
                         let _ = write!(
                             out,
-                            r#"<div class="esig"><b>{}</b><br>{}<br><span class="mono">{} · key {} · signs record line {}</span></div>"#,
+                            r#"<div class="esig"><b>{}</b> · signed electronically<br>Meaning: {}<br><span class="mono">{} UTC · key {} · linked to record line {}</span></div>"#,
                             escape(name),
                             escape(meaning),
                             escape(utc),
