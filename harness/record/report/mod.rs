@@ -91,8 +91,25 @@ pub fn masthead(view: &RunView) -> html::Masthead {
         run_id: view.run_id().to_string(),
         unit,
         signed_by: signed_by(view),
-        not_verified: (!view.not_verified.is_empty()).then(|| view.not_verified.join("; ")),
+        not_verified: not_verified_line(view),
     }
+}
+
+/// The reason a forced rendering is NOT VERIFIED, short enough for a page header: the first
+/// problem, and how many more the cover lists.
+fn not_verified_line(view: &RunView) -> Option<String> {
+    let first = view.not_verified.first()?;
+    let mut line: String = first.chars().take(110).collect();
+    if line.len() < first.len() {
+        line.push('…');
+    }
+    if view.not_verified.len() > 1 {
+        line.push_str(&format!(
+            " (+{} more problem(s), listed on the cover)",
+            view.not_verified.len() - 1
+        ));
+    }
+    Some(line)
 }
 
 /// Who signed the record, as every page says it.
