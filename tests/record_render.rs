@@ -623,7 +623,7 @@ fn the_commands_verify_and_re_render_a_run_directory() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "OK: 13 files, 18 records, hash chain intact\n"
+        "OK: 13 files, 18 records, hash chain intact, unsigned run, 0 electronic signature(s)\n"
     );
 
     // Outputs deleted and rendered again come back byte for byte, so the old manifest holds.

@@ -8,6 +8,7 @@ pub mod emulate;
 pub mod emulator_args;
 pub mod expect;
 pub mod identify;
+pub mod keygen;
 pub mod lint;
 pub mod list;
 pub mod out;
@@ -15,6 +16,7 @@ pub mod ports;
 pub mod report;
 pub mod run;
 pub mod scenario_args;
+pub mod sign;
 pub mod values;
 pub mod verify;
 use std::process::ExitCode;
@@ -44,8 +46,12 @@ pub enum Command {
     List(list::ListArgs),
     /// Render a run directory's reports again from its events.jsonl.
     Report(report::ReportArgs),
-    /// Check a run directory against its manifest and hash chain (exit 1 if anything changed).
+    /// Check a run directory's manifest, hash chain, signatures and verdicts (exit 1 if not).
     Verify(verify::VerifyArgs),
+    /// Make an Ed25519 signing key (KEY, mode 0600) and its public half (KEY.pub).
+    Keygen(keygen::KeygenArgs),
+    /// Sign a verified run electronically (name, role, meaning) and render its report again.
+    Sign(sign::SignArgs),
     /// Start the emulated pump and balance on pseudo-terminals (--pty) or ttys (--port).
     Emulate(emulate::EmulateArgs),
     /// List serial ports.
@@ -111,6 +117,8 @@ pub fn main() -> ExitCode {
         Command::Expect(args) => expect::run(args),
         Command::Report(args) => report::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Keygen(args) => keygen::run(args),
+        Command::Sign(args) => sign::run(args),
         Command::Emulate(args) => emulate::run(args),
         Command::Ports(args) => ports::run(args),
         Command::Identify(args) => identify::run(args),

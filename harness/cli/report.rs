@@ -9,6 +9,10 @@ use std::path::PathBuf;
 pub struct ReportArgs {
     /// A run directory (reports/<id>/).
     pub dir: PathBuf,
+    /// Render a run that does not verify, into a new folder beside it whose every page says
+    /// NOT VERIFIED with the reason (the run directory itself is left as it is).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// What to pass to `report` and `verify`.
@@ -27,23 +31,74 @@ pub fn run(args: &ReportArgs) -> u8 {
         );
         return exit::USAGE;
     }
-    // The new manifest will bless whatever is in the directory, so say first what the old one
-    // did not cover: re-rendering must not silently launder a tampered directory.
-    let problems = if args.dir.join(manifest::FILE).is_file() {
-        render::verify(&args.dir).problems
-    } else {
-        render::chain::check_file(&args.dir.join(EVENTS_FILE))
-            .map(|found| found.problems)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(line, what)| format!("{EVENTS_FILE} line {line}: {what}"))
-            .collect()
-    };
-    for problem in problems {
-        eprintln!("warning: before re-rendering: {problem}");
+    // Rendering must never launder: a record, manifest or signature that does not verify is
+    // refused, and only --force renders it, into a new folder marked NOT VERIFIED.
+    // A record of another schema version is named as such, not as a record that fails.
+    if let Ok(mut reader) = crate::record::journal::Reader::open(&args.dir) {
+        if let Err(e @ crate::record::journal::ReadError::SchemaVersion { .. }) =
+            reader.next_record()
+        {
+            eprintln!("error: {}: {e}\n  = help: render it with the pumphil that wrote it (its harness_version and git_commit are in the first line of {EVENTS_FILE}); docs/record.md lists the schema versions", args.dir.display());
+            return exit::USAGE;
+        }
     }
+    let mut report = render::verify(&args.dir);
+    if !args.dir.join(manifest::FILE).exists() && !args.dir.join(manifest::SIG_FILE).exists() {
+        // A run cut short before its outputs were rendered has no manifest yet: its record
+        // alone is verified, and this rendering writes the first manifest.
+        let missing = [
+            format!("{}: missing", manifest::FILE),
+            format!("{}: missing", manifest::SIG_FILE),
+        ];
+        report
+            .problems
+            .retain(|p| !missing.iter().any(|m| p.starts_with(m.as_str())));
+    }
+    // A rendered output changed or removed is rendered again from the verified record, which
+    // repairs it; the record, the signatures and files the manifest does not list are not.
+    report.problems.retain(|p| {
+        let repairable = p
+            .split_once(": ")
+            .filter(|(path, what)| {
+                *path != EVENTS_FILE
+                    && (what.starts_with("changed (its SHA-256") || what.starts_with("removed ("))
+            })
+            .is_some();
+        if repairable {
+            eprintln!("note: {p}; it is rendered again from the record");
+        }
+        !repairable
+    });
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
+    if !report.is_ok() {
+        if !args.force {
+            for problem in &report.problems {
+                eprintln!("  {problem}");
+            }
+            super::print_error(
+                "report::not-verified",
+                format!(
+                    "{}: does not verify ({} problem(s) above); refusing to render it",
+                    args.dir.display(),
+                    report.problems.len()
+                ),
+                Some("find out what changed (`pumphil verify DIR`); `pumphil report --force DIR` renders it into a new folder marked NOT VERIFIED"),
+            );
+            return exit::CHECK_FAILED;
+        }
+        return forced(args, report.problems);
+    }
+    let old_manifest = std::fs::read(args.dir.join(manifest::FILE)).ok();
     match render::render_all(&args.dir) {
         Ok(outcome) => {
+            let new_manifest = std::fs::read(args.dir.join(manifest::FILE)).ok();
+            if old_manifest != new_manifest && args.dir.join(manifest::SIG_FILE).is_file() {
+                // The signatures were of the outputs as they were; they no longer apply.
+                let _ = std::fs::remove_file(args.dir.join(manifest::SIG_FILE));
+                eprintln!("warning: the outputs rendered now differ from the signed ones (another pumphil version?); {} was removed: sign the run again (`pumphil sign`)", manifest::SIG_FILE);
+            }
             if let Some(line) = outcome.truncated_at_line {
                 eprintln!("note: {EVENTS_FILE} line {line} was cut short (the run was killed); rendered the {} records before it", outcome.records);
             }
@@ -68,6 +123,60 @@ pub fn run(args: &ReportArgs) -> u8 {
                 "report::write",
                 format!("cannot write the outputs: {e}"),
                 Some("check the run directory is writable and the disk has room, then run `pumphil report` again"),
+            );
+            exit::INFRASTRUCTURE
+        }
+    }
+}
+
+/// `--force`: renders a copy of the record into `<DIR>-NOT-VERIFIED-<n>`, every page saying why.
+fn forced(args: &ReportArgs, problems: Vec<String>) -> u8 {
+    let name = args
+        .dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    let parent = args
+        .dir
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."));
+    let out = (1..)
+        .map(|n| parent.join(format!("{name}-NOT-VERIFIED-{n}")))
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| parent.join(format!("{name}-NOT-VERIFIED")));
+    let made = std::fs::create_dir(&out)
+        .and_then(|_| std::fs::copy(args.dir.join(EVENTS_FILE), out.join(EVENTS_FILE)));
+    if let Err(e) = made {
+        super::print_error(
+            "report::write",
+            format!("cannot make {}: {e}", out.display()),
+            Some("check the folder holding the run directory is writable"),
+        );
+        return exit::INFRASTRUCTURE;
+    }
+    for problem in &problems {
+        eprintln!("NOT VERIFIED: {problem}");
+    }
+    let options = render::RenderOptions {
+        not_verified: problems,
+        ..Default::default()
+    };
+    match render::render_all_with(&out, &options) {
+        Ok(outcome) => {
+            writeln!(
+                super::out::stdout(),
+                "rendered {} from {} records into {}, marked NOT VERIFIED on every page",
+                args.dir.display(),
+                outcome.records,
+                out.display()
+            );
+            exit::CHECK_FAILED
+        }
+        Err(e) => {
+            super::print_error(
+                "report::write",
+                format!("cannot render into {}: {e}", out.display()),
+                Some("check the disk has room"),
             );
             exit::INFRASTRUCTURE
         }

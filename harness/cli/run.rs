@@ -53,6 +53,10 @@ pub struct RunArgs {
     /// EXPIRED beside the date) instead of refusing.
     #[arg(long, requires = "bench")]
     pub allow_expired_calibration: bool,
+    /// Sign the record and manifest with this station key (`pumphil keygen`); default: the
+    /// bench file's `signing_key`.
+    #[arg(long, env = "PUMPHIL_SIGN_KEY", value_name = "KEY")]
+    pub sign_key: Option<PathBuf>,
 }
 
 fn pumphil_retries() -> u32 {
@@ -96,7 +100,19 @@ pub fn run(args: &RunArgs) -> u8 {
             return error.exit_code();
         }
     };
-    let outcome = match runtime.block_on(runner::run(options)) {
+    let signer = match args
+        .sign_key
+        .as_deref()
+        .map(crate::record::signing::StationKey::load)
+        .transpose()
+    {
+        Ok(key) => key.map(std::sync::Arc::new),
+        Err(e) => {
+            super::diagnostic::show(&e);
+            return super::exit::USAGE;
+        }
+    };
+    let outcome = match runtime.block_on(runner::run_signed(options, signer)) {
         Ok(outcome) => outcome,
         Err(error) => {
             super::diagnostic::show(&error);
@@ -112,7 +128,13 @@ pub fn run(args: &RunArgs) -> u8 {
             super::diagnostic::show(error);
             verdict = verdict.max(RunVerdict::Incomplete);
         }
-        None => match crate::record::render::render_all(dir) {
+        None => match crate::record::render::render_all_with(
+            dir,
+            &crate::record::render::RenderOptions {
+                sign: outcome.signer.as_deref(),
+                ..Default::default()
+            },
+        ) {
             Ok(rendered) => {
                 writeln!(super::out::stdout(), "{}", rendered.closing_table);
                 // The outputs' verdict is the view's; the exit code says the same.

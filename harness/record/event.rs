@@ -229,6 +229,67 @@ pub enum RunEvent {
         incomplete: usize,
         errors: usize,
     },
+    /// The station key's signature of the chain head (the hash of the line before this one),
+    /// written after each scenario's end and after the run's end (`run --sign-key`).
+    ChainSignature {
+        /// The scenario whose end is signed, or null for the run's end.
+        scenario: Option<String>,
+        /// The chain head signed: equal to this line's `prev`.
+        head: String,
+        public_key: String,
+        fingerprint: String,
+        /// Ed25519 over `signing::chain_message` (hex).
+        signature: String,
+    },
+    /// A person's electronic signature (21 CFR 11.50), linked to the chain head (11.70).
+    ElectronicSignature {
+        /// The signer's printed name.
+        name: String,
+        role: SignatureRole,
+        /// What the signature means, in the signer's words.
+        meaning: String,
+        signed_utc: String,
+        /// The chain head signed: equal to this line's `prev`.
+        head: String,
+        public_key: String,
+        fingerprint: String,
+        /// Ed25519 over `signing::electronic_message` (hex).
+        signature: String,
+    },
+}
+
+/// What an electronic signature attests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureRole {
+    Prepared,
+    Reviewed,
+    Approved,
+}
+
+impl SignatureRole {
+    pub const ALL: [SignatureRole; 3] = [
+        SignatureRole::Prepared,
+        SignatureRole::Reviewed,
+        SignatureRole::Approved,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SignatureRole::Prepared => "prepared",
+            SignatureRole::Reviewed => "reviewed",
+            SignatureRole::Approved => "approved",
+        }
+    }
+
+    /// The signature block's heading.
+    pub fn heading(self) -> &'static str {
+        match self {
+            SignatureRole::Prepared => "Prepared by",
+            SignatureRole::Reviewed => "Reviewed by",
+            SignatureRole::Approved => "Approved by",
+        }
+    }
 }
 
 impl RunEvent {
@@ -244,7 +305,10 @@ impl RunEvent {
             | RunEvent::Check { scenario, .. }
             | RunEvent::ScenarioFinished { scenario, .. } => Some(scenario),
             RunEvent::Deviation { scenario, .. } => scenario.as_deref(),
-            RunEvent::RunStarted { .. } | RunEvent::RunFinished { .. } => None,
+            RunEvent::RunStarted { .. }
+            | RunEvent::RunFinished { .. }
+            | RunEvent::ChainSignature { .. }
+            | RunEvent::ElectronicSignature { .. } => None,
         }
     }
 }

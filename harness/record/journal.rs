@@ -1,6 +1,7 @@
 //! `events.jsonl`: the append-only, hash-chained run record, flushed line by line.
 
 use super::event::RunEvent;
+use super::signing::{self, StationKey};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -29,6 +30,8 @@ pub struct Journal {
     file: File,
     seq: u64,
     prev: String,
+    /// The station key: signs the chain head after each scenario's and the run's end.
+    signer: Option<std::sync::Arc<StationKey>>,
 }
 
 impl Journal {
@@ -41,10 +44,74 @@ impl Journal {
             file,
             seq: 0,
             prev: GENESIS_HASH.to_string(),
+            signer: None,
         })
     }
 
+    /// A new record whose scenario and run ends are signed with `signer`.
+    pub fn create_signed(
+        dir: &Path,
+        signer: Option<std::sync::Arc<StationKey>>,
+    ) -> std::io::Result<Journal> {
+        let mut journal = Journal::create(dir)?;
+        journal.signer = signer;
+        Ok(journal)
+    }
+
+    /// Opens an existing record to append to it (electronic signatures): the next line
+    /// continues the chain from the last whole line.
+    pub fn open_append(dir: &Path) -> std::io::Result<Journal> {
+        let text = std::fs::read_to_string(dir.join(EVENTS_FILE))?;
+        let last = text
+            .split('\n')
+            .rfind(|l| !l.is_empty())
+            .ok_or_else(|| std::io::Error::other("the record is empty"))?;
+        if !text.ends_with('\n') {
+            return Err(std::io::Error::other(
+                "the record's last line is cut short; nothing can be appended to it",
+            ));
+        }
+        let record: Record = serde_json::from_str(last).map_err(std::io::Error::other)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(dir.join(EVENTS_FILE))?;
+        Ok(Journal {
+            file,
+            seq: record.seq + 1,
+            prev: sha256_line(last),
+            signer: None,
+        })
+    }
+
+    /// The chain head: the hash of the last line written, and its sequence number.
+    pub fn head(&self) -> (Option<u64>, &str) {
+        (self.seq.checked_sub(1), &self.prev)
+    }
+
+    /// Appends an event; after a scenario's or the run's end, a signed journal appends the
+    /// station's signature of the chain head too.
     pub fn append(&mut self, event: RunEvent) -> std::io::Result<Record> {
+        let signed_end = match &event {
+            RunEvent::ScenarioFinished { scenario, .. } => Some(Some(scenario.clone())),
+            RunEvent::RunFinished { .. } => Some(None),
+            _ => None,
+        };
+        let record = self.write(event)?;
+        if let (Some(scenario), Some(key)) = (signed_end, self.signer.clone()) {
+            let head = self.prev.clone();
+            let public = key.public();
+            self.write(RunEvent::ChainSignature {
+                scenario,
+                signature: key.sign(&signing::chain_message(record.seq, &head)),
+                head,
+                public_key: public.to_hex(),
+                fingerprint: public.fingerprint(),
+            })?;
+        }
+        Ok(record)
+    }
+
+    fn write(&mut self, event: RunEvent) -> std::io::Result<Record> {
         let record = Record {
             seq: self.seq,
             prev: self.prev.clone(),

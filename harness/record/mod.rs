@@ -2,9 +2,11 @@
 
 pub mod event;
 pub mod journal;
+pub mod rederive;
 pub mod render;
 pub mod report;
 pub mod schema;
+pub mod signing;
 pub mod verdict;
 pub mod view;
 

@@ -184,6 +184,18 @@ pub struct RecordIntegrity {
     pub problems: Vec<(usize, String)>,
 }
 
+/// A person's electronic signature, as the signature block shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignatureRow {
+    pub name: String,
+    pub role: crate::record::SignatureRole,
+    pub meaning: String,
+    pub signed_utc: String,
+    pub fingerprint: String,
+    /// The record line (seq) whose chain head it signs.
+    pub signs_seq: u64,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct RunView {
     pub run: Option<RunHeader>,
@@ -196,6 +208,12 @@ pub struct RunView {
     pub integrity: RecordIntegrity,
     /// Files of the run directory (outputs other than the reports and the manifest).
     pub run_files: Vec<HashedFile>,
+    /// Fingerprints of the station keys that signed the record's chain, in order of first use.
+    pub station_keys: Vec<String>,
+    /// Electronic signatures, in the order signed.
+    pub signatures: Vec<SignatureRow>,
+    /// Why this rendering is NOT VERIFIED (`pumphil report --force`); empty for a verified one.
+    pub not_verified: Vec<String>,
 }
 
 fn window(w: &Window) -> (u64, u64) {
@@ -366,6 +384,7 @@ impl Fold {
 
     /// Takes one record in; a sample is moved into its scenario's thinned trace.
     pub fn absorb(&mut self, record: Record) {
+        let signs_seq = record.seq.saturating_sub(1);
         self.view.last_seq = Some(record.seq);
         self.view.records += 1;
         match record.event {
@@ -536,6 +555,26 @@ impl Fold {
                     wall_ms,
                 })
             }
+            RunEvent::ChainSignature { fingerprint, .. } => {
+                if !self.view.station_keys.contains(&fingerprint) {
+                    self.view.station_keys.push(fingerprint);
+                }
+            }
+            RunEvent::ElectronicSignature {
+                name,
+                role,
+                meaning,
+                signed_utc,
+                fingerprint,
+                ..
+            } => self.view.signatures.push(SignatureRow {
+                name,
+                role,
+                meaning,
+                signed_utc,
+                fingerprint,
+                signs_seq,
+            }),
             RunEvent::RunFinished {
                 finished_utc,
                 exit_code,

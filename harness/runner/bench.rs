@@ -82,6 +82,8 @@ struct RawBench {
     clock_tolerance_ms: Option<S<u64>>,
     /// Serial numbers of the pumps this bench may program. Anything else is refused.
     allowed_serial_numbers: S<Vec<S<String>>>,
+    /// The station's signing key (`pumphil keygen`), relative to the bench file.
+    signing_key: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +100,8 @@ pub struct Bench {
     pub allowed_serial_numbers: Vec<String>,
     /// `clock_tolerance_ms`: how far the pump's clock may run from the host's (watchdog).
     pub clock_tolerance: std::time::Duration,
+    /// The station key that signs this bench's runs, resolved against the bench file's folder.
+    pub signing_key: Option<PathBuf>,
 }
 
 /// How bench files are read.
@@ -480,6 +484,9 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Bench, InputError
             .into_iter()
             .map(|s| s.into_inner())
             .collect(),
+        signing_key: raw
+            .signing_key
+            .map(|key| path.parent().unwrap_or_else(|| Path::new(".")).join(key)),
     })
 }
 

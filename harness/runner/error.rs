@@ -56,6 +56,11 @@ pub enum RunError {
         help("the system refused threads or file descriptors; check `ulimit -u` and `ulimit -n`")
     )]
     Runtime(std::io::Error),
+    /// The station key (`--sign-key`, PUMPHIL_SIGN_KEY or the bench file's `signing_key`)
+    /// could not be read.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    SignKey(#[from] crate::record::signing::KeyError),
 }
 
 impl RunError {
@@ -65,6 +70,7 @@ impl RunError {
             RunError::Scenarios(_)
             | RunError::Fixtures(_)
             | RunError::Bench(_)
+            | RunError::SignKey(_)
             | RunError::Hash { .. } => exit::USAGE,
             RunError::RunDirectory { .. } | RunError::Record { .. } | RunError::Runtime(_) => {
                 exit::INFRASTRUCTURE

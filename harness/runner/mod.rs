@@ -60,6 +60,8 @@ pub struct RunOutcome {
     pub dir: PathBuf,
     pub exit_code: u8,
     pub stopped_by: Option<RunError>,
+    /// The station key that signed the record (to sign the manifest once rendered).
+    pub signer: Option<Arc<crate::record::signing::StationKey>>,
 }
 
 fn run_id() -> String {
@@ -188,6 +190,15 @@ fn watch_signals(tx: watch::Sender<bool>) {
 /// Runs the scenarios. An error before the run directory exists is returned as `Err`; once it
 /// exists, the outcome says how the run ended, with the error that stopped it early, if any.
 pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
+    run_signed(opts, None).await
+}
+
+/// `run`, signing the record with `signer` (`--sign-key`), or else with the bench file's
+/// `signing_key` if it names one.
+pub async fn run_signed(
+    opts: RunOptions,
+    signer: Option<Arc<crate::record::signing::StationKey>>,
+) -> Result<RunOutcome, RunError> {
     let prepared = prepare(&opts)?;
     let bench = match &opts.bench {
         Some(path) => Some(Arc::new(
@@ -202,10 +213,15 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
         )),
         None => None,
     };
+    let signer = match (signer, bench.as_ref().and_then(|b| b.signing_key.as_ref())) {
+        (Some(key), _) => Some(key),
+        (None, Some(path)) => Some(Arc::new(crate::record::signing::StationKey::load(path)?)),
+        (None, None) => None,
+    };
     let id = run_id();
     let dir = opts.reports_dir.join(&id);
     let journal = std::fs::create_dir_all(&dir)
-        .and_then(|_| Journal::create(&dir))
+        .and_then(|_| Journal::create_signed(&dir, signer.clone()))
         .map_err(|source| RunError::RunDirectory {
             path: dir.clone(),
             source,
@@ -348,5 +364,6 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
             source,
         }),
         dir,
+        signer,
     })
 }

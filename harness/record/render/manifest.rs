@@ -3,8 +3,10 @@
 use std::path::Path;
 
 pub const FILE: &str = "MANIFEST.sha256";
+/// Signatures of the manifest (one line per key): `<fingerprint>  <public key>  <signature>`.
+pub const SIG_FILE: &str = "MANIFEST.sha256.sig";
 
-/// Every file under `dir` but the manifest, as sorted relative paths with `/` separators.
+/// Every file under `dir` but the manifest and its signatures, as sorted relative paths with `/` separators.
 /// Symbolic links are listed, not followed, so a link cannot pull outside files in.
 pub fn run_files(dir: &Path) -> std::io::Result<Vec<String>> {
     let mut out = Vec::new();
@@ -25,7 +27,7 @@ pub fn run_files(dir: &Path) -> std::io::Result<Vec<String>> {
                 .map(|c| c.as_os_str().to_string_lossy())
                 .collect::<Vec<_>>()
                 .join("/");
-            if rel != FILE {
+            if rel != FILE && rel != SIG_FILE {
                 out.push(rel);
             }
         }
@@ -47,6 +49,20 @@ pub fn render(dir: &Path) -> std::io::Result<String> {
 /// Writes the manifest; call it last, after every other output.
 pub fn write(dir: &Path) -> std::io::Result<()> {
     std::fs::write(dir.join(FILE), render(dir)?)
+}
+
+/// Signs the manifest as it is on disk with `key`, replacing any earlier signatures (they
+/// signed a manifest that no longer exists).
+pub fn sign(dir: &Path, key: &crate::record::signing::StationKey) -> std::io::Result<()> {
+    let sha256 = crate::record::sha256_file(&dir.join(FILE))?;
+    let public = key.public();
+    let line = format!(
+        "{}  {}  {}\n",
+        public.fingerprint(),
+        public.to_hex(),
+        key.sign(&crate::record::signing::manifest_message(&sha256))
+    );
+    std::fs::write(dir.join(SIG_FILE), line)
 }
 
 /// `render::verify` as (files, records, problems), the shape tests/suite.rs was written against.

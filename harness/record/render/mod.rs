@@ -6,13 +6,14 @@
 pub mod chain;
 pub mod junit;
 pub mod manifest;
+pub mod signatures;
 pub mod summary;
 pub mod table;
 pub mod traces;
 pub mod verify;
 
 pub use table::closing_table;
-pub use verify::{verify, VerifyReport};
+pub use verify::{verify, verify_with, VerifyReport};
 
 use super::journal::{self, ReadError};
 use super::verdict::RunVerdict;
@@ -81,15 +82,48 @@ pub fn fold_record(
 /// hash chain are returned in `problems` (`pumphil verify` names the lines). A record of another
 /// schema version is refused.
 pub fn render_all(dir: &Path) -> Result<RenderOutcome, RenderError> {
+    render_all_with(dir, &RenderOptions::default())
+}
+
+/// File of a forced rendering (`pumphil report --force`) that says why it is not verified.
+pub const NOT_VERIFIED_FILE: &str = "NOT-VERIFIED.txt";
+
+/// How `render_all_with` ends: signing the manifest, or marking a rendering NOT VERIFIED.
+#[derive(Default)]
+pub struct RenderOptions<'a> {
+    /// Signs the manifest once written.
+    pub sign: Option<&'a crate::record::signing::StationKey>,
+    /// Why the record does not verify: every page says NOT VERIFIED with these reasons, and
+    /// no manifest is written (it would bless the record).
+    pub not_verified: Vec<String>,
+}
+
+/// `render_all`, then signing the manifest or marking the rendering NOT VERIFIED.
+pub fn render_all_with(dir: &Path, options: &RenderOptions) -> Result<RenderOutcome, RenderError> {
     let mut traces = traces::TraceWriter::create(dir)?;
     let mut view = fold_record(dir, |record| traces.record(record))?;
     traces.finish()?;
+    view.not_verified = options.not_verified.clone();
+    if !view.not_verified.is_empty() {
+        let mut text = String::from(
+            "NOT VERIFIED: this rendering was forced (pumphil report --force) from a run record that does not verify:\n",
+        );
+        for reason in &view.not_verified {
+            text.push_str(&format!("- {reason}\n"));
+        }
+        std::fs::write(dir.join(NOT_VERIFIED_FILE), text)?;
+    }
     std::fs::write(dir.join(junit::FILE), junit::render(&view))?;
     std::fs::write(dir.join(summary::FILE), summary::render(&view))?;
     // Reports for people (HTML, Markdown) are rendered here, after the machine outputs and
     // before the manifest; a new renderer goes here too, so the manifest covers it.
     crate::record::report::write_view(dir, &mut view)?;
-    manifest::write(dir)?;
+    if view.not_verified.is_empty() {
+        manifest::write(dir)?;
+        if let Some(key) = options.sign {
+            manifest::sign(dir, key)?;
+        }
+    }
     Ok(RenderOutcome {
         records: view.records as usize,
         closing_table: closing_table(&view),

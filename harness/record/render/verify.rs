@@ -2,7 +2,9 @@
 //!
 //! The manifest says which files changed, appeared or vanished; the hash chain says which record
 //! of `events.jsonl` was edited, inserted or removed. Neither is a signature: whoever rewrites the
-//! whole chain and the manifest goes unnoticed, so run directories are archived read-only.
+//! whole chain and the manifest goes unnoticed unless the run is signed (`signatures`) and the
+//! verifier names the keys it trusts; the record's verdicts are re-derived from its numbers too
+//! (`record::rederive`), so an edited verdict is named even in an unsigned run.
 
 use super::{chain, manifest};
 use crate::record::journal::EVENTS_FILE;
@@ -18,6 +20,10 @@ pub struct VerifyReport {
     pub records: usize,
     pub problems: Vec<String>,
     pub notes: Vec<String>,
+    /// Fingerprints of the station keys that signed the record (empty: an unsigned run).
+    pub station_keys: Vec<String>,
+    /// Electronic signatures: (printed name, role, key fingerprint).
+    pub electronic: Vec<(String, String, String)>,
 }
 
 impl VerifyReport {
@@ -150,8 +156,31 @@ fn check_record(dir: &Path, report: &mut VerifyReport) -> bool {
     intact
 }
 
-/// Checks the manifest (changed, removed, added files) and the record (hash chain, sequence).
+/// Checks the manifest (changed, removed, added files) and the record (hash chain, sequence),
+/// the signatures, and that the recorded verdicts follow from the recorded numbers.
 pub fn verify(dir: &Path) -> VerifyReport {
+    verify_with(dir, &[])
+}
+
+/// `verify`, failing a run not signed by one of `trusted` (or signed by any other key).
+pub fn verify_with(dir: &Path, trusted: &[crate::record::signing::PublicKey]) -> VerifyReport {
+    let mut report = verify_integrity(dir);
+    let signed = super::signatures::check(dir, trusted);
+    report.problems.extend(signed.problems);
+    report.notes.extend(signed.notes);
+    report.station_keys = signed.station_keys;
+    report.electronic = signed.electronic;
+    if report.records > 0 {
+        if let Ok(view) = super::fold_record(dir, |_| Ok(())) {
+            report
+                .problems
+                .extend(crate::record::rederive::disagreements(&view));
+        }
+    }
+    report
+}
+
+fn verify_integrity(dir: &Path) -> VerifyReport {
     let mut report = VerifyReport::default();
     let listed = read_manifest(dir, &mut report);
     if let Some(listed) = &listed {

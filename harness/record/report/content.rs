@@ -299,6 +299,14 @@ fn cover(view: &RunView) -> Vec<Block> {
                 run.map(|r| Cell::text(format!("{} / {}", r.host, r.os)))
                     .unwrap_or_else(missing),
             ),
+            (
+                "Signed by".into(),
+                if view.station_keys.is_empty() {
+                    Cell::toned("unsigned run (no station key)", Tone::Warn)
+                } else {
+                    Cell::mono(super::signed_by(view))
+                },
+            ),
         ],
     };
     let ports = unique(
@@ -357,6 +365,14 @@ fn cover(view: &RunView) -> Vec<Block> {
             ),
         ],
     };
+    if !view.not_verified.is_empty() {
+        out.push(Block::Callout {
+            tone: Tone::Fail,
+            title: "NOT VERIFIED: this rendering was forced from a record that does not verify"
+                .into(),
+            lines: view.not_verified.clone(),
+        });
+    }
     let (label, tone, lines) = overall(view);
     out.push(Block::Verdict { label, tone, lines });
     let gaps = view.gaps();
@@ -371,7 +387,7 @@ fn cover(view: &RunView) -> Vec<Block> {
     out.push(Block::Small(
         "Rendered from the run directory's events.jsonl alone (hash-chained, append-only). \
          \"pumphil report DIR\" renders this report again byte for byte; \"pumphil verify DIR\" \
-         checks every file against MANIFEST.sha256 and the record's hash chain."
+         checks every file against MANIFEST.sha256, the record's hash chain and its signatures."
             .into(),
     ));
     out
@@ -1327,7 +1343,28 @@ fn signatures(view: &RunView) -> Vec<Block> {
              requirement without passing evidence."
                 .into(),
         ),
-        Block::Signatures(vec!["Prepared by".into(), "Reviewed by".into(), "Approved by".into()]),
+        Block::Signatures(
+            crate::record::SignatureRole::ALL
+                .into_iter()
+                .map(|role| super::doc::SignatureSlot {
+                    heading: role.heading().into(),
+                    signed: view
+                        .signatures
+                        .iter()
+                        .filter(|s| s.role == role)
+                        .map(|s| {
+                            [
+                                s.name.clone(),
+                                s.meaning.clone(),
+                                s.signed_utc.clone(),
+                                s.fingerprint.clone(),
+                                (s.signs_seq + 1).to_string(),
+                            ]
+                        })
+                        .collect(),
+                })
+                .collect(),
+        ),
     ]
 }
 

@@ -88,6 +88,14 @@ impl Table {
     }
 }
 
+/// A signature slot: its heading and the electronic signatures recorded for its role, each as
+/// (printed name, meaning, UTC date and time, key fingerprint, record line signed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignatureSlot {
+    pub heading: String,
+    pub signed: Vec<[String; 5]>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
     /// Level 1 starts a new printed page (cover excepted); `anchor` links from the contents.
@@ -119,7 +127,8 @@ pub enum Block {
         svg: String,
         caption: String,
     },
-    Signatures(Vec<String>),
+    /// The signature block: one slot per role, with the electronic signatures recorded for it.
+    Signatures(Vec<SignatureSlot>),
     /// Starts a new printed page (HTML only).
     PageBreak,
     /// The run banner: the overall verdict.

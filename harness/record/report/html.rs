@@ -13,6 +13,10 @@ pub struct Masthead {
     pub subtitle: String,
     pub run_id: String,
     pub unit: String,
+    /// Who signed the record: "station key <fingerprint>" or "unsigned run".
+    pub signed_by: String,
+    /// Set when the record does not verify (`report --force`): every page says so.
+    pub not_verified: Option<String>,
 }
 
 const STYLE: &str = r#"
@@ -74,6 +78,8 @@ svg .tick { font-size: 9px; fill: #333; } svg .axis { font-size: 10px; fill: #33
 .signature { border: 1px solid var(--rule); padding: 3mm; }
 .signature .role { font-weight: 700; margin-bottom: 4mm; }
 .signature .line { border-bottom: 1px solid var(--ink); height: 9mm; }
+.signature .esig { font-size: 8pt; margin: 0 0 2mm; padding: 1.5mm; background: var(--pass-bg); }
+.notverified { color: var(--fail); background: var(--fail-bg); border: 2px solid currentColor; font-weight: 700; padding: 2mm 4mm; margin: 0 0 4mm; }
 .signature .what { font-size: 7.5pt; color: var(--muted); margin: 0.5mm 0 2mm; }
 @media print { body { max-width: none; padding: 0; } .screen-only { display: none; } }
 "#;
@@ -87,11 +93,19 @@ fn page_rules(m: &Masthead) -> String {
         r#"@page {{ margin: 17mm 14mm 15mm 14mm;
   @top-left {{ content: "{title}"; font: 7.5pt Arial, "Liberation Sans", sans-serif; color: #5a5a5a; }}
   @top-right {{ content: "Run {run}"; font: 7.5pt "DejaVu Sans Mono", monospace; color: #1a1a1a; }}
-  @bottom-left {{ content: "{unit}"; font: 7.5pt Arial, "Liberation Sans", sans-serif; color: #5a5a5a; }}
+  @bottom-left {{ content: "{unit} · {signed}"; font: 7.5pt Arial, "Liberation Sans", sans-serif; color: #5a5a5a; }}{banner}
   @bottom-right {{ content: "Page " counter(page) " of " counter(pages); font: 7.5pt Arial, "Liberation Sans", sans-serif; color: #5a5a5a; }} }}"#,
         title = css_string(&m.title),
         run = css_string(&m.run_id),
         unit = css_string(&m.unit),
+        signed = css_string(&m.signed_by),
+        banner = match &m.not_verified {
+            Some(reason) => format!(
+                "\n  @top-center {{ content: \"NOT VERIFIED: {}\"; font: bold 8pt Arial, \"Liberation Sans\", sans-serif; color: #a4231b; }}",
+                css_string(reason)
+            ),
+            None => String::new(),
+        },
     )
 }
 
@@ -225,14 +239,29 @@ fn block(out: &mut String, b: &Block) {
                 escape(caption)
             );
         }
-        Block::Signatures(roles) => {
+        Block::Signatures(slots) => {
             out.push_str(r#"<div class="signatures">"#);
-            for role in roles {
+            for slot in slots {
                 let _ = write!(
                     out,
                     r#"<div class="signature"><div class="role">{}</div>"#,
-                    escape(role)
+                    escape(&slot.heading)
                 );
+                if !slot.signed.is_empty() {
+                    for [name, meaning, utc, key, line] in &slot.signed {
+                        let _ = write!(
+                            out,
+                            r#"<div class="esig"><b>{}</b> · signed electronically<br>Meaning: {}<br><span class="mono">{} UTC · key {} · linked to record line {}</span></div>"#,
+                            escape(name),
+                            escape(meaning),
+                            escape(utc),
+                            escape(key),
+                            escape(line)
+                        );
+                    }
+                    out.push_str("</div>");
+                    continue;
+                }
                 for what in ["Name", "Role", "Signature", "Date (YYYY-MM-DD)"] {
                     let _ = write!(
                         out,
@@ -270,10 +299,18 @@ pub fn render(masthead: &Masthead, blocks: &[Block]) -> String {
     );
     let _ = write!(
         out,
-        r#"<div class="runbar screen-only"><span>{}</span><span class="mono">Run {}</span></div>"#,
+        r#"<div class="runbar screen-only"><span>{}</span><span class="mono">Run {} · {}</span></div>"#,
         escape(&masthead.title),
-        escape(&masthead.run_id)
+        escape(&masthead.run_id),
+        escape(&masthead.signed_by)
     );
+    if let Some(reason) = &masthead.not_verified {
+        let _ = write!(
+            out,
+            r#"<div class="notverified">NOT VERIFIED: {}</div>"#,
+            escape(reason)
+        );
+    }
     let _ = write!(
         out,
         "\n<h1 class=\"cover-title\">{}</h1>\n<p class=\"subtitle\">{}</p>\n",

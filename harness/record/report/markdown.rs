@@ -142,10 +142,23 @@ fn block(out: &mut String, b: &Block) {
         Block::Figure { caption, .. } => {
             let _ = writeln!(out, "*Figure (in report.html):* {}\n", inline(caption));
         }
-        Block::Signatures(roles) => {
-            out.push_str("| | Name | Role | Signature | Date |\n|---|---|---|---|---|\n");
-            for role in roles {
-                let _ = writeln!(out, "| **{}** | | | | |", inline(role));
+        Block::Signatures(slots) => {
+            out.push_str("| | Name | Meaning | Signed (UTC) | Key |\n|---|---|---|---|---|\n");
+            for slot in slots {
+                if slot.signed.is_empty() {
+                    let _ = writeln!(out, "| **{}** | | | | |", inline(&slot.heading));
+                }
+                for [name, meaning, utc, key, _] in &slot.signed {
+                    let _ = writeln!(
+                        out,
+                        "| **{}** | {} | {} | {} | `{}` |",
+                        inline(&slot.heading),
+                        inline(name).replace('|', "\\|"),
+                        inline(meaning).replace('|', "\\|"),
+                        inline(utc),
+                        key.replace('`', "")
+                    );
+                }
             }
             out.push('\n');
         }
@@ -165,11 +178,19 @@ pub fn render(masthead: &Masthead, blocks: &[Block]) -> String {
     let mut out = String::with_capacity(64 * 1024);
     let _ = writeln!(
         out,
-        "# {}\n\n{}  \nRun `{}`\n",
+        "# {}\n\n{}  \nRun `{}` · {}\n",
         inline(&masthead.title),
         inline(&masthead.subtitle),
-        masthead.run_id.replace('`', "")
+        masthead.run_id.replace('`', ""),
+        inline(&masthead.signed_by)
     );
+    if let Some(reason) = &masthead.not_verified {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> **NOT VERIFIED:** {}\n",
+            inline(reason)
+        );
+    }
     for b in blocks {
         block(&mut out, b);
     }

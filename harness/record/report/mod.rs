@@ -21,7 +21,12 @@ pub const HTML_FILE: &str = "report.html";
 pub const MARKDOWN_FILE: &str = "report.md";
 
 /// Files a report cannot list with a hash: the reports themselves and the manifest over them.
-pub const UNHASHED: [&str; 3] = [HTML_FILE, MARKDOWN_FILE, super::render::manifest::FILE];
+pub const UNHASHED: [&str; 4] = [
+    HTML_FILE,
+    MARKDOWN_FILE,
+    super::render::manifest::FILE,
+    super::render::manifest::SIG_FILE,
+];
 
 /// Settings of the reports; everything they depend on besides the record.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -85,6 +90,34 @@ pub fn masthead(view: &RunView) -> html::Masthead {
         subtitle,
         run_id: view.run_id().to_string(),
         unit,
+        signed_by: signed_by(view),
+        not_verified: not_verified_line(view),
+    }
+}
+
+/// The reason a forced rendering is NOT VERIFIED, short enough for a page header: the first
+/// problem, and how many more the cover lists.
+fn not_verified_line(view: &RunView) -> Option<String> {
+    let first = view.not_verified.first()?;
+    let mut line: String = first.chars().take(110).collect();
+    if line.len() < first.len() {
+        line.push('…');
+    }
+    if view.not_verified.len() > 1 {
+        line.push_str(&format!(
+            " (+{} more problem(s), listed on the cover)",
+            view.not_verified.len() - 1
+        ));
+    }
+    Some(line)
+}
+
+/// Who signed the record, as every page says it.
+pub fn signed_by(view: &RunView) -> String {
+    if view.station_keys.is_empty() {
+        "unsigned run (no station key)".into()
+    } else {
+        format!("station key {}", view.station_keys.join(", "))
     }
 }
 

@@ -1,0 +1,277 @@
+//! Signed runs, `report` that never launders, and electronic signatures (issue 13 §1-3), driven
+//! through the `pumphil` binary as a user would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn pumphil(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pumphil"))
+        .args(args)
+        .env_remove("PUMPHIL_SIGN_KEY")
+        .output()
+        .expect("pumphil runs")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn keygen(dir: &Path, name: &str) -> PathBuf {
+    let key = dir.join(name);
+    let out = pumphil(&["keygen", key.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    key
+}
+
+fn public(key: &Path) -> String {
+    format!("{}.pub", key.display())
+}
+
+/// Runs one scenario (a negative control whose alarm-onset check fails) and returns its run
+/// directory.
+fn run(reports: &Path, key: Option<&Path>) -> PathBuf {
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/refill-neg-late-low-alarm.toml"
+    );
+    let mut args = vec![
+        "run",
+        "--plain",
+        "-q",
+        "--reports",
+        reports.to_str().unwrap(),
+    ];
+    if let Some(key) = key {
+        args.extend(["--sign-key", key.to_str().unwrap()]);
+    }
+    args.push(scenario);
+    let out = pumphil(&args);
+    assert!(out.status.code().unwrap_or(99) <= 1, "{}", text(&out));
+    std::fs::read_dir(reports)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .expect("a run directory")
+}
+
+fn verify(dir: &Path, trusted: &[&str]) -> Output {
+    let mut args = vec!["verify".to_string(), dir.display().to_string()];
+    for key in trusted {
+        args.push("--trusted-key".into());
+        args.push(key.to_string());
+    }
+    pumphil(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// Rewrites every line's `prev` so the hash chain links again, as a forger would.
+fn recompute_chain(events: &str) -> String {
+    let mut prev = "0".repeat(64);
+    let mut out = String::new();
+    for line in events.lines() {
+        let at = line.find("\"prev\":\"").expect("prev field") + 8;
+        let line = format!("{}{}{}", &line[..at], prev, &line[at + 64..]);
+        prev = pumphil::scenario::sha256_hex(line.as_bytes());
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Edits the first failed check to pass and recomputes the chain.
+fn launder(dir: &Path) {
+    let path = dir.join("events.jsonl");
+    let events = std::fs::read_to_string(&path).unwrap();
+    let failed = events
+        .lines()
+        .position(|l| l.contains("\"type\":\"check\"") && l.contains("\"verdict\":\"fail\""))
+        .expect("a failed check to launder");
+    let edited: Vec<String> = events
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == failed {
+                l.replace("\"verdict\":\"fail\"", "\"verdict\":\"pass\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(&path, recompute_chain(&(edited.join("\n") + "\n"))).unwrap();
+}
+
+#[test]
+fn a_laundered_record_is_refused_by_report_and_fails_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = run(&tmp.path().join("reports"), None);
+    assert!(verify(&dir, &[]).status.success());
+    let manifest = std::fs::read(dir.join("MANIFEST.sha256")).unwrap();
+    launder(&dir);
+
+    let report = pumphil(&["report", dir.to_str().unwrap()]);
+    assert_eq!(report.status.code(), Some(1), "{}", text(&report));
+    let said = text(&report);
+    assert!(said.contains("refusing to render"), "{said}");
+    assert!(said.contains("events.jsonl: changed"), "{said}");
+    assert!(said.contains("recorded PASS, but its margin"), "{said}");
+    assert_eq!(
+        std::fs::read(dir.join("MANIFEST.sha256")).unwrap(),
+        manifest,
+        "the manifest must not be rewritten"
+    );
+
+    let verified = verify(&dir, &[]);
+    assert_eq!(verified.status.code(), Some(1), "{}", text(&verified));
+    assert!(text(&verified).contains("events.jsonl: changed"));
+
+    // --force renders elsewhere, every page saying NOT VERIFIED, and blesses nothing.
+    let forced = pumphil(&["report", "--force", dir.to_str().unwrap()]);
+    assert_eq!(forced.status.code(), Some(1), "{}", text(&forced));
+    let out = PathBuf::from(format!("{}-NOT-VERIFIED-1", dir.display()));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("@top-center { content: \"NOT VERIFIED: "),
+        "every printed page"
+    );
+    assert!(html.contains("recorded PASS, but its margin"));
+    assert!(std::fs::read_to_string(out.join("report.md"))
+        .unwrap()
+        .contains("NOT VERIFIED"));
+    assert!(!out.join("MANIFEST.sha256").exists());
+    assert!(!verify(&out, &[]).status.success());
+}
+
+#[test]
+fn a_signed_run_verifies_against_its_key_and_not_another() {
+    let tmp = tempfile::tempdir().unwrap();
+    let station = keygen(tmp.path(), "station.key");
+    let other = keygen(tmp.path(), "other.key");
+    let dir = run(&tmp.path().join("reports"), Some(&station));
+    let events = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    assert!(events
+        .lines()
+        .last()
+        .unwrap()
+        .contains("\"type\":\"chain_signature\""));
+    assert!(events.contains("\"scenario\":\"refill-neg-late-low-alarm\",\"head\""));
+    assert!(dir.join("MANIFEST.sha256.sig").is_file());
+
+    let ok = verify(&dir, &[&public(&station)]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    let fingerprint = text(&ok)
+        .split("trusted station key ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(16)
+        .collect::<String>();
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains(&format!("station key {fingerprint}\"")),
+        "every printed page"
+    );
+
+    let wrong = verify(&dir, &[&public(&other)]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        text(&wrong).contains(&format!(
+            "signed by station key {fingerprint}, which is not a trusted key"
+        )),
+        "{}",
+        text(&wrong)
+    );
+
+    // report re-renders a verified signed run without breaking its signatures.
+    let report = pumphil(&["report", dir.to_str().unwrap()]);
+    assert!(report.status.success(), "{}", text(&report));
+    assert!(verify(&dir, &[&public(&station)]).status.success());
+}
+
+#[test]
+fn an_unsigned_run_fails_when_a_key_is_trusted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let station = keygen(tmp.path(), "station.key");
+    let dir = run(&tmp.path().join("reports"), None);
+    assert!(verify(&dir, &[]).status.success());
+    let out = verify(&dir, &[&public(&station)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("unsigned run"), "{}", text(&out));
+}
+
+#[test]
+fn a_signed_run_laundered_and_rechained_fails_its_signatures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let station = keygen(tmp.path(), "station.key");
+    let dir = run(&tmp.path().join("reports"), Some(&station));
+    launder(&dir);
+    let out = verify(&dir, &[&public(&station)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("the record changed after it was signed"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn sign_then_verify_round_trip_and_a_change_afterwards_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let station = keygen(tmp.path(), "station.key");
+    let reviewer = keygen(tmp.path(), "reviewer.key");
+    let dir = run(&tmp.path().join("reports"), Some(&station));
+    let signed = pumphil(&[
+        "sign",
+        dir.to_str().unwrap(),
+        "--key",
+        reviewer.to_str().unwrap(),
+        "--name",
+        "Dana Reviewer",
+        "--role",
+        "reviewed",
+        "--meaning",
+        "Reviewed results and deviations",
+    ]);
+    assert!(signed.status.success(), "{}", text(&signed));
+    let ok = verify(&dir, &[&public(&station), &public(&reviewer)]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(text(&ok).contains("signed by Dana Reviewer (reviewed)"));
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("Dana Reviewer") && html.contains("Reviewed results and deviations"));
+    assert!(std::fs::read_to_string(dir.join("report.md"))
+        .unwrap()
+        .contains("| **Reviewed by** | Dana Reviewer | Reviewed results and deviations |"));
+    // Only the station key trusted: the reviewer's signature is named.
+    let partly = verify(&dir, &[&public(&station)]);
+    assert!(text(&partly).contains("electronic signature of Dana Reviewer (reviewed) by key"));
+
+    // A record changed after the signature (chain recomputed) fails the signature.
+    let path = dir.join("events.jsonl");
+    let events = std::fs::read_to_string(&path).unwrap();
+    let edited = events.replacen("\"wall_ms\":", "\"wall_ms\":1", 1);
+    assert!(edited != events, "the record has a wall_ms to edit");
+    std::fs::write(&path, recompute_chain(&edited)).unwrap();
+    let out = verify(&dir, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("electronic signature of Dana Reviewer (reviewed) signs chain head"),
+        "{}",
+        text(&out)
+    );
+    // And a record that does not verify is never signed.
+    let again = pumphil(&[
+        "sign",
+        dir.to_str().unwrap(),
+        "--key",
+        reviewer.to_str().unwrap(),
+        "--name",
+        "Dana Reviewer",
+        "--role",
+        "approved",
+        "--meaning",
+        "Approved",
+    ]);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+}
