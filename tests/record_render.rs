@@ -154,6 +154,7 @@ fn events() -> Vec<RunEvent> {
                 })
                 .collect(),
             csf: Default::default(),
+            requirements: None,
         },
         // line 2
         started("basic", None),

@@ -206,6 +206,7 @@ fn synthetic_run(dir: &Path) {
             })
             .collect(),
         csf: Default::default(),
+        requirements: None,
     });
 
     emit(started(

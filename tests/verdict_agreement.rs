@@ -214,6 +214,7 @@ fn write_run(dir: &Path, mixes: &[Mix], killed: bool, record_failed: bool) -> u8
                 })
                 .collect(),
             csf: Default::default(),
+            requirements: None,
         })
         .expect("append");
     let mut verdicts = Vec::new();

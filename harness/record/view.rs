@@ -36,6 +36,8 @@ pub struct RunHeader {
     /// The scenarios the run was given, in order.
     pub planned: Vec<PlannedScenario>,
     pub csf: crate::expect::csf::CsfParams,
+    /// The hazards, risk controls and requirements the scenarios trace to, as recorded.
+    pub requirements: Option<crate::scenario::requirements::Requirements>,
 }
 
 #[derive(Debug, Clone)]
@@ -358,6 +360,7 @@ impl Fold {
                 jobs,
                 scenarios,
                 csf,
+                requirements,
             } => {
                 for planned in &scenarios {
                     let s = self.scenario_mut(&planned.id);
@@ -367,6 +370,7 @@ impl Fold {
                 self.view.run = Some(RunHeader {
                     schema_version,
                     csf,
+                    requirements,
                     run_id,
                     started_utc,
                     harness_version,

@@ -19,6 +19,10 @@ pub enum RunError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Bench(InputError),
+    /// The requirements file is wrong, or a scenario names a requirement it does not define.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Requirements(InputErrors),
     /// An input file read during checking could not be hashed: the record would hold no proof
     /// of what was run.
     #[error("{}: cannot hash this input for the record: {source}", path.display())]
@@ -65,6 +69,7 @@ impl RunError {
             RunError::Scenarios(_)
             | RunError::Fixtures(_)
             | RunError::Bench(_)
+            | RunError::Requirements(_)
             | RunError::Hash { .. } => exit::USAGE,
             RunError::RunDirectory { .. } | RunError::Record { .. } | RunError::Runtime(_) => {
                 exit::INFRASTRUCTURE
