@@ -705,3 +705,53 @@ fn report_prints_to_pdf_on_a4_and_letter() {
         }
     }
 }
+
+/// A run given the shipped requirements.toml records it, and its report traces each hazard
+/// through its risk controls to the scenario that passed, and lists every hazard, control and
+/// requirement the run left without passing evidence.
+#[test]
+fn the_report_traces_hazards_from_the_recorded_requirements_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_pumphil"))
+        .args([
+            "run",
+            "--plain",
+            "--quiet",
+            "--requirements",
+            "requirements.toml",
+            "--reports",
+        ])
+        .arg(dir.path())
+        .arg("scenarios/catheter-disconnect.toml")
+        .output()
+        .expect("pumphil run");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let run_dir = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let events = std::fs::read_to_string(run_dir.join("events.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
+    assert_eq!(first["requirements"]["path"], "requirements.toml");
+    assert_eq!(first["requirements"]["hazards"][0]["id"], "HAZ-01");
+    let md = std::fs::read_to_string(run_dir.join(MARKDOWN_FILE)).unwrap();
+    assert!(
+        md.contains("6 hazard(s), 7 risk control(s), 13 requirement(s)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| RC-01: Delivery is measured at the catheter tip"),
+        "{md}"
+    );
+    assert!(md.contains("catheter-disconnect (emulator)"), "{md}");
+    // Only the disconnect ran: every other hazard lacks evidence, and HAZ-01 does not.
+    assert!(md.contains("5 hazard(s) without passing evidence"), "{md}");
+    assert!(!md.contains("> HAZ-01:"), "{md}");
+    assert!(md.contains("> PH-REQ-050: no scenario names it"), "{md}");
+    assert!(
+        md.contains("| `catheter-disconnect` | scenario | PH-REQ-020, PH-REQ-021 | HAZ-01 |"),
+        "{md}"
+    );
+}

@@ -296,6 +296,7 @@ fn summary(view: &RunView) -> Vec<Block> {
             "Scenario",
             "Kind",
             "Requirements",
+            "Hazards",
             "Checks passed",
             "Verdict",
         ],
@@ -307,6 +308,10 @@ fn summary(view: &RunView) -> Vec<Block> {
             Cell::mono(&s.id),
             Cell::text(kind),
             Cell::text(s.requirements.join(", ")),
+            Cell::text(match traceability::hazards_of(view, s) {
+                h if h.is_empty() => "—".to_string(),
+                h => h.join(", "),
+            }),
             Cell::text(format!(
                 "{} / {}",
                 s.checks.iter().filter(|c| c.passed()).count(),
@@ -339,24 +344,141 @@ fn summary(view: &RunView) -> Vec<Block> {
         ));
     }
     let trace = traceability::build(view);
+    out.extend(hazard_chain(view, &trace));
     out.push(Block::Heading {
         level: 2,
         text: "Traceability matrix".into(),
         anchor: Some("traceability".into()),
         badge: None,
     });
+    if trace.rows.is_empty() {
+        out.push(Block::Para(
+            "No positive scenario names a requirement.".into(),
+        ));
+    } else {
+        out.push(Block::Table(matrix(view, "trace", &trace.rows)));
+    }
+    out.push(Block::Heading {
+        level: 2,
+        text: "Negative controls".into(),
+        anchor: Some("negative-controls".into()),
+        badge: None,
+    });
+    if trace.control_rows.is_empty() {
+        out.push(Block::Para(
+            "No negative control names a requirement.".into(),
+        ));
+    } else {
+        out.push(Block::Table(matrix(view, "controls", &trace.control_rows)));
+        out.push(Block::Small(
+            "A negative control shows that the checks of its requirement can fail; it is not evidence \
+             that the product meets the requirement."
+                .into(),
+        ));
+    }
+    out.extend(without_evidence(&trace));
+    out
+}
+
+fn evidence_cell(evidence: &[(String, Option<Mode>)]) -> Cell {
+    if evidence.is_empty() {
+        return Cell::toned("none", Tone::Fail);
+    }
+    let list = evidence
+        .iter()
+        .map(|(id, mode)| format!("{id} ({})", mode.map_or("?", Mode::name)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Cell::toned(list, Tone::Pass)
+}
+
+/// Hazard → risk control → requirement → passing scenarios, from the recorded requirements file.
+fn hazard_chain(view: &RunView, trace: &traceability::Traceability) -> Vec<Block> {
+    let mut out = vec![Block::Heading {
+        level: 2,
+        text: "Hazards, risk controls and requirements".into(),
+        anchor: Some("hazards".into()),
+        badge: None,
+    }];
+    let Some(file) = view.run.as_ref().and_then(|r| r.requirements.as_ref()) else {
+        out.push(Block::Callout {
+            tone: Tone::Warn,
+            title: "No requirements file recorded".into(),
+            lines: vec![
+                "The run recorded no requirements.toml: hazards and risk controls are not traced, and only the requirement ids the scenarios name are known.".into(),
+            ],
+        });
+        return out;
+    };
+    out.push(Block::Para(format!(
+        "From {} (SHA-256 {}): {} hazard(s), {} risk control(s), {} requirement(s).",
+        file.path,
+        file.sha256,
+        file.hazards.len(),
+        file.risk_controls.len(),
+        file.requirements.len()
+    )));
+    let mut table = Table::new(
+        "hazards",
+        &["Hazard", "Risk control", "Requirement", "Passing evidence"],
+    );
+    let (mut last_hazard, mut last_control) = (None::<&str>, None::<(&str, &str)>);
+    for link in &trace.chain {
+        let hazard = if last_hazard == Some(link.hazard.as_str()) {
+            Cell::text("")
+        } else {
+            let h = file.hazard(&link.hazard);
+            Cell::text(format!(
+                "{}: {} (harm: {})",
+                link.hazard,
+                h.map_or("", |h| h.description.as_str()),
+                h.map_or("", |h| h.harm.as_str())
+            ))
+        };
+        let control = if last_control == Some((link.hazard.as_str(), link.control.as_str())) {
+            Cell::text("")
+        } else {
+            Cell::text(format!(
+                "{}: {}",
+                link.control,
+                file.control(&link.control)
+                    .map_or("", |c| c.description.as_str())
+            ))
+        };
+        last_hazard = Some(&link.hazard);
+        last_control = Some((&link.hazard, &link.control));
+        let requirement = match file.requirement(&link.requirement) {
+            Some(r) => Cell::text(format!("{}: {}", r.id, r.text)),
+            None => Cell::toned("no requirement implements it", Tone::Fail),
+        };
+        table.row(vec![
+            hazard,
+            control,
+            requirement,
+            evidence_cell(&link.evidence),
+        ]);
+    }
+    out.push(Block::Table(table));
+    out
+}
+
+/// Requirement → scenario → checks → verdict rows.
+fn matrix(view: &RunView, id: &'static str, rows: &[traceability::TraceRow]) -> Table {
     let mut matrix = Table::new(
-        "trace",
+        id,
         &["Requirement", "Scenario", "Checks", "Verdict", "Evidence"],
     );
     let mut previous: Option<&str> = None;
-    for row in &trace.rows {
+    for row in rows {
         let scenario = view.scenarios.iter().find(|s| s.id == row.scenario);
         let (label, tone) = scenario
             .map(scenario_verdict)
             .unwrap_or(("—".into(), Tone::Warn));
         let evidence = if row.is_evidence() {
-            Cell::toned("yes", Tone::Pass)
+            Cell::toned(
+                format!("yes ({})", row.mode.map_or("?", Mode::name)),
+                Tone::Pass,
+            )
         } else if row.negative_control {
             Cell::toned("no: negative control", Tone::Neutral)
         } else {
@@ -393,35 +515,54 @@ fn summary(view: &RunView) -> Vec<Block> {
             evidence,
         ]);
     }
-    if trace.rows.is_empty() {
-        out.push(Block::Para("No scenario names a requirement.".into()));
-    } else {
-        out.push(Block::Table(matrix));
-    }
-    out.push(Block::Heading {
+    matrix
+}
+
+fn without_evidence(trace: &traceability::Traceability) -> Vec<Block> {
+    let mut out = vec![Block::Heading {
         level: 2,
-        text: "Requirements with no passing evidence".into(),
-        anchor: None,
+        text: "Without passing evidence".into(),
+        anchor: Some("unevidenced".into()),
         badge: None,
-    });
-    if trace.unevidenced.is_empty() {
+    }];
+    let mut lists = vec![];
+    if trace.from_file {
+        lists.push(("hazard(s)", &trace.unevidenced_hazards));
+        lists.push(("risk control(s)", &trace.unevidenced_controls));
+    }
+    lists.push(("requirement(s)", &trace.unevidenced));
+    for (what, list) in lists {
+        if list.is_empty() {
+            out.push(Block::Callout {
+                tone: Tone::Pass,
+                title: format!(
+                    "Every {} has passing evidence",
+                    what.trim_end_matches("(s)")
+                ),
+                lines: vec![],
+            });
+        } else {
+            out.push(Block::Callout {
+                tone: Tone::Fail,
+                title: format!("{} {what} without passing evidence", list.len()),
+                lines: list
+                    .iter()
+                    .map(|u| format!("{}: {}", u.requirement, u.why))
+                    .collect(),
+            });
+        }
+    }
+    if !trace.emulator_only.is_empty() {
         out.push(Block::Callout {
-            tone: Tone::Pass,
-            title: "None".into(),
-            lines: vec!["Every requirement named by a scenario has at least one positive scenario that passed.".into()],
-        });
-    } else {
-        out.push(Block::Callout {
-            tone: Tone::Fail,
+            tone: Tone::Warn,
             title: format!(
-                "{} requirement(s) without passing evidence",
-                trace.unevidenced.len()
+                "{} requirement(s) with passing evidence from the emulator only",
+                trace.emulator_only.len()
             ),
-            lines: trace
-                .unevidenced
-                .iter()
-                .map(|u| format!("{}: {}", u.requirement, u.why))
-                .collect(),
+            lines: vec![
+                format!("{}.", trace.emulator_only.join(", ")),
+                "Emulator evidence shows the harness and its checks work; the product itself is verified on a bench.".into(),
+            ],
         });
     }
     out
@@ -1185,7 +1326,17 @@ fn raw_data(view: &RunView) -> Vec<Block> {
 
 fn signatures(view: &RunView) -> Vec<Block> {
     let (label, _, _) = overall(view);
-    let unevidenced = traceability::build(view).unevidenced.len();
+    let trace = traceability::build(view);
+    let unevidenced = if trace.from_file {
+        format!(
+            "{} hazard(s), {} risk control(s) and {} requirement(s)",
+            trace.unevidenced_hazards.len(),
+            trace.unevidenced_controls.len(),
+            trace.unevidenced.len()
+        )
+    } else {
+        format!("{} requirement(s)", trace.unevidenced.len())
+    };
     vec![
         Block::Heading {
             level: 1,
@@ -1194,7 +1345,7 @@ fn signatures(view: &RunView) -> Vec<Block> {
             badge: None,
         },
         Block::Para(format!(
-            "This report covers run {} of {} scenario(s): overall verdict {label}; {} requirement(s) without passing evidence; \
+            "This report covers run {} of {} scenario(s): overall verdict {label}; {} without passing evidence; \
              the deviations and any gaps in the record are listed in this report.",
             view.run_id(),
             view.scenarios.len(),
@@ -1202,7 +1353,7 @@ fn signatures(view: &RunView) -> Vec<Block> {
         )),
         Block::Para(
             "By signing, each person confirms they have read this report, including its deviations, its gaps and every \
-             requirement without passing evidence."
+             hazard, risk control and requirement without passing evidence."
                 .into(),
         ),
         Block::Signatures(vec!["Prepared by".into(), "Reviewed by".into(), "Approved by".into()]),
