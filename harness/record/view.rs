@@ -137,6 +137,8 @@ pub struct ScenarioView {
     pub finished: Option<Finished>,
     /// Samples recorded (the `samples` above may be a thinned subset).
     pub sample_count: u64,
+    /// When `scenario_started` was written (UTC, RFC 3339).
+    pub started_utc: Option<String>,
 }
 
 impl ScenarioView {
@@ -406,6 +408,7 @@ impl Fold {
                 expected_alarms,
             } => {
                 let s = self.scenario_mut(&scenario);
+                s.started_utc = Some(record.at_utc.clone());
                 s.started = true;
                 s.title = title;
                 s.description = description;
