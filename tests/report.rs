@@ -406,8 +406,11 @@ fn negative_controls_are_distinct_from_real_failures() {
 #[test]
 fn deviations_are_listed() {
     let (_dir, md, _) = rendered_run();
-    assert!(md.contains("| `bad` | — | retry | status request seq 14 timed out after 250 ms; re-sent (attempt 2 of 4) |"));
-    assert!(md.contains("| `cut` | 30m | ⚠️ **record ends** |"));
+    assert!(md.contains("| `bad` | — | retry | 1 | status request seq 14 timed out after 250 ms; re-sent (attempt 2 of 4) |"));
+    assert!(md.contains("| `cut` | 30m | ⚠️ **record ends** | 1 |"));
+    // Listed once: the scenario's own section counts them and points to the table.
+    assert_eq!(md.matches("seq 14 timed out").count(), 1, "{md}");
+    assert!(md.contains("1 × retry; each is listed once, under Deviations."));
     assert!(md.contains("**truncated record**"));
 }
 

@@ -575,13 +575,27 @@ fn deviations(view: &RunView) -> Vec<Block> {
         anchor: Some("deviations".into()),
         badge: None,
     }];
-    let mut table = Table::new("deviations", &["Scenario", "Time", "Kind", "Detail"]);
-    for d in &view.deviations {
+    let mut table = Table::new(
+        "deviations",
+        &["Scenario", "Time", "Kind", "Count", "Detail"],
+    );
+    for group in deviation_groups(view, None) {
+        let time = match (group.first_ms, group.last_ms) {
+            (Some(a), Some(b)) if a != b => format!("{} – {}", t(a), t(b)),
+            (Some(a), _) => t(a),
+            _ => "—".into(),
+        };
+        let detail = if group.count > 1 {
+            format!("{} (first of {})", group.detail, group.count)
+        } else {
+            group.detail.to_string()
+        };
         table.row(vec![
-            Cell::mono(d.scenario.as_deref().unwrap_or("(run)")),
-            Cell::text(d.t_ms.map(t).unwrap_or_else(|| "—".into())),
-            Cell::text(&d.kind),
-            Cell::text(&d.detail),
+            Cell::mono(group.scenario.unwrap_or("(run)")),
+            Cell::text(time),
+            Cell::text(group.kind),
+            Cell::text(group.count.to_string()),
+            Cell::text(detail),
         ]);
     }
     for s in &view.scenarios {
@@ -614,6 +628,7 @@ fn deviations(view: &RunView) -> Vec<Block> {
             Cell::mono(&s.id),
             Cell::text(t(s.last_t_ms())),
             Cell::toned(kind, tone),
+            Cell::text("1"),
             Cell::text(detail),
         ]);
     }
@@ -622,6 +637,7 @@ fn deviations(view: &RunView) -> Vec<Block> {
             Cell::mono("(record)"),
             Cell::text("—"),
             Cell::toned("truncated record", Tone::Warn),
+            Cell::text("1"),
             Cell::text(format!(
                 "events.jsonl line {line} was cut short and is not part of this report"
             )),
@@ -632,6 +648,7 @@ fn deviations(view: &RunView) -> Vec<Block> {
             Cell::mono("(record)"),
             Cell::text("—"),
             Cell::toned("record integrity", Tone::Fail),
+            Cell::text("1"),
             Cell::text(format!("events.jsonl line {line}: {problem}")),
         ]);
     }
@@ -640,13 +657,59 @@ fn deviations(view: &RunView) -> Vec<Block> {
             "None recorded: no retries, link errors, lost events, refused steps or aborted scenarios.".into(),
         ));
     } else {
+        let counted: usize = table
+            .rows
+            .iter()
+            .filter_map(|r| r.get(3)?.text.parse::<usize>().ok())
+            .sum();
         out.push(Block::Para(format!(
-            "{} deviation(s). Retries, link errors, lost events and aborted scenarios are listed here and never removed from the record.",
+            "{counted} deviation(s) in {} group(s) of the same scenario and kind. Retries, link errors, lost events and aborted scenarios are counted here once each and never removed from the record.",
             table.rows.len()
         )));
         out.push(Block::Table(table));
     }
     out
+}
+
+/// Recorded deviations of one scenario (or of the run) and one kind, counted.
+struct DeviationGroup<'a> {
+    scenario: Option<&'a str>,
+    kind: &'a str,
+    count: usize,
+    first_ms: Option<u64>,
+    last_ms: Option<u64>,
+    /// The first one's detail.
+    detail: &'a str,
+}
+
+/// The recorded deviations grouped by scenario and kind in the order first seen; only those of
+/// `scenario` when it is given.
+fn deviation_groups<'a>(view: &'a RunView, scenario: Option<&str>) -> Vec<DeviationGroup<'a>> {
+    let mut groups: Vec<DeviationGroup<'a>> = Vec::new();
+    for d in &view.deviations {
+        if scenario.is_some() && d.scenario.as_deref() != scenario {
+            continue;
+        }
+        match groups
+            .iter_mut()
+            .find(|g| g.scenario == d.scenario.as_deref() && g.kind == d.kind)
+        {
+            Some(g) => {
+                g.count += 1;
+                g.first_ms = g.first_ms.min(d.t_ms).or(g.first_ms).or(d.t_ms);
+                g.last_ms = g.last_ms.max(d.t_ms);
+            }
+            None => groups.push(DeviationGroup {
+                scenario: d.scenario.as_deref(),
+                kind: &d.kind,
+                count: 1,
+                first_ms: d.t_ms,
+                last_ms: d.t_ms,
+                detail: &d.detail,
+            }),
+        }
+    }
+    groups
 }
 
 fn describe_fault(fault: &FaultSpec) -> String {
@@ -1229,11 +1292,7 @@ fn scenario(s: &ScenarioView, view: &RunView, config: &ReportConfig) -> Vec<Bloc
     }
     out.extend(plots::scenario_figures(s));
     out.extend(clinical(s, config));
-    let own: Vec<_> = view
-        .deviations
-        .iter()
-        .filter(|d| d.scenario.as_deref() == Some(&s.id))
-        .collect();
+    let own = deviation_groups(view, Some(&s.id));
     out.push(Block::Heading {
         level: 2,
         text: "Deviations in this scenario".into(),
@@ -1243,18 +1302,13 @@ fn scenario(s: &ScenarioView, view: &RunView, config: &ReportConfig) -> Vec<Bloc
     if own.is_empty() {
         out.push(Block::Para("None recorded.".into()));
     } else {
-        out.push(Block::List(
+        out.push(Block::Para(format!(
+            "{}; each is listed once, under Deviations.",
             own.iter()
-                .map(|d| {
-                    format!(
-                        "{} {}: {}",
-                        d.t_ms.map(t).unwrap_or("—".into()),
-                        d.kind,
-                        d.detail
-                    )
-                })
-                .collect(),
-        ));
+                .map(|g| format!("{} × {}", g.count, g.kind))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
     }
     out
 }
@@ -1371,4 +1425,53 @@ pub fn build(view: &RunView, config: &ReportConfig) -> Vec<Block> {
     out.extend(raw_data(view));
     out.extend(signatures(view));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::view::DeviationRow;
+
+    fn deviation(scenario: &str, t_ms: Option<u64>, kind: &str, detail: &str) -> DeviationRow {
+        DeviationRow {
+            scenario: Some(scenario.into()),
+            t_ms,
+            kind: kind.into(),
+            detail: detail.into(),
+        }
+    }
+
+    #[test]
+    fn deviations_of_one_scenario_and_kind_are_counted_once() {
+        let view = RunView {
+            deviations: vec![
+                deviation("a", Some(60_000), "retry", "first"),
+                deviation("b", Some(1_000), "retry", "other scenario"),
+                deviation("a", Some(120_000), "retry", "second"),
+                deviation("a", None, "link error", "crc"),
+            ],
+            ..RunView::default()
+        };
+        let groups = deviation_groups(&view, None);
+        let seen: Vec<(Option<&str>, &str, usize, Option<u64>, Option<u64>, &str)> = groups
+            .iter()
+            .map(|g| (g.scenario, g.kind, g.count, g.first_ms, g.last_ms, g.detail))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Some("a"), "retry", 2, Some(60_000), Some(120_000), "first"),
+                (
+                    Some("b"),
+                    "retry",
+                    1,
+                    Some(1_000),
+                    Some(1_000),
+                    "other scenario"
+                ),
+                (Some("a"), "link error", 1, None, None, "crc"),
+            ]
+        );
+        assert_eq!(deviation_groups(&view, Some("a")).len(), 2);
+    }
 }
