@@ -1453,7 +1453,15 @@ mod tests {
             ..RunView::default()
         };
         let groups = deviation_groups(&view, None);
-        let seen: Vec<(Option<&str>, &str, usize, Option<u64>, Option<u64>, &str)> = groups
+        type Seen<'a> = (
+            Option<&'a str>,
+            &'a str,
+            usize,
+            Option<u64>,
+            Option<u64>,
+            &'a str,
+        );
+        let seen: Vec<Seen> = groups
             .iter()
             .map(|g| (g.scenario, g.kind, g.count, g.first_ms, g.last_ms, g.detail))
             .collect();
