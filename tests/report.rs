@@ -758,3 +758,35 @@ fn the_report_traces_hazards_from_the_recorded_requirements_file() {
         "{md}"
     );
 }
+
+/// The contents list every section, and each of its links lands on a heading of the report.
+#[test]
+fn contents_links_land_on_headings() {
+    let (_dir, md, html) = rendered_run();
+    let links: Vec<&str> = html
+        .split("<a href=\"#")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap())
+        .collect();
+    assert!(links.len() >= 10, "{links:?}");
+    for anchor in [
+        "summary",
+        "hazards",
+        "negative-controls",
+        "unevidenced",
+        "scenario-cut",
+        "approval",
+    ] {
+        assert!(links.contains(&anchor), "{anchor} not in the contents");
+    }
+    for anchor in links {
+        assert!(
+            html.contains(&format!(" id=\"{anchor}\"")),
+            "#{anchor} lands nowhere in report.html"
+        );
+        assert!(
+            md.contains(&format!("<a id=\"{anchor}\"></a>")),
+            "#{anchor} lands nowhere in report.md"
+        );
+    }
+}

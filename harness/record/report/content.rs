@@ -1424,6 +1424,23 @@ pub fn build(view: &RunView, config: &ReportConfig) -> Vec<Block> {
     }
     out.extend(raw_data(view));
     out.extend(signatures(view));
+    let contents: Vec<(u8, String, String)> = out
+        .iter()
+        .filter_map(|b| match b {
+            Block::Heading {
+                level,
+                text,
+                anchor: Some(anchor),
+                ..
+            } => Some((*level, text.clone(), anchor.clone())),
+            _ => None,
+        })
+        .collect();
+    let at = out
+        .iter()
+        .position(|b| matches!(b, Block::Heading { anchor: Some(a), .. } if a == "summary"))
+        .unwrap_or(out.len());
+    out.insert(at, Block::Contents(contents));
     out
 }
 

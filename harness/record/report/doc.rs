@@ -122,6 +122,8 @@ pub enum Block {
     Signatures(Vec<String>),
     /// Starts a new printed page (HTML only).
     PageBreak,
+    /// The table of contents: (level, text, anchor) of every heading with an anchor.
+    Contents(Vec<(u8, String, String)>),
     /// The run banner: the overall verdict.
     Verdict {
         label: String,
