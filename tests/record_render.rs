@@ -479,8 +479,23 @@ fn rendering_twice_gives_identical_bytes_and_the_manifest_verifies() {
     }
     assert_eq!(read(dir.path(), "MANIFEST.sha256"), manifest);
 
-    // events, junit, summary, two reports, two traces for each of the four scenarios.
-    assert_eq!(names.len(), 13, "{names:?}");
+    // events, junit, summary, two reports, two traces for each of the four scenarios, and the
+    // nine figures report.md links.
+    assert_eq!(names.len(), 22, "{names:?}");
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with("figures/")).count(),
+        9
+    );
+    let md = read(dir.path(), "report.md");
+    for figure in names.iter().filter(|n| n.starts_with("figures/")) {
+        assert!(md.contains(&format!("]({figure})")), "{figure} not linked");
+        let svg = read(dir.path(), figure);
+        assert!(
+            svg.starts_with("<svg xmlns=") && svg.contains("<style>"),
+            "{figure}"
+        );
+    }
+    assert!(!md.contains("Figure (in report.html)"));
     let listed: Vec<&str> = manifest.lines().map(|l| &l[66..]).collect();
     assert_eq!(listed, names);
     let junit_hash =
@@ -489,7 +504,7 @@ fn rendering_twice_gives_identical_bytes_and_the_manifest_verifies() {
 
     let report = verify(dir.path());
     assert_eq!(report.problems, Vec::<String>::new());
-    assert_eq!((report.files, report.records), (13, 18));
+    assert_eq!((report.files, report.records), (22, 18));
 }
 
 fn problems_after(tamper: impl FnOnce(&Path)) -> Vec<String> {
@@ -643,7 +658,7 @@ fn the_commands_verify_and_re_render_a_run_directory() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "OK: 13 files, 18 records, hash chain intact\n"
+        "OK: 22 files, 18 records, hash chain intact\n"
     );
 
     // Outputs deleted and rendered again come back byte for byte, so the old manifest holds.

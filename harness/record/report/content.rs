@@ -1203,6 +1203,7 @@ fn clinical(s: &ScenarioView, config: &ReportConfig) -> Vec<Block> {
                 out.push(Block::Figure {
                     svg,
                     caption: "Estimated CSF baclofen level (engineering estimate) with the interruption and the first alarm or finding.".into(),
+                    file: None,
                 });
             }
         }
@@ -1441,8 +1442,36 @@ pub fn build(view: &RunView, config: &ReportConfig) -> Vec<Block> {
         .position(|b| matches!(b, Block::Heading { anchor: Some(a), .. } if a == "summary"))
         .unwrap_or(out.len());
     out.insert(at, Block::Contents(contents));
+    name_figures(&mut out);
     out
 }
+
+/// Where each figure is written beside the reports: `figures/<section>-<n>.svg`, numbered
+/// within the section (a scenario's anchor, or the run's) in the order they appear.
+fn name_figures(blocks: &mut [Block]) {
+    let mut section = "run".to_string();
+    let mut n = 0;
+    for b in blocks.iter_mut() {
+        match b {
+            Block::Heading {
+                level: 1,
+                anchor: Some(anchor),
+                ..
+            } => {
+                section = anchor.clone();
+                n = 0;
+            }
+            Block::Figure { file, .. } => {
+                n += 1;
+                *file = Some(format!("{FIGURES_DIR}/{section}-{n}.svg"));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The folder of the run directory the figures are written to.
+pub const FIGURES_DIR: &str = "figures";
 
 #[cfg(test)]
 mod tests {

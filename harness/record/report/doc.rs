@@ -114,10 +114,13 @@ pub enum Block {
     Grid(Vec<Block>),
     Table(Table),
     List(Vec<String>),
-    /// An inline SVG; Markdown shows the caption and points to report.html.
+    /// An inline SVG in HTML; also written beside the reports as `file` (under `figures/`),
+    /// which Markdown links.
     Figure {
         svg: String,
         caption: String,
+        /// Path relative to the run directory, given by `content::build`.
+        file: Option<String>,
     },
     Signatures(Vec<String>),
     /// Starts a new printed page (HTML only).

@@ -220,7 +220,7 @@ fn block(out: &mut String, b: &Block) {
             }
             out.push_str("</ul>\n");
         }
-        Block::Figure { svg, caption } => {
+        Block::Figure { svg, caption, .. } => {
             let _ = writeln!(
                 out,
                 "<figure>{svg}<figcaption>{}</figcaption></figure>",

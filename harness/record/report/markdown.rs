@@ -145,6 +145,20 @@ fn block(out: &mut String, b: &Block) {
             }
             out.push('\n');
         }
+        Block::Figure {
+            caption,
+            file: Some(file),
+            ..
+        } => {
+            // The alt text is the caption's title (before its colon); the caption follows.
+            let title = caption.split(':').next().unwrap_or(caption);
+            let _ = writeln!(
+                out,
+                "![{}]({file})\n",
+                inline(title).replace(['[', ']'], "")
+            );
+            let _ = writeln!(out, "<sub>{}</sub>\n", inline(caption));
+        }
         Block::Figure { caption, .. } => {
             let _ = writeln!(out, "*Figure (in report.html):* {}\n", inline(caption));
         }
