@@ -5,6 +5,7 @@ use pumphil::cli::diagnostic::render;
 use pumphil::expect::fixture;
 use pumphil::runner::bench;
 use pumphil::scenario;
+use pumphil::scenario::requirements;
 use std::path::{Path, PathBuf};
 
 fn files(dir: &str) -> Vec<PathBuf> {
@@ -133,6 +134,77 @@ fn every_scenario_the_arithmetic_refutes_is_refused_by_lint() {
         assert!(text.contains("help:"), "{stem}: no help in\n{text}");
         assert!(text.contains('^'), "{stem}: no caret in\n{text}");
         insta::assert_snapshot!(format!("lint-{stem}"), text);
+    }
+}
+
+#[test]
+fn every_bad_requirements_file_is_refused_with_its_place() {
+    let files: Vec<PathBuf> = files("tests/bad_inputs/requirements")
+        .into_iter()
+        .filter(|p| p.is_file())
+        .collect();
+    assert!(files.len() >= 4, "the corpus holds {} files", files.len());
+    for path in files {
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        let errors = requirements::load(&path).expect_err(&stem);
+        let text = errors.to_string();
+        assert_eq!(render(&errors), text, "{stem}");
+        assert!(text.contains("help:"), "{stem}: no help in\n{text}");
+        assert!(
+            has_place(&text, &path),
+            "{stem}: no file:line:col in\n{text}"
+        );
+        insta::assert_snapshot!(format!("requirements-{stem}"), text);
+    }
+}
+
+/// A scenario that names a requirement the shipped requirements.toml does not define is refused
+/// by lint and by run, placed at the id in the scenario file.
+#[test]
+fn a_scenario_naming_an_undefined_requirement_is_refused() {
+    let shipped = requirements::load(Path::new("requirements.toml")).unwrap();
+    let path = Path::new("tests/bad_inputs/requirements/scenarios/unknown-requirement.toml");
+    let s = scenario::load(path).unwrap();
+    let errors = requirements::unknown_in(&shipped, std::slice::from_ref(&s));
+    assert_eq!(errors.len(), 1);
+    let text = errors[0].to_string();
+    assert!(has_place(&text, path), "{text}");
+    insta::assert_snapshot!("requirements-unknown-in-scenario", text);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pumphil"))
+        .args([
+            "lint",
+            "--no-fixtures",
+            "--requirements",
+            "requirements.toml",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("PH-REQ-11"), "{stderr}");
+}
+
+/// The shipped requirements file parses, every scenario's ids are defined in it, and every
+/// requirement traces to a risk control and every control to a hazard.
+#[test]
+fn shipped_requirements_cover_the_shipped_scenarios() {
+    let shipped = requirements::load(Path::new("requirements.toml")).unwrap();
+    let scenarios =
+        scenario::paths::load_all(&scenario::files_in(Path::new("scenarios")).unwrap()).unwrap();
+    let unknown = requirements::unknown_in(&shipped, &scenarios);
+    assert!(unknown.is_empty(), "{}", unknown[0]);
+    assert_eq!(shipped.hazards.len(), 6);
+    for h in &shipped.hazards {
+        assert!(
+            shipped
+                .risk_controls
+                .iter()
+                .any(|c| c.hazards.contains(&h.id)),
+            "hazard {} has no risk control",
+            h.id
+        );
     }
 }
 

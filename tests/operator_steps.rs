@@ -98,7 +98,7 @@ fn bench_scenario(timeout: &str) -> String {
     format!(
         r#"id = "operator-on-bench"
 title = "An operator step on a real-time bench"
-requirements = ["PH-REQ-001"]
+requirements = ["PH-REQ-020"]
 hazard = "catheter disconnection"
 
 [device]

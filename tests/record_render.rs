@@ -158,6 +158,7 @@ fn events() -> Vec<RunEvent> {
                 })
                 .collect(),
             csf: Default::default(),
+            requirements: None,
         },
         // line 2
         started("basic", None),
@@ -295,11 +296,16 @@ fn suite<'a>(xml: &'a str, id: &str) -> &'a str {
     &xml[start..end]
 }
 
-/// The text of `<testcase name="name" ...>` through its `</testcase>` within a suite.
+/// The text of `<testcase name="name" ...>` through its `</testcase>` within a suite, or the
+/// whole tag when it closes itself.
 fn case<'a>(suite: &'a str, name: &str) -> &'a str {
     let start = suite
         .find(&format!("<testcase name=\"{name}\""))
         .unwrap_or_else(|| panic!("no case {name}"));
+    let tag_end = suite[start..].find('>').expect("tag end") + start;
+    if suite[..tag_end].ends_with('/') {
+        return &suite[start..=tag_end];
+    }
     let end = suite[start..].find("</testcase>").expect("case end") + start;
     &suite[start..end]
 }
@@ -310,9 +316,12 @@ fn junit_has_a_suite_per_scenario_and_inverts_negative_controls() {
     let xml = read(dir.path(), "junit.xml");
     assert_well_formed(&xml);
     // 2 + 3 + 1 + 1 cases; failures: 1 (basic) + 1 (control not caught); errors: refused, cut.
-    assert!(xml.contains(&format!(
-        "<testsuites name=\"pumphil {RUN_ID}\" tests=\"7\" failures=\"2\" errors=\"2\">"
-    )));
+    assert!(
+        xml.contains(&format!(
+            "<testsuites name=\"pumphil {RUN_ID}\" tests=\"7\" skipped=\"0\" failures=\"2\" errors=\"2\" timestamp=\"2026-03-01T08:00:00.000+00:00\""
+        )),
+        "{xml}"
+    );
     let order: Vec<usize> = ["basic", "neg-stall", "refused", "cut"]
         .iter()
         .map(|id| {
@@ -324,12 +333,24 @@ fn junit_has_a_suite_per_scenario_and_inverts_negative_controls() {
 
     let basic = suite(&xml, "basic");
     assert!(basic.starts_with(
-        "<testsuite name=\"basic\" tests=\"2\" failures=\"1\" errors=\"0\" time=\"1.234\">"
+        "<testsuite name=\"basic\" tests=\"2\" skipped=\"0\" errors=\"0\" failures=\"1\" timestamp=\""
     ));
+    assert!(basic.contains(" time=\"1.234\" hostname=\""), "{basic}");
+    // Properties a CI system shows beside the suite: traceability and reproduction.
+    for property in [
+        "<property name=\"requirements\" value=\"REQ-1\"/>",
+        "<property name=\"hazard\" value=\"over-infusion\"/>",
+        "<property name=\"seed\" value=\"7\"/>",
+        "<property name=\"pump_serial_number\" value=\"EMU-0001\"/>",
+        "<property name=\"scenario_path\" value=\"scenarios/basic.toml\"/>",
+        "<property name=\"scenario_sha256\" value=\"abab",
+    ] {
+        assert!(basic.contains(property), "{property} in {basic}");
+    }
     let passing = case(basic, "delivered-volume");
     assert_eq!(
         passing,
-        "<testcase name=\"delivered-volume\" classname=\"basic\">"
+        "<testcase name=\"delivered-volume\" classname=\"basic\" time=\"0.000\"/>"
     );
     let failing = case(basic, "alarm-onset:low_reservoir");
     assert!(failing.contains(
@@ -342,8 +363,9 @@ fn junit_has_a_suite_per_scenario_and_inverts_negative_controls() {
 
     let control = suite(&xml, "neg-stall");
     assert!(control.starts_with(
-        "<testsuite name=\"neg-stall\" tests=\"3\" failures=\"1\" errors=\"0\" time=\"0.500\">"
+        "<testsuite name=\"neg-stall\" tests=\"3\" skipped=\"0\" errors=\"0\" failures=\"1\" timestamp=\""
     ));
+    assert!(control.contains(" time=\"0.500\" hostname=\""));
     let caught = case(control, "alarm-onset:motor_stall");
     assert!(caught.contains("<system-out>failed as required by negative control\n"));
     assert!(!caught.contains("<failure"));
@@ -354,16 +376,18 @@ fn junit_has_a_suite_per_scenario_and_inverts_negative_controls() {
     assert!(!collateral.contains("<failure"));
 
     let refused = suite(&xml, "refused");
-    assert!(refused.contains("tests=\"1\" failures=\"0\" errors=\"1\" time=\"0.000\""));
+    assert!(
+        refused.contains("tests=\"1\" skipped=\"0\" errors=\"1\" failures=\"0\" time=\"0.000\"")
+    );
     assert!(refused.contains(
-        "<property name=\"kind\" value=\"scenario\"/>\n      <property name=\"verdict\" value=\"ERROR\"/>"
+        "<property name=\"kind\" value=\"scenario\"/>\n            <property name=\"verdict\" value=\"ERROR\"/>"
     ));
     assert!(
-        refused.contains("<error type=\"ERROR\" message=\"fixture &quot;x.csv&quot; missing\"/>")
+        refused.contains("<error message=\"fixture &quot;x.csv&quot; missing\" type=\"ERROR\"/>")
     );
     let cut = suite(&xml, "cut");
     assert!(cut.contains(
-        "<testcase name=\"scenario-completed\" classname=\"cut\">\n      <error type=\"INCOMPLETE\" message=\"the record ends before this scenario finished\"/>"
+        "<testcase name=\"scenario-completed\" classname=\"cut\" time=\"0.000\">\n            <error message=\"the record ends before this scenario finished\" type=\"INCOMPLETE\"/>"
     ));
 }
 
@@ -459,8 +483,23 @@ fn rendering_twice_gives_identical_bytes_and_the_manifest_verifies() {
     }
     assert_eq!(read(dir.path(), "MANIFEST.sha256"), manifest);
 
-    // events, junit, summary, two reports, two traces for each of the four scenarios.
-    assert_eq!(names.len(), 13, "{names:?}");
+    // events, junit, summary, two reports, two traces for each of the four scenarios, and the
+    // nine figures report.md links.
+    assert_eq!(names.len(), 22, "{names:?}");
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with("figures/")).count(),
+        9
+    );
+    let md = read(dir.path(), "report.md");
+    for figure in names.iter().filter(|n| n.starts_with("figures/")) {
+        assert!(md.contains(&format!("]({figure})")), "{figure} not linked");
+        let svg = read(dir.path(), figure);
+        assert!(
+            svg.starts_with("<svg xmlns=") && svg.contains("<style>"),
+            "{figure}"
+        );
+    }
+    assert!(!md.contains("Figure (in report.html)"));
     let listed: Vec<&str> = manifest.lines().map(|l| &l[66..]).collect();
     assert_eq!(listed, names);
     let junit_hash =
@@ -469,7 +508,7 @@ fn rendering_twice_gives_identical_bytes_and_the_manifest_verifies() {
 
     let report = verify(dir.path());
     assert_eq!(report.problems, Vec::<String>::new());
-    assert_eq!((report.files, report.records), (13, 18));
+    assert_eq!((report.files, report.records), (22, 18));
 }
 
 fn problems_after(tamper: impl FnOnce(&Path)) -> Vec<String> {
@@ -623,7 +662,7 @@ fn the_commands_verify_and_re_render_a_run_directory() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "OK: 13 files, 18 records, hash chain intact, unsigned run, 0 electronic signature(s)\n"
+        "OK: 22 files, 18 records, hash chain intact, unsigned run, 0 electronic signature(s)\n"
     );
 
     // Outputs deleted and rendered again come back byte for byte, so the old manifest holds.

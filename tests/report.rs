@@ -211,6 +211,7 @@ fn synthetic_run(dir: &Path) {
             })
             .collect(),
         csf: Default::default(),
+        requirements: None,
     });
 
     emit(started(
@@ -410,8 +411,11 @@ fn negative_controls_are_distinct_from_real_failures() {
 #[test]
 fn deviations_are_listed() {
     let (_dir, md, _) = rendered_run();
-    assert!(md.contains("| `bad` | — | retry | status request seq 14 timed out after 250 ms; re-sent (attempt 2 of 4) |"));
-    assert!(md.contains("| `cut` | 30m | ⚠️ **record ends** |"));
+    assert!(md.contains("| `bad` | — | retry | 1 | status request seq 14 timed out after 250 ms; re-sent (attempt 2 of 4) |"));
+    assert!(md.contains("| `cut` | 30m | ⚠️ **record ends** | 1 |"));
+    // Listed once: the scenario's own section counts them and points to the table.
+    assert_eq!(md.matches("seq 14 timed out").count(), 1, "{md}");
+    assert!(md.contains("1 × retry; each is listed once, under Deviations."));
     assert!(md.contains("**truncated record**"));
 }
 
@@ -707,5 +711,87 @@ fn report_prints_to_pdf_on_a4_and_letter() {
             }
             _ => eprintln!("note: pdftotext not found; the run id on every page was not checked"),
         }
+    }
+}
+
+/// A run given the shipped requirements.toml records it, and its report traces each hazard
+/// through its risk controls to the scenario that passed, and lists every hazard, control and
+/// requirement the run left without passing evidence.
+#[test]
+fn the_report_traces_hazards_from_the_recorded_requirements_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_pumphil"))
+        .args([
+            "run",
+            "--plain",
+            "--quiet",
+            "--requirements",
+            "requirements.toml",
+            "--reports",
+        ])
+        .arg(dir.path())
+        .arg("scenarios/catheter-disconnect.toml")
+        .output()
+        .expect("pumphil run");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let run_dir = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let events = std::fs::read_to_string(run_dir.join("events.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
+    assert_eq!(first["requirements"]["path"], "requirements.toml");
+    assert_eq!(first["requirements"]["hazards"][0]["id"], "HAZ-01");
+    let md = std::fs::read_to_string(run_dir.join(MARKDOWN_FILE)).unwrap();
+    assert!(
+        md.contains("6 hazard(s), 8 risk control(s), 14 requirement(s)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| RC-01: Delivery is measured at the catheter tip"),
+        "{md}"
+    );
+    assert!(md.contains("catheter-disconnect (emulator)"), "{md}");
+    // Only the disconnect ran: every other hazard lacks evidence, and HAZ-01 does not.
+    assert!(md.contains("5 hazard(s) without passing evidence"), "{md}");
+    assert!(!md.contains("> HAZ-01:"), "{md}");
+    assert!(md.contains("> PH-REQ-050: no scenario names it"), "{md}");
+    assert!(
+        md.contains("| `catheter-disconnect` | scenario | PH-REQ-020, PH-REQ-021 | HAZ-01 |"),
+        "{md}"
+    );
+}
+
+/// The contents list every section, and each of its links lands on a heading of the report.
+#[test]
+fn contents_links_land_on_headings() {
+    let (_dir, md, html) = rendered_run();
+    let links: Vec<&str> = html
+        .split("<a href=\"#")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap())
+        .collect();
+    assert!(links.len() >= 10, "{links:?}");
+    for anchor in [
+        "summary",
+        "hazards",
+        "negative-controls",
+        "unevidenced",
+        "scenario-cut",
+        "approval",
+    ] {
+        assert!(links.contains(&anchor), "{anchor} not in the contents");
+    }
+    for anchor in links {
+        assert!(
+            html.contains(&format!(" id=\"{anchor}\"")),
+            "#{anchor} lands nowhere in report.html"
+        );
+        assert!(
+            md.contains(&format!("<a id=\"{anchor}\"></a>")),
+            "#{anchor} lands nowhere in report.md"
+        );
     }
 }

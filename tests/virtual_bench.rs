@@ -97,7 +97,7 @@ fn an_external_device_in_virtual_time_runs_a_whole_scenario_as_the_built_in_emul
 /// One day at 400 µg/day with the bench plant's actual reservoir judged.
 const PLANT_SCENARIO: &str = r#"id = "plant-judged"
 title = "The bench plant's reservoir follows the delivery"
-requirements = ["PH-REQ-001"]
+requirements = ["PH-REQ-020"]
 hazard = "over- or under-infusion"
 
 [device]

@@ -77,6 +77,7 @@ fn run_scenario(
         retries: pumphil::runner::devices::DEFAULT_RETRIES,
         csf: Default::default(),
         allow_expired_calibration: false,
+        requirements: None,
     };
     let start = Instant::now();
     let outcome = runtime

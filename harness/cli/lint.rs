@@ -2,7 +2,7 @@
 
 use super::{diagnostic, exit};
 use crate::expect::{self, fixture};
-use crate::scenario::paths;
+use crate::scenario::{paths, requirements};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -12,6 +12,10 @@ pub struct LintArgs {
     /// Skip the fixture files (alarm windows are still checked against the arithmetic).
     #[arg(long)]
     pub no_fixtures: bool,
+    /// Hazards, risk controls and requirements the scenarios' ids must be defined in (default:
+    /// requirements.toml beside scenarios/, when it exists).
+    #[arg(long, value_name = "PATH")]
+    pub requirements: Option<PathBuf>,
 }
 
 /// What to do when a scenario's alarm windows disagree with the reference arithmetic.
@@ -35,6 +39,22 @@ pub fn run(args: &LintArgs) -> u8 {
         }
     };
     let mut problems = 0;
+    match requirements::locate(args.requirements.as_deref()).map(|p| requirements::load(&p)) {
+        Some(Ok(loaded)) => {
+            for problem in requirements::unknown_in(&loaded, &scenarios) {
+                diagnostic::show(&problem);
+                problems += 1;
+            }
+        }
+        Some(Err(errors)) => {
+            problems += errors.0.len();
+            diagnostic::show(&errors);
+        }
+        None => eprintln!(
+            "note: no {} here and no --requirements: the scenarios' requirement ids are not checked against a list",
+            requirements::DEFAULT_PATH
+        ),
+    }
     for s in &scenarios {
         let root = fixture::default_root(&s.path);
         let found = expect::lint::lint(s, (!args.no_fixtures).then_some(root.as_path()));

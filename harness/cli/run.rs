@@ -57,6 +57,10 @@ pub struct RunArgs {
     /// bench file's `signing_key`.
     #[arg(long, env = "PUMPHIL_SIGN_KEY", value_name = "KEY")]
     pub sign_key: Option<PathBuf>,
+    /// Hazards, risk controls and requirements the scenarios trace to (default:
+    /// requirements.toml beside scenarios/, when it exists).
+    #[arg(long, value_name = "PATH")]
+    pub requirements: Option<PathBuf>,
 }
 
 fn pumphil_retries() -> u32 {
@@ -88,6 +92,7 @@ pub fn run(args: &RunArgs) -> u8 {
             clearance_ml_per_h: args.csf_clearance_ml_per_h,
         },
         allow_expired_calibration: args.allow_expired_calibration,
+        requirements: crate::scenario::requirements::locate(args.requirements.as_deref()),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

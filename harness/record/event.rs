@@ -134,6 +134,10 @@ pub enum RunEvent {
         scenarios: Vec<PlannedScenario>,
         /// Parameters of the report's CSF estimate.
         csf: crate::expect::csf::CsfParams,
+        /// The requirements file the scenarios trace to (path, SHA-256 and its parsed hazards,
+        /// risk controls and requirements), so the report traces from the record alone; None
+        /// when the run had none.
+        requirements: Option<crate::scenario::requirements::Requirements>,
     },
     ScenarioStarted {
         scenario: String,

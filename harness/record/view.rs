@@ -36,6 +36,8 @@ pub struct RunHeader {
     /// The scenarios the run was given, in order.
     pub planned: Vec<PlannedScenario>,
     pub csf: crate::expect::csf::CsfParams,
+    /// The hazards, risk controls and requirements the scenarios trace to, as recorded.
+    pub requirements: Option<crate::scenario::requirements::Requirements>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +150,8 @@ pub struct ScenarioView {
     pub finished: Option<Finished>,
     /// Samples recorded (the `samples` above may be a thinned subset).
     pub sample_count: u64,
+    /// When `scenario_started` was written (UTC, RFC 3339).
+    pub started_utc: Option<String>,
 }
 
 impl ScenarioView {
@@ -404,6 +408,7 @@ impl Fold {
                 jobs,
                 scenarios,
                 csf,
+                requirements,
             } => {
                 for planned in &scenarios {
                     let s = self.scenario_mut(&planned.id);
@@ -413,6 +418,7 @@ impl Fold {
                 self.view.run = Some(RunHeader {
                     schema_version,
                     csf,
+                    requirements,
                     run_id,
                     started_utc,
                     harness_version,
@@ -449,6 +455,7 @@ impl Fold {
                 expected_alarms,
             } => {
                 let s = self.scenario_mut(&scenario);
+                s.started_utc = Some(record.at_utc.clone());
                 s.started = true;
                 s.title = title;
                 s.description = description;

@@ -19,6 +19,10 @@ pub enum RunError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Bench(InputError),
+    /// The requirements file is wrong, or a scenario names a requirement it does not define.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Requirements(InputErrors),
     /// An input file read during checking could not be hashed: the record would hold no proof
     /// of what was run.
     #[error("{}: cannot hash this input for the record: {source}", path.display())]
@@ -71,6 +75,7 @@ impl RunError {
             | RunError::Fixtures(_)
             | RunError::Bench(_)
             | RunError::SignKey(_)
+            | RunError::Requirements(_)
             | RunError::Hash { .. } => exit::USAGE,
             RunError::RunDirectory { .. } | RunError::Record { .. } | RunError::Runtime(_) => {
                 exit::INFRASTRUCTURE

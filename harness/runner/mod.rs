@@ -23,6 +23,7 @@ use crate::record::verdict;
 use crate::record::{
     FileRef, Journal, Mode, PlannedScenario, RunEvent, ScenarioKind, ScenarioVerdict,
 };
+use crate::scenario::requirements::{self, Requirements};
 use crate::scenario::{InputErrors, Scenario};
 use console::Console;
 pub use error::RunError;
@@ -52,6 +53,9 @@ pub struct RunOptions {
     pub csf: crate::expect::csf::CsfParams,
     /// A bench balance whose calibration is past due is recorded as expired, not refused.
     pub allow_expired_calibration: bool,
+    /// The requirements file (hazards, risk controls, requirements) the scenarios trace to;
+    /// None runs without one, and the report says the hazards are not traced.
+    pub requirements: Option<PathBuf>,
 }
 
 /// The outcome of a run: its directory, the exit code, and what stopped it early, if anything.
@@ -115,8 +119,19 @@ struct Prepared {
 
 /// Loads the scenarios and checks their fixtures, hashing every input for the record: an input
 /// that cannot be hashed stops the run, since the record would not prove what was run.
-fn prepare(opts: &RunOptions) -> Result<Vec<Prepared>, RunError> {
+fn prepare(opts: &RunOptions) -> Result<(Vec<Prepared>, Option<Requirements>), RunError> {
     let scenarios = crate::scenario::paths::expand_and_load(&opts.paths)?;
+    let requirements = match &opts.requirements {
+        Some(path) => {
+            let loaded = requirements::load(path).map_err(RunError::Requirements)?;
+            let unknown = requirements::unknown_in(&loaded, &scenarios);
+            if !unknown.is_empty() {
+                return Err(RunError::Requirements(InputErrors(unknown)));
+            }
+            Some(loaded)
+        }
+        None => None,
+    };
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for scenario in scenarios {
@@ -155,7 +170,7 @@ fn prepare(opts: &RunOptions) -> Result<Vec<Prepared>, RunError> {
         }
     }
     if errors.is_empty() {
-        Ok(out)
+        Ok((out, requirements))
     } else {
         Err(RunError::Fixtures(InputErrors(errors)))
     }
@@ -199,7 +214,7 @@ pub async fn run_signed(
     opts: RunOptions,
     signer: Option<Arc<crate::record::signing::StationKey>>,
 ) -> Result<RunOutcome, RunError> {
-    let prepared = prepare(&opts)?;
+    let (prepared, requirements) = prepare(&opts)?;
     let bench = match &opts.bench {
         Some(path) => Some(Arc::new(
             bench::load_with(
@@ -263,6 +278,7 @@ pub async fn run_signed(
             })
             .collect(),
         csf: opts.csf,
+        requirements,
     });
 
     let semaphore = Arc::new(Semaphore::new(jobs));

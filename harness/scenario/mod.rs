@@ -9,6 +9,7 @@ pub mod input;
 pub mod model;
 pub mod paths;
 pub mod raw;
+pub mod requirements;
 
 pub use error::{InputError, InputErrors};
 pub use model::*;

@@ -15,6 +15,9 @@ pub struct Scenario {
     pub title: String,
     pub description: String,
     pub requirements: Vec<String>,
+    /// Where each of `requirements` is written in the file (for errors about unknown ids).
+    #[serde(skip)]
+    pub requirement_spans: Vec<std::ops::Range<usize>>,
     pub hazard: String,
     pub negative_control: Option<NegativeControl>,
     pub device: DeviceSetup,

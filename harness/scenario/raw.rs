@@ -12,7 +12,7 @@ pub struct RawScenario {
     pub title: String,
     #[serde(default)]
     pub description: String,
-    pub requirements: S<Vec<String>>,
+    pub requirements: S<Vec<S<String>>>,
     pub hazard: String,
     pub negative_control: Option<S<RawNegativeControl>>,
     pub device: RawDevice,

@@ -1,40 +1,22 @@
-//! `junit.xml`: one testsuite per scenario, one testcase per check.
+//! `junit.xml`: one testsuite per scenario, one testcase per check, built as a typed
+//! `quick_junit::Report` (the model nextest writes with) rather than by hand.
 //!
 //! A negative control inverts its required checks: they pass in JUnit when they failed against
-//! the defective device, and fail when the defect slipped through.
+//! the defective device, and fail when the defect slipped through. A scenario never started is
+//! `<skipped>`, and the run's own suite then carries an error, so no consumer reads a run that
+//! left scenarios out as green.
 
 use crate::record::schema::CheckResult;
 use crate::record::verdict::is_required;
-use crate::record::view::{RunView, ScenarioView};
+use crate::record::view::{Progress, RunView, ScenarioView};
 use crate::record::ScenarioVerdict;
-use std::fmt::Write;
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+use std::time::Duration;
 
 pub const FILE: &str = "junit.xml";
 
-/// Escapes text for XML attributes and content; drops control characters XML 1.0 forbids.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' | '\t' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[derive(Default)]
-struct Counts {
-    tests: usize,
-    failures: usize,
-    errors: usize,
-}
+/// The suite that stands for the run when its record is not whole.
+pub const RUN_SUITE: &str = "pumphil-run";
 
 fn details(result: &CheckResult) -> String {
     let margin = result
@@ -47,97 +29,128 @@ fn details(result: &CheckResult) -> String {
     )
 }
 
-fn testcase(
-    out: &mut String,
-    id: &str,
-    result: &CheckResult,
-    control: Option<&[String]>,
-    counts: &mut Counts,
-) {
-    counts.tests += 1;
-    let _ = write!(
-        out,
-        "    <testcase name=\"{}\" classname=\"{}\">",
-        escape(&result.name),
-        escape(id)
-    );
-    let text = escape(&details(result));
+fn failure(message: String, description: Option<String>) -> TestCaseStatus {
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+    status.set_message(message);
+    if let Some(text) = description {
+        status.set_description(text);
+    }
+    status
+}
+
+fn error(kind: &str, message: &str) -> TestCaseStatus {
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    status.set_type(kind).set_message(message);
+    status
+}
+
+fn check_case(id: &str, result: &CheckResult, control: Option<&[String]>) -> TestCase {
+    let text = details(result);
     let required = control.is_some_and(|m| is_required(m, &result.name));
     if result.not_evaluated() {
-        let _ = write!(
-            out,
-            "\n      <skipped message=\"not evaluated\">{text}</skipped>\n    "
-        );
-        out.push_str("</testcase>\n");
-        return;
+        // Neither passed nor failed: a consumer must not count it green.
+        let mut skipped = TestCaseStatus::skipped();
+        skipped.set_message("not evaluated").set_description(text);
+        let mut case = TestCase::new(result.name.as_str(), skipped);
+        case.set_classname(id).set_time(Duration::ZERO);
+        return case;
     }
-    match (result.passed(), control.is_some(), required) {
-        (true, true, true) => {
-            counts.failures += 1;
-            let message = format!(
-                "negative control not caught: {} passed against a defective device",
-                result.name
-            );
-            let _ = write!(
-                out,
-                "\n      <failure message=\"{}\">{text}</failure>\n    ",
-                escape(&message)
-            );
-        }
-        (true, _, _) => {}
-        (false, true, true) => {
-            let _ = write!(
-                out,
-                "\n      <system-out>failed as required by negative control\n{text}</system-out>\n    "
-            );
-        }
-        (false, true, false) => {
-            let _ = write!(
-                out,
-                "\n      <system-out>also failed against the defective device (not required by the negative control)\n{text}</system-out>\n    "
-            );
-        }
-        (false, false, _) => {
-            counts.failures += 1;
-            let message = format!(
-                "{}: measured {}, expected {}",
-                result.name, result.measured, result.expected
-            );
-            let _ = write!(
-                out,
-                "\n      <failure message=\"{}\">{text}</failure>\n    ",
-                escape(&message)
-            );
-        }
+    let (status, out) = match (result.passed(), control.is_some(), required) {
+        (true, true, true) => (
+            failure(
+                format!(
+                    "negative control not caught: {} passed against a defective device",
+                    result.name
+                ),
+                Some(text),
+            ),
+            None,
+        ),
+        (true, _, _) => (TestCaseStatus::success(), None),
+        (false, true, true) => (
+            TestCaseStatus::success(),
+            Some(format!("failed as required by negative control\n{text}")),
+        ),
+        (false, true, false) => (
+            TestCaseStatus::success(),
+            Some(format!(
+                "also failed against the defective device (not required by the negative control)\n{text}"
+            )),
+        ),
+        (false, false, _) => (
+            failure(
+                format!(
+                    "{}: measured {}, expected {}",
+                    result.name, result.measured, result.expected
+                ),
+                Some(text),
+            ),
+            None,
+        ),
+    };
+    let mut case = TestCase::new(result.name.as_str(), status);
+    case.set_classname(id).set_time(Duration::ZERO);
+    if let Some(out) = out {
+        case.set_system_out(out);
     }
-    out.push_str("</testcase>\n");
+    case
 }
 
-fn error_case(
-    out: &mut String,
-    id: &str,
-    verdict: ScenarioVerdict,
-    message: &str,
-    counts: &mut Counts,
-) {
-    counts.tests += 1;
-    counts.errors += 1;
-    let _ = writeln!(
-        out,
-        "    <testcase name=\"scenario-completed\" classname=\"{}\">\n      <error type=\"{}\" message=\"{}\"/>\n    </testcase>",
-        escape(id),
-        verdict.label(),
-        escape(message)
-    );
+fn completion_case(id: &str, status: TestCaseStatus) -> TestCase {
+    let mut case = TestCase::new("scenario-completed", status);
+    case.set_classname(id).set_time(Duration::ZERO);
+    case
 }
 
-fn suite(out: &mut String, view: &RunView, s: &ScenarioView) -> Counts {
-    let mut counts = Counts::default();
+fn timestamp(utc: Option<&str>) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(utc?).ok()
+}
+
+fn properties(view: &RunView, s: &ScenarioView) -> Vec<Property> {
+    let mut out = vec![
+        Property::new("kind", s.kind().name()),
+        Property::new("verdict", s.verdict().label()),
+        Property::new("requirements", s.requirements.join(",")),
+        Property::new("hazard", s.hazard.as_str()),
+    ];
+    let hazards = crate::record::report::traceability::hazards_of(view, s);
+    if !hazards.is_empty() {
+        out.push(Property::new("hazard_ids", hazards.join(",")));
+    }
+    if let Some(run) = &view.run {
+        out.push(Property::new("seed", run.seed.to_string()));
+        out.push(Property::new("commit", run.git_commit.as_str()));
+        out.push(Property::new("mode", run.mode.name()));
+    }
+    if let Some(device) = &s.device {
+        out.push(Property::new(
+            "pump_serial_number",
+            device.serial_number.as_str(),
+        ));
+    }
+    let planned = view
+        .run
+        .as_ref()
+        .and_then(|r| r.planned.iter().find(|p| p.id == s.id));
+    let (path, sha256) = match (&s.file, planned) {
+        (Some(f), _) => (Some(f.path.as_str()), Some(f.sha256.as_str())),
+        (None, Some(p)) => (Some(p.path.as_str()), Some(p.sha256.as_str())),
+        (None, None) => (None, None),
+    };
+    if let (Some(path), Some(sha256)) = (path, sha256) {
+        out.push(Property::new("scenario_path", path));
+        out.push(Property::new("scenario_sha256", sha256));
+    }
+    out
+}
+
+fn suite(view: &RunView, s: &ScenarioView) -> TestSuite {
+    let mut suite = TestSuite::new(s.id.as_str());
     let control: Option<&[String]> = s.negative_control.as_ref().map(|nc| &nc.must_fail[..]);
     let verdict = s.verdict();
-    let mut cases = String::new();
+    suite.add_properties(properties(view, s));
     for result in &s.checks {
-        testcase(&mut cases, &s.id, result, control, &mut counts);
+        suite.add_test_case(check_case(&s.id, result, control));
     }
     let judged = !matches!(
         verdict,
@@ -149,14 +162,15 @@ fn suite(out: &mut String, view: &RunView, s: &ScenarioView) -> Counts {
                 .iter()
                 .any(|c| is_required(std::slice::from_ref(m), &c.name))
         }) {
-            counts.tests += 1;
-            counts.failures += 1;
-            let _ = writeln!(
-                cases,
-                "    <testcase name=\"{}\" classname=\"{}\">\n      <failure message=\"negative control not caught: required check was never judged\"/>\n    </testcase>",
-                escape(name),
-                escape(&s.id)
+            let mut case = TestCase::new(
+                name.as_str(),
+                failure(
+                    "negative control not caught: required check was never judged".into(),
+                    None,
+                ),
             );
+            case.set_classname(s.id.as_str()).set_time(Duration::ZERO);
+            suite.add_test_case(case);
         }
     }
     match &s.finished {
@@ -165,22 +179,22 @@ fn suite(out: &mut String, view: &RunView, s: &ScenarioView) -> Counts {
                 .reason
                 .as_deref()
                 .unwrap_or("scenario did not complete");
-            error_case(&mut cases, &s.id, verdict, message, &mut counts);
+            suite.add_test_case(completion_case(&s.id, error(verdict.label(), message)));
         }
-        None if s.started => error_case(
-            &mut cases,
-            &s.id,
-            verdict,
-            "the record ends before this scenario finished",
-            &mut counts,
-        ),
-        None => error_case(
-            &mut cases,
-            &s.id,
-            verdict,
-            "planned but never started",
-            &mut counts,
-        ),
+        None if s.progress() == Progress::NeverStarted => {
+            let mut skipped = TestCaseStatus::skipped();
+            skipped.set_message("planned but never started: the run stopped before it");
+            suite.add_test_case(completion_case(&s.id, skipped));
+        }
+        None => {
+            suite.add_test_case(completion_case(
+                &s.id,
+                error(
+                    verdict.label(),
+                    "the record ends before this scenario finished",
+                ),
+            ));
+        }
         Some(_) => {}
     }
     let deviations: Vec<String> = view
@@ -196,87 +210,86 @@ fn suite(out: &mut String, view: &RunView, s: &ScenarioView) -> Counts {
             )
         })
         .collect();
-    let seconds = s
-        .finished
-        .as_ref()
-        .map_or(0.0, |f| f.wall_ms as f64 / 1000.0);
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{seconds:.3}\">",
-        escape(&s.id),
-        counts.tests,
-        counts.failures,
-        counts.errors
-    );
-    let _ = writeln!(
-        out,
-        "    <properties>\n      <property name=\"kind\" value=\"{}\"/>\n      <property name=\"verdict\" value=\"{}\"/>\n    </properties>",
-        s.kind().name(),
-        verdict.label()
-    );
-    out.push_str(&cases);
     if !deviations.is_empty() {
-        let _ = writeln!(
-            out,
-            "    <system-err>{}</system-err>",
-            escape(&deviations.join("\n"))
-        );
+        suite.set_system_err(deviations.join("\n"));
     }
-    out.push_str("  </testsuite>\n");
-    counts
+    let seconds = s.finished.as_ref().map_or(0, |f| f.wall_ms);
+    suite.set_time(Duration::from_millis(seconds));
+    if let Some(at) = timestamp(s.started_utc.as_deref()) {
+        suite.set_timestamp(at);
+    }
+    if let Some(run) = &view.run {
+        suite
+            .extra
+            .insert("hostname".into(), run.host.as_str().into());
+    }
+    suite
 }
 
 /// A suite for the run itself when the run's verdict is worse than its scenarios' (no run end,
-/// a torn or broken line, a record that could not be written): the scenarios' suites alone would
-/// not show it. Its error's `type` is the run's verdict.
-fn run_suite(out: &mut String, view: &RunView) -> Counts {
-    let mut counts = Counts::default();
+/// a torn or broken line, a record that could not be written) or scenarios were never started:
+/// the scenarios' suites alone would not show it. Its error's `type` is the run's verdict.
+fn run_suite(view: &RunView) -> Option<TestSuite> {
     let verdicts: Vec<ScenarioVerdict> = view.scenarios.iter().map(|s| s.verdict()).collect();
     let overall = view.verdict();
-    if overall <= crate::record::verdict::run_verdict(&verdicts, false) {
-        return counts;
+    let never_started: Vec<&str> = view
+        .scenarios
+        .iter()
+        .filter(|s| s.progress() == Progress::NeverStarted)
+        .map(|s| s.id.as_str())
+        .collect();
+    if overall <= crate::record::verdict::run_verdict(&verdicts, false) && never_started.is_empty()
+    {
+        return None;
     }
     let mut why: Vec<String> = view
         .gaps()
         .into_iter()
         .filter(|g| !g.contains("; scenario "))
         .collect();
+    if !never_started.is_empty() {
+        why.push(format!("never started: {}", never_started.join(", ")));
+    }
     if let Some(end) = &view.end {
         why.push(format!("the run recorded exit code {}", end.exit_code));
     }
-    counts.tests += 1;
-    counts.errors += 1;
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"{RUN_SUITE}\" tests=\"1\" failures=\"0\" errors=\"1\" time=\"0.000\">\n    <testcase name=\"run-completed\" classname=\"{RUN_SUITE}\">\n      <error type=\"{}\" message=\"{}\"/>\n    </testcase>\n  </testsuite>",
-        overall.word(),
-        escape(&why.join("; "))
-    );
-    counts
+    let mut suite = TestSuite::new(RUN_SUITE);
+    let mut case = TestCase::new("run-completed", error(overall.word(), &why.join("; ")));
+    case.set_classname(RUN_SUITE).set_time(Duration::ZERO);
+    suite.add_test_case(case).set_time(Duration::ZERO);
+    if let Some(run) = &view.run {
+        suite
+            .extra
+            .insert("hostname".into(), run.host.as_str().into());
+        if let Some(at) = timestamp(Some(&run.started_utc)) {
+            suite.set_timestamp(at);
+        }
+    }
+    Some(suite)
 }
 
-/// The suite that stands for the run when its record is not whole.
-pub const RUN_SUITE: &str = "pumphil-run";
-
-/// JUnit for the run's view: one suite per scenario in the order given (its kind and verdict as
-/// properties), and one for the run when the run's verdict is worse than its scenarios'.
+/// JUnit for the run's view: one suite per scenario in the order given, and one for the run
+/// when the run's verdict is worse than its scenarios'.
 pub fn render(view: &RunView) -> String {
-    let mut suites = String::new();
-    let mut total = Counts::default();
+    let mut report = Report::new(format!("pumphil {}", view.run_id()));
     for s in &view.scenarios {
-        let counts = suite(&mut suites, view, s);
-        total.tests += counts.tests;
-        total.failures += counts.failures;
-        total.errors += counts.errors;
+        report.add_test_suite(suite(view, s));
     }
-    let counts = run_suite(&mut suites, view);
-    total.tests += counts.tests;
-    total.errors += counts.errors;
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"pumphil {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\">\n{suites}</testsuites>\n",
-        escape(view.run_id()),
-        total.tests,
-        total.failures,
-        total.errors
-    )
+    if let Some(run) = run_suite(view) {
+        report.add_test_suite(run);
+    }
+    if let Some(at) = timestamp(view.run.as_ref().map(|r| r.started_utc.as_str())) {
+        report.set_timestamp(at);
+    }
+    let total: u64 = view
+        .scenarios
+        .iter()
+        .filter_map(|s| s.finished.as_ref().map(|f| f.wall_ms))
+        .sum();
+    report.set_time(Duration::from_millis(total));
+    // Serializing an in-memory model into a String cannot fail short of running out of memory;
+    // should it, the file says so instead of being empty.
+    report
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- junit.xml could not be written: {e} -->\n"))
 }

@@ -406,6 +406,7 @@ fn summary(view: &RunView) -> Vec<Block> {
             "Scenario",
             "Kind",
             "Requirements",
+            "Hazards",
             "Checks passed",
             "Verdict",
         ],
@@ -417,6 +418,10 @@ fn summary(view: &RunView) -> Vec<Block> {
             Cell::mono(&s.id),
             Cell::text(kind),
             Cell::text(s.requirements.join(", ")),
+            Cell::text(match traceability::hazards_of(view, s) {
+                h if h.is_empty() => "—".to_string(),
+                h => h.join(", "),
+            }),
             Cell::text(format!(
                 "{} / {}",
                 s.checks.iter().filter(|c| c.passed()).count(),
@@ -449,24 +454,141 @@ fn summary(view: &RunView) -> Vec<Block> {
         ));
     }
     let trace = traceability::build(view);
+    out.extend(hazard_chain(view, &trace));
     out.push(Block::Heading {
         level: 2,
         text: "Traceability matrix".into(),
         anchor: Some("traceability".into()),
         badge: None,
     });
+    if trace.rows.is_empty() {
+        out.push(Block::Para(
+            "No positive scenario names a requirement.".into(),
+        ));
+    } else {
+        out.push(Block::Table(matrix(view, "trace", &trace.rows)));
+    }
+    out.push(Block::Heading {
+        level: 2,
+        text: "Negative controls".into(),
+        anchor: Some("negative-controls".into()),
+        badge: None,
+    });
+    if trace.control_rows.is_empty() {
+        out.push(Block::Para(
+            "No negative control names a requirement.".into(),
+        ));
+    } else {
+        out.push(Block::Table(matrix(view, "controls", &trace.control_rows)));
+        out.push(Block::Small(
+            "A negative control shows that the checks of its requirement can fail; it is not evidence \
+             that the product meets the requirement."
+                .into(),
+        ));
+    }
+    out.extend(without_evidence(&trace));
+    out
+}
+
+fn evidence_cell(evidence: &[(String, Option<Mode>)]) -> Cell {
+    if evidence.is_empty() {
+        return Cell::toned("none", Tone::Fail);
+    }
+    let list = evidence
+        .iter()
+        .map(|(id, mode)| format!("{id} ({})", mode.map_or("?", Mode::name)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Cell::toned(list, Tone::Pass)
+}
+
+/// Hazard → risk control → requirement → passing scenarios, from the recorded requirements file.
+fn hazard_chain(view: &RunView, trace: &traceability::Traceability) -> Vec<Block> {
+    let mut out = vec![Block::Heading {
+        level: 2,
+        text: "Hazards, risk controls and requirements".into(),
+        anchor: Some("hazards".into()),
+        badge: None,
+    }];
+    let Some(file) = view.run.as_ref().and_then(|r| r.requirements.as_ref()) else {
+        out.push(Block::Callout {
+            tone: Tone::Warn,
+            title: "No requirements file recorded".into(),
+            lines: vec![
+                "The run recorded no requirements.toml: hazards and risk controls are not traced, and only the requirement ids the scenarios name are known.".into(),
+            ],
+        });
+        return out;
+    };
+    out.push(Block::Para(format!(
+        "From {} (SHA-256 {}): {} hazard(s), {} risk control(s), {} requirement(s).",
+        file.path,
+        file.sha256,
+        file.hazards.len(),
+        file.risk_controls.len(),
+        file.requirements.len()
+    )));
+    let mut table = Table::new(
+        "hazards",
+        &["Hazard", "Risk control", "Requirement", "Passing evidence"],
+    );
+    let (mut last_hazard, mut last_control) = (None::<&str>, None::<(&str, &str)>);
+    for link in &trace.chain {
+        let hazard = if last_hazard == Some(link.hazard.as_str()) {
+            Cell::text("")
+        } else {
+            let h = file.hazard(&link.hazard);
+            Cell::text(format!(
+                "{}: {} (harm: {})",
+                link.hazard,
+                h.map_or("", |h| h.description.as_str()),
+                h.map_or("", |h| h.harm.as_str())
+            ))
+        };
+        let control = if last_control == Some((link.hazard.as_str(), link.control.as_str())) {
+            Cell::text("")
+        } else {
+            Cell::text(format!(
+                "{}: {}",
+                link.control,
+                file.control(&link.control)
+                    .map_or("", |c| c.description.as_str())
+            ))
+        };
+        last_hazard = Some(&link.hazard);
+        last_control = Some((&link.hazard, &link.control));
+        let requirement = match file.requirement(&link.requirement) {
+            Some(r) => Cell::text(format!("{}: {}", r.id, r.text)),
+            None => Cell::toned("no requirement implements it", Tone::Fail),
+        };
+        table.row(vec![
+            hazard,
+            control,
+            requirement,
+            evidence_cell(&link.evidence),
+        ]);
+    }
+    out.push(Block::Table(table));
+    out
+}
+
+/// Requirement → scenario → checks → verdict rows.
+fn matrix(view: &RunView, id: &'static str, rows: &[traceability::TraceRow]) -> Table {
     let mut matrix = Table::new(
-        "trace",
+        id,
         &["Requirement", "Scenario", "Checks", "Verdict", "Evidence"],
     );
     let mut previous: Option<&str> = None;
-    for row in &trace.rows {
+    for row in rows {
         let scenario = view.scenarios.iter().find(|s| s.id == row.scenario);
         let (label, tone) = scenario
             .map(scenario_verdict)
             .unwrap_or(("—".into(), Tone::Warn));
         let evidence = if row.is_evidence() {
-            Cell::toned("yes", Tone::Pass)
+            Cell::toned(
+                format!("yes ({})", row.mode.map_or("?", Mode::name)),
+                Tone::Pass,
+            )
         } else if row.negative_control {
             Cell::toned("no: negative control", Tone::Neutral)
         } else {
@@ -503,35 +625,54 @@ fn summary(view: &RunView) -> Vec<Block> {
             evidence,
         ]);
     }
-    if trace.rows.is_empty() {
-        out.push(Block::Para("No scenario names a requirement.".into()));
-    } else {
-        out.push(Block::Table(matrix));
-    }
-    out.push(Block::Heading {
+    matrix
+}
+
+fn without_evidence(trace: &traceability::Traceability) -> Vec<Block> {
+    let mut out = vec![Block::Heading {
         level: 2,
-        text: "Requirements with no passing evidence".into(),
-        anchor: None,
+        text: "Without passing evidence".into(),
+        anchor: Some("unevidenced".into()),
         badge: None,
-    });
-    if trace.unevidenced.is_empty() {
+    }];
+    let mut lists = vec![];
+    if trace.from_file {
+        lists.push(("hazard(s)", &trace.unevidenced_hazards));
+        lists.push(("risk control(s)", &trace.unevidenced_controls));
+    }
+    lists.push(("requirement(s)", &trace.unevidenced));
+    for (what, list) in lists {
+        if list.is_empty() {
+            out.push(Block::Callout {
+                tone: Tone::Pass,
+                title: format!(
+                    "Every {} has passing evidence",
+                    what.trim_end_matches("(s)")
+                ),
+                lines: vec![],
+            });
+        } else {
+            out.push(Block::Callout {
+                tone: Tone::Fail,
+                title: format!("{} {what} without passing evidence", list.len()),
+                lines: list
+                    .iter()
+                    .map(|u| format!("{}: {}", u.requirement, u.why))
+                    .collect(),
+            });
+        }
+    }
+    if !trace.emulator_only.is_empty() {
         out.push(Block::Callout {
-            tone: Tone::Pass,
-            title: "None".into(),
-            lines: vec!["Every requirement named by a scenario has at least one positive scenario that passed.".into()],
-        });
-    } else {
-        out.push(Block::Callout {
-            tone: Tone::Fail,
+            tone: Tone::Warn,
             title: format!(
-                "{} requirement(s) without passing evidence",
-                trace.unevidenced.len()
+                "{} requirement(s) with passing evidence from the emulator only",
+                trace.emulator_only.len()
             ),
-            lines: trace
-                .unevidenced
-                .iter()
-                .map(|u| format!("{}: {}", u.requirement, u.why))
-                .collect(),
+            lines: vec![
+                format!("{}.", trace.emulator_only.join(", ")),
+                "Emulator evidence shows the harness and its checks work; the product itself is verified on a bench.".into(),
+            ],
         });
     }
     out
@@ -544,13 +685,27 @@ fn deviations(view: &RunView) -> Vec<Block> {
         anchor: Some("deviations".into()),
         badge: None,
     }];
-    let mut table = Table::new("deviations", &["Scenario", "Time", "Kind", "Detail"]);
-    for d in &view.deviations {
+    let mut table = Table::new(
+        "deviations",
+        &["Scenario", "Time", "Kind", "Count", "Detail"],
+    );
+    for group in deviation_groups(view, None) {
+        let time = match (group.first_ms, group.last_ms) {
+            (Some(a), Some(b)) if a != b => format!("{} – {}", t(a), t(b)),
+            (Some(a), _) => t(a),
+            _ => "—".into(),
+        };
+        let detail = if group.count > 1 {
+            format!("{} (first of {})", group.detail, group.count)
+        } else {
+            group.detail.to_string()
+        };
         table.row(vec![
-            Cell::mono(d.scenario.as_deref().unwrap_or("(run)")),
-            Cell::text(d.t_ms.map(t).unwrap_or_else(|| "—".into())),
-            Cell::text(&d.kind),
-            Cell::text(&d.detail),
+            Cell::mono(group.scenario.unwrap_or("(run)")),
+            Cell::text(time),
+            Cell::text(group.kind),
+            Cell::text(group.count.to_string()),
+            Cell::text(detail),
         ]);
     }
     for s in &view.scenarios {
@@ -583,6 +738,7 @@ fn deviations(view: &RunView) -> Vec<Block> {
             Cell::mono(&s.id),
             Cell::text(t(s.last_t_ms())),
             Cell::toned(kind, tone),
+            Cell::text("1"),
             Cell::text(detail),
         ]);
     }
@@ -591,6 +747,7 @@ fn deviations(view: &RunView) -> Vec<Block> {
             Cell::mono("(record)"),
             Cell::text("—"),
             Cell::toned("truncated record", Tone::Warn),
+            Cell::text("1"),
             Cell::text(format!(
                 "events.jsonl line {line} was cut short and is not part of this report"
             )),
@@ -601,6 +758,7 @@ fn deviations(view: &RunView) -> Vec<Block> {
             Cell::mono("(record)"),
             Cell::text("—"),
             Cell::toned("record integrity", Tone::Fail),
+            Cell::text("1"),
             Cell::text(format!("events.jsonl line {line}: {problem}")),
         ]);
     }
@@ -609,13 +767,59 @@ fn deviations(view: &RunView) -> Vec<Block> {
             "None recorded: no retries, link errors, lost events, refused steps or aborted scenarios.".into(),
         ));
     } else {
+        let counted: usize = table
+            .rows
+            .iter()
+            .filter_map(|r| r.get(3)?.text.parse::<usize>().ok())
+            .sum();
         out.push(Block::Para(format!(
-            "{} deviation(s). Retries, link errors, lost events and aborted scenarios are listed here and never removed from the record.",
+            "{counted} deviation(s) in {} group(s) of the same scenario and kind. Retries, link errors, lost events and aborted scenarios are counted here once each and never removed from the record.",
             table.rows.len()
         )));
         out.push(Block::Table(table));
     }
     out
+}
+
+/// Recorded deviations of one scenario (or of the run) and one kind, counted.
+struct DeviationGroup<'a> {
+    scenario: Option<&'a str>,
+    kind: &'a str,
+    count: usize,
+    first_ms: Option<u64>,
+    last_ms: Option<u64>,
+    /// The first one's detail.
+    detail: &'a str,
+}
+
+/// The recorded deviations grouped by scenario and kind in the order first seen; only those of
+/// `scenario` when it is given.
+fn deviation_groups<'a>(view: &'a RunView, scenario: Option<&str>) -> Vec<DeviationGroup<'a>> {
+    let mut groups: Vec<DeviationGroup<'a>> = Vec::new();
+    for d in &view.deviations {
+        if scenario.is_some() && d.scenario.as_deref() != scenario {
+            continue;
+        }
+        match groups
+            .iter_mut()
+            .find(|g| g.scenario == d.scenario.as_deref() && g.kind == d.kind)
+        {
+            Some(g) => {
+                g.count += 1;
+                g.first_ms = g.first_ms.min(d.t_ms).or(g.first_ms).or(d.t_ms);
+                g.last_ms = g.last_ms.max(d.t_ms);
+            }
+            None => groups.push(DeviationGroup {
+                scenario: d.scenario.as_deref(),
+                kind: &d.kind,
+                count: 1,
+                first_ms: d.t_ms,
+                last_ms: d.t_ms,
+                detail: &d.detail,
+            }),
+        }
+    }
+    groups
 }
 
 fn describe_fault(fault: &FaultSpec) -> String {
@@ -1137,6 +1341,7 @@ fn clinical(s: &ScenarioView, config: &ReportConfig) -> Vec<Block> {
                 out.push(Block::Figure {
                     svg,
                     caption: "Estimated CSF baclofen level (engineering estimate) with the interruption and the first alarm or finding.".into(),
+                    file: None,
                 });
             }
         }
@@ -1226,11 +1431,7 @@ fn scenario(s: &ScenarioView, view: &RunView, config: &ReportConfig) -> Vec<Bloc
     }
     out.extend(plots::scenario_figures(s));
     out.extend(clinical(s, config));
-    let own: Vec<_> = view
-        .deviations
-        .iter()
-        .filter(|d| d.scenario.as_deref() == Some(&s.id))
-        .collect();
+    let own = deviation_groups(view, Some(&s.id));
     out.push(Block::Heading {
         level: 2,
         text: "Deviations in this scenario".into(),
@@ -1240,18 +1441,13 @@ fn scenario(s: &ScenarioView, view: &RunView, config: &ReportConfig) -> Vec<Bloc
     if own.is_empty() {
         out.push(Block::Para("None recorded.".into()));
     } else {
-        out.push(Block::List(
+        out.push(Block::Para(format!(
+            "{}; each is listed once, under Deviations.",
             own.iter()
-                .map(|d| {
-                    format!(
-                        "{} {}: {}",
-                        d.t_ms.map(t).unwrap_or("—".into()),
-                        d.kind,
-                        d.detail
-                    )
-                })
-                .collect(),
-        ));
+                .map(|g| format!("{} × {}", g.count, g.kind))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
     }
     out
 }
@@ -1323,7 +1519,17 @@ fn raw_data(view: &RunView) -> Vec<Block> {
 
 fn signatures(view: &RunView) -> Vec<Block> {
     let (label, _, _) = overall(view);
-    let unevidenced = traceability::build(view).unevidenced.len();
+    let trace = traceability::build(view);
+    let unevidenced = if trace.from_file {
+        format!(
+            "{} hazard(s), {} risk control(s) and {} requirement(s)",
+            trace.unevidenced_hazards.len(),
+            trace.unevidenced_controls.len(),
+            trace.unevidenced.len()
+        )
+    } else {
+        format!("{} requirement(s)", trace.unevidenced.len())
+    };
     vec![
         Block::Heading {
             level: 1,
@@ -1332,7 +1538,7 @@ fn signatures(view: &RunView) -> Vec<Block> {
             badge: None,
         },
         Block::Para(format!(
-            "This report covers run {} of {} scenario(s): overall verdict {label}; {} requirement(s) without passing evidence; \
+            "This report covers run {} of {} scenario(s): overall verdict {label}; {} without passing evidence; \
              the deviations and any gaps in the record are listed in this report.",
             view.run_id(),
             view.scenarios.len(),
@@ -1340,7 +1546,7 @@ fn signatures(view: &RunView) -> Vec<Block> {
         )),
         Block::Para(
             "By signing, each person confirms they have read this report, including its deviations, its gaps and every \
-             requirement without passing evidence."
+             hazard, risk control and requirement without passing evidence."
                 .into(),
         ),
         Block::Signatures(
@@ -1378,5 +1584,107 @@ pub fn build(view: &RunView, config: &ReportConfig) -> Vec<Block> {
     }
     out.extend(raw_data(view));
     out.extend(signatures(view));
+    let contents: Vec<(u8, String, String)> = out
+        .iter()
+        .filter_map(|b| match b {
+            Block::Heading {
+                level,
+                text,
+                anchor: Some(anchor),
+                ..
+            } => Some((*level, text.clone(), anchor.clone())),
+            _ => None,
+        })
+        .collect();
+    let at = out
+        .iter()
+        .position(|b| matches!(b, Block::Heading { anchor: Some(a), .. } if a == "summary"))
+        .unwrap_or(out.len());
+    out.insert(at, Block::Contents(contents));
+    name_figures(&mut out);
     out
+}
+
+/// Where each figure is written beside the reports: `figures/<section>-<n>.svg`, numbered
+/// within the section (a scenario's anchor, or the run's) in the order they appear.
+fn name_figures(blocks: &mut [Block]) {
+    let mut section = "run".to_string();
+    let mut n = 0;
+    for b in blocks.iter_mut() {
+        match b {
+            Block::Heading {
+                level: 1,
+                anchor: Some(anchor),
+                ..
+            } => {
+                section = anchor.clone();
+                n = 0;
+            }
+            Block::Figure { file, .. } => {
+                n += 1;
+                *file = Some(format!("{FIGURES_DIR}/{section}-{n}.svg"));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The folder of the run directory the figures are written to.
+pub const FIGURES_DIR: &str = "figures";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::view::DeviationRow;
+
+    fn deviation(scenario: &str, t_ms: Option<u64>, kind: &str, detail: &str) -> DeviationRow {
+        DeviationRow {
+            scenario: Some(scenario.into()),
+            t_ms,
+            kind: kind.into(),
+            detail: detail.into(),
+        }
+    }
+
+    #[test]
+    fn deviations_of_one_scenario_and_kind_are_counted_once() {
+        let view = RunView {
+            deviations: vec![
+                deviation("a", Some(60_000), "retry", "first"),
+                deviation("b", Some(1_000), "retry", "other scenario"),
+                deviation("a", Some(120_000), "retry", "second"),
+                deviation("a", None, "link error", "crc"),
+            ],
+            ..RunView::default()
+        };
+        let groups = deviation_groups(&view, None);
+        type Seen<'a> = (
+            Option<&'a str>,
+            &'a str,
+            usize,
+            Option<u64>,
+            Option<u64>,
+            &'a str,
+        );
+        let seen: Vec<Seen> = groups
+            .iter()
+            .map(|g| (g.scenario, g.kind, g.count, g.first_ms, g.last_ms, g.detail))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Some("a"), "retry", 2, Some(60_000), Some(120_000), "first"),
+                (
+                    Some("b"),
+                    "retry",
+                    1,
+                    Some(1_000),
+                    Some(1_000),
+                    "other scenario"
+                ),
+                (Some("a"), "link error", 1, None, None, "crc"),
+            ]
+        );
+        assert_eq!(deviation_groups(&view, Some("a")).len(), 2);
+    }
 }

@@ -122,15 +122,20 @@ pub enum Block {
     Grid(Vec<Block>),
     Table(Table),
     List(Vec<String>),
-    /// An inline SVG; Markdown shows the caption and points to report.html.
+    /// An inline SVG in HTML; also written beside the reports as `file` (under `figures/`),
+    /// which Markdown links.
     Figure {
         svg: String,
         caption: String,
+        /// Path relative to the run directory, given by `content::build`.
+        file: Option<String>,
     },
     /// The signature block: one slot per role, with the electronic signatures recorded for it.
     Signatures(Vec<SignatureSlot>),
     /// Starts a new printed page (HTML only).
     PageBreak,
+    /// The table of contents: (level, text, anchor) of every heading with an anchor.
+    Contents(Vec<(u8, String, String)>),
     /// The run banner: the overall verdict.
     Verdict {
         label: String,

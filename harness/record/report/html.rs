@@ -36,6 +36,8 @@ h1.section { font-size: 15pt; margin: 0 0 3mm; padding-bottom: 1.5mm; border-bot
 h2 { font-size: 11.5pt; margin: 5mm 0 2mm; }
 p { margin: 0 0 2.5mm; }
 .small { font-size: 8pt; color: var(--muted); }
+nav.contents { margin: 4mm 0; } nav.contents .title { font-weight: 700; }
+nav.contents ul { list-style: none; padding-left: 0; margin: 1mm 0; columns: 2; } nav.contents li.l2 { padding-left: 5mm; }
 .badge { font-size: 9pt; font-weight: 700; padding: 0.8mm 2.5mm; border-radius: 1mm; white-space: nowrap; border: 1px solid currentColor; }
 .pass { color: var(--pass); } .fail { color: var(--fail); } .control { color: var(--control); } .warn { color: var(--warn); } .neutral { color: var(--neutral); }
 .badge.pass, .callout.pass, td.pass { background: var(--pass-bg); }
@@ -232,7 +234,7 @@ fn block(out: &mut String, b: &Block) {
             }
             out.push_str("</ul>\n");
         }
-        Block::Figure { svg, caption } => {
+        Block::Figure { svg, caption, .. } => {
             let _ = writeln!(
                 out,
                 "<figure>{svg}<figcaption>{}</figcaption></figure>",
@@ -273,6 +275,18 @@ fn block(out: &mut String, b: &Block) {
             out.push_str("</div>\n");
         }
         Block::PageBreak => out.push_str(r#"<div style="break-after: page"></div>"#),
+        Block::Contents(entries) => {
+            out.push_str("<nav class=\"contents\"><div class=\"title\">Contents</div><ul>\n");
+            for (level, text, anchor) in entries {
+                let _ = writeln!(
+                    out,
+                    r##"<li class="l{level}"><a href="#{}">{}</a></li>"##,
+                    escape(anchor),
+                    escape(text)
+                );
+            }
+            out.push_str("</ul></nav>\n");
+        }
         Block::Verdict { label, tone, lines } => {
             let _ = write!(
                 out,

@@ -86,8 +86,14 @@ fn table(out: &mut String, t: &Table) {
 fn block(out: &mut String, b: &Block) {
     match b {
         Block::Heading {
-            level, text, badge, ..
+            level,
+            text,
+            badge,
+            anchor,
         } => {
+            if let Some(anchor) = anchor {
+                let _ = writeln!(out, "<a id=\"{anchor}\"></a>\n");
+            }
             let hashes = "#".repeat((*level as usize + 1).min(6));
             let badge = badge
                 .as_ref()
@@ -139,6 +145,20 @@ fn block(out: &mut String, b: &Block) {
             }
             out.push('\n');
         }
+        Block::Figure {
+            caption,
+            file: Some(file),
+            ..
+        } => {
+            // The alt text is the caption's title (before its colon); the caption follows.
+            let title = caption.split(':').next().unwrap_or(caption);
+            let _ = writeln!(
+                out,
+                "![{}]({file})\n",
+                inline(title).replace(['[', ']'], "")
+            );
+            let _ = writeln!(out, "<sub>{}</sub>\n", inline(caption));
+        }
         Block::Figure { caption, .. } => {
             let _ = writeln!(out, "*Figure (in report.html):* {}\n", inline(caption));
         }
@@ -163,6 +183,14 @@ fn block(out: &mut String, b: &Block) {
             out.push('\n');
         }
         Block::PageBreak => {}
+        Block::Contents(entries) => {
+            let _ = writeln!(out, "**Contents**\n");
+            for (level, text, anchor) in entries {
+                let indent = "  ".repeat((*level as usize).saturating_sub(1));
+                let _ = writeln!(out, "{indent}- [{}](#{anchor})", inline(text));
+            }
+            out.push('\n');
+        }
         Block::Verdict { label, lines, .. } => {
             // The verdict word alone, as every output writes it, so the line can be searched for.
             let _ = writeln!(out, "## Overall verdict: {}\n", inline(label));

@@ -49,7 +49,10 @@ pub fn run_files(dir: &Path) -> std::io::Result<Vec<HashedFile>> {
     let mut out = Vec::new();
     // The manifest's own walk (sorted, symlinks not followed), less the reports themselves.
     for rel in crate::record::render::manifest::run_files(dir)? {
-        if UNHASHED.contains(&rel.as_str()) {
+        // Figures are rendered from the record with the reports; the manifest covers them.
+        if UNHASHED.contains(&rel.as_str())
+            || rel.starts_with(&format!("{}/", content::FIGURES_DIR))
+        {
             continue;
         }
         let path = dir.join(&rel);
@@ -121,13 +124,51 @@ pub fn signed_by(view: &RunView) -> String {
     }
 }
 
+/// The style a figure takes from report.html, for the same figure opened on its own.
+const FIGURE_STYLE: &str = "<style>.grid { stroke: #e3e3e3; stroke-width: 0.8; } .frame { fill: none; stroke: #8a8a8a; stroke-width: 0.8; } \
+.tick { font-size: 9px; fill: #333; } .axis { font-size: 10px; fill: #333; } .legend { font-size: 9.5px; fill: #222; } \
+text { font-family: system-ui, sans-serif; }</style>";
+
+/// An inline SVG as a file of its own: its style inside it, on a white background.
+fn standalone(svg: &str) -> String {
+    match svg.find('>') {
+        Some(end) => format!(
+            "{}{FIGURE_STYLE}<rect width=\"100%\" height=\"100%\" fill=\"white\"/>{}\n",
+            &svg[..=end],
+            &svg[end + 1..]
+        ),
+        None => svg.to_string(),
+    }
+}
+
 /// Both reports as strings: (HTML, Markdown).
 pub fn render(view: &RunView, config: &ReportConfig) -> (String, String) {
+    let (html, markdown, _) = render_with_figures(view, config);
+    (html, markdown)
+}
+
+/// Both reports, and each figure's file (relative to the run directory) and SVG.
+pub fn render_with_figures(
+    view: &RunView,
+    config: &ReportConfig,
+) -> (String, String, Vec<(String, String)>) {
     let blocks = content::build(view, config);
     let head = masthead(view);
+    let figures = blocks
+        .iter()
+        .filter_map(|b| match b {
+            doc::Block::Figure {
+                svg,
+                file: Some(file),
+                ..
+            } => Some((file.clone(), svg.clone())),
+            _ => None,
+        })
+        .collect();
     (
         html::render(&head, &blocks),
         markdown::render(&head, &blocks),
+        figures,
     )
 }
 
@@ -143,7 +184,13 @@ pub fn write_reports(dir: &Path) -> Result<(), crate::record::render::RenderErro
 pub fn write_view(dir: &Path, view: &mut RunView) -> std::io::Result<()> {
     view.run_files = run_files(dir)?;
     let config = ReportConfig::of(view);
-    let (html, markdown) = render(view, &config);
+    let (html, markdown, figures) = render_with_figures(view, &config);
+    if !figures.is_empty() {
+        std::fs::create_dir_all(dir.join(content::FIGURES_DIR))?;
+    }
+    for (file, svg) in figures {
+        std::fs::write(dir.join(file), standalone(&svg))?;
+    }
     std::fs::write(dir.join(HTML_FILE), html)?;
     std::fs::write(dir.join(MARKDOWN_FILE), markdown)
 }

@@ -98,6 +98,7 @@ fn delivered(s: &ScenarioView) -> Option<Block> {
     Some(Block::Figure {
         svg: svg::line_chart(&chart),
         caption,
+        file: None,
     })
 }
 
@@ -157,6 +158,7 @@ fn reservoir(s: &ScenarioView) -> Option<Block> {
     Some(Block::Figure {
         svg: svg::line_chart(&chart),
         caption: caption.into(),
+        file: None,
     })
 }
 
@@ -253,6 +255,7 @@ fn alarms(s: &ScenarioView) -> Block {
     Block::Figure {
         svg: svg::timeline(axis(s), &alarm_lanes(s)),
         caption: "Alarm timeline: bars are alarms the device reported active, coloured by priority; shaded boxes are the windows in which the scenario expects them raised or cleared; red tint marks spans where alarms are forbidden; triangles are harness findings.".into(),
+        file: None,
     }
 }
 
@@ -347,6 +350,7 @@ fn flow(s: &ScenarioView) -> Option<Block> {
                 .map(|l| format!(" and the {l} under/over-infusion limits"))
                 .unwrap_or_default()
         ),
+        file: None,
     })
 }
 

@@ -145,6 +145,26 @@ impl<'a> Checker<'a> {
                 "list the requirement ids this scenario verifies, e.g. [\"PH-REQ-010\"]",
             );
         }
+        let mut named: Vec<&str> = Vec::new();
+        for requirement in raw.requirements.get_ref() {
+            let text = requirement.get_ref().as_str();
+            if text.trim().is_empty() || text.trim() != text {
+                self.fail::<()>(
+                    requirement.span(),
+                    "scenario::requirement-id",
+                    format!("requirement id {text:?} is blank or has surrounding spaces"),
+                    "name requirement ids as requirements.toml defines them, e.g. \"PH-REQ-010\"",
+                );
+            } else if named.contains(&text) {
+                self.fail::<()>(
+                    requirement.span(),
+                    "scenario::duplicate-requirement",
+                    format!("requirement {text:?} is listed twice"),
+                    "list each requirement once",
+                );
+            }
+            named.push(text);
+        }
 
         let d = &raw.device;
         let reservoir = self.int_in(
@@ -322,7 +342,18 @@ impl<'a> Checker<'a> {
             id,
             title: raw.title,
             description: raw.description,
-            requirements: raw.requirements.into_inner(),
+            requirement_spans: raw
+                .requirements
+                .get_ref()
+                .iter()
+                .map(|r| r.span())
+                .collect(),
+            requirements: raw
+                .requirements
+                .into_inner()
+                .into_iter()
+                .map(|r| r.into_inner())
+                .collect(),
             hazard: raw.hazard,
             negative_control,
             device: DeviceSetup {
