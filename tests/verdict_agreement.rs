@@ -485,7 +485,7 @@ fn a_record_of_another_schema_version_is_refused_by_name() {
     let verified = pumphil::record::render::verify(dir.path());
     assert!(
         verified.problems.iter().any(|p| p
-            .contains("events.jsonl: record schema version 1; this pumphil reads version 2 only")),
+            .contains("events.jsonl: record schema version 1; this pumphil reads version 3 only")),
         "{:?}",
         verified.problems
     );
@@ -498,7 +498,7 @@ fn a_record_of_another_schema_version_is_refused_by_name() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("record schema version 1; this pumphil reads version 2 only"),
+        stderr.contains("record schema version 1; this pumphil reads version 3 only"),
         "{stderr}"
     );
 }

@@ -7,6 +7,7 @@
 use super::trumpet::{trumpet_curve, Scaling, TrumpetCurve, TrumpetInput};
 use super::{names, time, CheckResult, Verdict};
 use crate::expect::ExpectedSample;
+use crate::record::schema::TrumpetResult;
 use crate::scenario::{Scenario, TrumpetSpec};
 
 /// Samples of the analysis period, gathered while the run streams.
@@ -70,6 +71,26 @@ impl FlowAccuracy {
     pub fn curve(&self, scenario: &Scenario) -> Option<TrumpetCurve> {
         self.input(scenario)
             .map(|input| trumpet_curve(&input, &self.trace))
+    }
+
+    /// The curve as the record keeps it, with its period, rate and limits.
+    pub fn result(&self, scenario: &Scenario) -> Option<TrumpetResult> {
+        let input = self.input(scenario)?;
+        let curve = trumpet_curve(&input, &self.trace);
+        let limits = &self.spec.limits;
+        Some(TrumpetResult {
+            from_ms: input.from_ms,
+            to_ms: input.to_ms,
+            rate_ml_per_h: input.rate_ml_per_h,
+            sample_ms: input.sample_ms,
+            min_strokes: input.min_strokes,
+            samples: curve.samples,
+            mean_error_percent: curve.mean_error_percent,
+            windows: curve.windows,
+            limit_ep_max_percent: limits.ep_max_percent,
+            limit_ep_min_percent: limits.ep_min_percent,
+            limit_mean_error_percent: limits.mean_error_percent,
+        })
     }
 
     /// The `flow-accuracy` check, when the scenario gives limits.

@@ -2,7 +2,7 @@
 
 use super::schema::{
     AlarmTransition, CheckResult, Mode, PlannedScenario, Sample, ScenarioSetup, StepAction,
-    StepOutcome,
+    StepOutcome, TrumpetResult,
 };
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{AlarmKind, Priority};
@@ -162,6 +162,12 @@ pub enum RunEvent {
         #[serde(flatten)]
         result: CheckResult,
     },
+    /// The `[analysis.trumpet]` curve of a scenario that asked for one (before its checks).
+    Trumpet {
+        scenario: String,
+        #[serde(flatten)]
+        result: TrumpetResult,
+    },
     ScenarioFinished {
         scenario: String,
         verdict: ScenarioVerdict,
@@ -188,6 +194,7 @@ impl RunEvent {
             | RunEvent::Alarm { scenario, .. }
             | RunEvent::Finding { scenario, .. }
             | RunEvent::Check { scenario, .. }
+            | RunEvent::Trumpet { scenario, .. }
             | RunEvent::ScenarioFinished { scenario, .. } => Some(scenario),
             RunEvent::Deviation { scenario, .. } => scenario.as_deref(),
             RunEvent::RunStarted { .. } | RunEvent::RunFinished { .. } => None,

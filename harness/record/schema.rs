@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// The version of the record's schema, written in `run_started`. A record of another version is
 /// refused when read: change it whenever a record type changes shape (docs/record.md).
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The version assumed for a record whose `run_started` has no `schema_version` (before it
 /// was recorded).
@@ -231,4 +231,54 @@ impl CheckResult {
     pub fn failed(&self) -> bool {
         self.verdict == Verdict::Fail
     }
+}
+
+/// Why a trumpet window differs from the one asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrumpetScaling {
+    /// As asked (already a whole number of samples, enough strokes).
+    None,
+    /// Rounded up to a whole number of sample intervals.
+    Sampling,
+    /// Lengthened to hold `min_strokes` strokes at the programmed rate.
+    Strokes,
+}
+
+/// One point of the trumpet curve (checks/trumpet.rs computes it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrumpetWindow {
+    /// The window asked for, minutes.
+    pub nominal_min: f64,
+    /// The window used, minutes.
+    pub window_min: f64,
+    pub scaling: TrumpetScaling,
+    /// Strokes the used window holds at the programmed rate.
+    pub strokes: f64,
+    /// How many windows fitted and had both end samples; 0 leaves Ep undefined.
+    pub count: usize,
+    pub ep_max_percent: Option<f64>,
+    pub ep_min_percent: Option<f64>,
+}
+
+/// A scenario's `[analysis.trumpet]` result, recorded whether or not limits make it a check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrumpetResult {
+    /// Analysis period, scenario time.
+    pub from_ms: u64,
+    pub to_ms: u64,
+    /// Programmed rate r the errors are relative to, mL/h.
+    pub rate_ml_per_h: f64,
+    pub sample_ms: u64,
+    /// Fewest strokes a window was allowed to hold before it was lengthened.
+    pub min_strokes: u32,
+    /// Balance readings found in the period.
+    pub samples: usize,
+    /// A: the error of the mean flow over the whole period, percent (null without both ends).
+    pub mean_error_percent: Option<f64>,
+    pub windows: Vec<TrumpetWindow>,
+    /// The `flow-accuracy` limits, percent, when the scenario gives them.
+    pub limit_ep_max_percent: Option<f64>,
+    pub limit_ep_min_percent: Option<f64>,
+    pub limit_mean_error_percent: Option<f64>,
 }

@@ -459,6 +459,12 @@ pub async fn run_scenario(
         );
     }
 
+    if let Some(result) = run.judge.trumpet_result() {
+        sink.emit(RunEvent::Trumpet {
+            scenario: id.clone(),
+            result,
+        });
+    }
     let (results, findings) = run.judge.finish(run.alarms.transitions());
     for f in &findings {
         sink.emit(RunEvent::Finding {

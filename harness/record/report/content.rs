@@ -1090,6 +1090,7 @@ fn scenario(s: &ScenarioView, view: &RunView, config: &ReportConfig) -> Vec<Bloc
         )));
     }
     out.extend(plots::scenario_figures(s));
+    out.extend(super::metrology::trumpet(s));
     out.extend(clinical(s, config));
     let own: Vec<_> = view
         .deviations
