@@ -35,6 +35,7 @@ fn main() {
             retries: 3,
             csf: Default::default(),
             allow_expired_calibration: false,
+            require_conclusive: false,
         };
         let start = Instant::now();
         let outcome = runtime

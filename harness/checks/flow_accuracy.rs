@@ -126,6 +126,7 @@ impl FlowAccuracy {
             detail: format!("trumpet curve over the {period}: not evaluated: {why}"),
             margin_percent: None,
             end_value: None,
+            uncertainty: None,
         };
         if let Some(t) = self.rate_changed_at_ms {
             return Some(not_evaluated(format!(
@@ -227,6 +228,7 @@ fn judge(curve: &TrumpetCurve, spec: &TrumpetSpec, period: &str) -> Result<Check
         at_ms: Some(spec.to_ms),
         margin_percent: None,
         end_value: None,
+        uncertainty: None,
         detail: format!(
             "trumpet curve over the {period} ({} samples): {}",
             curve.samples,

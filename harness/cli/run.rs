@@ -53,6 +53,10 @@ pub struct RunArgs {
     /// EXPIRED beside the date) instead of refusing.
     #[arg(long, requires = "bench")]
     pub allow_expired_calibration: bool,
+    /// Fail a scenario with an INCONCLUSIVE check (guarded acceptance: the result's interval
+    /// straddles a limit) instead of passing it with the check shown as INCONCLUSIVE.
+    #[arg(long)]
+    pub require_conclusive: bool,
 }
 
 fn pumphil_retries() -> u32 {
@@ -84,6 +88,7 @@ pub fn run(args: &RunArgs) -> u8 {
             clearance_ml_per_h: args.csf_clearance_ml_per_h,
         },
         allow_expired_calibration: args.allow_expired_calibration,
+        require_conclusive: args.require_conclusive,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

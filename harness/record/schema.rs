@@ -196,6 +196,49 @@ pub enum Verdict {
     Fail,
     /// Nothing could be judged (no flow window was long enough): never a pass.
     NotEvaluated,
+    /// Guarded acceptance: the value's interval (± the guard band) straddles a limit, so the
+    /// evidence neither accepts nor rejects. Never a pass, never a negative control's catch.
+    Inconclusive,
+}
+
+impl Verdict {
+    /// The word every output shows.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::NotEvaluated => "NOT EVALUATED",
+            Verdict::Inconclusive => "INCONCLUSIVE",
+        }
+    }
+}
+
+/// A gravimetric result's expanded uncertainty, its budget and the decision rule applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckUncertainty {
+    /// The measured quantity the budget is for, in words (the headline judgement).
+    pub quantity: String,
+    /// Expanded uncertainty U, in the check's `unit`.
+    pub expanded: f64,
+    pub coverage_factor: f64,
+    /// Combined standard uncertainty u_c, in the check's `unit`.
+    pub combined: f64,
+    pub terms: Vec<UncertaintyTerm>,
+    /// The decision rule as the report states it.
+    pub decision_rule: String,
+    /// Guard band w on each limit, in the check's `unit` (0 for simple acceptance).
+    pub guard_band: f64,
+    /// Largest probability that a PASS is false, percent.
+    pub false_accept_percent: f64,
+}
+
+/// One term of an uncertainty budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UncertaintyTerm {
+    pub name: String,
+    pub basis: String,
+    /// Standard uncertainty, in the check's `unit`.
+    pub standard: f64,
 }
 
 /// One judged check, as recorded in the run record and shown in every report.
@@ -219,6 +262,9 @@ pub struct CheckResult {
     /// The expected and measured value at the last sample, when the headline is elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_value: Option<String>,
+    /// The expanded uncertainty and decision rule of a gravimetric check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<CheckUncertainty>,
 }
 
 impl CheckResult {
@@ -230,6 +276,11 @@ impl CheckResult {
     /// passed either), so it cannot count as a negative control's catch.
     pub fn failed(&self) -> bool {
         self.verdict == Verdict::Fail
+    }
+
+    /// Judged under guarded acceptance with the value's interval straddling a limit.
+    pub fn inconclusive(&self) -> bool {
+        self.verdict == Verdict::Inconclusive
     }
 }
 

@@ -48,6 +48,8 @@ pub struct RunOptions {
     pub csf: crate::expect::csf::CsfParams,
     /// A bench balance whose calibration is past due is recorded as expired, not refused.
     pub allow_expired_calibration: bool,
+    /// An INCONCLUSIVE check (guarded acceptance) fails its scenario, and so the run.
+    pub require_conclusive: bool,
 }
 
 /// The outcome of a run: its directory, the exit code, and what stopped it early, if anything.
@@ -256,6 +258,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
         let noise_mg = opts.noise_mg;
         let link_faults = opts.link_faults.clone();
         let retries = opts.retries;
+        let require_conclusive = opts.require_conclusive;
         tasks.push(tokio::spawn(async move {
             let Ok(_permit) = semaphore.acquire().await else {
                 return ScenarioVerdict::Error;
@@ -315,8 +318,15 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
                 alarms: &p.fixture.alarms,
                 fixture_files: p.fixture_files.clone(),
             };
-            let (verdict, _) =
-                execute::run_scenario(&p.scenario, expected, &mut devs, &sink, shutdown).await;
+            let (verdict, _) = execute::run_scenario(
+                &p.scenario,
+                expected,
+                &mut devs,
+                &sink,
+                shutdown,
+                require_conclusive,
+            )
+            .await;
             drop(devs);
             drop(guard);
             verdict

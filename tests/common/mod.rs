@@ -71,6 +71,7 @@ pub fn run_options(reports: &Path, paths: Vec<PathBuf>) -> pumphil::runner::RunO
         retries: pumphil::driver::pump::MAX_RETRIES,
         csf: Default::default(),
         allow_expired_calibration: false,
+        require_conclusive: false,
     }
 }
 

@@ -39,6 +39,7 @@ fn scenario(view: &RunView, s: &ScenarioView) -> Value {
         "wall_ms": finished.map(|f| f.wall_ms),
         "checks": s.checks.len(),
         "checks_failed": s.checks.len() - s.checks_passed(),
+        "checks_inconclusive": s.checks.iter().filter(|c| c.inconclusive()).count(),
         "findings": findings,
         "deviations": view.deviations_of(&s.id).count(),
         "alarm_events": s.alarms.len(),

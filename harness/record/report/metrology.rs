@@ -135,3 +135,50 @@ pub fn trumpet(s: &ScenarioView) -> Vec<Block> {
     )));
     out
 }
+
+/// The uncertainty budgets of the scenario's gravimetric checks and the decision rule each
+/// applied (ISO/IEC 17025 §7.8.6: a statement of conformity names its rule).
+pub fn uncertainty(s: &ScenarioView) -> Vec<Block> {
+    let judged: Vec<_> = s
+        .checks
+        .iter()
+        .filter_map(|c| Some((c, c.uncertainty.as_ref()?)))
+        .collect();
+    if judged.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![Block::Heading {
+        level: 2,
+        text: "Uncertainty and decision rule".into(),
+        anchor: None,
+        badge: None,
+    }];
+    for (check, u) in judged {
+        let unit = &check.unit;
+        out.push(Block::Para(format!(
+            "{}: {} has an expanded uncertainty U = {:.3} {unit} (k = {}, u_c = {:.3} {unit}). Decision rule: {}; guard band w = {:.3} {unit}; a PASS is false with at most {:.1} % probability. Verdict: {}.",
+            check.name,
+            u.quantity,
+            u.expanded,
+            u.coverage_factor,
+            u.combined,
+            u.decision_rule,
+            u.guard_band,
+            u.false_accept_percent,
+            check.verdict.word()
+        )));
+        let mut table = Table::new("budget", &["Term", "Evaluation", "Standard uncertainty"]);
+        for term in &u.terms {
+            table.row(vec![
+                Cell::text(&term.name),
+                Cell::text(&term.basis),
+                Cell::text(format!("{:.4} {unit}", term.standard)),
+            ]);
+        }
+        out.push(Block::Table(table));
+    }
+    out.push(Block::Small(
+        "Budget (docs/metrology.md): GUM method, independent terms combined root-sum-square, expanded with k = 2; balance figures are the emulated balance's readability and evaporation with the declared reading noise as repeatability, the fluid density as the scenario declares it at 22 °C. The rule is applied to the check's headline judgement (the one that used the most of its tolerance). Simple acceptance passes a value inside the limits whatever its uncertainty (up to 50 % false-accept risk just inside a limit); guarded acceptance passes only when value ± w lies inside, and is INCONCLUSIVE when that interval straddles a limit.".into(),
+    ));
+    out
+}
