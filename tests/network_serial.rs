@@ -197,7 +197,8 @@ async fn run_through(
         stop,
     );
     let (_keep, shutdown) = tokio::sync::watch::channel(false);
-    let (verdict, reason) = run_scenario(scenario, expected, &mut devices, &sink, shutdown).await;
+    let (verdict, reason) =
+        run_scenario(scenario, expected, &mut devices, &sink, shutdown, false).await;
     (verdict, reason, devices.pump)
 }
 

@@ -113,6 +113,7 @@ fn check(id: &str, name: &str, pass: bool, detail: &str) -> RunEvent {
             detail: detail.into(),
             margin_percent: None,
             end_value: None,
+            uncertainty: None,
         },
     }
 }
@@ -440,7 +441,7 @@ fn summary_gives_run_and_scenario_verdicts_and_totals() {
         summary["totals"],
         json!({"planned": 4, "finished": 3, "incomplete": 1, "never_started": 0,
                "passed": 0, "failed": 1, "defect_caught": 0, "defect_missed": 1,
-               "errors": 1, "checks": 5, "checks_failed": 3, "checks_not_evaluated": 0})
+               "errors": 1, "checks": 5, "checks_failed": 3, "checks_not_evaluated": 0, "checks_inconclusive": 0})
     );
 }
 

@@ -153,6 +153,7 @@ fn check(id: &str, name: &str, pass: bool, margin: f64) -> RunEvent {
             detail: format!("{name}: 37 samples compared"),
             margin_percent: None,
             end_value: None,
+            uncertainty: None,
         },
     }
 }

@@ -1,6 +1,8 @@
 //! The trumpet curve against an independent recomputation, on a balance trace from the emulated
 //! pump and a noisy, drifting, evaporating emulated balance; and a seeded flow bias moving A.
 
+mod common;
+
 use pumphil::checks::trumpet::{trumpet_curve, Scaling, TrumpetInput, STANDARD_WINDOWS_MIN};
 use pumphil::emulator::balance::{BalanceModel, Reply};
 use pumphil::emulator::config::{BalanceParams, EmulatorConfig};
@@ -208,4 +210,73 @@ fn the_curve_matches_python_reading_the_trace_csv() {
             "{got:?} {want}"
         );
     }
+}
+
+#[test]
+fn summary_json_and_the_report_carry_the_curve_recomputed_from_the_trace_csv() {
+    let reports = tempfile::tempdir().expect("temp dir");
+    let status = std::process::Command::new(common::BIN)
+        .args(["run", "--plain", "--reports"])
+        .arg(reports.path())
+        .arg("scenarios/flow-accuracy.toml")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("pumphil runs");
+    assert!(status.success(), "{status}");
+    let dir = common::run_dir(reports.path());
+    // The trace as a reader of the run directory sees it, not as the run computed it.
+    let csv = std::fs::read_to_string(dir.join("traces/flow-accuracy.csv")).expect("trace CSV");
+    let mut lines = csv.lines();
+    let head: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    let (t_col, g_col) = (
+        head.iter().position(|h| *h == "t_ms").expect("t_ms"),
+        head.iter()
+            .position(|h| *h == "balance_g")
+            .expect("balance_g"),
+    );
+    let trace: Vec<(u64, f64)> = lines
+        .map(|line| line.split(',').collect::<Vec<_>>())
+        .filter_map(|f| Some((f[t_col].parse().ok()?, f[g_col].parse().ok()?)))
+        .collect();
+    let expected = recompute(&trace);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary"))
+            .expect("JSON");
+    let trumpet = &summary["scenarios"][0]["trumpet"];
+    let numbers = |key: &str| -> Vec<f64> {
+        trumpet[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key} in {trumpet}"))
+            .iter()
+            .map(|v| v.as_f64().expect("a number"))
+            .collect()
+    };
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
+    let (windows, max, min) = (
+        numbers("windows_min"),
+        numbers("ep_max_percent"),
+        numbers("ep_min_percent"),
+    );
+    assert_eq!(windows.len(), expected.windows.len());
+    for (i, (p, want_max, want_min, _)) in expected.windows.iter().enumerate() {
+        assert_eq!(windows[i], *p);
+        assert!(
+            close(max[i], *want_max),
+            "{p} min: {} vs {want_max}",
+            max[i]
+        );
+        assert!(
+            close(min[i], *want_min),
+            "{p} min: {} vs {want_min}",
+            min[i]
+        );
+    }
+    assert!(close(
+        trumpet["mean_error_percent"].as_f64().expect("A"),
+        expected.a
+    ));
+    assert_eq!(trumpet["scaled"][0], "none");
+    let report = std::fs::read_to_string(dir.join("report.html")).expect("report");
+    assert!(report.contains("Flow accuracy (trumpet curve)"));
+    assert!(report.contains("observation window P (min)"));
 }

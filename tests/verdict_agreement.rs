@@ -114,6 +114,7 @@ fn check(id: &str, name: &str, pass: bool) -> RunEvent {
             detail: String::new(),
             margin_percent: None,
             end_value: None,
+            uncertainty: None,
         },
     }
 }
@@ -145,6 +146,8 @@ fn scenario_events(mix: Mix, id: &str) -> (Vec<RunEvent>, Option<ScenarioVerdict
                 .as_ref(),
             &failed.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
             &[],
+            &[],
+            false,
         );
         (
             vec![

@@ -78,6 +78,7 @@ fn run_scenario(
         csf: Default::default(),
         allow_expired_calibration: false,
         requirements: None,
+        require_conclusive: false,
     };
     let start = Instant::now();
     let outcome = runtime

@@ -36,6 +36,7 @@ fn main() {
             csf: Default::default(),
             allow_expired_calibration: false,
             requirements: None,
+            require_conclusive: false,
         };
         let start = Instant::now();
         let outcome = runtime

@@ -37,6 +37,7 @@ fn result(
         detail,
         margin_percent: None,
         end_value: None,
+        uncertainty: None,
     }
 }
 

@@ -309,6 +309,7 @@ pub fn check_findings(
                     }),
                 margin_percent: None,
                 end_value: None,
+                uncertainty: None,
             }
         })
         .collect()

@@ -7,6 +7,7 @@
 use super::trumpet::{trumpet_curve, Scaling, TrumpetCurve, TrumpetInput};
 use super::{names, time, CheckResult, Verdict};
 use crate::expect::ExpectedSample;
+use crate::record::schema::TrumpetResult;
 use crate::scenario::{Scenario, TrumpetSpec};
 
 /// Samples of the analysis period, gathered while the run streams.
@@ -72,6 +73,26 @@ impl FlowAccuracy {
             .map(|input| trumpet_curve(&input, &self.trace))
     }
 
+    /// The curve as the record keeps it, with its period, rate and limits.
+    pub fn result(&self, scenario: &Scenario) -> Option<TrumpetResult> {
+        let input = self.input(scenario)?;
+        let curve = trumpet_curve(&input, &self.trace);
+        let limits = &self.spec.limits;
+        Some(TrumpetResult {
+            from_ms: input.from_ms,
+            to_ms: input.to_ms,
+            rate_ml_per_h: input.rate_ml_per_h,
+            sample_ms: input.sample_ms,
+            min_strokes: input.min_strokes,
+            samples: curve.samples,
+            mean_error_percent: curve.mean_error_percent,
+            windows: curve.windows,
+            limit_ep_max_percent: limits.ep_max_percent,
+            limit_ep_min_percent: limits.ep_min_percent,
+            limit_mean_error_percent: limits.mean_error_percent,
+        })
+    }
+
     /// The `flow-accuracy` check, when the scenario gives limits.
     pub fn finish(self, scenario: &Scenario) -> Option<CheckResult> {
         let limits = &self.spec.limits;
@@ -105,6 +126,7 @@ impl FlowAccuracy {
             detail: format!("trumpet curve over the {period}: not evaluated: {why}"),
             margin_percent: None,
             end_value: None,
+            uncertainty: None,
         };
         if let Some(t) = self.rate_changed_at_ms {
             return Some(not_evaluated(format!(
@@ -206,6 +228,7 @@ fn judge(curve: &TrumpetCurve, spec: &TrumpetSpec, period: &str) -> Result<Check
         at_ms: Some(spec.to_ms),
         margin_percent: None,
         end_value: None,
+        uncertainty: None,
         detail: format!(
             "trumpet curve over the {period} ({} samples): {}",
             curve.samples,

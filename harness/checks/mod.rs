@@ -90,6 +90,13 @@ impl<'a> Judge<'a> {
             .and_then(|t| t.curve(self.scenario))
     }
 
+    /// The trumpet curve as the record keeps it (period, rate, windows, limits).
+    pub fn trumpet_result(&self) -> Option<crate::record::schema::TrumpetResult> {
+        self.flow_accuracy
+            .as_ref()
+            .and_then(|t| t.result(self.scenario))
+    }
+
     /// Every check that applies to the scenario, and the findings, for the record.
     pub fn finish(self, alarms: &[ObservedAlarm]) -> (Vec<CheckResult>, Vec<Finding>) {
         let scenario = self.scenario;

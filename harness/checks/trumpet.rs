@@ -38,32 +38,8 @@ pub use crate::scenario::{
     STANDARD_TRUMPET_WINDOWS_MIN as STANDARD_WINDOWS_MIN,
 };
 
-/// Why a window differs from the one asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scaling {
-    /// As asked (already a whole number of samples, enough strokes).
-    None,
-    /// Rounded up to a whole number of sample intervals.
-    Sampling,
-    /// Lengthened to hold `min_strokes` strokes at the programmed rate.
-    Strokes,
-}
-
-/// One point of the trumpet curve.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WindowResult {
-    /// The window asked for, minutes.
-    pub nominal_min: f64,
-    /// The window used, minutes.
-    pub window_min: f64,
-    pub scaling: Scaling,
-    /// Strokes the used window holds at the programmed rate.
-    pub strokes: f64,
-    /// How many windows fitted and had both end samples; 0 leaves Ep undefined.
-    pub count: usize,
-    pub ep_max_percent: Option<f64>,
-    pub ep_min_percent: Option<f64>,
-}
+// A window's result is recorded as it is computed: its types are the record's schema.
+pub use crate::record::schema::{TrumpetScaling as Scaling, TrumpetWindow as WindowResult};
 
 /// The trumpet curve and the overall mean error.
 #[derive(Debug, Clone, PartialEq)]

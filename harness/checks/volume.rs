@@ -5,9 +5,12 @@
 //! increment cannot.
 
 use super::{ml, names, time, CheckResult, Verdict};
+use crate::emulator::config::BalanceParams;
+use crate::expect::decision::{decide, Decision, DecisionRule, GuardBand, Limits};
+use crate::expect::uncertainty::{volume_budget, BudgetInput, Fluid};
 use crate::expect::ExpectedSample;
-use crate::record::schema::Sample;
-use crate::scenario::Scenario;
+use crate::record::schema::{CheckUncertainty, Sample, UncertaintyTerm};
+use crate::scenario::{AcceptanceRule, Scenario};
 
 /// Tolerance at a sample: the relative tolerance of the volume delivered so far, never below
 /// the absolute floor (two strokes and a balance readability step by default).
@@ -90,6 +93,10 @@ pub struct SeriesCheck {
     pick_measured: fn(&Sample) -> Option<u64>,
     /// Noise allowance for the difference of two readings (tip volume only).
     noise_nl: f64,
+    /// The balance's reading noise, mg, for the uncertainty budget.
+    noise_mg: f64,
+    /// Measured by the balance: carries an uncertainty budget and the decision rule.
+    gravimetric: bool,
     worst: Option<Worst>,
     totals: Tally,
     intervals: Tally,
@@ -132,6 +139,8 @@ impl SeriesCheck {
             pick_measured,
             noise_nl: 0.0,
             needs_plant: false,
+            noise_mg: 0.0,
+            gravimetric: false,
             worst: None,
             totals: Tally::default(),
             intervals: Tally::default(),
@@ -178,6 +187,8 @@ impl SeriesCheck {
             );
             // mg of water-like fluid to nL: 1 mg is 1 / density uL.
             tip.noise_nl = noise_mg.max(0.0) * 1e3 / scenario.bench.density_g_per_ml;
+            tip.noise_mg = noise_mg.max(0.0);
+            tip.gravimetric = true;
             out.push(tip);
         }
         if e.check_actual {
@@ -352,9 +363,23 @@ impl SeriesCheck {
                 } else {
                     String::new()
                 };
+                let uncertainty = self
+                    .gravimetric
+                    .then(|| headline_uncertainty(scenario, &w, self.noise_mg));
+                let verdict = match &uncertainty {
+                    Some((_, decision)) if !matches!(t.decision_rule, AcceptanceRule::Simple) => {
+                        match decision {
+                            Decision::Pass if failures == 0 => Verdict::Pass,
+                            Decision::Inconclusive => Verdict::Inconclusive,
+                            _ => Verdict::Fail,
+                        }
+                    }
+                    _ if failures == 0 => Verdict::Pass,
+                    _ => Verdict::Fail,
+                };
                 CheckResult {
                     name: name.to_string(),
-                    verdict: if failures == 0 { Verdict::Pass } else { Verdict::Fail },
+                    verdict,
                     expected: value(w.span, w.t_ms, w.expected),
                     measured: value(w.span, w.t_ms, w.measured),
                     tolerance: format!("±{} ({tolerance_rule}{noise})", ml(w.tolerance)),
@@ -371,6 +396,7 @@ impl SeriesCheck {
                     ),
                     margin_percent: Some((1.0 - w.fraction) * 100.0),
                     end_value,
+                    uncertainty: uncertainty.map(|(u, _)| u),
                 }
             }
             _ if self.needs_plant => CheckResult {
@@ -383,6 +409,7 @@ impl SeriesCheck {
                 unit: "uL".to_string(),
                 at_ms: None,
                 detail: format!("{what}: not evaluated — the device did not answer ReadPlant ({missing} samples without a value)"),
+                uncertainty: None,
                 margin_percent: None,
                 end_value: None,
             },
@@ -398,9 +425,90 @@ impl SeriesCheck {
                 detail: format!("{what}: nothing to compare ({missing} samples without a value)"),
                 margin_percent: None,
                 end_value: None,
+                uncertainty: None,
             },
         }
     }
+}
+
+/// Standard uncertainty of a declared fluid density, g/mL (a solution's preparation, as for
+/// 0.9 % saline in docs/metrology.md).
+const DECLARED_DENSITY_U_G_PER_ML: f64 = 0.0002;
+/// Temperature the density is taken at when the run declares none, °C.
+const DEFAULT_TEMPERATURE_C: f64 = 22.0;
+
+/// The headline judgement's expanded uncertainty from the budget (expect::uncertainty), and
+/// the decision of the scenario's rule on it. The balance figures are the emulated balance's
+/// (readability, evaporation) with the declared reading noise as repeatability.
+fn headline_uncertainty(
+    scenario: &Scenario,
+    w: &Worst,
+    noise_mg: f64,
+) -> (CheckUncertainty, Decision) {
+    let density = scenario.bench.density_g_per_ml;
+    let (from_ms, quantity) = match w.span {
+        Span::Total => (0, format!("tip volume at {}", time(w.t_ms))),
+        Span::Interval { from_ms } | Span::Segment { from_ms } => (
+            from_ms,
+            format!("tip volume increment {} .. {}", time(from_ms), time(w.t_ms)),
+        ),
+    };
+    let balance = BalanceParams {
+        noise_mg,
+        ..BalanceParams::default()
+    };
+    let budget = volume_budget(&BudgetInput::for_emulated_balance(
+        &balance,
+        w.measured / 1e6 * density,
+        w.t_ms.saturating_sub(from_ms) as f64 / 3_600_000.0,
+        Fluid::Declared {
+            g_per_ml: density,
+            u_g_per_ml: DECLARED_DENSITY_U_G_PER_ML,
+        },
+        DEFAULT_TEMPERATURE_C,
+    ));
+    let rule = match scenario.tolerance.decision_rule {
+        AcceptanceRule::Simple => DecisionRule::SimpleAcceptance,
+        AcceptanceRule::Guarded {
+            guard_band_ul: None,
+        } => DecisionRule::GuardedAcceptance {
+            guard_band: GuardBand::ExpandedUncertainty,
+        },
+        AcceptanceRule::Guarded {
+            guard_band_ul: Some(band),
+        } => DecisionRule::GuardedAcceptance {
+            guard_band: GuardBand::Fixed(band),
+        },
+    };
+    let tolerance_ul = w.tolerance / 1e3;
+    let decision = decide(
+        (w.measured - w.expected) / 1e3,
+        budget.expanded_ul,
+        Limits {
+            lower: Some(-tolerance_ul),
+            upper: Some(tolerance_ul),
+        },
+        rule,
+    );
+    let uncertainty = CheckUncertainty {
+        quantity,
+        expanded: budget.expanded_ul,
+        coverage_factor: budget.coverage_factor,
+        combined: budget.combined_ul,
+        terms: budget
+            .terms
+            .iter()
+            .map(|t| UncertaintyTerm {
+                name: t.name.to_string(),
+                basis: t.basis.clone(),
+                standard: t.standard_uncertainty_ul,
+            })
+            .collect(),
+        decision_rule: rule.describe(),
+        guard_band: rule.guard_band(budget.expanded_ul),
+        false_accept_percent: 100.0 * rule.max_false_accept_probability(budget.expanded_ul),
+    };
+    (uncertainty, decision)
 }
 
 /// A total reads as a volume; an increment says so, with its span: "+0.1092 mL over 1d .. 1d 30m".

@@ -61,6 +61,10 @@ pub struct RunArgs {
     /// requirements.toml beside scenarios/, when it exists).
     #[arg(long, value_name = "PATH")]
     pub requirements: Option<PathBuf>,
+    /// Fail a scenario with an INCONCLUSIVE check (guarded acceptance: the result's interval
+    /// straddles a limit) instead of passing it with the check shown as INCONCLUSIVE.
+    #[arg(long)]
+    pub require_conclusive: bool,
 }
 
 fn pumphil_retries() -> u32 {
@@ -93,6 +97,7 @@ pub fn run(args: &RunArgs) -> u8 {
         },
         allow_expired_calibration: args.allow_expired_calibration,
         requirements: crate::scenario::requirements::locate(args.requirements.as_deref()),
+        require_conclusive: args.require_conclusive,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -2,7 +2,7 @@
 
 use super::schema::{
     AlarmTransition, CheckResult, Confirmation, Mode, PlannedScenario, Sample, ScenarioSetup,
-    StepAction, StepOutcome, TimeBase,
+    StepAction, StepOutcome, TimeBase, TrumpetResult,
 };
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{AlarmKind, Priority};
@@ -218,6 +218,12 @@ pub enum RunEvent {
         #[serde(flatten)]
         result: CheckResult,
     },
+    /// The `[analysis.trumpet]` curve of a scenario that asked for one (before its checks).
+    Trumpet {
+        scenario: String,
+        #[serde(flatten)]
+        result: TrumpetResult,
+    },
     ScenarioFinished {
         scenario: String,
         verdict: ScenarioVerdict,
@@ -307,6 +313,7 @@ impl RunEvent {
             | RunEvent::Alarm { scenario, .. }
             | RunEvent::Finding { scenario, .. }
             | RunEvent::Check { scenario, .. }
+            | RunEvent::Trumpet { scenario, .. }
             | RunEvent::ScenarioFinished { scenario, .. } => Some(scenario),
             RunEvent::Deviation { scenario, .. } => scenario.as_deref(),
             RunEvent::RunStarted { .. }

@@ -40,7 +40,12 @@ pub fn disagreements(view: &RunView) -> Vec<String> {
         let failed: Vec<String> = s
             .checks
             .iter()
-            .filter(|c| !c.passed())
+            .filter(|c| !c.passed() && !c.inconclusive())
+            .chain(
+                s.checks
+                    .iter()
+                    .filter(|c| c.inconclusive() && finished.failed_checks.contains(&c.name)),
+            )
             .map(|c| c.name.clone())
             .collect();
         let names = |keep: fn(&&crate::record::schema::CheckResult) -> bool| -> Vec<String> {
@@ -50,10 +55,18 @@ pub fn disagreements(view: &RunView) -> Vec<String> {
                 .map(|c| c.name.clone())
                 .collect()
         };
+        // Inconclusive checks count against the scenario only when the run required conclusive
+        // evidence; the runner then listed them among its failed checks.
+        let inconclusive = names(|c| c.inconclusive());
+        let require_conclusive = inconclusive
+            .iter()
+            .any(|name| finished.failed_checks.contains(name));
         let follows = verdict::judge_scenario(
             s.negative_control.as_ref(),
             &names(|c| c.failed()),
-            &names(|c| !c.passed() && !c.failed()),
+            &names(|c| c.not_evaluated()),
+            &inconclusive,
+            require_conclusive,
         );
         if follows != finished.verdict {
             out.push(format!(
@@ -128,6 +141,7 @@ mod tests {
             detail: String::new(),
             margin_percent: None,
             end_value: None,
+            uncertainty: None,
         }
     }
 

@@ -247,6 +247,9 @@ pub enum Verdict {
     /// Nothing could be judged: no flow window was long enough, or what the check needs was
     /// not available (a device that does not answer ReadPlant). Never a pass, never a failure.
     NotEvaluated,
+    /// Guarded acceptance: the value's interval (± the guard band) straddles a limit, so the
+    /// evidence neither accepts nor rejects. Never a pass, never a negative control's catch.
+    Inconclusive,
 }
 
 impl Verdict {
@@ -255,9 +258,38 @@ impl Verdict {
         match self {
             Verdict::Pass => "PASS",
             Verdict::Fail => "FAIL",
-            Verdict::NotEvaluated => "not evaluated",
+            Verdict::NotEvaluated => "NOT EVALUATED",
+            Verdict::Inconclusive => "INCONCLUSIVE",
         }
     }
+}
+
+/// A gravimetric result's expanded uncertainty, its budget and the decision rule applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckUncertainty {
+    /// The measured quantity the budget is for, in words (the headline judgement).
+    pub quantity: String,
+    /// Expanded uncertainty U, in the check's `unit`.
+    pub expanded: f64,
+    pub coverage_factor: f64,
+    /// Combined standard uncertainty u_c, in the check's `unit`.
+    pub combined: f64,
+    pub terms: Vec<UncertaintyTerm>,
+    /// The decision rule as the report states it.
+    pub decision_rule: String,
+    /// Guard band w on each limit, in the check's `unit` (0 for simple acceptance).
+    pub guard_band: f64,
+    /// Largest probability that a PASS is false, percent.
+    pub false_accept_percent: f64,
+}
+
+/// One term of an uncertainty budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UncertaintyTerm {
+    pub name: String,
+    pub basis: String,
+    /// Standard uncertainty, in the check's `unit`.
+    pub standard: f64,
 }
 
 /// One judged check, as recorded in the run record and shown in every report.
@@ -281,6 +313,9 @@ pub struct CheckResult {
     /// The expected and measured value at the last sample, when the headline is elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_value: Option<String>,
+    /// The expanded uncertainty and decision rule of a gravimetric check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<CheckUncertainty>,
 }
 
 impl CheckResult {
@@ -297,4 +332,58 @@ impl CheckResult {
     pub fn not_evaluated(&self) -> bool {
         self.verdict == Verdict::NotEvaluated
     }
+    /// Judged under guarded acceptance with the value's interval straddling a limit.
+    pub fn inconclusive(&self) -> bool {
+        self.verdict == Verdict::Inconclusive
+    }
+}
+
+/// Why a trumpet window differs from the one asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrumpetScaling {
+    /// As asked (already a whole number of samples, enough strokes).
+    None,
+    /// Rounded up to a whole number of sample intervals.
+    Sampling,
+    /// Lengthened to hold `min_strokes` strokes at the programmed rate.
+    Strokes,
+}
+
+/// One point of the trumpet curve (checks/trumpet.rs computes it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrumpetWindow {
+    /// The window asked for, minutes.
+    pub nominal_min: f64,
+    /// The window used, minutes.
+    pub window_min: f64,
+    pub scaling: TrumpetScaling,
+    /// Strokes the used window holds at the programmed rate.
+    pub strokes: f64,
+    /// How many windows fitted and had both end samples; 0 leaves Ep undefined.
+    pub count: usize,
+    pub ep_max_percent: Option<f64>,
+    pub ep_min_percent: Option<f64>,
+}
+
+/// A scenario's `[analysis.trumpet]` result, recorded whether or not limits make it a check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrumpetResult {
+    /// Analysis period, scenario time.
+    pub from_ms: u64,
+    pub to_ms: u64,
+    /// Programmed rate r the errors are relative to, mL/h.
+    pub rate_ml_per_h: f64,
+    pub sample_ms: u64,
+    /// Fewest strokes a window was allowed to hold before it was lengthened.
+    pub min_strokes: u32,
+    /// Balance readings found in the period.
+    pub samples: usize,
+    /// A: the error of the mean flow over the whole period, percent (null without both ends).
+    pub mean_error_percent: Option<f64>,
+    pub windows: Vec<TrumpetWindow>,
+    /// The `flow-accuracy` limits, percent, when the scenario gives them.
+    pub limit_ep_max_percent: Option<f64>,
+    pub limit_ep_min_percent: Option<f64>,
+    pub limit_mean_error_percent: Option<f64>,
 }

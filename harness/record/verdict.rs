@@ -87,14 +87,21 @@ pub fn is_required(must_fail: &[String], check: &str) -> bool {
 /// The verdict of a scenario that ran to its end, from its checks that were judged and failed
 /// and those that could not be judged: a scenario passes only when neither list has anything,
 /// and a negative control is as required when every check it names was judged and failed ("not
-/// evaluated" proves nothing, so it never catches a defect).
+/// evaluated" proves nothing, so it never catches a defect). An inconclusive check (guarded
+/// acceptance, the interval straddling a limit) fails a positive scenario only when the run
+/// requires conclusive evidence (`--require-conclusive`); it never catches a defect either.
 pub fn judge_scenario(
     negative_control: Option<&NegativeControl>,
     failed_checks: &[String],
     not_evaluated: &[String],
+    inconclusive: &[String],
+    require_conclusive: bool,
 ) -> ScenarioVerdict {
+    let blocking_inconclusive = require_conclusive && !inconclusive.is_empty();
     match negative_control {
-        None if failed_checks.is_empty() && not_evaluated.is_empty() => ScenarioVerdict::Passed,
+        None if failed_checks.is_empty() && not_evaluated.is_empty() && !blocking_inconclusive => {
+            ScenarioVerdict::Passed
+        }
         None => ScenarioVerdict::Failed,
         Some(nc) => {
             let caught = nc.must_fail.iter().all(|name| {
@@ -169,9 +176,12 @@ pub struct Tally {
     pub defect_missed: usize,
     pub errors: usize,
     pub checks: usize,
+    /// Checks that did not pass (failed, not evaluated or inconclusive).
     pub checks_failed: usize,
     /// Checks that could not be judged (never counted as passed).
     pub checks_not_evaluated: usize,
+    /// Of those, inconclusive under guarded acceptance.
+    pub checks_inconclusive: usize,
 }
 
 pub fn tally(view: &RunView) -> Tally {
@@ -199,6 +209,7 @@ pub fn tally(view: &RunView) -> Tally {
         t.checks += s.checks.len();
         t.checks_failed += s.checks_failed();
         t.checks_not_evaluated += s.checks_not_evaluated().len();
+        t.checks_inconclusive += s.checks.iter().filter(|c| c.inconclusive()).count();
     }
     t
 }
@@ -235,6 +246,28 @@ mod tests {
     }
 
     #[test]
+    fn an_inconclusive_check_fails_a_scenario_only_when_conclusive_evidence_is_required() {
+        let names = vec!["tip-volume".to_string()];
+        assert_eq!(
+            judge_scenario(None, &[], &[], &names, false),
+            ScenarioVerdict::Passed
+        );
+        assert_eq!(
+            judge_scenario(None, &[], &[], &names, true),
+            ScenarioVerdict::Failed
+        );
+        // It never catches a control's defect.
+        let nc = NegativeControl {
+            must_fail: names.clone(),
+            reason: String::new(),
+        };
+        assert_eq!(
+            judge_scenario(Some(&nc), &[], &[], &names, true),
+            ScenarioVerdict::ControlMissed
+        );
+    }
+
+    #[test]
     fn a_control_is_as_required_only_when_every_named_check_failed() {
         let nc = NegativeControl {
             must_fail: vec!["delivered-volume".into(), "alarm-onset".into()],
@@ -245,7 +278,9 @@ mod tests {
             judge_scenario(
                 Some(&nc),
                 &failed(&["delivered-volume", "alarm-onset:low_reservoir"]),
-                &[]
+                &[],
+                &[],
+                false
             ),
             ScenarioVerdict::ControlCaught
         );
@@ -254,22 +289,27 @@ mod tests {
             judge_scenario(
                 Some(&nc),
                 &failed(&["alarm-onset:low_reservoir"]),
-                &failed(&["delivered-volume"])
+                &failed(&["delivered-volume"]),
+                &[],
+                false
             ),
             ScenarioVerdict::ControlMissed
         );
         // ...and a positive scenario with a check not evaluated has not passed.
         assert_eq!(
-            judge_scenario(None, &[], &failed(&["under-infusion"])),
+            judge_scenario(None, &[], &failed(&["under-infusion"]), &[], false),
             ScenarioVerdict::Failed
         );
         assert_eq!(
-            judge_scenario(Some(&nc), &failed(&["delivered-volume"]), &[]),
+            judge_scenario(Some(&nc), &failed(&["delivered-volume"]), &[], &[], false),
             ScenarioVerdict::ControlMissed
         );
-        assert_eq!(judge_scenario(None, &[], &[]), ScenarioVerdict::Passed);
         assert_eq!(
-            judge_scenario(None, &failed(&["tip-volume"]), &[]),
+            judge_scenario(None, &[], &[], &[], false),
+            ScenarioVerdict::Passed
+        );
+        assert_eq!(
+            judge_scenario(None, &failed(&["tip-volume"]), &[], &[], false),
             ScenarioVerdict::Failed
         );
     }

@@ -12,7 +12,7 @@ use crate::protocol::{AlarmKind, Priority};
 use crate::record::journal::Record;
 use crate::record::schema::{
     AlarmTransition, CheckResult, Mode, PlannedScenario, Sample, ScenarioKind, ScenarioSetup,
-    StepAction, StepOutcome,
+    StepAction, StepOutcome, TrumpetResult,
 };
 use crate::record::verdict::{self, RunVerdict};
 use crate::record::{BalanceInfo, DeviceInfo, FileRef, RunEvent, ScenarioVerdict, TestSystem};
@@ -147,6 +147,8 @@ pub struct ScenarioView {
     pub alarms: Vec<AlarmRow>,
     pub findings: Vec<FindingRow>,
     pub checks: Vec<CheckResult>,
+    /// The `[analysis.trumpet]` curve, when the scenario asked for one.
+    pub trumpet: Option<TrumpetResult>,
     pub finished: Option<Finished>,
     /// Samples recorded (the `samples` above may be a thinned subset).
     pub sample_count: u64,
@@ -547,6 +549,9 @@ impl Fold {
                 .push(FindingRow { kind, t_ms, detail }),
             RunEvent::Check { scenario, result } => {
                 self.scenario_mut(&scenario).checks.push(result)
+            }
+            RunEvent::Trumpet { scenario, result } => {
+                self.scenario_mut(&scenario).trumpet = Some(result)
             }
             RunEvent::ScenarioFinished {
                 scenario,

@@ -562,6 +562,7 @@ pub async fn run_scenario(
     devices: &mut Devices,
     sink: &Sink,
     mut shutdown: watch::Receiver<bool>,
+    require_conclusive: bool,
 ) -> (ScenarioVerdict, Option<String>) {
     let started = Instant::now();
     let id = scenario.id.clone();
@@ -652,6 +653,12 @@ pub async fn run_scenario(
         );
     }
 
+    if let Some(result) = run.judge.trumpet_result() {
+        sink.emit(RunEvent::Trumpet {
+            scenario: id.clone(),
+            result,
+        });
+    }
     let (results, findings) = run.judge.finish(run.alarms.transitions());
     for f in &findings {
         sink.emit(RunEvent::Finding {
@@ -661,9 +668,10 @@ pub async fn run_scenario(
             detail: f.detail.clone(),
         });
     }
+    // An inconclusive check is listed as failed only where it fails the scenario.
     let failed: Vec<String> = results
         .iter()
-        .filter(|r| r.failed())
+        .filter(|r| !r.passed() && (require_conclusive || !r.inconclusive()))
         .map(|r| r.name.clone())
         .collect();
     // A control is caught only by checks that were judged and failed, not by "not evaluated".
@@ -674,7 +682,12 @@ pub async fn run_scenario(
         .collect();
     let not_evaluated: Vec<String> = results
         .iter()
-        .filter(|r| !r.passed() && !r.failed())
+        .filter(|r| !r.passed() && !r.failed() && !r.inconclusive())
+        .map(|r| r.name.clone())
+        .collect();
+    let inconclusive: Vec<String> = results
+        .iter()
+        .filter(|r| r.inconclusive())
         .map(|r| r.name.clone())
         .collect();
     for result in results {
@@ -688,6 +701,8 @@ pub async fn run_scenario(
         scenario.negative_control.as_ref(),
         &judged_failed,
         &not_evaluated,
+        &inconclusive,
+        require_conclusive,
     );
     let reason = match (&scenario.negative_control, verdict) {
         (Some(nc), ScenarioVerdict::ControlMissed) => {

@@ -56,6 +56,8 @@ pub struct RunOptions {
     /// The requirements file (hazards, risk controls, requirements) the scenarios trace to;
     /// None runs without one, and the report says the hazards are not traced.
     pub requirements: Option<PathBuf>,
+    /// An INCONCLUSIVE check (guarded acceptance) fails its scenario, and so the run.
+    pub require_conclusive: bool,
 }
 
 /// The outcome of a run: its directory, the exit code, and what stopped it early, if anything.
@@ -292,6 +294,7 @@ pub async fn run_signed(
         let noise_mg = opts.noise_mg;
         let link_faults = opts.link_faults.clone();
         let retries = opts.retries;
+        let require_conclusive = opts.require_conclusive;
         tasks.push(tokio::spawn(async move {
             let Ok(_permit) = semaphore.acquire().await else {
                 return ScenarioVerdict::Error;
@@ -351,8 +354,15 @@ pub async fn run_signed(
                 alarms: &p.fixture.alarms,
                 fixture_files: p.fixture_files.clone(),
             };
-            let (verdict, _) =
-                execute::run_scenario(&p.scenario, expected, &mut devs, &sink, shutdown).await;
+            let (verdict, _) = execute::run_scenario(
+                &p.scenario,
+                expected,
+                &mut devs,
+                &sink,
+                shutdown,
+                require_conclusive,
+            )
+            .await;
             drop(devs);
             drop(guard);
             verdict

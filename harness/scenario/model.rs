@@ -115,6 +115,24 @@ pub struct Tolerances {
     pub volume_relative: f64,
     pub volume_absolute_nl: u64,
     pub alarm_ms: u64,
+    /// How the gravimetric checks decide from a value and its uncertainty (`[tolerance]`
+    /// `decision_rule`, docs/metrology.md).
+    #[serde(default)]
+    pub decision_rule: AcceptanceRule,
+}
+
+/// The decision rule a scenario asks for (ILAC G8); `expect::decision` applies it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum AcceptanceRule {
+    /// Simple acceptance: PASS inside the limits, whatever the uncertainty.
+    #[default]
+    Simple,
+    /// Guarded acceptance: INCONCLUSIVE when the value ± the guard band straddles a limit.
+    Guarded {
+        /// A fixed guard band, µL; None takes the result's expanded uncertainty U.
+        guard_band_ul: Option<f64>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -75,6 +75,10 @@ pub struct RawTolerance {
     pub volume_relative: Option<S<f64>>,
     pub volume_absolute_ul: Option<S<f64>>,
     pub alarm: Option<S<String>>,
+    /// `"simple"` (default) or `"guarded"` acceptance for the gravimetric checks.
+    pub decision_rule: Option<S<String>>,
+    /// Guarded acceptance's guard band, µL; default: the result's expanded uncertainty U.
+    pub guard_band_ul: Option<S<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -72,6 +72,7 @@ pub fn run_options(reports: &Path, paths: Vec<PathBuf>) -> pumphil::runner::RunO
         csf: Default::default(),
         allow_expired_calibration: false,
         requirements: None,
+        require_conclusive: false,
     }
 }
 

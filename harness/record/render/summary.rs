@@ -4,6 +4,7 @@
 //! guessing; keys come out sorted because serde_json's map is ordered. Scenarios are listed in
 //! the order the run was given them.
 
+use crate::record::schema::{TrumpetResult, TrumpetWindow};
 use crate::record::view::{Progress, RunView, ScenarioView};
 use serde_json::{json, Value};
 
@@ -40,9 +41,32 @@ fn scenario(view: &RunView, s: &ScenarioView) -> Value {
         "checks_failed": s.checks_failed(),
         "checks_not_evaluated": s.checks_not_evaluated(),
         "time_base": s.device.as_ref().map(|d| d.time_base),
+        "checks_inconclusive": s.checks.iter().filter(|c| c.inconclusive()).count(),
         "findings": findings,
         "deviations": view.deviations_of(&s.id).count(),
         "alarm_events": s.alarms.len(),
+        "trumpet": s.trumpet.as_ref().map(trumpet),
+    })
+}
+
+/// The `[analysis.trumpet]` figures, one array entry per window (the windows used, scaled
+/// where the asked ones held too few strokes or samples).
+fn trumpet(t: &TrumpetResult) -> Value {
+    let each = |f: &dyn Fn(&TrumpetWindow) -> Value| t.windows.iter().map(f).collect::<Vec<_>>();
+    json!({
+        "from_ms": t.from_ms,
+        "to_ms": t.to_ms,
+        "rate_ml_per_h": t.rate_ml_per_h,
+        "samples": t.samples,
+        "min_strokes": t.min_strokes,
+        "windows_min": each(&|w| json!(w.window_min)),
+        "windows_asked_min": each(&|w| json!(w.nominal_min)),
+        "scaled": each(&|w| json!(w.scaling)),
+        "strokes_per_window": each(&|w| json!(w.strokes)),
+        "window_counts": each(&|w| json!(w.count)),
+        "ep_max_percent": each(&|w| json!(w.ep_max_percent)),
+        "ep_min_percent": each(&|w| json!(w.ep_min_percent)),
+        "mean_error_percent": t.mean_error_percent,
     })
 }
 

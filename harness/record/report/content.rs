@@ -48,6 +48,9 @@ pub fn check_verdict(view: &ScenarioView, check: &CheckResult) -> (String, Tone)
     if check.not_evaluated() {
         return ("NOT EVALUATED".into(), Tone::Warn);
     }
+    if check.inconclusive() {
+        return ("INCONCLUSIVE".into(), Tone::Warn);
+    }
     let required = view.required_to_fail(&check.name);
     match (view.is_negative_control(), check.passed(), required) {
         (false, true, _) => ("pass".into(), Tone::Pass),
@@ -1430,6 +1433,8 @@ fn scenario(s: &ScenarioView, view: &RunView, config: &ReportConfig) -> Vec<Bloc
         )));
     }
     out.extend(plots::scenario_figures(s));
+    out.extend(super::metrology::trumpet(s));
+    out.extend(super::metrology::uncertainty(s));
     out.extend(clinical(s, config));
     let own = deviation_groups(view, Some(&s.id));
     out.push(Block::Heading {

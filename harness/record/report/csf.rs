@@ -223,6 +223,7 @@ mod tests {
             tolerance: crate::scenario::Tolerances {
                 volume_relative: 0.15,
                 volume_absolute_nl: 5100,
+                decision_rule: Default::default(),
                 alarm_ms: 300_000,
             },
             defects: None,

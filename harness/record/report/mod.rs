@@ -7,6 +7,7 @@ pub mod csf;
 pub mod doc;
 pub mod html;
 pub mod markdown;
+pub mod metrology;
 pub mod plots;
 pub mod svg;
 pub mod traceability;

@@ -475,6 +475,134 @@ pub fn timeline(axis: TimeAxis, lanes: &[Lane]) -> String {
     out
 }
 
+/// A chart over a numeric x axis (not time): the trumpet curve's percentage errors against
+/// observation-window length. Series are drawn as lines with a dot at each point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct XyChart {
+    pub x_label: String,
+    pub y_label: String,
+    pub height: f64,
+    /// (x, y) points in the chart's units.
+    pub series: Vec<Series>,
+    pub levels: Vec<Level>,
+}
+
+pub fn xy_chart(chart: &XyChart) -> String {
+    let height = chart.height;
+    let (top, bottom) = (TOP + 6.0, height - BOTTOM);
+    let points = || chart.series.iter().flat_map(|s| s.points.iter().copied());
+    let x_max = points()
+        .map(|p| p.0)
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let x_step = nice_step(x_max.max(1.0), 6.0);
+    let x_hi = ((x_max / x_step).floor() + 1.0) * x_step;
+    let (mut lo, mut hi) = points()
+        .map(|p| p.1)
+        .chain(chart.levels.iter().map(|l| l.value))
+        .filter(|v| v.is_finite())
+        .fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if hi - lo <= f64::EPSILON {
+        (lo, hi) = (lo - 1.0, hi + 1.0);
+    }
+    let step = nice_step(hi - lo, 5.0);
+    lo = (lo / step).floor() * step;
+    hi = (hi / step).ceil() * step;
+    let x = |v: f64| LEFT + (WIDTH - LEFT - RIGHT) * (v / x_hi).clamp(0.0, 1.0);
+    let y = |v: f64| bottom - (bottom - top) * ((v - lo) / (hi - lo)).clamp(-0.02, 1.02);
+    let mut out = open(height, &chart.y_label);
+    let mut v = lo;
+    while v <= hi + step * 1e-6 {
+        let _ = write!(
+            out,
+            r##"<line x1="{LEFT:.1}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" class="grid"/><text x="{2:.1}" y="{3:.1}" class="tick" text-anchor="end">{4}</text>"##,
+            y(v),
+            WIDTH - RIGHT,
+            LEFT - 5.0,
+            y(v) + 3.5,
+            tick_label(v, step)
+        );
+        v += step;
+    }
+    let mut v = 0.0;
+    while v <= x_hi + x_step * 1e-6 {
+        let _ = write!(
+            out,
+            r##"<line x1="{0:.1}" y1="{top:.1}" x2="{0:.1}" y2="{bottom:.1}" class="grid"/><text x="{0:.1}" y="{1:.1}" class="tick" text-anchor="middle">{2}</text>"##,
+            x(v),
+            bottom + 13.0,
+            tick_label(v, x_step)
+        );
+        v += x_step;
+    }
+    let _ = write!(
+        out,
+        r##"<text x="{:.1}" y="{:.1}" class="axis" text-anchor="middle">{}</text><text transform="translate(58 {:.1}) rotate(-90)" class="axis" text-anchor="middle">{}</text>"##,
+        LEFT + (WIDTH - LEFT - RIGHT) / 2.0,
+        bottom + 29.0,
+        escape(&chart.x_label),
+        (top + bottom) / 2.0,
+        escape(&chart.y_label)
+    );
+    for level in &chart.levels {
+        let _ = write!(
+            out,
+            r##"<line x1="{LEFT:.1}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="{2}" stroke-width="1.2" stroke-dasharray="6 3"/>"##,
+            y(level.value),
+            WIDTH - RIGHT,
+            level.colour
+        );
+    }
+    for series in &chart.series {
+        let finite: Vec<(f64, f64)> = series
+            .points
+            .iter()
+            .copied()
+            .filter(|p| p.0.is_finite() && p.1.is_finite())
+            .collect();
+        let path: Vec<String> = finite
+            .iter()
+            .map(|(a, b)| format!("{:.1},{:.1}", x(*a), y(*b)))
+            .collect();
+        let dash = if series.dashed {
+            r##" stroke-dasharray="5 3""##
+        } else {
+            ""
+        };
+        let _ = write!(
+            out,
+            r##"<polyline points="{}" fill="none" stroke="{}" stroke-width="1.6" stroke-linejoin="round"{dash}/>"##,
+            path.join(" "),
+            series.colour
+        );
+        for (a, b) in &finite {
+            let _ = write!(
+                out,
+                r##"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{}"/>"##,
+                x(*a),
+                y(*b),
+                series.colour
+            );
+        }
+    }
+    let _ = write!(
+        out,
+        r##"<rect x="{LEFT:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" class="frame"/>"##,
+        WIDTH - LEFT - RIGHT,
+        bottom - top
+    );
+    let mut items: Vec<(&str, &str, &str)> = Vec::new();
+    for s in &chart.series {
+        items.push((&s.name, s.colour, if s.dashed { "dash" } else { "line" }));
+    }
+    for l in &chart.levels {
+        items.push((&l.name, l.colour, "dash"));
+    }
+    legend(&mut out, &items);
+    out.push_str("</svg>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

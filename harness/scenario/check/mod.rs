@@ -442,10 +442,49 @@ impl<'a> Checker<'a> {
             Some(text) => self.duration(text, "tolerance.alarm")?,
             None => 5 * MS_PER_MINUTE,
         };
+        let guard_band_ul = match &raw.guard_band_ul {
+            Some(v) if v.get_ref().is_finite() && *v.get_ref() > 0.0 => Some(*v.get_ref()),
+            Some(v) => {
+                return self.fail(
+                    v.span(),
+                    "scenario::range",
+                    format!("tolerance.guard_band_ul is {}", v.get_ref()),
+                    "a guard band is a positive volume in µL; leave it out to use the expanded uncertainty U",
+                )
+            }
+            None => None,
+        };
+        let decision_rule = match raw
+            .decision_rule
+            .as_ref()
+            .map(|r| (r, r.get_ref().as_str()))
+        {
+            None | Some((_, "simple")) => {
+                if let Some(v) = &raw.guard_band_ul {
+                    return self.fail(
+                        v.span(),
+                        "scenario::range",
+                        "tolerance.guard_band_ul without decision_rule = \"guarded\"".to_string(),
+                        "a guard band applies to guarded acceptance only: add decision_rule = \"guarded\" or remove it",
+                    );
+                }
+                AcceptanceRule::Simple
+            }
+            Some((_, "guarded")) => AcceptanceRule::Guarded { guard_band_ul },
+            Some((r, other)) => {
+                return self.fail(
+                    r.span(),
+                    "scenario::range",
+                    format!("tolerance.decision_rule is \"{other}\""),
+                    "decision_rule is \"simple\" (the default) or \"guarded\"",
+                )
+            }
+        };
         Some(Tolerances {
             volume_relative: relative,
             volume_absolute_nl: absolute,
             alarm_ms,
+            decision_rule,
         })
     }
 }
