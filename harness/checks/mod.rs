@@ -8,6 +8,7 @@ pub mod flow;
 pub mod flow_accuracy;
 #[cfg(test)]
 mod flow_tests;
+pub mod steps;
 pub mod trumpet;
 /// Check names are read from scenario files (a negative control's `must_fail`), so their
 /// vocabulary sits in the scenario layer below the checks; `checks::names` is the same module.
@@ -43,6 +44,7 @@ pub struct Judge<'a> {
     volumes: Vec<volume::SeriesCheck>,
     flow: Option<flow::FlowFinder>,
     flow_accuracy: Option<flow_accuracy::FlowAccuracy>,
+    step_answers: Vec<steps::StepAnswer>,
 }
 
 /// The balance's reading noise (one standard deviation, mg) that the judge allows for, when
@@ -66,6 +68,7 @@ impl<'a> Judge<'a> {
                 .balance
                 .then(|| flow::FlowFinder::new(scenario, noise.sd_mg)),
             flow_accuracy: flow_accuracy::FlowAccuracy::for_scenario(scenario),
+            step_answers: Vec::new(),
         }
     }
 
@@ -80,6 +83,17 @@ impl<'a> Judge<'a> {
         if let Some(trumpet) = &mut self.flow_accuracy {
             trumpet.observe(sample.t_ms, sample.balance_g, expected);
         }
+    }
+
+    /// How the device answered a scenario step (restore outcomes are ignored).
+    pub fn step_answered(
+        &mut self,
+        index: usize,
+        t_ms: u64,
+        outcome: &crate::record::schema::StepOutcome,
+    ) {
+        self.step_answers
+            .extend(steps::StepAnswer::from_outcome(index, t_ms, outcome));
     }
 
     /// The `[analysis.trumpet]` curve from the samples seen so far (all of them once the run
@@ -98,6 +112,7 @@ impl<'a> Judge<'a> {
             .into_iter()
             .map(|v| v.finish(scenario))
             .collect();
+        results.extend(steps::check_steps(scenario, &self.step_answers));
         results.extend(alarms::check_alarms(scenario, alarms));
         if let Some(trumpet) = self.flow_accuracy {
             results.extend(trumpet.finish(scenario));

@@ -61,6 +61,8 @@ pub struct EmulatorArgs {
     pub defect_bolus_volume_percent: Option<f64>,
     #[arg(long)]
     pub defect_stall_keeps_delivering: bool,
+    #[arg(long)]
+    pub defect_bolus_overlap_accepted: bool,
     /// Link faults on the pump port (a file's [link] table applies when no flag is given).
     #[command(flatten)]
     pub link: LinkFaultArgs,
@@ -138,6 +140,7 @@ impl EmulatorArgs {
             d.bolus_volume_percent = v;
         }
         d.stall_keeps_delivering |= self.defect_stall_keeps_delivering;
+        d.bolus_overlap_accepted |= self.defect_bolus_overlap_accepted;
         c.validate()?;
         Ok(c)
     }

@@ -178,6 +178,10 @@ pub struct Defects {
     /// A motor stall raises its alarm but delivery goes on (the stall is not a halt).
     #[serde(skip_serializing_if = "is_false")]
     pub stall_keeps_delivering: bool,
+    /// A bolus requested while another runs is accepted (docs/protocol.md says refused): it
+    /// starts at once and gives its own dose on top of what the running one still owed.
+    #[serde(skip_serializing_if = "is_false")]
+    pub bolus_overlap_accepted: bool,
 }
 
 fn is_zero_f64(v: &f64) -> bool {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// The version of the record's schema, written in `run_started`. A record of another version is
 /// refused when read: change it whenever a record type changes shape (docs/record.md).
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The version assumed for a record whose `run_started` has no `schema_version` (before it
 /// was recorded).

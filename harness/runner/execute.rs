@@ -242,6 +242,7 @@ impl Execution<'_> {
             }
             Err(e) => return Err(Interrupted::Device(e)),
         };
+        self.judge.step_answered(index, t_ms, &outcome);
         self.sink.emit(RunEvent::StepApplied {
             scenario: self.id(),
             t_ms,

@@ -11,6 +11,8 @@ pub const UNDER_INFUSION: &str = "under-infusion";
 pub const OVER_INFUSION: &str = "over-infusion";
 pub const SILENT_DEPLETION: &str = "silent-depletion";
 pub const FLOW_ACCURACY: &str = "flow-accuracy";
+/// Every step answered as the scenario states: accepted, or refused with its stated code.
+pub const STEPS_ACCEPTED: &str = "steps-accepted";
 pub const ALARM_ONSET: &str = "alarm-onset";
 pub const ALARM_PRIORITY: &str = "alarm-priority";
 pub const ALARM_CLEARED: &str = "alarm-cleared";
@@ -26,6 +28,7 @@ pub const PLAIN: &[&str] = &[
     OVER_INFUSION,
     SILENT_DEPLETION,
     FLOW_ACCURACY,
+    STEPS_ACCEPTED,
 ];
 
 /// Per-alarm check families, named `<family>:<alarm>`.

@@ -1,7 +1,7 @@
 //! The checked scenario: what the runner, the reference calculator and the checks consume.
 
 use crate::emulator::config::Defects;
-use crate::protocol::{AlarmKind, FaultKind, FlexStep, Priority};
+use crate::protocol::{AlarmKind, FaultKind, FlexStep, NackCode, Priority};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -120,6 +120,10 @@ pub struct Step {
     pub name: Option<String>,
     pub action: Action,
     pub out_of_range_test: bool,
+    /// The device is expected to refuse this step with this code (`refused = "..."`): the
+    /// step then changes nothing, and `steps-accepted` fails if the device takes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<NackCode>,
     /// 1-based line in the scenario file, for messages.
     pub line: usize,
 }

@@ -95,6 +95,8 @@ pub struct RawStep {
     /// Marks a deliberate out-of-label-range program (a test of the device's own limits).
     #[serde(default)]
     pub out_of_range_test: bool,
+    /// The NACK code the device is expected to answer this step with (snake case).
+    pub refused: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -197,6 +197,7 @@ mod tests {
                 fault: FaultSpec::CatheterDisconnect,
             },
             out_of_range_test: false,
+            refused: None,
             line: 1,
         }]
     }
