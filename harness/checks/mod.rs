@@ -4,6 +4,7 @@
 //! returns `CheckResult`s; none of them looks at the emulator. `docs/checks.md` describes each.
 
 pub mod alarms;
+pub mod clock_drift;
 pub mod flow;
 pub mod flow_accuracy;
 #[cfg(test)]
@@ -45,6 +46,8 @@ pub struct Judge<'a> {
     flow: Option<flow::FlowFinder>,
     flow_accuracy: Option<flow_accuracy::FlowAccuracy>,
     step_answers: Vec<steps::StepAnswer>,
+    /// On a real-time bench only: the device clock against the host's.
+    clock_drift: Option<clock_drift::DriftMeter>,
 }
 
 /// The balance's reading noise (one standard deviation, mg) that the judge allows for, when
@@ -69,6 +72,7 @@ impl<'a> Judge<'a> {
                 .then(|| flow::FlowFinder::new(scenario, noise.sd_mg)),
             flow_accuracy: flow_accuracy::FlowAccuracy::for_scenario(scenario),
             step_answers: Vec::new(),
+            clock_drift: None,
         }
     }
 
@@ -96,6 +100,21 @@ impl<'a> Judge<'a> {
             .extend(steps::StepAnswer::from_outcome(index, t_ms, outcome));
     }
 
+    /// The run is on a real-time bench: it has a `clock-drift` check, NOT EVALUATED when too
+    /// few readings come (never silently absent).
+    pub fn on_real_time_bench(&mut self) {
+        self.clock_drift
+            .get_or_insert_with(clock_drift::DriftMeter::default);
+    }
+
+    /// A reading of the device clock on a real-time bench: the run then has a `clock-drift`
+    /// check. Virtual time never calls this.
+    pub fn clock_reading(&mut self, reading: clock_drift::ClockReading) {
+        self.clock_drift
+            .get_or_insert_with(clock_drift::DriftMeter::default)
+            .observe(reading);
+    }
+
     /// The `[analysis.trumpet]` curve from the samples seen so far (all of them once the run
     /// is over); None when the scenario asks for none or the period has no programmed rate.
     pub fn trumpet_curve(&self) -> Option<trumpet::TrumpetCurve> {
@@ -113,6 +132,9 @@ impl<'a> Judge<'a> {
             .map(|v| v.finish(scenario))
             .collect();
         results.extend(steps::check_steps(scenario, &self.step_answers));
+        if let Some(meter) = &self.clock_drift {
+            results.push(meter.finish(scenario));
+        }
         results.extend(alarms::check_alarms(scenario, alarms));
         if let Some(trumpet) = self.flow_accuracy {
             results.extend(trumpet.finish(scenario));

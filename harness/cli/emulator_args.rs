@@ -63,6 +63,9 @@ pub struct EmulatorArgs {
     pub defect_stall_keeps_delivering: bool,
     #[arg(long)]
     pub defect_bolus_overlap_accepted: bool,
+    /// In real time: the device clock runs this many percent fast (negative: slow).
+    #[arg(long, allow_hyphen_values = true)]
+    pub defect_clock_fast_percent: Option<f64>,
     /// Link faults on the pump port (a file's [link] table applies when no flag is given).
     #[command(flatten)]
     pub link: LinkFaultArgs,
@@ -141,6 +144,9 @@ impl EmulatorArgs {
         }
         d.stall_keeps_delivering |= self.defect_stall_keeps_delivering;
         d.bolus_overlap_accepted |= self.defect_bolus_overlap_accepted;
+        if let Some(v) = self.defect_clock_fast_percent {
+            d.clock_fast_percent = v;
+        }
         c.validate()?;
         Ok(c)
     }

@@ -166,11 +166,20 @@ impl Execution<'_> {
     }
 
     async fn sample(&mut self, t_ms: u64) -> Result<(), Interrupted> {
+        let sent = self.clock.host_elapsed_ms();
         let status = self
             .ask(async |pump| pump.status().await)
             .await
             .map_err(Interrupted::Device)?;
         self.alarms.compare_active(&status.alarms);
+        if let (Some(host_sent_ms), Some(host_received_ms)) = (sent, self.clock.host_elapsed_ms()) {
+            self.judge
+                .clock_reading(crate::checks::clock_drift::ClockReading {
+                    host_sent_ms,
+                    host_received_ms,
+                    device_ms: status.device_time_ms,
+                });
+        }
         let plant = if self.devices.virtual_time {
             Some(
                 self.ask(async |pump| pump.plant().await)
@@ -424,6 +433,9 @@ pub async fn run_scenario(
         alarms: AlarmTracker::new(origin_ms),
         restore: FaultRestore::new(scenario.steps.len()),
     };
+    if !run.devices.virtual_time {
+        run.judge.on_real_time_bench();
+    }
     let mut interrupted = None;
     for setup in Setup::for_scenario(scenario) {
         if let Err(e) = run.ask(async |pump| setup.apply(pump).await).await {

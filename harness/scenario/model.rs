@@ -112,6 +112,16 @@ pub struct Tolerances {
     pub volume_relative: f64,
     pub volume_absolute_nl: u64,
     pub alarm_ms: u64,
+    /// How far the device clock may run from the host clock on a real-time bench, percent
+    /// (`clock-drift`); 0.1 by default.
+    #[serde(default = "default_clock_drift_percent")]
+    pub clock_drift_percent: f64,
+}
+
+pub const DEFAULT_CLOCK_DRIFT_PERCENT: f64 = 0.1;
+
+fn default_clock_drift_percent() -> f64 {
+    DEFAULT_CLOCK_DRIFT_PERCENT
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -75,6 +75,7 @@ pub struct RawTolerance {
     pub volume_relative: Option<S<f64>>,
     pub volume_absolute_ul: Option<S<f64>>,
     pub alarm: Option<S<String>>,
+    pub clock_drift_percent: Option<S<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

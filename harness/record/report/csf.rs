@@ -225,6 +225,7 @@ mod tests {
                 volume_relative: 0.15,
                 volume_absolute_nl: 5100,
                 alarm_ms: 300_000,
+                clock_drift_percent: 0.1,
             },
             defects: None,
         }
