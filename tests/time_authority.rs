@@ -30,6 +30,36 @@ at = "0s"
 program = { continuous_ug_per_day = 1000 }
 "#;
 
+/// A motor stall injected at 2 s: its alarm is raised at once.
+const STALL_SCENARIO: &str = r#"id = "stall"
+title = "A motor stall on a real-time bench"
+requirements = ["PH-REQ-001"]
+hazard = "underdose: a stalled motor"
+
+[device]
+reservoir_ml = 40
+initial_fill_ml = 3.0
+concentration_ug_per_ml = 500
+low_reservoir_threshold_ml = 1.0
+
+[timing]
+end = "4s"
+sample_every = "1s"
+
+[[step]]
+at = "0s"
+program = { continuous_ug_per_day = 1000 }
+
+[[step]]
+at = "2s"
+inject = { fault = "motor_stall" }
+
+[[expect.alarm]]
+alarm = "motor_stall"
+priority = "high"
+raised = { at = "2s" }
+"#;
+
 fn emulator(extra: &[&str]) -> Emulator {
     let mut args = vec![
         "--realtime",
@@ -45,10 +75,10 @@ fn emulator(extra: &[&str]) -> Emulator {
 }
 
 /// The scenario and its fixtures in `dir`, and a bench file for `emu`.
-fn prepare(dir: &Path, emu: &Emulator) -> (PathBuf, PathBuf) {
+fn prepare(dir: &Path, emu: &Emulator, text: &str) -> (PathBuf, PathBuf) {
     std::fs::create_dir_all(dir.join("scenarios")).unwrap();
-    let scenario = dir.join("scenarios/clock.toml");
-    std::fs::write(&scenario, SCENARIO).unwrap();
+    let scenario = dir.join("scenarios/scenario.toml");
+    std::fs::write(&scenario, text).unwrap();
     let status = Command::new(BIN)
         .arg("expect")
         .arg(&scenario)
@@ -65,11 +95,11 @@ fn prepare(dir: &Path, emu: &Emulator) -> (PathBuf, PathBuf) {
     (scenario, bench)
 }
 
-/// Runs the scenario on the bench; the clock-drift check's verdict and measured text.
-fn clock_drift_of(extra: &[&str]) -> (Verdict, String) {
+/// Runs `text` on a bench of an emulator with `extra`; the verdict and detail of check `name`.
+fn check_of(text: &str, extra: &[&str], name: &str) -> (Verdict, String) {
     let dir = tempfile::tempdir().unwrap();
     let emu = emulator(extra);
-    let (scenario, bench) = prepare(dir.path(), &emu);
+    let (scenario, bench) = prepare(dir.path(), &emu, text);
     let out = Command::new(BIN)
         .args(["run", "--plain", "--reports"])
         .arg(dir.path().join("reports"))
@@ -88,12 +118,17 @@ fn clock_drift_of(extra: &[&str]) -> (Verdict, String) {
     records
         .iter()
         .find_map(|r| match &r.event {
-            RunEvent::Check { result, .. } if result.name == "clock-drift" => {
-                Some((result.verdict, result.measured.clone()))
-            }
+            RunEvent::Check { result, .. } if result.name == name => Some((
+                result.verdict,
+                format!("{} / {}", result.measured, result.detail),
+            )),
             _ => None,
         })
-        .unwrap_or_else(|| panic!("no clock-drift check in the record:\n{text}"))
+        .unwrap_or_else(|| panic!("no {name} check in the record:\n{text}"))
+}
+
+fn clock_drift_of(extra: &[&str]) -> (Verdict, String) {
+    check_of(SCENARIO, extra, "clock-drift")
 }
 
 #[test]
@@ -110,4 +145,21 @@ fn a_device_clock_running_10_percent_fast_fails_clock_drift() {
 fn a_correct_device_clock_passes_clock_drift() {
     let (verdict, measured) = clock_drift_of(&[]);
     assert_eq!(verdict, Verdict::Pass, "{measured}");
+}
+
+#[test]
+fn an_alarm_stamped_25_minutes_early_fails_its_onset_on_the_harness_clock() {
+    let (verdict, detail) = check_of(
+        STALL_SCENARIO,
+        &["--defect-alarm-stamped-early-min", "25"],
+        "alarm-onset:motor_stall",
+    );
+    assert_eq!(verdict, Verdict::Fail, "{detail}");
+    assert!(detail.contains("still showed no motor_stall"), "{detail}");
+}
+
+#[test]
+fn an_alarm_stamped_when_it_happened_passes_its_onset() {
+    let (verdict, detail) = check_of(STALL_SCENARIO, &[], "alarm-onset:motor_stall");
+    assert_eq!(verdict, Verdict::Pass, "{detail}");
 }

@@ -48,6 +48,8 @@ pub struct Judge<'a> {
     step_answers: Vec<steps::StepAnswer>,
     /// On a real-time bench only: the device clock against the host's.
     clock_drift: Option<clock_drift::DriftMeter>,
+    /// Alarm onsets the harness's own observations refute (real-time bench): alarm and why.
+    refuted_onsets: Vec<(crate::protocol::AlarmKind, String)>,
 }
 
 /// The balance's reading noise (one standard deviation, mg) that the judge allows for, when
@@ -73,6 +75,7 @@ impl<'a> Judge<'a> {
             flow_accuracy: flow_accuracy::FlowAccuracy::for_scenario(scenario),
             step_answers: Vec::new(),
             clock_drift: None,
+            refuted_onsets: Vec::new(),
         }
     }
 
@@ -115,6 +118,20 @@ impl<'a> Judge<'a> {
             .observe(reading);
     }
 
+    /// The device's drift against the host in percent, once measured (real-time bench).
+    pub fn clock_drift_percent(&self) -> Option<f64> {
+        self.clock_drift
+            .as_ref()
+            .and_then(|m| m.drift())
+            .map(|d| d.percent)
+    }
+
+    /// The device stamped this alarm's onset earlier than the harness could have seen it: its
+    /// `alarm-onset` check fails, whatever the stamp's distance to the window.
+    pub fn refute_onset(&mut self, alarm: crate::protocol::AlarmKind, why: String) {
+        self.refuted_onsets.push((alarm, why));
+    }
+
     /// The `[analysis.trumpet]` curve from the samples seen so far (all of them once the run
     /// is over); None when the scenario asks for none or the period has no programmed rate.
     pub fn trumpet_curve(&self) -> Option<trumpet::TrumpetCurve> {
@@ -135,7 +152,31 @@ impl<'a> Judge<'a> {
         if let Some(meter) = &self.clock_drift {
             results.push(meter.finish(scenario));
         }
-        results.extend(alarms::check_alarms(scenario, alarms));
+        let mut alarm_results = alarms::check_alarms(scenario, alarms);
+        for (alarm, why) in &self.refuted_onsets {
+            let name = names::per_alarm(names::ALARM_ONSET, *alarm);
+            match alarm_results.iter_mut().find(|r| r.name == name) {
+                Some(r) => {
+                    r.verdict = Verdict::Fail;
+                    r.detail = format!("{why}; {}", r.detail);
+                }
+                // No onset expected: the alarm fails unexpected-alarms already; say why too.
+                None => alarm_results.push(CheckResult {
+                    name,
+                    verdict: Verdict::Fail,
+                    expected: "no raise".to_string(),
+                    measured: "a raise the harness's observations refute".to_string(),
+                    tolerance: "the harness's own observations".to_string(),
+                    margin: None,
+                    unit: "s".to_string(),
+                    at_ms: None,
+                    detail: why.clone(),
+                    margin_percent: None,
+                    end_value: None,
+                }),
+            }
+        }
+        results.extend(alarm_results);
         if let Some(trumpet) = self.flow_accuracy {
             results.extend(trumpet.finish(scenario));
         }

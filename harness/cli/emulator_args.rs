@@ -66,6 +66,9 @@ pub struct EmulatorArgs {
     /// In real time: the device clock runs this many percent fast (negative: slow).
     #[arg(long, allow_hyphen_values = true)]
     pub defect_clock_fast_percent: Option<f64>,
+    /// Every alarm raise is stamped this many minutes before it happened.
+    #[arg(long)]
+    pub defect_alarm_stamped_early_min: Option<u64>,
     /// Link faults on the pump port (a file's [link] table applies when no flag is given).
     #[command(flatten)]
     pub link: LinkFaultArgs,
@@ -146,6 +149,9 @@ impl EmulatorArgs {
         d.bolus_overlap_accepted |= self.defect_bolus_overlap_accepted;
         if let Some(v) = self.defect_clock_fast_percent {
             d.clock_fast_percent = v;
+        }
+        if let Some(v) = self.defect_alarm_stamped_early_min {
+            d.alarm_stamped_early_min = v;
         }
         c.validate()?;
         Ok(c)

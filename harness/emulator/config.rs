@@ -186,6 +186,9 @@ pub struct Defects {
     /// slow) against the wall clock, and the pump delivers on its own clock.
     #[serde(skip_serializing_if = "is_zero_f64")]
     pub clock_fast_percent: f64,
+    /// Every alarm raise is stamped (event and log entry) this many minutes before it happened.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub alarm_stamped_early_min: u64,
 }
 
 fn is_zero_f64(v: &f64) -> bool {

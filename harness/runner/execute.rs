@@ -58,6 +58,8 @@ struct Execution<'a> {
     /// Scenario time of the latest sample.
     last_sample_ms: u64,
     alarms: AlarmTracker,
+    /// Real-time bench: what each status poll showed, on the host's clock.
+    sightings: super::sightings::AlarmSightings,
     restore: FaultRestore,
 }
 
@@ -172,6 +174,10 @@ impl Execution<'_> {
             .await
             .map_err(Interrupted::Device)?;
         self.alarms.compare_active(&status.alarms);
+        if let Some(host_sent_ms) = sent {
+            let active: Vec<_> = status.alarms.iter().map(|a| a.alarm).collect();
+            self.sightings.poll(host_sent_ms, &active);
+        }
         if let (Some(host_sent_ms), Some(host_received_ms)) = (sent, self.clock.host_elapsed_ms()) {
             self.judge
                 .clock_reading(crate::checks::clock_drift::ClockReading {
@@ -431,6 +437,7 @@ pub async fn run_scenario(
         ),
         last_sample_ms: 0,
         alarms: AlarmTracker::new(origin_ms),
+        sightings: Default::default(),
         restore: FaultRestore::new(scenario.steps.len()),
     };
     if !run.devices.virtual_time {
@@ -472,6 +479,20 @@ pub async fn run_scenario(
         );
     }
 
+    // Real-time bench: a device timestamp earlier than a poll that saw no alarm is refuted.
+    let drift = run.judge.clock_drift_percent().unwrap_or(0.0).abs()
+        + scenario.tolerance.clock_drift_percent;
+    for refuted in run.sightings.refuted(run.alarms.transitions(), drift) {
+        run.judge.refute_onset(
+            refuted.alarm,
+            format!(
+                "the device stamps the raise at {}, but the harness's status poll at {} (host clock) still showed no {}",
+                crate::checks::time(refuted.claimed_ms),
+                crate::checks::time(refuted.absent_at_ms),
+                refuted.alarm
+            ),
+        );
+    }
     let (results, findings) = run.judge.finish(run.alarms.transitions());
     for f in &findings {
         sink.emit(RunEvent::Finding {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod execute;
 pub mod restore;
 pub mod sample;
+pub mod sightings;
 pub mod sink;
 pub mod steps;
 pub mod timeline;
