@@ -484,8 +484,9 @@ fn a_record_of_another_schema_version_is_refused_by_name() {
 
     let verified = pumphil::record::render::verify(dir.path());
     assert!(
-        verified.problems.iter().any(|p| p
-            .contains("events.jsonl: record schema version 1; this pumphil reads version 2 only")),
+        verified.problems.iter().any(|p| p.contains(&format!(
+            "events.jsonl: record schema version 1; this pumphil reads version {SCHEMA_VERSION} only"
+        ))),
         "{:?}",
         verified.problems
     );
@@ -498,7 +499,9 @@ fn a_record_of_another_schema_version_is_refused_by_name() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("record schema version 1; this pumphil reads version 2 only"),
+        stderr.contains(&format!(
+            "record schema version 1; this pumphil reads version {SCHEMA_VERSION} only"
+        )),
         "{stderr}"
     );
 }
