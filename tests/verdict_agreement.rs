@@ -490,8 +490,9 @@ fn a_record_of_another_schema_version_is_refused_by_name() {
 
     let verified = pumphil::record::render::verify(dir.path());
     assert!(
-        verified.problems.iter().any(|p| p
-            .contains(&format!("events.jsonl: record schema version 1; this pumphil reads version {SCHEMA_VERSION} only"))),
+        verified.problems.iter().any(|p| p.contains(&format!(
+            "events.jsonl: record schema version 1; this pumphil reads version {SCHEMA_VERSION} only"
+        ))),
         "{:?}",
         verified.problems
     );

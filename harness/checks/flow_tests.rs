@@ -247,6 +247,7 @@ fn an_injected_disconnect_is_not_depletion() {
             fault: crate::scenario::FaultSpec::CatheterDisconnect,
         },
         out_of_range_test: false,
+        refused: None,
         line: 0,
     });
     let flowing: Vec<Step> = (0..30)

@@ -4,10 +4,12 @@
 //! returns `CheckResult`s; none of them looks at the emulator. `docs/checks.md` describes each.
 
 pub mod alarms;
+pub mod clock_drift;
 pub mod flow;
 pub mod flow_accuracy;
 #[cfg(test)]
 mod flow_tests;
+pub mod steps;
 pub mod trumpet;
 /// Check names are read from scenario files (a negative control's `must_fail`), so their
 /// vocabulary sits in the scenario layer below the checks; `checks::names` is the same module.
@@ -43,6 +45,11 @@ pub struct Judge<'a> {
     volumes: Vec<volume::SeriesCheck>,
     flow: Option<flow::FlowFinder>,
     flow_accuracy: Option<flow_accuracy::FlowAccuracy>,
+    step_answers: Vec<steps::StepAnswer>,
+    /// On a real-time bench only: the device clock against the host's.
+    clock_drift: Option<clock_drift::DriftMeter>,
+    /// Alarm onsets the harness's own observations refute (real-time bench): alarm and why.
+    refuted_onsets: Vec<(crate::protocol::AlarmKind, String)>,
 }
 
 /// The balance's reading noise (one standard deviation, mg) that the judge allows for, when
@@ -66,6 +73,9 @@ impl<'a> Judge<'a> {
                 .balance
                 .then(|| flow::FlowFinder::new(scenario, noise.sd_mg)),
             flow_accuracy: flow_accuracy::FlowAccuracy::for_scenario(scenario),
+            step_answers: Vec::new(),
+            clock_drift: None,
+            refuted_onsets: Vec::new(),
         }
     }
 
@@ -80,6 +90,46 @@ impl<'a> Judge<'a> {
         if let Some(trumpet) = &mut self.flow_accuracy {
             trumpet.observe(sample.t_ms, sample.balance_g, expected);
         }
+    }
+
+    /// How the device answered a scenario step (restore outcomes are ignored).
+    pub fn step_answered(
+        &mut self,
+        index: usize,
+        t_ms: u64,
+        outcome: &crate::record::schema::StepOutcome,
+    ) {
+        self.step_answers
+            .extend(steps::StepAnswer::from_outcome(index, t_ms, outcome));
+    }
+
+    /// The run is on a real-time bench: it has a `clock-drift` check, NOT EVALUATED when too
+    /// few readings come (never silently absent).
+    pub fn on_real_time_bench(&mut self) {
+        self.clock_drift
+            .get_or_insert_with(clock_drift::DriftMeter::default);
+    }
+
+    /// A reading of the device clock on a real-time bench: the run then has a `clock-drift`
+    /// check. Virtual time never calls this.
+    pub fn clock_reading(&mut self, reading: clock_drift::ClockReading) {
+        self.clock_drift
+            .get_or_insert_with(clock_drift::DriftMeter::default)
+            .observe(reading);
+    }
+
+    /// The device's drift against the host in percent, once measured (real-time bench).
+    pub fn clock_drift_percent(&self) -> Option<f64> {
+        self.clock_drift
+            .as_ref()
+            .and_then(|m| m.drift())
+            .map(|d| d.percent)
+    }
+
+    /// The device stamped this alarm's onset earlier than the harness could have seen it: its
+    /// `alarm-onset` check fails, whatever the stamp's distance to the window.
+    pub fn refute_onset(&mut self, alarm: crate::protocol::AlarmKind, why: String) {
+        self.refuted_onsets.push((alarm, why));
     }
 
     /// The `[analysis.trumpet]` curve from the samples seen so far (all of them once the run
@@ -105,7 +155,36 @@ impl<'a> Judge<'a> {
             .into_iter()
             .map(|v| v.finish(scenario))
             .collect();
-        results.extend(alarms::check_alarms(scenario, alarms));
+        results.extend(steps::check_steps(scenario, &self.step_answers));
+        if let Some(meter) = &self.clock_drift {
+            results.push(meter.finish(scenario));
+        }
+        let mut alarm_results = alarms::check_alarms(scenario, alarms);
+        for (alarm, why) in &self.refuted_onsets {
+            let name = names::per_alarm(names::ALARM_ONSET, *alarm);
+            match alarm_results.iter_mut().find(|r| r.name == name) {
+                Some(r) => {
+                    r.verdict = Verdict::Fail;
+                    r.detail = format!("{why}; {}", r.detail);
+                }
+                // No onset expected: the alarm fails unexpected-alarms already; say why too.
+                None => alarm_results.push(CheckResult {
+                    name,
+                    verdict: Verdict::Fail,
+                    expected: "no raise".to_string(),
+                    measured: "a raise the harness's observations refute".to_string(),
+                    tolerance: "the harness's own observations".to_string(),
+                    margin: None,
+                    unit: "s".to_string(),
+                    at_ms: None,
+                    detail: why.clone(),
+                    margin_percent: None,
+                    end_value: None,
+                    uncertainty: None,
+                }),
+            }
+        }
+        results.extend(alarm_results);
         if let Some(trumpet) = self.flow_accuracy {
             results.extend(trumpet.finish(scenario));
         }

@@ -25,9 +25,9 @@ pub fn render(diagnostic: &dyn Diagnostic) -> String {
         let code = code.to_string();
         code.strip_prefix("pumphil::").unwrap_or(&code).to_string()
     });
-    let placed = code
-        .as_ref()
-        .is_some_and(|code| message.contains(&format!("error[{code}]")));
+    let placed = code.as_ref().is_some_and(|code| {
+        message.contains(&format!("error[{code}]")) || message.contains(&format!("warning[{code}]"))
+    });
     if placed {
         return message;
     }

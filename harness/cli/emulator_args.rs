@@ -68,6 +68,14 @@ pub struct EmulatorArgs {
     /// bench's clock watchdog.
     #[arg(long, value_name = "MS")]
     pub clock_stops_at_ms: Option<u64>,
+    #[arg(long)]
+    pub defect_bolus_overlap_accepted: bool,
+    /// In real time: the device clock runs this many percent fast (negative: slow).
+    #[arg(long, allow_hyphen_values = true)]
+    pub defect_clock_fast_percent: Option<f64>,
+    /// Every alarm raise is stamped this many minutes before it happened.
+    #[arg(long)]
+    pub defect_alarm_stamped_early_min: Option<u64>,
     /// Link faults on the pump port (a file's [link] table applies when no flag is given).
     #[command(flatten)]
     pub link: LinkFaultArgs,
@@ -150,6 +158,13 @@ impl EmulatorArgs {
         d.stall_keeps_delivering |= self.defect_stall_keeps_delivering;
         if let Some(v) = self.clock_stops_at_ms {
             c.clock.stops_at_ms = Some(v);
+        }
+        d.bolus_overlap_accepted |= self.defect_bolus_overlap_accepted;
+        if let Some(v) = self.defect_clock_fast_percent {
+            d.clock_fast_percent = v;
+        }
+        if let Some(v) = self.defect_alarm_stamped_early_min {
+            d.alarm_stamped_early_min = v;
         }
         c.validate()?;
         Ok(c)

@@ -36,6 +36,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the largest variant (the run and emulator options)
+// costs nothing, and boxing it would only obscure clap's derive.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run scenarios (default: everything in scenarios/) on the built-in emulator or a bench.

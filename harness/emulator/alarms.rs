@@ -100,8 +100,13 @@ impl Device {
             generation: self.next_generation(),
         };
         self.alarms.push(record);
+        // The defect: the raise is stamped earlier than it happened, in its event and its log
+        // entry alike (a pump that back-dates a late alarm).
+        let stamped_ms = self
+            .now
+            .saturating_sub(self.config.defects.alarm_stamped_early_min * MS_PER_MINUTE);
         self.events.push(Event::AlarmRaised {
-            device_time_ms: self.now,
+            device_time_ms: stamped_ms,
             alarm,
             priority,
         });
@@ -110,6 +115,9 @@ impl Device {
             alarm.to_wire(),
             i64::from(priority.to_wire()),
         );
+        if let Some(entry) = self.log.back_mut() {
+            entry.device_time_ms = stamped_ms;
+        }
         self.annunciate(record);
     }
 

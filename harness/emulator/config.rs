@@ -183,6 +183,17 @@ pub struct Defects {
     /// A motor stall raises its alarm but delivery goes on (the stall is not a halt).
     #[serde(skip_serializing_if = "is_false")]
     pub stall_keeps_delivering: bool,
+    /// A bolus requested while another runs is accepted (docs/protocol.md says refused): it
+    /// starts at once and gives its own dose on top of what the running one still owed.
+    #[serde(skip_serializing_if = "is_false")]
+    pub bolus_overlap_accepted: bool,
+    /// In real time (`emulate --realtime`), the device clock runs this much fast (negative:
+    /// slow) against the wall clock, and the pump delivers on its own clock.
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub clock_fast_percent: f64,
+    /// Every alarm raise is stamped (event and log entry) this many minutes before it happened.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub alarm_stamped_early_min: u64,
 }
 
 fn is_zero_f64(v: &f64) -> bool {
@@ -376,6 +387,14 @@ impl EmulatorConfig {
             return invalid(
                 "defects.bolus_volume_percent",
                 &bolus,
+                "use a percentage above -100 and below +1000 (0 for no defect)",
+            );
+        }
+        let clock = self.defects.clock_fast_percent;
+        if !(clock > -100.0 && clock < 1000.0) {
+            return invalid(
+                "defects.clock_fast_percent",
+                &clock,
                 "use a percentage above -100 and below +1000 (0 for no defect)",
             );
         }

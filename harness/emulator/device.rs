@@ -383,9 +383,16 @@ impl Device {
         if dose_ug == 0 || duration_s == 0 {
             return Err(NackCode::OutOfRange);
         }
-        if self.state != TherapyState::Running {
+        let overlap_accepted =
+            self.state == TherapyState::Bolus && self.config.defects.bolus_overlap_accepted;
+        if self.state != TherapyState::Running && !overlap_accepted {
             return Err(NackCode::NotAllowedInState);
         }
+        // The defect: the running bolus's strokes still owed go into the new one.
+        let owed = match self.bolus {
+            Some(b) if overlap_accepted => b.strokes - b.done,
+            _ => 0,
+        };
         let concentration = if bridge {
             self.previous_concentration
         } else {
@@ -402,7 +409,7 @@ impl Device {
         };
         let stroke = self.stroke_nl();
         // Round half up: floor((V + s/2) / s) is exact for odd s too, as V/s is never x.5 then.
-        let strokes = ((volume + stroke / 2) / stroke).max(1);
+        let strokes = ((volume + stroke / 2) / stroke).max(1) + owed;
         self.bolus = Some(Bolus {
             strokes,
             done: 0,

@@ -64,10 +64,12 @@ impl Session {
         let Ok(mut device) = device.lock() else {
             return Vec::new();
         };
-        let now = device
-            .config()
-            .clock
-            .device_time_ms(start.elapsed().as_millis() as u64);
+        // A clock that runs fast (a defect) scales the wall time before the clock's own faults
+        // (a clock that stops) apply.
+        let wall_ms = start.elapsed().as_millis() as f64;
+        let fast = device.config().defects.clock_fast_percent;
+        let scaled_ms = (wall_ms * (1.0 + fast / 100.0)).max(0.0) as u64;
+        let now = device.config().clock.device_time_ms(scaled_ms);
         device.advance_to(now);
         self.events(&mut device)
     }
@@ -205,7 +207,9 @@ pub async fn serve_pump_with_faults(
                 if let Some(f) = faults.as_mut() {
                     f.incoming(&mut buf[..n]);
                 }
-                let mut out = Vec::new();
+                // In real time the device clock is read as it stands when the request comes, not
+                // as of the last tick: the harness measures its rate against the host's.
+                let mut out = session.tick();
                 for frame in assembler.push(&buf[..n]) {
                     out.extend(session.answer(frame));
                 }

@@ -5,7 +5,9 @@
 //! floating point and solves for the moments a volume crosses a threshold. The two agree to
 //! within a stroke, which is what the tolerances allow for (see README.md, "Expected traces").
 
-use crate::protocol::{AlarmKind, Priority};
+mod refusal;
+
+use crate::protocol::{AlarmKind, NackCode, Priority};
 use crate::scenario::{Action, FaultSpec, FlexStepSpec, Scenario};
 use crate::units::{MS_PER_DAY, MS_PER_MINUTE, NL_PER_ML};
 
@@ -48,6 +50,9 @@ pub struct Expected {
     pub alarms: Vec<ExpectedAlarmEvent>,
     /// Human-readable derivation: figures, formulas, resulting times (fixture README).
     pub derivation: Vec<String>,
+    /// Per step, in the scenario's order: the code the device refuses it with by the
+    /// arithmetic (None: accepted). A step that states `refused` changes nothing here.
+    pub refusals: Vec<Option<NackCode>>,
 }
 
 fn priority_of(alarm: AlarmKind) -> Priority {
@@ -571,8 +576,19 @@ pub fn expected(scenario: &Scenario) -> Expected {
         };
         s.run_until(t as f64);
         if is_step {
-            let action = scenario.steps[step_index].action.clone();
-            s.apply(&action);
+            let step = &scenario.steps[step_index];
+            let predicted = s.refusal(&step.action);
+            s.out.refusals.push(predicted);
+            // A refused step changes nothing: the one the scenario states (the calculator
+            // follows it) and the one the protocol gives (a device following it refuses).
+            match step.refused.or(predicted) {
+                Some(code) => s.out.derivation.push(format!(
+                    "{}: step on line {} refused ({code}); nothing changes.",
+                    fmt_t(t as f64),
+                    step.line
+                )),
+                None => s.apply(&step.action),
+            }
             step_index += 1;
         } else {
             s.sample();
@@ -695,14 +711,11 @@ mod tests {
 
     #[test]
     fn a_bolus_requested_while_another_runs_is_refused() {
+        let bolus = "bolus = { dose_ug = 50, duration = \"1h\" }";
         let steps = format!(
-            "{PROGRAM_600}[[step]]\nat = \"1h\"\nbolus = {{ dose_ug = 50, duration = \"1h\" }}\n"
+            "{PROGRAM_600}[[step]]\nat = \"1h\"\n{bolus}\n[[step]]\nat = \"1h 30m\"\n{bolus}\nrefused = \"not_allowed_in_state\"\n"
         );
-        let mut s = scenario("", &steps, "3h");
-        // Lint refuses overlapping boluses, so the second one is added behind its back.
-        let mut second = s.steps.last().unwrap().clone();
-        second.at_ms = 90 * MS_PER_MINUTE;
-        s.steps.push(second);
+        let s = scenario("", &steps, "3h");
         let e = expected(&s);
         let at_3h = e
             .samples
@@ -711,5 +724,34 @@ mod tests {
             .unwrap();
         // 3 h at 1.2 mL/day (150 uL) + one bolus of 50 ug at 500 ug/mL (100 uL), not two.
         assert_eq!(at_3h.delivered_nl, 250_000);
+        assert_eq!(e.refusals, [None, None, Some(NackCode::NotAllowedInState)]);
+        // Unstated, the arithmetic still refuses it (a device following the protocol does).
+        let mut unstated = s.clone();
+        unstated.steps[2].refused = None;
+        let e = expected(&unstated);
+        assert_eq!(e.refusals[2], Some(NackCode::NotAllowedInState));
+        assert_eq!(e.samples.last().unwrap().delivered_nl, 250_000);
+    }
+
+    #[test]
+    fn a_step_stated_refused_changes_nothing() {
+        let steps = format!(
+            "{PROGRAM_600}[[step]]\nat = \"1h\"\nstop = true\nrefused = \"not_allowed_in_state\"\n"
+        );
+        let e = expected(&scenario("", &steps, "2h"));
+        // The pump is running, so the arithmetic accepts the stop; the calculator follows the
+        // scenario's statement all the same (lint refuses such a scenario).
+        assert_eq!(e.refusals, [None, None]);
+        assert_eq!(e.samples.last().unwrap().delivered_nl, 100_000);
+    }
+
+    #[test]
+    fn stop_resume_and_acknowledge_are_refused_in_the_wrong_state() {
+        let steps = format!(
+            "[[step]]\nat = \"0s\"\nstop = true\n{PROGRAM_600}[[step]]\nat = \"1h\"\nresume = true\n[[step]]\nat = \"1h\"\nacknowledge = \"low_reservoir\"\n"
+        );
+        let e = expected(&scenario("", &steps, "2h"));
+        let nack = Some(NackCode::NotAllowedInState);
+        assert_eq!(e.refusals, [nack, None, nack, nack]);
     }
 }

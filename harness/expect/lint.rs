@@ -4,13 +4,14 @@
 
 use super::calculator::{expected, ExpectedAlarmEvent, ExpectedSample};
 use super::fixture;
+use super::lint_steps::line_span;
 use crate::scenario::duration::format_duration;
 use crate::scenario::{InputError, Scenario};
-use std::ops::Range;
 use std::path::Path;
 
-/// Every problem with `scenario` that only the arithmetic shows; the fixtures under
-/// `fixtures_root` are compared too when it is given (`pumphil lint` without `--no-fixtures`).
+/// Every problem with `scenario` that only the arithmetic shows (warnings among them, marked as
+/// such); the fixtures under `fixtures_root` are compared too when it is given (`pumphil lint`
+/// without `--no-fixtures`).
 pub fn lint(scenario: &Scenario, fixtures_root: Option<&Path>) -> Vec<InputError> {
     let source = std::fs::read_to_string(&scenario.path).unwrap_or_default();
     let mut problems: Vec<InputError> = super::inconsistencies(scenario)
@@ -24,10 +25,14 @@ pub fn lint(scenario: &Scenario, fixtures_root: Option<&Path>) -> Vec<InputError
             }
         })
         .collect();
+    let fresh = expected(scenario);
+    problems.extend(super::lint_steps::refusals(scenario, &source, &fresh));
+    problems.extend(super::lint_steps::finding_windows(
+        scenario, &source, &fresh,
+    ));
     if let Some(root) = fixtures_root {
         match fixture::read(root, scenario) {
             Ok((samples, alarms)) => {
-                let fresh = expected(scenario);
                 let dir = fixture::fixture_dir(root, scenario);
                 problems.extend(first_sample_difference(
                     scenario,
@@ -46,18 +51,6 @@ pub fn lint(scenario: &Scenario, fixtures_root: Option<&Path>) -> Vec<InputError
         }
     }
     problems
-}
-
-/// The byte range of a 1-based line's text, without its indentation.
-fn line_span(source: &str, line: usize) -> Option<Range<usize>> {
-    let start: usize = source
-        .split_inclusive('\n')
-        .take(line - 1)
-        .map(str::len)
-        .sum();
-    let text = source.get(start..)?.lines().next()?;
-    let indent = text.len() - text.trim_start().len();
-    Some(start + indent..start + text.trim_end().len().max(indent + 1))
 }
 
 /// The step in force at `t_ms` (the last one at or before it), which a changed row follows from.

@@ -6,6 +6,7 @@ pub mod csf;
 pub mod decision;
 pub mod fixture;
 pub mod lint;
+pub mod lint_steps;
 // Thinning sits here, not in the record, because the expected trace is thinned as it is read
 // (`fixture::check`); the record and the renderers use it from here.
 pub mod thin;

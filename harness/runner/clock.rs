@@ -1,4 +1,5 @@
-//! Device time for the runner: virtual on the emulator (advance by command), real on a bench.
+//! Time for the runner: the device's, virtual on the emulator (advance by command); the host's
+//! on a real-time bench, where the host is the time authority.
 //!
 //! The same scenario code runs against both; only how it waits differs. Tokio's clock is
 //! never paused here: the waits wrap real file-descriptor I/O.
@@ -52,7 +53,17 @@ impl DeviceClock {
         }
     }
 
-    /// Returns when the device has reached scenario time `t_ms`.
+    /// Host milliseconds since scenario time 0 on a real-time bench; None in virtual time,
+    /// where the device clock is the reference.
+    pub fn host_elapsed_ms(&self) -> Option<u64> {
+        match self {
+            DeviceClock::Virtual { .. } => None,
+            DeviceClock::RealTime { started, .. } => Some(started.elapsed().as_millis() as u64),
+        }
+    }
+
+    /// Returns when scenario time `t_ms` has come: on the device's clock in virtual time, on
+    /// the host's on a real-time bench.
     pub async fn wait_until(
         &self,
         driver: &PumpDriver,
@@ -67,15 +78,14 @@ impl DeviceClock {
                     .map_err(Lost::Pump)?;
                 Ok(())
             }
-            DeviceClock::RealTime {
-                origin_ms,
-                started,
-                watch,
-            } => {
+            DeviceClock::RealTime { started, watch, .. } => {
                 let due = *started + Duration::from_millis(t_ms);
-                // The pump's clock is the judge. While waiting, a status request and a balance
-                // reading every second are a heartbeat: a lost pump or balance ends the
-                // scenario within its timeout, not at the next sample half an hour later.
+                // The host's clock is the judge (issue 11 §7): the balance is read when the host
+                // says the time has come, whatever the pump's clock says, so a pump whose clock
+                // runs fast shows its over-infusion; the device's clock is measured against the
+                // host's (`clock-drift`). While waiting, a status request and a balance reading
+                // every second are a heartbeat: a lost pump or balance ends the scenario within
+                // its timeout, not at the next sample half an hour later.
                 loop {
                     let now = Instant::now();
                     if due > now {
@@ -97,11 +107,8 @@ impl DeviceClock {
                             return Err(Lost::Balance(e));
                         }
                     }
-                    if status.device_time_ms >= origin_ms + t_ms {
-                        return Ok(());
-                    }
                     if Instant::now() >= due {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        return Ok(());
                     }
                 }
             }

@@ -61,6 +61,8 @@ struct Execution<'a> {
     /// Scenario time of the latest sample.
     last_sample_ms: u64,
     alarms: AlarmTracker,
+    /// Real-time bench: what each status poll showed, on the host's clock.
+    sightings: super::sightings::AlarmSightings,
     restore: FaultRestore,
     /// Whether the pump advances and answers a sample in one request.
     sampling: PumpSampling,
@@ -236,6 +238,9 @@ impl Execution<'_> {
         t_ms: u64,
         read: Option<(Plant, Status)>,
     ) -> Result<(), Interrupted> {
+        // On a real-time bench the host times the status request: its sightings bound alarm
+        // onsets, and its clock judges the device's (issue 11 §7).
+        let sent = self.clock.host_elapsed_ms();
         let (status, plant, reading) = match read {
             // The balance weighs what the advance delivered: its read follows the pump's.
             Some((plant, status)) => (status, Some(plant), self.weigh().await?),
@@ -272,6 +277,18 @@ impl Execution<'_> {
             }
         };
         self.alarms.compare_active(&status.alarms);
+        if let Some(host_sent_ms) = sent {
+            let active: Vec<_> = status.alarms.iter().map(|a| a.alarm).collect();
+            self.sightings.poll(host_sent_ms, &active);
+        }
+        if let (Some(host_sent_ms), Some(host_received_ms)) = (sent, self.clock.host_elapsed_ms()) {
+            self.judge
+                .clock_reading(crate::checks::clock_drift::ClockReading {
+                    host_sent_ms,
+                    host_received_ms,
+                    device_ms: status.device_time_ms,
+                });
+        }
         let sample = super::sample::assemble(
             t_ms,
             &status,
@@ -305,6 +322,7 @@ impl Execution<'_> {
 
     async fn apply(&mut self, index: usize, t_ms: u64, action: &Action) -> Result<(), Interrupted> {
         let outcome = self.send(index, t_ms, action).await?;
+        self.judge.step_answered(index, t_ms, &outcome);
         self.sink.emit(RunEvent::StepApplied {
             scenario: self.id(),
             t_ms,
@@ -383,6 +401,7 @@ impl Execution<'_> {
             host_utc,
             device_time_ms: status.device_time_ms,
         });
+        self.judge.step_answered(index, t_ms, &outcome);
         self.sink.emit(RunEvent::StepApplied {
             scenario: self.id(),
             t_ms,
@@ -613,10 +632,14 @@ pub async fn run_scenario(
         ),
         last_sample_ms: 0,
         alarms: AlarmTracker::new(origin_ms),
+        sightings: Default::default(),
         restore: FaultRestore::new(scenario.steps.len()),
         sampling,
         plant_answered: true,
     };
+    if !run.devices.virtual_time {
+        run.judge.on_real_time_bench();
+    }
     let mut interrupted = None;
     for setup in Setup::for_scenario(scenario) {
         if let Err(e) = run.ask(async |pump| setup.apply(pump).await).await {
@@ -653,6 +676,20 @@ pub async fn run_scenario(
         );
     }
 
+    // Real-time bench: a device timestamp earlier than a poll that saw no alarm is refuted.
+    let drift = run.judge.clock_drift_percent().unwrap_or(0.0).abs()
+        + scenario.tolerance.clock_drift_percent;
+    for refuted in run.sightings.refuted(run.alarms.transitions(), drift) {
+        run.judge.refute_onset(
+            refuted.alarm,
+            format!(
+                "the device stamps the raise at {}, but the harness's status poll at {} (host clock) still showed no {}",
+                crate::checks::time(refuted.claimed_ms),
+                crate::checks::time(refuted.absent_at_ms),
+                refuted.alarm
+            ),
+        );
+    }
     if let Some(result) = run.judge.trumpet_result() {
         sink.emit(RunEvent::Trumpet {
             scenario: id.clone(),

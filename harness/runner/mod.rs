@@ -13,6 +13,7 @@ pub mod latency;
 pub mod operator;
 pub mod restore;
 pub mod sample;
+pub mod sightings;
 pub mod sink;
 pub mod steps;
 pub mod timeline;

@@ -15,6 +15,8 @@ pub struct InputError {
     /// Byte range in `source`, when the problem has a place.
     pub span: Option<Range<usize>>,
     pub source: String,
+    /// A warning does not stop the file from being used (`pumphil lint` shows it and passes).
+    pub warning: bool,
 }
 
 impl InputError {
@@ -26,6 +28,21 @@ impl InputError {
             help: None,
             span: None,
             source: source.to_string(),
+            warning: false,
+        }
+    }
+
+    /// The same problem as a warning: shown, but the file is still good to run.
+    pub fn as_warning(mut self) -> Self {
+        self.warning = true;
+        self
+    }
+
+    fn severity_word(&self) -> &'static str {
+        if self.warning {
+            "warning"
+        } else {
+            "error"
         }
     }
 
@@ -71,10 +88,18 @@ impl fmt::Display for InputError {
         match self.line_col() {
             Some((line, col)) => write!(
                 f,
-                "{path}:{line}:{col}: error[{}]: {}",
-                self.code, self.message
+                "{path}:{line}:{col}: {}[{}]: {}",
+                self.severity_word(),
+                self.code,
+                self.message
             )?,
-            None => write!(f, "{path}: error[{}]: {}", self.code, self.message)?,
+            None => write!(
+                f,
+                "{path}: {}[{}]: {}",
+                self.severity_word(),
+                self.code,
+                self.message
+            )?,
         }
         if let (Some((line, col)), Some(span)) = (self.line_col(), self.char_span()) {
             if let Some(text) = self.source.lines().nth(line - 1) {
@@ -107,6 +132,14 @@ impl std::error::Error for InputError {}
 impl miette::Diagnostic for InputError {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(format!("pumphil::{}", self.code)))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(if self.warning {
+            miette::Severity::Warning
+        } else {
+            miette::Severity::Error
+        })
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {

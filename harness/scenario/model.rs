@@ -1,7 +1,7 @@
 //! The checked scenario: what the runner, the reference calculator and the checks consume.
 
 use crate::emulator::config::Defects;
-use crate::protocol::{AlarmKind, FaultKind, FlexStep, Priority};
+use crate::protocol::{AlarmKind, FaultKind, FlexStep, NackCode, Priority};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -119,6 +119,16 @@ pub struct Tolerances {
     /// `decision_rule`, docs/metrology.md).
     #[serde(default)]
     pub decision_rule: AcceptanceRule,
+    /// How far the device clock may run from the host clock on a real-time bench, percent
+    /// (`clock-drift`); 0.1 by default.
+    #[serde(default = "default_clock_drift_percent")]
+    pub clock_drift_percent: f64,
+}
+
+pub const DEFAULT_CLOCK_DRIFT_PERCENT: f64 = 0.1;
+
+fn default_clock_drift_percent() -> f64 {
+    DEFAULT_CLOCK_DRIFT_PERCENT
 }
 
 /// The decision rule a scenario asks for (ILAC G8); `expect::decision` applies it.
@@ -141,6 +151,10 @@ pub struct Step {
     pub name: Option<String>,
     pub action: Action,
     pub out_of_range_test: bool,
+    /// The device is expected to refuse this step with this code (`refused = "..."`): the
+    /// step then changes nothing, and `steps-accepted` fails if the device takes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<NackCode>,
     /// 1-based line in the scenario file, for messages.
     pub line: usize,
 }

@@ -79,6 +79,7 @@ pub struct RawTolerance {
     pub decision_rule: Option<S<String>>,
     /// Guarded acceptance's guard band, µL; default: the result's expanded uncertainty U.
     pub guard_band_ul: Option<S<f64>>,
+    pub clock_drift_percent: Option<S<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +104,8 @@ pub struct RawStep {
     /// Marks a deliberate out-of-label-range program (a test of the device's own limits).
     #[serde(default)]
     pub out_of_range_test: bool,
+    /// The NACK code the device is expected to answer this step with (snake case).
+    pub refused: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -197,6 +197,7 @@ mod tests {
                 fault: FaultSpec::CatheterDisconnect,
             },
             out_of_range_test: false,
+            refused: None,
             line: 1,
         }]
     }
@@ -225,6 +226,7 @@ mod tests {
                 volume_absolute_nl: 5100,
                 decision_rule: Default::default(),
                 alarm_ms: 300_000,
+                clock_drift_percent: 0.1,
             },
             defects: None,
         }

@@ -109,7 +109,8 @@ impl Checker<'_> {
                 "name the checks the defect must turn red, e.g. must_fail = [\"alarm-onset:low_reservoir\"]",
             );
         }
-        let produced = expect.map(|e| produced_checks(e, balance, flow_accuracy));
+        let has_steps = !raw.steps.is_empty();
+        let produced = expect.map(|e| produced_checks(e, balance, flow_accuracy, has_steps));
         for name in must_fail.get_ref() {
             let name_text = name.get_ref();
             if !is_valid_check_name(name_text) {
@@ -138,8 +139,14 @@ impl Checker<'_> {
 }
 
 /// The names of the checks a scenario's run produces (harness/checks): the volume series it
-/// asks for, the alarm checks of each expected alarm, the flow findings when a balance is on.
-fn produced_checks(expect: &Expectations, balance: bool, flow_accuracy: bool) -> Vec<String> {
+/// asks for, the alarm checks of each expected alarm, the flow findings when a balance is on,
+/// `steps-accepted` when there are steps.
+fn produced_checks(
+    expect: &Expectations,
+    balance: bool,
+    flow_accuracy: bool,
+    has_steps: bool,
+) -> Vec<String> {
     let mut out: Vec<String> = [
         (expect.check_delivered, names::DELIVERED_VOLUME),
         (expect.check_calculated, names::CALCULATED_RESERVOIR),
@@ -151,6 +158,7 @@ fn produced_checks(expect: &Expectations, balance: bool, flow_accuracy: bool) ->
         (balance, names::OVER_INFUSION),
         (balance, names::SILENT_DEPLETION),
         (balance && flow_accuracy, names::FLOW_ACCURACY),
+        (has_steps, names::STEPS_ACCEPTED),
     ]
     .into_iter()
     .filter(|(on, _)| *on)

@@ -107,12 +107,15 @@ impl Checker<'_> {
     }
 
     /// A bolus requested while another runs is refused by the device (docs/protocol.md,
-    /// section 8), so a scenario that overlaps two boluses tests something it does not say.
+    /// section 8), so a scenario that overlaps two boluses tests something it does not say,
+    /// unless the later step states the refusal (`refused`, whose code `pumphil lint` checks
+    /// against the arithmetic). A refused bolus does not run.
     pub(super) fn overlapping_boluses(&mut self, steps: &[Step], spans: &[Range<usize>]) {
         let mut running: Option<(u64, usize)> = None;
         for (step, span) in steps.iter().zip(spans) {
             match step.action {
-                Action::Stop => running = None,
+                Action::Stop if step.refused.is_none() => running = None,
+                Action::Bolus { .. } if step.refused.is_some() => {}
                 Action::Bolus { duration_ms, .. } => {
                     if let Some((end, line)) = running.filter(|(end, _)| step.at_ms < *end) {
                         self.fail::<()>(
@@ -123,7 +126,7 @@ impl Checker<'_> {
                                 format_duration(end)
                             ),
                             &format!(
-                                "start this bolus at {} or later, when the first one has ended",
+                                "start this bolus at {} or later, when the first one has ended, or state the refusal: refused = \"not_allowed_in_state\"",
                                 format_duration(end)
                             ),
                         );
@@ -224,6 +227,24 @@ mod tests {
         assert!(cut("", 800).is_ok());
         assert!(cut("", 790).is_err());
         assert!(cut("out_of_range_test = true", 200).is_ok());
+    }
+
+    #[test]
+    fn an_overlapping_bolus_is_allowed_only_when_it_states_the_refusal() {
+        let bolus = "bolus = { dose_ug = 50, duration = \"1h\" }";
+        let start = step("0s", &program(500));
+        let overlap = format!("{start}{}{}", step("1h", bolus), step("1h 30m", bolus));
+        let err = scenario("", &overlap).unwrap_err().to_string();
+        assert!(err.contains("scenario::bolus-overlap"), "{err}");
+        let stated = format!("{overlap}refused = \"not_allowed_in_state\"\n");
+        let s = scenario("", &stated).unwrap();
+        assert_eq!(
+            s.steps[2].refused,
+            Some(crate::protocol::NackCode::NotAllowedInState)
+        );
+        // The refused bolus does not run: a third one at 2h follows the first, not the second.
+        let third = format!("{stated}{}", step("2h", bolus));
+        assert!(scenario("", &third).is_ok());
     }
 
     #[test]

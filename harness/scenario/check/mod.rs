@@ -442,6 +442,20 @@ impl<'a> Checker<'a> {
             Some(text) => self.duration(text, "tolerance.alarm")?,
             None => 5 * MS_PER_MINUTE,
         };
+        let clock_drift_percent = match &raw.clock_drift_percent {
+            Some(v) if v.get_ref().is_finite() && *v.get_ref() > 0.0 && *v.get_ref() < 100.0 => {
+                *v.get_ref()
+            }
+            Some(v) => {
+                return self.fail(
+                    v.span(),
+                    "scenario::range",
+                    format!("tolerance.clock_drift_percent is {}", v.get_ref()),
+                    "how far the device clock may run from the host clock, percent: e.g. 0.1",
+                )
+            }
+            None => DEFAULT_CLOCK_DRIFT_PERCENT,
+        };
         let guard_band_ul = match &raw.guard_band_ul {
             Some(v) if v.get_ref().is_finite() && *v.get_ref() > 0.0 => Some(*v.get_ref()),
             Some(v) => {
@@ -485,6 +499,7 @@ impl<'a> Checker<'a> {
             volume_absolute_nl: absolute,
             alarm_ms,
             decision_rule,
+            clock_drift_percent,
         })
     }
 }

@@ -2,7 +2,7 @@
 
 use super::interlock::ProgramChange;
 use super::{Checker, LABEL_DOSE_UG_PER_DAY};
-use crate::protocol::{FaultKind, MAX_FLEX_STEPS};
+use crate::protocol::{FaultKind, NackCode, MAX_FLEX_STEPS};
 use crate::scenario::model::*;
 use crate::scenario::raw::*;
 
@@ -70,6 +70,25 @@ impl Checker<'_> {
                 }
             }
             previous = Some((at, s.at.get_ref().clone()));
+            let refused = match &s.refused {
+                Some(code) => match NackCode::from_name(code.get_ref()) {
+                    Some(code) => Some(code),
+                    None => {
+                        self.fail::<()>(
+                            code.span(),
+                            "scenario::refused",
+                            format!("{:?} is not a NACK code", code.get_ref()),
+                            &format!(
+                                "refused names the code the device answers with: one of {}",
+                                NackCode::names().join(", ")
+                            ),
+                        );
+                        ok = false;
+                        None
+                    }
+                },
+                None => None,
+            };
             match self.action(s, capacity_ml, span.clone()) {
                 Some(action) => {
                     if let (Some(daily_ug), Some(program)) = (action.daily_total_ug(), &s.program) {
@@ -86,6 +105,7 @@ impl Checker<'_> {
                         name: s.name.as_ref().map(|n| n.get_ref().clone()),
                         action,
                         out_of_range_test: s.out_of_range_test,
+                        refused,
                         line,
                     })
                 }
