@@ -320,8 +320,8 @@ impl Execution<'_> {
         Ok(())
     }
 
-    async fn apply(&mut self, index: usize, t_ms: u64, action: &Action) -> Result<(), Interrupted> {
-        let outcome = self.send(index, t_ms, action).await?;
+    /// A scenario step's answer: judged by `steps-accepted` and recorded.
+    fn step_answered(&mut self, index: usize, t_ms: u64, action: &Action, outcome: StepOutcome) {
         self.judge.step_answered(index, t_ms, &outcome);
         self.sink.emit(RunEvent::StepApplied {
             scenario: self.id(),
@@ -330,6 +330,11 @@ impl Execution<'_> {
             action: StepAction::Scenario(action.clone()),
             outcome,
         });
+    }
+
+    async fn apply(&mut self, index: usize, t_ms: u64, action: &Action) -> Result<(), Interrupted> {
+        let outcome = self.send(index, t_ms, action).await?;
+        self.step_answered(index, t_ms, action, outcome);
         Ok(())
     }
 
@@ -401,14 +406,7 @@ impl Execution<'_> {
             host_utc,
             device_time_ms: status.device_time_ms,
         });
-        self.judge.step_answered(index, t_ms, &outcome);
-        self.sink.emit(RunEvent::StepApplied {
-            scenario: self.id(),
-            t_ms,
-            index,
-            action: StepAction::Scenario(action.clone()),
-            outcome,
-        });
+        self.step_answered(index, t_ms, action, outcome);
         Ok(())
     }
 
