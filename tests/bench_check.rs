@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Emulator, BIN};
+use common::{finish, Emulator, BIN};
 use pumphil::driver::balance::{BalanceDriver, BalanceError, BalanceIdentity};
 use pumphil::link::pty::PtyPair;
 use pumphil::link::serial::{open_serial, SerialSettings};
@@ -14,17 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 fn emulator(extra: &[&str]) -> Emulator {
-    let mut args = vec![
-        "--realtime",
-        "--serial",
-        "TU-000123",
-        "--initial-fill-ml",
-        "3",
-        "--reservoir-ml",
-        "40",
-    ];
-    args.extend_from_slice(extra);
-    common::emulate(&args)
+    common::realtime_test_pump(extra)
 }
 
 fn bench_file(dir: &Path, emu: &Emulator, balance_serial: &str) -> PathBuf {
@@ -48,18 +38,6 @@ fn run_on_bench(dir: &Path, bench: &Path) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-fn finish(child: Child) -> (i32, String) {
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
 }
 
 /// The record's line of the given type, once the run has written it.

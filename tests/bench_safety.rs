@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Emulator, BIN};
+use common::{finish, Emulator, BIN};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,18 +27,7 @@ fn emulator_on_tcp() -> Emulator {
 }
 
 fn emulator_serving(serve: &[&str], reservoir_ml: u32, extra: &[&str]) -> Emulator {
-    let reservoir_ml = reservoir_ml.to_string();
-    let mut args = vec![
-        "--realtime",
-        "--serial",
-        "TU-000123",
-        "--initial-fill-ml",
-        "3",
-        "--reservoir-ml",
-        &reservoir_ml,
-    ];
-    args.extend_from_slice(extra);
-    common::emulate_serving(serve, &args)
+    common::realtime_test_pump_serving(serve, reservoir_ml, extra)
 }
 
 fn bench_file(dir: &Path, emu: &Emulator, allowed: &str) -> PathBuf {
@@ -96,18 +85,6 @@ fn wait_for_samples(dir: &Path, at_least: usize) {
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("the bench run recorded no samples");
-}
-
-fn finish(child: Child) -> (i32, String) {
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
 }
 
 #[test]

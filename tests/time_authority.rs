@@ -61,17 +61,7 @@ raised = { at = "2s" }
 "#;
 
 fn emulator(extra: &[&str]) -> Emulator {
-    let mut args = vec![
-        "--realtime",
-        "--serial",
-        "TU-000123",
-        "--initial-fill-ml",
-        "3",
-        "--reservoir-ml",
-        "40",
-    ];
-    args.extend_from_slice(extra);
-    common::emulate(&args)
+    common::realtime_test_pump(extra)
 }
 
 /// The scenario and its fixtures in `dir`, and a bench file for `emu`.

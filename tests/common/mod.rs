@@ -52,6 +52,42 @@ pub fn emulate_serving(serve: &[&str], args: &[&str]) -> Emulator {
     }
 }
 
+/// A bench's test pump (serial TU-000123, 3 mL in a 40 mL reservoir) played in real time by
+/// `pumphil emulate --pty`, with `extra` arguments.
+pub fn realtime_test_pump(extra: &[&str]) -> Emulator {
+    realtime_test_pump_serving(&["--pty"], 40, extra)
+}
+
+/// As `realtime_test_pump`, served as `serve` says and with a reservoir of `reservoir_ml`.
+pub fn realtime_test_pump_serving(serve: &[&str], reservoir_ml: u32, extra: &[&str]) -> Emulator {
+    let reservoir_ml = reservoir_ml.to_string();
+    let mut args = vec![
+        "--realtime",
+        "--serial",
+        "TU-000123",
+        "--initial-fill-ml",
+        "3",
+        "--reservoir-ml",
+        &reservoir_ml,
+    ];
+    args.extend_from_slice(extra);
+    emulate_serving(serve, &args)
+}
+
+/// Waits for a `pumphil` child and returns its exit code (-1 when killed by a signal) and its
+/// stdout and stderr together.
+pub fn finish(child: Child) -> (i32, String) {
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
 /// Options for an in-process run of `paths` (all of scenarios/ when empty) on the emulator:
 /// quiet, seeded, two at a time; tests change what they need.
 pub fn run_options(reports: &Path, paths: Vec<PathBuf>) -> pumphil::runner::RunOptions {
