@@ -85,8 +85,8 @@ fn prepare(dir: &Path, emu: &Emulator, text: &str) -> (PathBuf, PathBuf) {
     (scenario, bench)
 }
 
-/// Runs `text` on a bench of an emulator with `extra`; the verdict and detail of check `name`.
-fn check_of(text: &str, extra: &[&str], name: &str) -> (Verdict, String) {
+/// Runs `text` on a bench of an emulator with `extra`; the record's events.
+fn run_on_bench(text: &str, extra: &[&str]) -> (Vec<RunEvent>, String) {
     let dir = tempfile::tempdir().unwrap();
     let emu = emulator(extra);
     let (scenario, bench) = prepare(dir.path(), &emu, text);
@@ -104,10 +104,21 @@ fn check_of(text: &str, extra: &[&str], name: &str) -> (Verdict, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     let run = common::run_dir(&dir.path().join("reports"));
-    let records = journal::read(&run).unwrap().records;
-    records
+    let events = journal::read(&run)
+        .unwrap()
+        .records
+        .into_iter()
+        .map(|r| r.event)
+        .collect();
+    (events, text)
+}
+
+/// Runs `text` on a bench of an emulator with `extra`; the verdict and detail of check `name`.
+fn check_of(text: &str, extra: &[&str], name: &str) -> (Verdict, String) {
+    let (events, text) = run_on_bench(text, extra);
+    events
         .iter()
-        .find_map(|r| match &r.event {
+        .find_map(|e| match e {
             RunEvent::Check { result, .. } if result.name == name => Some((
                 result.verdict,
                 format!("{} / {}", result.measured, result.detail),
@@ -152,4 +163,89 @@ fn an_alarm_stamped_25_minutes_early_fails_its_onset_on_the_harness_clock() {
 fn an_alarm_stamped_when_it_happened_passes_its_onset() {
     let (verdict, detail) = check_of(STALL_SCENARIO, &[], "alarm-onset:motor_stall");
     assert_eq!(verdict, Verdict::Pass, "{detail}");
+}
+
+/// Ten seconds of a flexible schedule whose first minute runs ten times the rest of the day:
+/// 0.1 uL strokes at 50 ug/mL, so the first minute's rate (600 ug/day, 1.4 strokes a second)
+/// shows on the pump's count and the balance within seconds. Sent without turning to a pump
+/// that is past the first minute of its day, it delivers a tenth of what is expected.
+const DEVICE_DAY_SCENARIO: &str = r#"id = "device-day"
+title = "A flexible schedule on a pump switched on before the run"
+requirements = ["PH-REQ-020"]
+hazard = "over- or under-infusion: a schedule run on the wrong day"
+
+[device]
+reservoir_ml = 40
+initial_fill_ml = 3.0
+concentration_ug_per_ml = 50
+low_reservoir_threshold_ml = 1.0
+stroke_ul = 0.1
+
+[timing]
+end = "10s"
+sample_every = "1s"
+
+[[step]]
+at = "0s"
+program = { flexible = [{ start = "00:00", ug_per_day = 600 }, { start = "00:01", ug_per_day = 60 }] }
+
+[expect.discrepancy]
+window = "4s"
+min_strokes = 4
+"#;
+
+/// A correct pump whose clock reads `switched_on_ms` when the emulator starts runs the
+/// scenario; every check must pass, and scenario time 0 is the start of a device minute.
+fn a_correct_pump_switched_on_before_the_run_passes(switched_on_ms: u64) {
+    let on = switched_on_ms.to_string();
+    let (events, text) = run_on_bench(
+        DEVICE_DAY_SCENARIO,
+        &["--stroke-nl", "100", "--clock-starts-at-ms", &on],
+    );
+    let checks: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::Check { result, .. } => Some(result),
+            _ => None,
+        })
+        .collect();
+    for name in ["delivered-volume", "tip-volume", "under-infusion"] {
+        assert!(
+            checks.iter().any(|c| c.name == name),
+            "no {name} check:\n{text}"
+        );
+    }
+    let failed: Vec<_> = checks
+        .iter()
+        .filter(|c| c.verdict != Verdict::Pass)
+        .map(|c| format!("{} {:?}: {} / {}", c.name, c.verdict, c.measured, c.detail))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}\n{text}");
+    let first_sample_ms = events
+        .iter()
+        .find_map(|e| match e {
+            RunEvent::Sample { sample, .. } => Some(sample.device_time_ms),
+            _ => None,
+        })
+        .expect("a sample");
+    assert!(
+        first_sample_ms >= switched_on_ms && first_sample_ms % 60_000 < 5_000,
+        "scenario time 0 at device time {first_sample_ms} ms is not the start of a minute"
+    );
+}
+
+/// Switched on an hour and 55 s before the emulator serves: 61 minutes into its day when the
+/// run starts, after a wait of a few seconds for the pump's next minute. Sent unturned, the
+/// schedule's first minute would be over and the pump would deliver a tenth of the expected.
+#[test]
+fn a_correct_pump_switched_on_an_hour_before_the_run_passes_a_flexible_schedule() {
+    a_correct_pump_switched_on_before_the_run_passes(3_655_000);
+}
+
+/// The case reported in issue 11: switched on 72 s before the run. The run waits about 45 s for
+/// the pump's next minute, so this runs in CI's release steps (`--ignored`).
+#[test]
+#[ignore = "waits about 45 s for the pump's next minute; CI runs it"]
+fn a_correct_pump_switched_on_72_s_before_the_run_passes_a_flexible_schedule() {
+    a_correct_pump_switched_on_before_the_run_passes(72_000);
 }

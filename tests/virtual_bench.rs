@@ -179,3 +179,49 @@ fn a_device_that_nacks_read_plant_leaves_the_plant_checks_not_evaluated() {
         "asked once, recorded once"
     );
 }
+
+/// Two days of a flexible schedule that halves the dose for half the day.
+const FLEXIBLE_SCENARIO: &str = r#"id = "device-day-virtual"
+title = "A flexible schedule on a simulated pump that has been running for six hours"
+requirements = ["PH-REQ-020"]
+hazard = "over- or under-infusion: a schedule run on the wrong day"
+
+[device]
+reservoir_ml = 20
+initial_fill_ml = 10.0
+concentration_ug_per_ml = 500
+low_reservoir_threshold_ml = 2.0
+
+[timing]
+end = "2d"
+sample_every = "30m"
+
+[[step]]
+at = "0s"
+program = { flexible = [{ start = "00:00", ug_per_day = 600 }, { start = "12:00", ug_per_day = 300 }] }
+"#;
+
+/// A simulated pump whose clock stands at 6 h 0 min 30 s when the bench connects: the run
+/// advances it to its next minute and turns the schedule by 361 minutes, so the pump's day
+/// follows the scenario's and every check passes. Sent as written, the low half of the day
+/// would start six hours early.
+#[test]
+fn a_device_switched_on_hours_before_the_run_follows_the_scenarios_day_in_virtual_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("device-day.toml");
+    std::fs::write(&scenario, FLEXIBLE_SCENARIO).unwrap();
+    let out = Command::new(BIN)
+        .arg("expect")
+        .arg(&scenario)
+        .arg("--write")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let emu = external_device(20, &["--clock-starts-at-ms", "21630000"]);
+    let bench = virtual_bench(dir.path(), &emu);
+    let (code, text, summary) = run(dir.path(), Some(&bench), &scenario);
+    assert_eq!(code, 0, "{text}");
+    let result = scenario_of(&summary);
+    assert_eq!(result["verdict"], "passed", "{text}");
+    assert_eq!(result["checks_failed"], 0, "{text}");
+}

@@ -68,6 +68,10 @@ pub struct EmulatorArgs {
     /// bench's clock watchdog.
     #[arg(long, value_name = "MS")]
     pub clock_stops_at_ms: Option<u64>,
+    /// The device clock reads this (ms) when serving starts, as for a pump switched on that
+    /// long before the run (in virtual time too).
+    #[arg(long, value_name = "MS")]
+    pub clock_starts_at_ms: Option<u64>,
     #[arg(long)]
     pub defect_bolus_overlap_accepted: bool,
     /// In real time: the device clock runs this many percent fast (negative: slow).
@@ -158,6 +162,9 @@ impl EmulatorArgs {
         d.stall_keeps_delivering |= self.defect_stall_keeps_delivering;
         if let Some(v) = self.clock_stops_at_ms {
             c.clock.stops_at_ms = Some(v);
+        }
+        if let Some(v) = self.clock_starts_at_ms {
+            c.clock.starts_at_ms = v;
         }
         d.bolus_overlap_accepted |= self.defect_bolus_overlap_accepted;
         if let Some(v) = self.defect_clock_fast_percent {

@@ -228,14 +228,18 @@ pub struct EmulatorConfig {
 pub struct ClockParams {
     /// The clock stops at this device time (ms) and never advances again.
     pub stops_at_ms: Option<u64>,
+    /// The device time (ms) when serving starts, as for a pump switched on that long before
+    /// the host connects; its device day then does not start with the run.
+    pub starts_at_ms: u64,
 }
 
 impl ClockParams {
     /// The device time a real-time device shows after `elapsed_ms` of wall-clock time.
     pub fn device_time_ms(&self, elapsed_ms: u64) -> u64 {
+        let running = self.starts_at_ms.saturating_add(elapsed_ms);
         match self.stops_at_ms {
-            Some(stop) => elapsed_ms.min(stop),
-            None => elapsed_ms,
+            Some(stop) => running.min(stop),
+            None => running,
         }
     }
 }

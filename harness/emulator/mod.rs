@@ -115,6 +115,17 @@ async fn serve_pump_replugging(
     }
 }
 
+/// The device as serving finds it: its clock at the configured start (`clock.starts_at_ms`,
+/// a pump switched on before the host connects). In real time the server's clock adds it.
+fn switched_on(config: EmulatorConfig, realtime: bool) -> Arc<Mutex<Device>> {
+    let starts_at_ms = config.clock.starts_at_ms;
+    let mut device = Device::new(config);
+    if !realtime {
+        device.advance_to(starts_at_ms);
+    }
+    Arc::new(Mutex::new(device))
+}
+
 fn mode(realtime: bool) -> TimeMode {
     if realtime {
         TimeMode::RealTime(Instant::now())
@@ -129,7 +140,7 @@ pub async fn spawn_on_ptys(
     realtime: bool,
 ) -> Result<EmulatorHandle, LinkError> {
     let unpluggable = config.link.unplug_at_ms.is_some();
-    let device = Arc::new(Mutex::new(Device::new(config)));
+    let device = switched_on(config, realtime);
     let (pump_master, pts_port, pump_slave) = PtyPair::open()?.into_parts();
     let (pump_port, port_dir, stable) = if unpluggable {
         let dir = stable_port_dir()?;
@@ -246,7 +257,7 @@ pub async fn serve_tcp(
     balance_address: Option<&str>,
     realtime: bool,
 ) -> Result<EmulatorHandle, LinkError> {
-    let device = Arc::new(Mutex::new(Device::new(config)));
+    let device = switched_on(config, realtime);
     let bind = |address: &str| {
         let address = address.to_string();
         async move {
@@ -294,7 +305,7 @@ pub async fn serve_ports(
 ) -> Result<EmulatorHandle, LinkError> {
     use crate::link::endpoint::open;
     use crate::link::serial::SerialSettings;
-    let device = Arc::new(Mutex::new(Device::new(config)));
+    let device = switched_on(config, realtime);
     let time_mode = mode(realtime);
     let pump_link = open(&SerialSettings::pump(pump_port)).await?;
     let mut tasks = vec![tokio::spawn({

@@ -64,13 +64,7 @@ impl Session {
         let Ok(mut device) = device.lock() else {
             return Vec::new();
         };
-        // A clock that runs fast (a defect) scales the wall time before the clock's own faults
-        // (a clock that stops) apply.
-        let wall_ms = start.elapsed().as_millis() as f64;
-        let fast = device.config().defects.clock_fast_percent;
-        let scaled_ms = (wall_ms * (1.0 + fast / 100.0)).max(0.0) as u64;
-        let now = device.config().clock.device_time_ms(scaled_ms);
-        device.advance_to(now);
+        advance_to_wall_clock(&mut device, start);
         self.events(&mut device)
     }
 
@@ -116,11 +110,7 @@ impl Session {
             return Vec::new();
         };
         if let TimeMode::RealTime(start) = self.mode {
-            let now = device
-                .config()
-                .clock
-                .device_time_ms(start.elapsed().as_millis() as u64);
-            device.advance_to(now);
+            advance_to_wall_clock(&mut device, start);
         }
         let result = match (request, self.mode) {
             (Request::AdvanceTime { .. }, TimeMode::RealTime(_))
@@ -146,6 +136,17 @@ impl Session {
         self.last_response = response;
         out
     }
+}
+
+/// Real-time mode: moves the model to what its clock shows after the wall time since `start`.
+/// A clock that runs fast (a defect) scales the wall time before the clock's own settings (a
+/// start other than 0, a clock that stops) apply; the same for a tick and for a request.
+fn advance_to_wall_clock(device: &mut Device, start: Instant) {
+    let wall_ms = start.elapsed().as_millis() as f64;
+    let fast = device.config().defects.clock_fast_percent;
+    let scaled_ms = (wall_ms * (1.0 + fast / 100.0)).max(0.0) as u64;
+    let now = device.config().clock.device_time_ms(scaled_ms);
+    device.advance_to(now);
 }
 
 /// Why serving a link ended.

@@ -501,10 +501,12 @@ impl Execution<'_> {
     }
 }
 
-/// The pump's identity and its device time at scenario time 0, or why the scenario cannot run.
+/// The pump's identity and its device time at scenario time 0 (the start of a device minute
+/// when the scenario follows the device's day), or why the scenario cannot run.
 async fn identify(
     scenario: &Scenario,
     pump: &PumpDriver,
+    virtual_time: bool,
 ) -> Result<(Identity, u64), (ScenarioVerdict, String)> {
     let identity = pump.identify().await.map_err(|e| {
         (
@@ -522,13 +524,23 @@ async fn identify(
             ),
         ));
     }
-    let origin_ms = pump.status().await.map_err(|_| {
-        (
-            ScenarioVerdict::Incomplete,
-            "pump did not report status".to_string(),
-        )
-    })?;
-    Ok((identity, origin_ms.device_time_ms))
+    let now_ms = pump
+        .status()
+        .await
+        .map_err(|_| {
+            (
+                ScenarioVerdict::Incomplete,
+                "pump did not report status".to_string(),
+            )
+        })?
+        .device_time_ms;
+    if !super::device_day::follows_device_day(scenario) {
+        return Ok((identity, now_ms));
+    }
+    let origin_ms = super::device_day::start_on_a_minute(pump, now_ms, virtual_time)
+        .await
+        .map_err(|reason| (ScenarioVerdict::Incomplete, reason))?;
+    Ok((identity, origin_ms))
 }
 
 fn scenario_started(
@@ -595,7 +607,8 @@ pub async fn run_scenario(
         (verdict, reason)
     };
 
-    let (identity, origin_ms) = match identify(scenario, &devices.pump).await {
+    let (identity, origin_ms) = match identify(scenario, &devices.pump, devices.virtual_time).await
+    {
         Ok(found) => found,
         Err((verdict, reason)) => return finish(verdict, vec![], Some(reason)),
     };
