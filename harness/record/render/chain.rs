@@ -5,7 +5,7 @@
 //! too: an edited record breaks only the link after it; an edited `prev` field breaks the links
 //! on both sides; an inserted line is skipped over by its successor; a removal makes `seq` jump.
 
-use crate::record::journal::{Record, GENESIS_HASH};
+use crate::record::journal::GENESIS_HASH;
 use crate::scenario::sha256_hex;
 use serde::Deserialize;
 use std::collections::{BTreeMap, VecDeque};
@@ -36,7 +36,7 @@ pub struct ChainCheck {
 
 fn parse(number: usize, raw: &[u8]) -> Line {
     let hash = sha256_hex(raw);
-    let parse_error = match serde_json::from_slice::<Record>(raw) {
+    let parse_error = match crate::record::journal::parse_record(raw) {
         Ok(_) => None,
         Err(e) => Some(e.to_string()),
     };
