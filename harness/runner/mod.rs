@@ -39,7 +39,9 @@ pub struct RunOptions {
     pub jobs: usize,
     pub seed: u64,
     pub noise_mg: f64,
-    pub bench: Option<PathBuf>,
+    /// Bench files to run on instead of the built-in emulator: the scenarios are spread over
+    /// them, one at a time on each (empty: the emulator).
+    pub benches: Vec<PathBuf>,
     pub operator: Option<String>,
     pub reports_dir: PathBuf,
     pub fixtures: Option<PathBuf>,
@@ -218,20 +220,20 @@ pub async fn run_signed(
     signer: Option<Arc<crate::record::signing::StationKey>>,
 ) -> Result<RunOutcome, RunError> {
     let (prepared, requirements) = prepare(&opts)?;
-    let bench = match &opts.bench {
-        Some(path) => Some(Arc::new(
-            bench::load_with(
-                path,
-                &bench::LoadOptions {
-                    allow_expired_calibration: opts.allow_expired_calibration,
-                    ..Default::default()
-                },
-            )
-            .map_err(RunError::Bench)?,
-        )),
-        None => None,
+    let load = bench::LoadOptions {
+        allow_expired_calibration: opts.allow_expired_calibration,
+        ..Default::default()
     };
-    let signer = match (signer, bench.as_ref().and_then(|b| b.signing_key.as_ref())) {
+    let benches = opts
+        .benches
+        .iter()
+        .map(|path| bench::load_with(path, &load).map(Arc::new))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(RunError::Bench)?;
+    refuse_shared_ports(&benches)?;
+    // A run on several benches is signed with the first station key a bench file names.
+    let bench_key = benches.iter().find_map(|b| b.signing_key.as_ref());
+    let signer = match (signer, bench_key) {
         (Some(key), _) => Some(key),
         (None, Some(path)) => Some(Arc::new(crate::record::signing::StationKey::load(path)?)),
         (None, None) => None,
@@ -248,8 +250,13 @@ pub async fn run_signed(
     let (stop, shutdown) = watch::channel(false);
     watch_signals(stop.clone());
     let sink = Sink::new(journal, Console::new(opts.plain, opts.quiet), stop);
-    // A real pump is one device: its scenarios run one after another.
-    let jobs = if bench.is_some() { 1 } else { opts.jobs.max(1) };
+    // A real pump is one device: a bench runs one scenario at a time, the benches in parallel.
+    let on_bench = !benches.is_empty();
+    let jobs = if on_bench {
+        benches.len()
+    } else {
+        opts.jobs.max(1)
+    };
     sink.emit(RunEvent::RunStarted {
         schema_version: crate::record::SCHEMA_VERSION,
         run_id: id.clone(),
@@ -260,12 +267,13 @@ pub async fn run_signed(
         os: os_name(),
         operator: opts.operator.clone(),
         command_line: opts.command_line.clone(),
-        mode: if bench.is_some() {
+        mode: if on_bench {
             Mode::Bench
         } else {
             Mode::Emulator
         },
-        bench_file: bench.as_ref().map(|b| FileRef {
+        // The first bench; each scenario's test system names the bench that ran it.
+        bench_file: benches.first().map(|b| FileRef {
             path: b.path.display().to_string(),
             sha256: b.sha256.clone(),
         }),
@@ -284,13 +292,20 @@ pub async fn run_signed(
         requirements,
     });
 
+    // Every bench is checked before any scenario runs; a bench that fails its check fails
+    // every scenario of the run, with the reason, since the run would not be the one planned.
+    let needs_balance = prepared.iter().any(|p| p.scenario.bench.balance);
+    let checked = check_benches(&benches, needs_balance, opts.retries).await;
+    let pool = BenchPool::new(benches.len());
     let semaphore = Arc::new(Semaphore::new(jobs));
     let mut tasks = Vec::new();
     for p in prepared {
         let semaphore = semaphore.clone();
         let sink = sink.clone();
         let shutdown = shutdown.clone();
-        let bench = bench.clone();
+        let benches = benches.clone();
+        let checked = checked.clone();
+        let pool = pool.clone();
         let seed = opts.seed;
         let noise_mg = opts.noise_mg;
         let link_faults = opts.link_faults.clone();
@@ -300,19 +315,43 @@ pub async fn run_signed(
             let Ok(_permit) = semaphore.acquire().await else {
                 return ScenarioVerdict::Error;
             };
-            if *shutdown.borrow() {
+            let not_started = |verdict: ScenarioVerdict, reason: String| {
                 sink.emit(RunEvent::ScenarioFinished {
                     scenario: p.scenario.id.clone(),
-                    verdict: ScenarioVerdict::Incomplete,
+                    verdict,
                     failed_checks: vec![],
-                    reason: Some("not started: run interrupted".into()),
+                    reason: Some(reason),
                     wall_ms: 0,
                 });
-                return ScenarioVerdict::Incomplete;
+                verdict
+            };
+            if *shutdown.borrow() {
+                return not_started(
+                    ScenarioVerdict::Incomplete,
+                    "not started: run interrupted".into(),
+                );
             }
-            let opened = match &bench {
-                Some(b) => devices::open_bench(b, &p.scenario, retries).await,
-                None => {
+            let bench_lease = match &checked {
+                _ if benches.is_empty() => None,
+                Ok(_) => Some(pool.take().await),
+                Err(failure) => {
+                    sink.emit(RunEvent::Deviation {
+                        scenario: Some(p.scenario.id.clone()),
+                        t_ms: None,
+                        kind: "device-open".into(),
+                        detail: failure.message.clone(),
+                    });
+                    return not_started(failure.verdict, failure.message.clone());
+                }
+            };
+            let opened = match (&bench_lease, &checked) {
+                (Some(lease), Ok(checks)) => {
+                    let index = lease.index;
+                    devices::open_bench(&benches[index], &checks[index], &p.scenario)
+                        .await
+                        .map_err(|failure| naming_bench(&benches[index], failure))
+                }
+                _ => {
                     devices::open_emulator(&p.scenario, seed, noise_mg, &link_faults, retries).await
                 }
             };
@@ -325,14 +364,7 @@ pub async fn run_signed(
                         kind: "device-open".into(),
                         detail: failure.message.clone(),
                     });
-                    sink.emit(RunEvent::ScenarioFinished {
-                        scenario: p.scenario.id.clone(),
-                        verdict: failure.verdict,
-                        failed_checks: vec![],
-                        reason: Some(failure.message),
-                        wall_ms: 0,
-                    });
-                    return failure.verdict;
+                    return not_started(failure.verdict, failure.message);
                 }
             };
             let rows = match fixture::rows(&p.fixture_root, &p.scenario) {
@@ -366,6 +398,7 @@ pub async fn run_signed(
             .await;
             drop(devs);
             drop(guard);
+            drop(bench_lease);
             verdict
         }));
     }
@@ -393,4 +426,119 @@ pub async fn run_signed(
         dir,
         signer,
     })
+}
+
+/// Refuses bench files that share a port (exit 2): two benches would drive one device.
+fn refuse_shared_ports(benches: &[Arc<bench::Bench>]) -> Result<(), RunError> {
+    let ports = |b: &bench::Bench| {
+        std::iter::once(b.pump.port.clone())
+            .chain(b.balance.iter().map(|bal| bal.link.port.clone()))
+            .collect::<Vec<_>>()
+    };
+    for (i, first) in benches.iter().enumerate() {
+        for second in &benches[i + 1..] {
+            for a in ports(first) {
+                if ports(second).iter().any(|b| bench::same_endpoint(&a, b)) {
+                    return Err(RunError::SharedPort {
+                        first: first.path.clone(),
+                        second: second.path.clone(),
+                        port: a,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A bench's failure, naming the bench's station and file (a run may have several).
+fn naming_bench(bench: &bench::Bench, failure: devices::OpenFailure) -> devices::OpenFailure {
+    devices::OpenFailure {
+        verdict: failure.verdict,
+        message: format!(
+            "bench {} ({}): {}",
+            bench.station,
+            bench.path.display(),
+            failure.message
+        ),
+    }
+}
+
+/// Checks every bench at once, before any scenario runs: the checks of all of them, or the
+/// first failure (refusals, which exit 2, before a device that did not answer).
+async fn check_benches(
+    benches: &[Arc<bench::Bench>],
+    needs_balance: bool,
+    retries: u32,
+) -> Result<Arc<Vec<devices::BenchCheck>>, Arc<devices::OpenFailure>> {
+    let handles: Vec<_> = benches
+        .iter()
+        .cloned()
+        .map(|b| {
+            tokio::spawn(async move {
+                devices::check_bench(&b, needs_balance, retries)
+                    .await
+                    .map_err(|failure| naming_bench(&b, failure))
+            })
+        })
+        .collect();
+    let mut checks = Vec::new();
+    let mut failures = Vec::new();
+    for handle in handles {
+        match handle.await {
+            Ok(Ok(check)) => checks.push(check),
+            Ok(Err(failure)) => failures.push(failure),
+            Err(e) => failures.push(devices::OpenFailure {
+                verdict: ScenarioVerdict::Incomplete,
+                message: format!("the bench check stopped: {e}"),
+            }),
+        }
+    }
+    failures.sort_by_key(|f| f.verdict != ScenarioVerdict::Error);
+    match failures.into_iter().next() {
+        Some(failure) => Err(Arc::new(failure)),
+        None => Ok(Arc::new(checks)),
+    }
+}
+
+/// The benches free to run a scenario: a scenario takes one and gives it back when it ends.
+#[derive(Clone)]
+struct BenchPool {
+    free: Arc<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<usize>>>,
+    give_back: tokio::sync::mpsc::UnboundedSender<usize>,
+}
+
+/// A bench taken from the pool; it is free again when this is dropped.
+struct BenchLease {
+    index: usize,
+    give_back: tokio::sync::mpsc::UnboundedSender<usize>,
+}
+
+impl Drop for BenchLease {
+    fn drop(&mut self) {
+        let _ = self.give_back.send(self.index);
+    }
+}
+
+impl BenchPool {
+    fn new(count: usize) -> BenchPool {
+        let (give_back, free) = tokio::sync::mpsc::unbounded_channel();
+        for index in 0..count {
+            let _ = give_back.send(index);
+        }
+        BenchPool {
+            free: Arc::new(tokio::sync::Mutex::new(free)),
+            give_back,
+        }
+    }
+
+    /// Waits for a free bench. The pool holds a sender itself, so the channel never closes
+    /// while a scenario waits; the first index is a fallback that cannot be reached.
+    async fn take(&self) -> BenchLease {
+        let index = self.free.lock().await.recv().await.unwrap_or(0);
+        BenchLease {
+            index,
+            give_back: self.give_back.clone(),
+        }
+    }
 }

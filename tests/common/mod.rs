@@ -96,7 +96,7 @@ pub fn run_options(reports: &Path, paths: Vec<PathBuf>) -> pumphil::runner::RunO
         jobs: 2,
         seed: 1,
         noise_mg: 0.1,
-        bench: None,
+        benches: Vec::new(),
         operator: Some("integration test".into()),
         reports_dir: reports.to_path_buf(),
         fixtures: None,
