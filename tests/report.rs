@@ -15,7 +15,7 @@ use pumphil::record::{
 use pumphil::scenario::{FindingKind, NegativeControl};
 use serde_json::json;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const RUN_ID: &str = "20260301T080000Z-abc123";
