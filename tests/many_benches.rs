@@ -151,6 +151,8 @@ fn two_benches_share_the_scenarios_each_run_on_exactly_one() {
             ran.values().any(|on| on[0].0 == station),
             "{station} ran no scenario: {ran:?}"
         );
+        // The progress lines say where each scenario runs.
+        assert!(text.contains(&format!(" on {station}  (")), "{text}");
     }
     let verdicts = verdicts(&run_dir);
     assert_eq!(verdicts.len(), ids.len());
