@@ -239,3 +239,37 @@ fn a_slow_link_is_waited_out_because_the_timeout_scales_with_the_round_trip() {
     let md = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
     assert!(md.contains(&format!("pump {timeout} ms")), "{md}");
 }
+
+/// Every bench is checked before any scenario runs: a second bench whose pump is not on its
+/// allow-list stops the run before the first bench has run anything.
+#[test]
+fn a_bench_that_fails_its_check_stops_the_run_before_any_scenario_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (
+        common::realtime_test_pump(&[]),
+        common::realtime_test_pump(&[]),
+    );
+    let a = bench_file(dir.path(), "a.toml", "bench A", &first);
+    let b = bench_file(dir.path(), "b.toml", "bench B", &second);
+    let text = std::fs::read_to_string(&b).unwrap();
+    std::fs::write(&b, text.replace("\"TU-000123\"", "\"TU-999999\"")).unwrap();
+    let paths = scenarios(dir.path(), &["s1", "s2"]);
+    let (code, text) = run(dir.path(), &[], &[&a, &b], &paths);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains(&format!("{} (station bench B)", b.display()))
+            && text.contains("not on this bench's allow-list"),
+        "{text}"
+    );
+    let run_dir = common::run_dir(&dir.path().join("reports"));
+    assert!(
+        benches_by_scenario(&run_dir).is_empty(),
+        "no scenario started on either bench"
+    );
+    assert!(
+        verdicts(&run_dir)
+            .values()
+            .all(|v| *v == ScenarioVerdict::Error),
+        "{text}"
+    );
+}

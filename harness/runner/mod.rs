@@ -456,9 +456,9 @@ fn naming_bench(bench: &bench::Bench, failure: devices::OpenFailure) -> devices:
     devices::OpenFailure {
         verdict: failure.verdict,
         message: format!(
-            "bench {} ({}): {}",
-            bench.station,
+            "{} (station {}): {}",
             bench.path.display(),
+            bench.station,
             failure.message
         ),
     }
