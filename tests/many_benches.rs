@@ -177,6 +177,10 @@ fn two_benches_share_the_scenarios_each_run_on_exactly_one() {
     for file in [&a, &b] {
         assert!(md.contains(&file.display().to_string()), "{md}");
     }
+    // The test system's figures say which bench they are of.
+    for station in ["bench A", "bench B"] {
+        assert!(md.contains(&format!("{station}: pump ")), "{md}");
+    }
 }
 
 #[test]

@@ -135,6 +135,15 @@ fn bench_measurements(view: &RunView) -> Vec<(String, Cell)> {
         Some(ms) => format!("{ms} ms"),
         None => "not shown by the adapter".into(),
     };
+    // Several benches: each figure says whose it is.
+    let several = unique(systems.iter().map(|t| t.station.clone())).len() > 1;
+    let of = |t: &crate::record::TestSystem, text: String| {
+        if several {
+            format!("{}: {text}", t.station)
+        } else {
+            text
+        }
+    };
     let slow = systems.iter().any(|t| {
         [t.pump_latency_timer_ms, t.balance_latency_timer_ms]
             .into_iter()
@@ -143,10 +152,13 @@ fn bench_measurements(view: &RunView) -> Vec<(String, Cell)> {
     });
     let timers = joined(
         unique(systems.iter().map(|t| {
-            format!(
-                "pump {}, balance {}",
-                timer(t.pump_latency_timer_ms),
-                timer(t.balance_latency_timer_ms)
+            of(
+                t,
+                format!(
+                    "pump {}, balance {}",
+                    timer(t.pump_latency_timer_ms),
+                    timer(t.balance_latency_timer_ms)
+                ),
             )
         })),
         "—",
@@ -159,14 +171,22 @@ fn bench_measurements(view: &RunView) -> Vec<(String, Cell)> {
         (
             "Pump round trip".into(),
             joined(
-                unique(systems.iter().map(|t| round_trip(&t.pump_round_trip))),
+                unique(
+                    systems
+                        .iter()
+                        .map(|t| of(t, round_trip(&t.pump_round_trip))),
+                ),
                 "—",
             ),
         ),
         (
             "Balance round trip".into(),
             joined(
-                unique(systems.iter().map(|t| round_trip(&t.balance_round_trip))),
+                unique(
+                    systems
+                        .iter()
+                        .map(|t| of(t, round_trip(&t.balance_round_trip))),
+                ),
                 "—",
             ),
         ),
@@ -179,7 +199,7 @@ fn bench_measurements(view: &RunView) -> Vec<(String, Cell)> {
                         .balance_timeout_ms
                         .map(|ms| format!(", balance {ms} ms"))
                         .unwrap_or_default();
-                    Some(format!("pump {pump} ms{balance}"))
+                    Some(of(t, format!("pump {pump} ms{balance}")))
                 })),
                 "—",
             ),
