@@ -3,6 +3,7 @@
 
 pub mod alarms;
 pub mod bench;
+pub mod bench_pool;
 pub mod clock;
 pub mod console;
 pub mod device_day;
@@ -230,7 +231,7 @@ pub async fn run_signed(
         .map(|path| bench::load_with(path, &load).map(Arc::new))
         .collect::<Result<Vec<_>, _>>()
         .map_err(RunError::Bench)?;
-    refuse_shared_ports(&benches)?;
+    bench_pool::refuse_shared_ports(&benches)?;
     // A run on several benches is signed with the first station key a bench file names.
     let bench_key = benches.iter().find_map(|b| b.signing_key.as_ref());
     let signer = match (signer, bench_key) {
@@ -295,8 +296,8 @@ pub async fn run_signed(
     // Every bench is checked before any scenario runs; a bench that fails its check fails
     // every scenario of the run, with the reason, since the run would not be the one planned.
     let needs_balance = prepared.iter().any(|p| p.scenario.bench.balance);
-    let checked = check_benches(&benches, needs_balance, opts.retries).await;
-    let pool = BenchPool::new(benches.len());
+    let checked = bench_pool::check_benches(&benches, needs_balance, opts.retries).await;
+    let pool = bench_pool::BenchPool::new(benches.len());
     let semaphore = Arc::new(Semaphore::new(jobs));
     let mut tasks = Vec::new();
     for p in prepared {
@@ -349,7 +350,7 @@ pub async fn run_signed(
                     let index = lease.index;
                     devices::open_bench(&benches[index], &checks[index], &p.scenario)
                         .await
-                        .map_err(|failure| naming_bench(&benches[index], failure))
+                        .map_err(|failure| bench_pool::naming_bench(&benches[index], failure))
                 }
                 _ => {
                     devices::open_emulator(&p.scenario, seed, noise_mg, &link_faults, retries).await
@@ -426,119 +427,4 @@ pub async fn run_signed(
         dir,
         signer,
     })
-}
-
-/// Refuses bench files that share a port (exit 2): two benches would drive one device.
-fn refuse_shared_ports(benches: &[Arc<bench::Bench>]) -> Result<(), RunError> {
-    let ports = |b: &bench::Bench| {
-        std::iter::once(b.pump.port.clone())
-            .chain(b.balance.iter().map(|bal| bal.link.port.clone()))
-            .collect::<Vec<_>>()
-    };
-    for (i, first) in benches.iter().enumerate() {
-        for second in &benches[i + 1..] {
-            for a in ports(first) {
-                if ports(second).iter().any(|b| bench::same_endpoint(&a, b)) {
-                    return Err(RunError::SharedPort {
-                        first: first.path.clone(),
-                        second: second.path.clone(),
-                        port: a,
-                    });
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A bench's failure, naming the bench's station and file (a run may have several).
-fn naming_bench(bench: &bench::Bench, failure: devices::OpenFailure) -> devices::OpenFailure {
-    devices::OpenFailure {
-        verdict: failure.verdict,
-        message: format!(
-            "{} (station {}): {}",
-            bench.path.display(),
-            bench.station,
-            failure.message
-        ),
-    }
-}
-
-/// Checks every bench at once, before any scenario runs: the checks of all of them, or the
-/// first failure (refusals, which exit 2, before a device that did not answer).
-async fn check_benches(
-    benches: &[Arc<bench::Bench>],
-    needs_balance: bool,
-    retries: u32,
-) -> Result<Arc<Vec<devices::BenchCheck>>, Arc<devices::OpenFailure>> {
-    let handles: Vec<_> = benches
-        .iter()
-        .cloned()
-        .map(|b| {
-            tokio::spawn(async move {
-                devices::check_bench(&b, needs_balance, retries)
-                    .await
-                    .map_err(|failure| naming_bench(&b, failure))
-            })
-        })
-        .collect();
-    let mut checks = Vec::new();
-    let mut failures = Vec::new();
-    for handle in handles {
-        match handle.await {
-            Ok(Ok(check)) => checks.push(check),
-            Ok(Err(failure)) => failures.push(failure),
-            Err(e) => failures.push(devices::OpenFailure {
-                verdict: ScenarioVerdict::Incomplete,
-                message: format!("the bench check stopped: {e}"),
-            }),
-        }
-    }
-    failures.sort_by_key(|f| f.verdict != ScenarioVerdict::Error);
-    match failures.into_iter().next() {
-        Some(failure) => Err(Arc::new(failure)),
-        None => Ok(Arc::new(checks)),
-    }
-}
-
-/// The benches free to run a scenario: a scenario takes one and gives it back when it ends.
-#[derive(Clone)]
-struct BenchPool {
-    free: Arc<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<usize>>>,
-    give_back: tokio::sync::mpsc::UnboundedSender<usize>,
-}
-
-/// A bench taken from the pool; it is free again when this is dropped.
-struct BenchLease {
-    index: usize,
-    give_back: tokio::sync::mpsc::UnboundedSender<usize>,
-}
-
-impl Drop for BenchLease {
-    fn drop(&mut self) {
-        let _ = self.give_back.send(self.index);
-    }
-}
-
-impl BenchPool {
-    fn new(count: usize) -> BenchPool {
-        let (give_back, free) = tokio::sync::mpsc::unbounded_channel();
-        for index in 0..count {
-            let _ = give_back.send(index);
-        }
-        BenchPool {
-            free: Arc::new(tokio::sync::Mutex::new(free)),
-            give_back,
-        }
-    }
-
-    /// Waits for a free bench. The pool holds a sender itself, so the channel never closes
-    /// while a scenario waits; the first index is a fallback that cannot be reached.
-    async fn take(&self) -> BenchLease {
-        let index = self.free.lock().await.recv().await.unwrap_or(0);
-        BenchLease {
-            index,
-            give_back: self.give_back.clone(),
-        }
-    }
 }
