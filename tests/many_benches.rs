@@ -277,3 +277,38 @@ fn a_bench_that_fails_its_check_stops_the_run_before_any_scenario_runs() {
         "{text}"
     );
 }
+
+/// With several benches a scenario may run on any of them: one without a balance, in a run
+/// whose scenarios weigh, is refused before anything is opened.
+#[test]
+fn a_bench_without_a_balance_is_refused_when_a_scenario_weighs() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.toml");
+    std::fs::write(
+        &a,
+        "allowed_serial_numbers = [\"TU-000123\"]\n[pump]\nport = \"tcp://127.0.0.1:9\"\n[balance]\nport = \"tcp://127.0.0.1:10\"\n",
+    )
+    .unwrap();
+    let b = dir.path().join("b.toml");
+    std::fs::write(
+        &b,
+        "allowed_serial_numbers = [\"TU-000123\"]\n[pump]\nport = \"tcp://127.0.0.1:11\"\n",
+    )
+    .unwrap();
+    let paths = scenarios(dir.path(), &["weighs"]);
+    let text = std::fs::read_to_string(&paths[0]).unwrap();
+    std::fs::write(&paths[0], text.replace("[bench]\nbalance = false\n", "")).unwrap();
+    let out = Command::new(BIN)
+        .arg("expect")
+        .arg(&paths[0])
+        .arg("--write")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let (code, text) = run(dir.path(), &[], &[&a, &b], &paths);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains(&b.display().to_string()) && text.contains("has no [balance]"),
+        "{text}"
+    );
+}

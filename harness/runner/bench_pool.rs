@@ -50,6 +50,19 @@ pub async fn check_benches(
     needs_balance: bool,
     retries: u32,
 ) -> Result<Arc<Vec<BenchCheck>>, Arc<OpenFailure>> {
+    // Scenarios go to whichever bench is free: with several benches, one without a balance
+    // would fail whichever weighed scenario it happened to take.
+    if needs_balance && benches.len() > 1 {
+        if let Some(b) = benches.iter().find(|b| b.balance.is_none()) {
+            return Err(Arc::new(naming_bench(
+                b,
+                OpenFailure {
+                    verdict: ScenarioVerdict::Error,
+                    message: "a scenario of the run uses the balance, and this bench file has no [balance]; with several benches each scenario may run on any of them: give every bench a balance, or run the scenarios that weigh on the benches that have one".into(),
+                },
+            )));
+        }
+    }
     let handles: Vec<_> = benches
         .iter()
         .cloned()
