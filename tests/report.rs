@@ -1,6 +1,8 @@
 //! The evidence reports (report.html, report.md) rendered from a synthetic run record: content,
 //! determinism, gaps, snapshots, and printing to PDF in headless Chromium.
 
+mod common;
+
 use pumphil::checks::{CheckResult, Verdict};
 use pumphil::expect::ExpectedSample;
 use pumphil::protocol::{AlarmKind, Priority, TherapyState};
@@ -13,7 +15,7 @@ use pumphil::record::{
 use pumphil::scenario::{FindingKind, NegativeControl};
 use serde_json::json;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const RUN_ID: &str = "20260301T080000Z-abc123";
@@ -567,13 +569,6 @@ fn html_snapshot() {
     redacted(&html).bind(|| insta::assert_snapshot!("report_html", html));
 }
 
-fn chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("PUMPHIL_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    path.exists().then_some(path)
-}
-
 /// Page objects in a PDF (`/Type /Page`, not `/Type /Pages`) and their media boxes.
 fn pdf_pages(pdf: &[u8]) -> (usize, Vec<(f64, f64)>) {
     let needle = b"/Type /Page";
@@ -600,36 +595,11 @@ fn pdf_pages(pdf: &[u8]) -> (usize, Vec<(f64, f64)>) {
     (pages, boxes)
 }
 
-fn print_pdf(chromium: &Path, html: &Path, pdf: &Path, profile: &Path) {
-    let status = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-pdf-header-footer",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--print-to-pdf={}", pdf.display()))
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .expect("run chromium");
-    assert!(
-        status.status.success() && pdf.exists(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-}
-
 /// Prints report.html on A4 and on Letter and checks the pages: a cover plus at least one page
 /// per scenario, the paper size asked for, and the run id on every page (via pdftotext).
 #[test]
 fn report_prints_to_pdf_on_a4_and_letter() {
-    let Some(chromium) = chromium() else {
+    let Some(chromium) = common::chromium() else {
         if std::env::var_os("CI").is_some() {
             panic!("CI is set but /usr/bin/chromium is missing: install Debian's chromium package");
         }
@@ -649,7 +619,7 @@ fn report_prints_to_pdf_on_a4_and_letter() {
         )
         .expect("write page");
         let pdf = dir.path().join(format!("report-{size}.pdf"));
-        print_pdf(
+        common::print_pdf(
             &chromium,
             &page,
             &pdf,

@@ -63,7 +63,7 @@ fn run_scenario(
         jobs: 1,
         seed: 1,
         noise_mg: 0.1,
-        bench: None,
+        benches: Vec::new(),
         operator: None,
         reports_dir: reports.path().to_path_buf(),
         fixtures: Some(fixtures.to_path_buf()),

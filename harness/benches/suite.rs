@@ -24,7 +24,7 @@ fn main() {
                 .unwrap_or(2),
             seed: 1,
             noise_mg: 0.1,
-            bench: None,
+            benches: Vec::new(),
             operator: None,
             reports_dir: reports.path().to_path_buf(),
             fixtures: None,

@@ -10,9 +10,10 @@ use std::path::PathBuf;
 pub struct RunArgs {
     /// Scenario files or directories (default: scenarios/).
     pub paths: Vec<PathBuf>,
-    /// Run on a real bench described by this file instead of the built-in emulator.
+    /// Run on a real bench described by this file instead of the built-in emulator. Give it
+    /// once per bench to spread the scenarios over several benches, one at a time on each.
     #[arg(long, value_name = "BENCH_TOML")]
-    pub bench: Option<PathBuf>,
+    pub bench: Vec<PathBuf>,
     /// Scenarios run at once, each on its own emulator (default: the number of cores).
     #[arg(long, short = 'j', value_parser = values::jobs)]
     pub jobs: Option<usize>,
@@ -82,7 +83,7 @@ pub fn run(args: &RunArgs) -> u8 {
         jobs,
         seed: args.seed,
         noise_mg: args.noise_mg,
-        bench: args.bench.clone(),
+        benches: args.bench.clone(),
         operator: args.operator.clone(),
         reports_dir: args.reports.clone(),
         fixtures: args.fixtures.clone(),

@@ -74,6 +74,7 @@ fn reply_error(line: &str) -> BalanceError {
 pub struct BalanceDriver {
     reader: BufReader<ReadHalf<BoxLink>>,
     writer: WriteHalf<BoxLink>,
+    reply_timeout: Duration,
 }
 
 impl BalanceDriver {
@@ -82,13 +83,26 @@ impl BalanceDriver {
         BalanceDriver {
             reader: BufReader::new(read),
             writer: write,
+            reply_timeout: REPLY_TIMEOUT,
         }
+    }
+
+    /// Waits this long for each reply instead of [`REPLY_TIMEOUT`] (a bench whose measured
+    /// round trip is slow).
+    pub fn with_reply_timeout(mut self, timeout: Duration) -> BalanceDriver {
+        self.reply_timeout = timeout;
+        self
+    }
+
+    pub fn reply_timeout(&self) -> Duration {
+        self.reply_timeout
     }
 
     async fn read_line(&mut self) -> Result<String, BalanceError> {
         let mut line = Vec::new();
-        match tokio::time::timeout(REPLY_TIMEOUT, self.reader.read_until(b'\n', &mut line)).await {
-            Err(_) => Err(BalanceError::Timeout(REPLY_TIMEOUT)),
+        let timeout = self.reply_timeout;
+        match tokio::time::timeout(timeout, self.reader.read_until(b'\n', &mut line)).await {
+            Err(_) => Err(BalanceError::Timeout(timeout)),
             Ok(Err(e)) => Err(BalanceError::Lost(e.to_string())),
             Ok(Ok(0)) => Err(BalanceError::Lost("the link hung up".into())),
             Ok(Ok(_)) => Ok(String::from_utf8_lossy(&line).trim_end().to_string()),

@@ -59,6 +59,17 @@ pub struct TestSystem {
     /// The USB-serial adapter's latency timer (ms), where sysfs shows it.
     pub pump_latency_timer_ms: Option<u32>,
     pub balance_latency_timer_ms: Option<u32>,
+    /// The bench file that ran the scenario (a run with several `--bench` files spreads its
+    /// scenarios over them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bench_file: Option<FileRef>,
+    /// Each attempt's wait for the pump's answer: the protocol's 250 ms, or `TIMEOUT_FACTOR` x
+    /// the measured p99 round trip when that is longer (docs/protocol.md 6.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pump_timeout_ms: Option<u64>,
+    /// The wait for each balance reply: 1 s, or the same multiple of its p99 when longer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance_timeout_ms: Option<u64>,
 }
 
 /// Request-to-answer times measured over a number of requests.

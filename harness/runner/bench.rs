@@ -306,7 +306,7 @@ struct RawPortRef<'a> {
 
 /// Whether two ports name the same endpoint: the same text, or device paths that resolve to
 /// the same device (a /dev/serial/by-id link and the node it points at).
-fn same_endpoint(a: &str, b: &str) -> bool {
+pub fn same_endpoint(a: &str, b: &str) -> bool {
     if a.trim() == b.trim() {
         return true;
     }

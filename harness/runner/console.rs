@@ -23,6 +23,9 @@ struct Running {
     t_ms: u64,
     redrawn: Instant,
     bar: Option<ProgressBar>,
+    /// The bench running it (a run may have several at once): the operator must know where
+    /// to act.
+    station: Option<String>,
 }
 
 impl Running {
@@ -128,7 +131,10 @@ impl Console {
                 timeout_ms,
                 ..
             } => self.prompt(format!(
-                "operator  {scenario} at {}: waiting for the operator: {instruction}\n          type your initials and press Enter to confirm (times out in {})",
+                "operator  {scenario}{} at {}: waiting for the operator: {instruction}\n          type your initials and press Enter to confirm (times out in {})",
+                self.station_of(scenario)
+                    .map(|station| format!(" on {station}"))
+                    .unwrap_or_default(),
                 crate::scenario::duration::format_duration(*t_ms),
                 crate::scenario::duration::format_duration(*timeout_ms)
             )),
@@ -139,8 +145,16 @@ impl Console {
                 ..
             } => self.line(format!("operator  {scenario}: {instruction:?} {confirmation}")),
             RunEvent::ScenarioStarted {
-                scenario, end_ms, ..
-            } => self.scenario_started(scenario, *end_ms, Instant::now()),
+                scenario,
+                end_ms,
+                test_system,
+                ..
+            } => self.scenario_started(
+                scenario,
+                *end_ms,
+                test_system.as_ref().map(|t| t.station.clone()),
+                Instant::now(),
+            ),
             RunEvent::Sample { scenario, sample } => self.sampled(scenario, sample.t_ms),
             RunEvent::Deviation {
                 scenario,
@@ -187,7 +201,18 @@ impl Console {
         }
     }
 
-    fn scenario_started(&self, scenario: &str, end_ms: u64, now: Instant) {
+    /// The bench station running `scenario`, when it runs on a bench.
+    fn station_of(&self, scenario: &str) -> Option<String> {
+        self.progress
+            .lock()
+            .ok()?
+            .running
+            .get(scenario)?
+            .station
+            .clone()
+    }
+
+    fn scenario_started(&self, scenario: &str, end_ms: u64, station: Option<String>, now: Instant) {
         let bar = self.bars.as_ref().map(|bars| {
             let bar = bars.add(ProgressBar::new(end_ms));
             bar.set_style(
@@ -204,7 +229,13 @@ impl Console {
             t_ms: 0,
             redrawn: now,
             bar,
+            station,
         };
+        let on = running
+            .station
+            .as_ref()
+            .map(|station| format!(" on {station}"))
+            .unwrap_or_default();
         if let Some(bar) = &running.bar {
             bar.set_message(running.describe(now));
         }
@@ -212,12 +243,12 @@ impl Console {
             Ok(mut p) => {
                 p.running.insert(scenario.to_string(), running);
                 format!(
-                    "start  {scenario}  ({} of {})",
+                    "start  {scenario}{on}  ({} of {})",
                     p.finished + p.running.len(),
                     p.total
                 )
             }
-            Err(_) => format!("start  {scenario}"),
+            Err(_) => format!("start  {scenario}{on}"),
         };
         if self.bars.is_none() {
             self.line(started);
@@ -319,7 +350,7 @@ mod tests {
             None,
             "nothing runs yet"
         );
-        console.scenario_started("soak", 10 * 86_400_000, start);
+        console.scenario_started("soak", 10 * 86_400_000, None, start);
         console.sampled("soak", 86_400_000);
         // The start line was just printed: no heartbeat yet.
         assert_eq!(
@@ -349,8 +380,8 @@ mod tests {
     fn finished_scenarios_are_counted_n_of_total() {
         let console = Console::new(true, true);
         console.run_started(2);
-        console.scenario_started("a", 1000, Instant::now());
-        console.scenario_started("b", 1000, Instant::now());
+        console.scenario_started("a", 1000, None, Instant::now());
+        console.scenario_started("b", 1000, None, Instant::now());
         assert_eq!(console.scenario_finished("b"), (1, 2));
         assert_eq!(console.scenario_finished("a"), (2, 2));
     }
@@ -364,6 +395,7 @@ mod tests {
             t_ms: 3_600_000,
             redrawn: start,
             bar: None,
+            station: None,
         };
         // A quarter of the device time in 20 s: three quarters are left, 60 s.
         let text = running.describe(start + Duration::from_secs(20));

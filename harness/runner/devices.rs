@@ -242,28 +242,38 @@ fn settings(port: &PortConfig, default: SerialSettings) -> Result<SerialSettings
     Ok(s)
 }
 
-/// Opens a real bench. Refuses (exit 2) any pump that is not a test unit on the allow-list:
-/// this tool can program an implantable pump, and a scenario changes its therapy.
-pub async fn open_bench(
-    bench: &Bench,
-    scenario: &Scenario,
-    retries: u32,
-) -> Result<(Devices, Guard), OpenFailure> {
-    let refuse = |message: String| OpenFailure {
+/// What a bench's check before the run found, and the timeouts its scenarios then use.
+#[derive(Debug, Clone)]
+pub struct BenchCheck {
+    /// Station, bench file, round trips, latency timers and the scaled timeouts.
+    pub test_system: TestSystem,
+    /// What the check found worth a deviation (a slow USB latency timer).
+    pub warnings: Vec<String>,
+    /// The pump driver's policy for the bench's scenarios: `--retries`, and each attempt's
+    /// timeout at least `TIMEOUT_FACTOR` x the measured p99 round trip.
+    pub pump_options: DriverOptions,
+    pub balance_timeout: std::time::Duration,
+}
+
+fn refusal(message: String) -> OpenFailure {
+    OpenFailure {
         verdict: ScenarioVerdict::Error,
         message,
-    };
+    }
+}
+
+/// Opens the bench's pump port with `options` and admits the pump only if it is a test unit
+/// on the allow-list: this tool can program an implantable pump, and a scenario changes its
+/// therapy.
+async fn admit_pump(bench: &Bench, options: DriverOptions) -> Result<PumpDriver, OpenFailure> {
     let pump_settings =
-        settings(&bench.pump, SerialSettings::pump(&bench.pump.port)).map_err(refuse)?;
+        settings(&bench.pump, SerialSettings::pump(&bench.pump.port)).map_err(refusal)?;
     let link = endpoint::open(&pump_settings)
         .await
         .map_err(|e| infrastructure(e.explained()))?;
     let pump = PumpDriver::with_reopen(
         link,
-        DriverOptions {
-            max_retries: retries,
-            ..DriverOptions::default()
-        },
+        options,
         reopen(pump_settings.clone(), BENCH_REPLUG_WAIT),
     );
     let identity = match pump.identify().await {
@@ -279,34 +289,138 @@ pub async fn open_bench(
         .allowed_serial_numbers
         .contains(&identity.serial_number)
     {
-        return Err(refuse(format!(
+        return Err(refusal(format!(
             "pump {} on {} is not on this bench's allow-list ({}); nothing was sent that changes therapy. Add its serial number to allowed_serial_numbers in {} if it is a test pump",
             identity.serial_number, bench.pump.port, bench.allowed_serial_numbers.join(", "), bench.path.display()
         )));
     }
     if !identity.test_unit {
-        return Err(refuse(format!(
+        return Err(refusal(format!(
             "pump {} does not identify as a test unit; the harness only programs test units",
             identity.serial_number
         )));
     }
+    Ok(pump)
+}
+
+/// Opens the bench's balance, flushes its line and checks it is the instrument the bench file
+/// names (I2, I4).
+async fn admit_balance(
+    bench: &Bench,
+    b: &super::bench::BalanceConfig,
+    reply_timeout: std::time::Duration,
+) -> Result<(BalanceDriver, crate::driver::balance::BalanceIdentity), OpenFailure> {
+    let s = settings(&b.link, SerialSettings::balance(&b.link.port)).map_err(refusal)?;
+    let link = endpoint::open(&s)
+        .await
+        .map_err(|e| infrastructure(e.explained()))?;
+    let mut driver = BalanceDriver::new(link).with_reply_timeout(reply_timeout);
+    let answer = driver.prepare().await.map_err(|e| {
+        infrastructure(format!(
+            "the balance on {} did not identify (I2, I4): {e}. Is it set to MT-SICS at {} baud?",
+            b.link.port, s.baud
+        ))
+    })?;
+    check_balance_identity(bench, b, &answer).map_err(refusal)?;
+    Ok((driver, answer))
+}
+
+/// Checks a bench once, before any scenario runs on it: the pump is an allowed test unit, the
+/// balance (when a scenario of the run needs one) is the one the bench file names, and the
+/// round trips to both are measured, which sets the timeouts its scenarios use.
+pub async fn check_bench(
+    bench: &Bench,
+    needs_balance: bool,
+    retries: u32,
+) -> Result<BenchCheck, OpenFailure> {
+    let setup = DriverOptions {
+        max_retries: retries.min(latency::SETUP_RETRIES),
+        timeout_floor: Some(latency::SETUP_TIMEOUT),
+        ..DriverOptions::default()
+    };
+    let pump = admit_pump(bench, setup).await?;
+    let mut balance = match (&bench.balance, needs_balance) {
+        (Some(b), true) => Some(admit_balance(bench, b, latency::SETUP_TIMEOUT).await?.0),
+        _ => None,
+    };
+    let pump_round_trip = latency::pump_round_trip(&pump).await;
+    let balance_round_trip = match balance.as_mut() {
+        Some(b) => latency::balance_round_trip(b).await,
+        None => None,
+    };
+    let pump_timeout = latency::scaled_timeout(
+        crate::driver::pump::timeout_for(crate::protocol::RequestKind::Status),
+        pump_round_trip.as_ref(),
+    );
+    let balance_timeout = latency::scaled_timeout(
+        crate::driver::balance::REPLY_TIMEOUT,
+        balance_round_trip.as_ref(),
+    );
+    let sysfs = std::path::Path::new("/sys");
+    let balance_port = balance
+        .as_ref()
+        .and(bench.balance.as_ref())
+        .map(|b| b.link.port.clone());
+    let test_system = TestSystem {
+        station: bench.station.clone(),
+        pump_round_trip,
+        balance_round_trip,
+        pump_latency_timer_ms: latency::latency_timer_ms(sysfs, &bench.pump.port),
+        balance_latency_timer_ms: balance_port
+            .as_deref()
+            .and_then(|port| latency::latency_timer_ms(sysfs, port)),
+        bench_file: Some(crate::record::FileRef {
+            path: bench.path.display().to_string(),
+            sha256: bench.sha256.clone(),
+        }),
+        pump_timeout_ms: Some(pump_timeout.as_millis() as u64),
+        balance_timeout_ms: balance
+            .is_some()
+            .then_some(balance_timeout.as_millis() as u64),
+    };
+    let warnings = [
+        (
+            "pump",
+            Some(bench.pump.port.as_str()),
+            test_system.pump_latency_timer_ms,
+        ),
+        (
+            "balance",
+            balance_port.as_deref(),
+            test_system.balance_latency_timer_ms,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(role, port, timer)| latency::latency_timer_warning(role, port?, timer?))
+    .collect();
+    Ok(BenchCheck {
+        test_system,
+        warnings,
+        pump_options: DriverOptions {
+            max_retries: retries,
+            // Applies to every request kind: one that already waits longer (AdvanceTime,
+            // the event log) keeps its own figure.
+            timeout_floor: Some(pump_timeout),
+            ..DriverOptions::default()
+        },
+        balance_timeout,
+    })
+}
+
+/// Opens a checked bench for one scenario. The pump is admitted again (it may have been
+/// swapped since the check): anything not a test unit on the allow-list is refused (exit 2).
+pub async fn open_bench(
+    bench: &Bench,
+    checked: &BenchCheck,
+    scenario: &Scenario,
+) -> Result<(Devices, Guard), OpenFailure> {
+    let pump = admit_pump(bench, checked.pump_options).await?;
     let density = bench
         .density_g_per_ml
         .unwrap_or(scenario.bench.density_g_per_ml);
     let (balance, balance_info) = match (&bench.balance, scenario.bench.balance) {
         (Some(b), true) => {
-            let s = settings(&b.link, SerialSettings::balance(&b.link.port)).map_err(refuse)?;
-            let link = endpoint::open(&s)
-                .await
-                .map_err(|e| infrastructure(e.explained()))?;
-            let mut driver = BalanceDriver::new(link);
-            let answer = driver.prepare().await.map_err(|e| {
-                infrastructure(format!(
-                    "the balance on {} did not identify (I2, I4): {e}. Is it set to MT-SICS at {} baud?",
-                    b.link.port, s.baud
-                ))
-            })?;
-            check_balance_identity(bench, b, &answer).map_err(refuse)?;
+            let (driver, answer) = admit_balance(bench, b, checked.balance_timeout).await?;
             let info = BalanceInfo {
                 identity: format!("{} {}", answer.model, answer.serial_number),
                 port: b.link.port.clone(),
@@ -324,44 +438,14 @@ pub async fn open_bench(
             (Some(driver), Some(info))
         }
         (None, true) => {
-            return Err(refuse(format!(
-                "scenario {} needs a balance; the bench file has no [balance]",
-                scenario.id
+            return Err(refusal(format!(
+                "scenario {} needs a balance; the bench file {} has no [balance]",
+                scenario.id,
+                bench.path.display()
             )))
         }
         _ => (None, None),
     };
-    let mut balance = balance;
-    let sysfs = std::path::Path::new("/sys");
-    let balance_port = bench.balance.as_ref().map(|b| b.link.port.clone());
-    let test_system = TestSystem {
-        station: bench.station.clone(),
-        pump_round_trip: latency::pump_round_trip(&pump).await,
-        balance_round_trip: match balance.as_mut() {
-            Some(b) => latency::balance_round_trip(b).await,
-            None => None,
-        },
-        pump_latency_timer_ms: latency::latency_timer_ms(sysfs, &bench.pump.port),
-        balance_latency_timer_ms: balance
-            .as_ref()
-            .and(balance_port.as_deref())
-            .and_then(|port| latency::latency_timer_ms(sysfs, port)),
-    };
-    let warnings = [
-        (
-            "pump",
-            Some(bench.pump.port.as_str()),
-            test_system.pump_latency_timer_ms,
-        ),
-        (
-            "balance",
-            balance_port.as_deref(),
-            test_system.balance_latency_timer_ms,
-        ),
-    ]
-    .into_iter()
-    .filter_map(|(role, port, timer)| latency::latency_timer_warning(role, port?, timer?))
-    .collect();
     Ok((
         Devices {
             pump,
@@ -383,8 +467,8 @@ pub async fn open_bench(
                 .as_ref()
                 .and_then(|b| b.repeatability_mg)
                 .unwrap_or(0.0),
-            test_system: Some(test_system),
-            warnings,
+            test_system: Some(checked.test_system.clone()),
+            warnings: checked.warnings.clone(),
             clock_tolerance: bench.clock_tolerance,
         },
         Guard::None,

@@ -60,6 +60,17 @@ pub enum RunError {
         help("the system refused threads or file descriptors; check `ulimit -u` and `ulimit -n`")
     )]
     Runtime(std::io::Error),
+    /// Two bench files name the same port: two benches would drive one device.
+    #[error("{} and {} both use the port {port}", first.display(), second.display())]
+    #[diagnostic(
+        code(pumphil::run::shared_port),
+        help("each bench needs its own pump and balance ports; correct the port in one of the bench files, or run the benches one at a time")
+    )]
+    SharedPort {
+        first: PathBuf,
+        second: PathBuf,
+        port: String,
+    },
     /// The station key (`--sign-key`, PUMPHIL_SIGN_KEY or the bench file's `signing_key`)
     /// could not be read.
     #[error(transparent)]
@@ -76,6 +87,7 @@ impl RunError {
             | RunError::Bench(_)
             | RunError::SignKey(_)
             | RunError::Requirements(_)
+            | RunError::SharedPort { .. }
             | RunError::Hash { .. } => exit::USAGE,
             RunError::RunDirectory { .. } | RunError::Record { .. } | RunError::Runtime(_) => {
                 exit::INFRASTRUCTURE

@@ -17,6 +17,33 @@ pub const BALANCE_REQUESTS: u32 = 10;
 /// adapter before the host sees it.
 pub const SLOW_LATENCY_TIMER_MS: u32 = 16;
 
+/// A bench's per-attempt timeout is this many times its measured p99 round trip, when that is
+/// longer than the protocol's figure (docs/protocol.md 6.4). Four: a p99 over 20 requests is
+/// about the slowest of them, and an answer twice as late as anything measured still leaves
+/// room for as much again before a re-send, so a slow but sound link (a radio bridge, a network
+/// serial server across a site) is never declared lost, while a dead device is still found
+/// within `retries` x the timeout.
+pub const TIMEOUT_FACTOR: u32 = 4;
+
+/// While a bench is checked (identify, round trips), each attempt waits at least this long: its
+/// round trip is not known yet, and the measurement must not time out on a slow link.
+pub const SETUP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Re-sends allowed while a bench is checked: enough for a line glitch, few enough that a
+/// dead device is reported in seconds at `SETUP_TIMEOUT` an attempt.
+pub const SETUP_RETRIES: u32 = 3;
+
+/// max(`default`, `TIMEOUT_FACTOR` x the measured p99): the wait for one answer on a bench.
+pub fn scaled_timeout(default: Duration, measured: Option<&RoundTrip>) -> Duration {
+    // Whole milliseconds, rounded up: the record states the figure that applied.
+    let scaled_ms = measured
+        .filter(|rt| rt.p99_ms.is_finite() && rt.p99_ms > 0.0)
+        .map(|rt| (rt.p99_ms * f64::from(TIMEOUT_FACTOR)).ceil() as u64)
+        .unwrap_or(0);
+    let scaled = Duration::from_millis(scaled_ms);
+    default.max(scaled)
+}
+
 /// p50 and p99 of a set of round trips (nearest rank).
 pub fn round_trip(mut times: Vec<Duration>) -> Option<RoundTrip> {
     if times.is_empty() {
@@ -103,6 +130,24 @@ mod tests {
         let one = round_trip(vec![Duration::from_millis(7)]).unwrap();
         assert_eq!((one.p50_ms, one.p99_ms), (7.0, 7.0));
         assert!(round_trip(vec![]).is_none());
+    }
+
+    #[test]
+    fn a_timeout_is_the_default_or_four_times_the_p99_whichever_is_longer() {
+        let rt = |p99_ms: f64| RoundTrip {
+            requests: 20,
+            p50_ms: p99_ms / 2.0,
+            p99_ms,
+        };
+        let default = Duration::from_millis(250);
+        assert_eq!(scaled_timeout(default, None), default);
+        assert_eq!(scaled_timeout(default, Some(&rt(2.0))), default);
+        assert_eq!(scaled_timeout(default, Some(&rt(62.5))), default);
+        assert_eq!(
+            scaled_timeout(default, Some(&rt(300.4))),
+            Duration::from_millis(1202)
+        );
+        assert_eq!(scaled_timeout(default, Some(&rt(f64::NAN))), default);
     }
 
     #[test]

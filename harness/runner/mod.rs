@@ -3,6 +3,7 @@
 
 pub mod alarms;
 pub mod bench;
+pub mod bench_pool;
 pub mod clock;
 pub mod console;
 pub mod device_day;
@@ -39,7 +40,9 @@ pub struct RunOptions {
     pub jobs: usize,
     pub seed: u64,
     pub noise_mg: f64,
-    pub bench: Option<PathBuf>,
+    /// Bench files to run on instead of the built-in emulator: the scenarios are spread over
+    /// them, one at a time on each (empty: the emulator).
+    pub benches: Vec<PathBuf>,
     pub operator: Option<String>,
     pub reports_dir: PathBuf,
     pub fixtures: Option<PathBuf>,
@@ -218,20 +221,20 @@ pub async fn run_signed(
     signer: Option<Arc<crate::record::signing::StationKey>>,
 ) -> Result<RunOutcome, RunError> {
     let (prepared, requirements) = prepare(&opts)?;
-    let bench = match &opts.bench {
-        Some(path) => Some(Arc::new(
-            bench::load_with(
-                path,
-                &bench::LoadOptions {
-                    allow_expired_calibration: opts.allow_expired_calibration,
-                    ..Default::default()
-                },
-            )
-            .map_err(RunError::Bench)?,
-        )),
-        None => None,
+    let load = bench::LoadOptions {
+        allow_expired_calibration: opts.allow_expired_calibration,
+        ..Default::default()
     };
-    let signer = match (signer, bench.as_ref().and_then(|b| b.signing_key.as_ref())) {
+    let benches = opts
+        .benches
+        .iter()
+        .map(|path| bench::load_with(path, &load).map(Arc::new))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(RunError::Bench)?;
+    bench_pool::refuse_shared_ports(&benches)?;
+    // A run on several benches is signed with the first station key a bench file names.
+    let bench_key = benches.iter().find_map(|b| b.signing_key.as_ref());
+    let signer = match (signer, bench_key) {
         (Some(key), _) => Some(key),
         (None, Some(path)) => Some(Arc::new(crate::record::signing::StationKey::load(path)?)),
         (None, None) => None,
@@ -248,8 +251,13 @@ pub async fn run_signed(
     let (stop, shutdown) = watch::channel(false);
     watch_signals(stop.clone());
     let sink = Sink::new(journal, Console::new(opts.plain, opts.quiet), stop);
-    // A real pump is one device: its scenarios run one after another.
-    let jobs = if bench.is_some() { 1 } else { opts.jobs.max(1) };
+    // A real pump is one device: a bench runs one scenario at a time, the benches in parallel.
+    let on_bench = !benches.is_empty();
+    let jobs = if on_bench {
+        benches.len()
+    } else {
+        opts.jobs.max(1)
+    };
     sink.emit(RunEvent::RunStarted {
         schema_version: crate::record::SCHEMA_VERSION,
         run_id: id.clone(),
@@ -260,12 +268,13 @@ pub async fn run_signed(
         os: os_name(),
         operator: opts.operator.clone(),
         command_line: opts.command_line.clone(),
-        mode: if bench.is_some() {
+        mode: if on_bench {
             Mode::Bench
         } else {
             Mode::Emulator
         },
-        bench_file: bench.as_ref().map(|b| FileRef {
+        // The first bench; each scenario's test system names the bench that ran it.
+        bench_file: benches.first().map(|b| FileRef {
             path: b.path.display().to_string(),
             sha256: b.sha256.clone(),
         }),
@@ -284,13 +293,20 @@ pub async fn run_signed(
         requirements,
     });
 
+    // Every bench is checked before any scenario runs; a bench that fails its check fails
+    // every scenario of the run, with the reason, since the run would not be the one planned.
+    let needs_balance = prepared.iter().any(|p| p.scenario.bench.balance);
+    let checked = bench_pool::check_benches(&benches, needs_balance, opts.retries).await;
+    let pool = bench_pool::BenchPool::new(benches.len());
     let semaphore = Arc::new(Semaphore::new(jobs));
     let mut tasks = Vec::new();
     for p in prepared {
         let semaphore = semaphore.clone();
         let sink = sink.clone();
         let shutdown = shutdown.clone();
-        let bench = bench.clone();
+        let benches = benches.clone();
+        let checked = checked.clone();
+        let pool = pool.clone();
         let seed = opts.seed;
         let noise_mg = opts.noise_mg;
         let link_faults = opts.link_faults.clone();
@@ -300,19 +316,43 @@ pub async fn run_signed(
             let Ok(_permit) = semaphore.acquire().await else {
                 return ScenarioVerdict::Error;
             };
-            if *shutdown.borrow() {
+            let not_started = |verdict: ScenarioVerdict, reason: String| {
                 sink.emit(RunEvent::ScenarioFinished {
                     scenario: p.scenario.id.clone(),
-                    verdict: ScenarioVerdict::Incomplete,
+                    verdict,
                     failed_checks: vec![],
-                    reason: Some("not started: run interrupted".into()),
+                    reason: Some(reason),
                     wall_ms: 0,
                 });
-                return ScenarioVerdict::Incomplete;
+                verdict
+            };
+            if *shutdown.borrow() {
+                return not_started(
+                    ScenarioVerdict::Incomplete,
+                    "not started: run interrupted".into(),
+                );
             }
-            let opened = match &bench {
-                Some(b) => devices::open_bench(b, &p.scenario, retries).await,
-                None => {
+            let bench_lease = match &checked {
+                _ if benches.is_empty() => None,
+                Ok(_) => Some(pool.take().await),
+                Err(failure) => {
+                    sink.emit(RunEvent::Deviation {
+                        scenario: Some(p.scenario.id.clone()),
+                        t_ms: None,
+                        kind: "device-open".into(),
+                        detail: failure.message.clone(),
+                    });
+                    return not_started(failure.verdict, failure.message.clone());
+                }
+            };
+            let opened = match (&bench_lease, &checked) {
+                (Some(lease), Ok(checks)) => {
+                    let index = lease.index;
+                    devices::open_bench(&benches[index], &checks[index], &p.scenario)
+                        .await
+                        .map_err(|failure| bench_pool::naming_bench(&benches[index], failure))
+                }
+                _ => {
                     devices::open_emulator(&p.scenario, seed, noise_mg, &link_faults, retries).await
                 }
             };
@@ -325,14 +365,7 @@ pub async fn run_signed(
                         kind: "device-open".into(),
                         detail: failure.message.clone(),
                     });
-                    sink.emit(RunEvent::ScenarioFinished {
-                        scenario: p.scenario.id.clone(),
-                        verdict: failure.verdict,
-                        failed_checks: vec![],
-                        reason: Some(failure.message),
-                        wall_ms: 0,
-                    });
-                    return failure.verdict;
+                    return not_started(failure.verdict, failure.message);
                 }
             };
             let rows = match fixture::rows(&p.fixture_root, &p.scenario) {
@@ -366,6 +399,7 @@ pub async fn run_signed(
             .await;
             drop(devs);
             drop(guard);
+            drop(bench_lease);
             verdict
         }));
     }

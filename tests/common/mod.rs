@@ -96,7 +96,7 @@ pub fn run_options(reports: &Path, paths: Vec<PathBuf>) -> pumphil::runner::RunO
         jobs: 2,
         seed: 1,
         noise_mg: 0.1,
-        bench: None,
+        benches: Vec::new(),
         operator: Some("integration test".into()),
         reports_dir: reports.to_path_buf(),
         fixtures: None,
@@ -137,4 +137,56 @@ pub fn closed_pipe() -> Stdio {
     };
     drop(read);
     Stdio::from(write)
+}
+
+/// Headless chromium for printing reports to PDF (`PUMPHIL_CHROMIUM`, else /usr/bin/chromium),
+/// when installed (`.ci/run` installs it).
+pub fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PUMPHIL_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    path.exists().then_some(path)
+}
+
+/// Prints `html` to `pdf` as a reader's print dialog would, without chromium's own header and
+/// footer (the report's page-margin boxes are what is checked).
+pub fn print_pdf(chromium: &Path, html: &Path, pdf: &Path, profile: &Path) {
+    let status = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("run chromium");
+    assert!(
+        status.status.success() && pdf.exists(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+/// The text of each page of `pdf` (pdftotext, pages split at form feeds); None when pdftotext
+/// is not installed.
+pub fn pdf_page_texts(pdf: &Path) -> Option<Vec<String>> {
+    let out = Command::new("pdftotext").arg(pdf).arg("-").output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .split('\u{c}')
+            .filter(|p| !p.trim().is_empty())
+            .map(str::to_string)
+            .collect(),
+    )
 }

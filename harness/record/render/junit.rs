@@ -131,6 +131,17 @@ fn properties(view: &RunView, s: &ScenarioView) -> Vec<Property> {
         out.push(Property::new("commit", run.git_commit.as_str()));
         out.push(Property::new("mode", run.mode.name()));
     }
+    if let Some(system) = &s.test_system {
+        // Which bench ran the scenario (a run may spread its scenarios over several).
+        out.push(Property::new("bench_station", system.station.as_str()));
+        if let Some(file) = &system.bench_file {
+            out.push(Property::new("bench_file", file.path.as_str()));
+            out.push(Property::new("bench_file_sha256", file.sha256.as_str()));
+        }
+        if let Some(ms) = system.pump_timeout_ms {
+            out.push(Property::new("pump_timeout_ms", ms.to_string()));
+        }
+    }
     if let Some(device) = &s.device {
         out.push(Property::new(
             "pump_serial_number",

@@ -135,6 +135,15 @@ fn bench_measurements(view: &RunView) -> Vec<(String, Cell)> {
         Some(ms) => format!("{ms} ms"),
         None => "not shown by the adapter".into(),
     };
+    // Several benches: each figure says whose it is.
+    let several = unique(systems.iter().map(|t| t.station.clone())).len() > 1;
+    let of = |t: &crate::record::TestSystem, text: String| {
+        if several {
+            format!("{}: {text}", t.station)
+        } else {
+            text
+        }
+    };
     let slow = systems.iter().any(|t| {
         [t.pump_latency_timer_ms, t.balance_latency_timer_ms]
             .into_iter()
@@ -143,10 +152,13 @@ fn bench_measurements(view: &RunView) -> Vec<(String, Cell)> {
     });
     let timers = joined(
         unique(systems.iter().map(|t| {
-            format!(
-                "pump {}, balance {}",
-                timer(t.pump_latency_timer_ms),
-                timer(t.balance_latency_timer_ms)
+            of(
+                t,
+                format!(
+                    "pump {}, balance {}",
+                    timer(t.pump_latency_timer_ms),
+                    timer(t.balance_latency_timer_ms)
+                ),
             )
         })),
         "—",
@@ -159,14 +171,36 @@ fn bench_measurements(view: &RunView) -> Vec<(String, Cell)> {
         (
             "Pump round trip".into(),
             joined(
-                unique(systems.iter().map(|t| round_trip(&t.pump_round_trip))),
+                unique(
+                    systems
+                        .iter()
+                        .map(|t| of(t, round_trip(&t.pump_round_trip))),
+                ),
                 "—",
             ),
         ),
         (
             "Balance round trip".into(),
             joined(
-                unique(systems.iter().map(|t| round_trip(&t.balance_round_trip))),
+                unique(
+                    systems
+                        .iter()
+                        .map(|t| of(t, round_trip(&t.balance_round_trip))),
+                ),
+                "—",
+            ),
+        ),
+        (
+            "Timeout per attempt".into(),
+            joined(
+                unique(systems.iter().filter_map(|t| {
+                    let pump = t.pump_timeout_ms?;
+                    let balance = t
+                        .balance_timeout_ms
+                        .map(|ms| format!(", balance {ms} ms"))
+                        .unwrap_or_default();
+                    Some(of(t, format!("pump {pump} ms{balance}")))
+                })),
                 "—",
             ),
         ),
@@ -361,7 +395,14 @@ fn cover(view: &RunView) -> Vec<Block> {
             (
                 "Bench file".into(),
                 match run.and_then(|r| r.bench_file.as_ref()) {
-                    Some(f) => Cell::mono(&f.path),
+                    Some(f) => Cell::mono(
+                        unique(std::iter::once(f.path.clone()).chain(
+                            view.scenarios.iter().filter_map(|s| {
+                                Some(s.test_system.as_ref()?.bench_file.as_ref()?.path.clone())
+                            }),
+                        ))
+                        .join(", "),
+                    ),
                     None if emulated => Cell::text("none (built-in emulator)"),
                     None => Cell::toned("not recorded", Tone::Warn),
                 },
@@ -1001,6 +1042,23 @@ fn identity_facts(s: &ScenarioView) -> Block {
         ));
         rows.push(("Time base".into(), Cell::text(d.time_base.describe())));
     }
+    if let Some(system) = &s.test_system {
+        let file = system
+            .bench_file
+            .as_ref()
+            .map(|f| {
+                format!(
+                    " ({}, SHA-256 {}…)",
+                    f.path,
+                    f.sha256.get(..12).unwrap_or(&f.sha256)
+                )
+            })
+            .unwrap_or_default();
+        rows.push((
+            "Bench".into(),
+            Cell::text(format!("{}{file}", system.station)),
+        ));
+    }
     for o in &s.operator_steps {
         rows.push((
             format!("Operator step {}", o.index + 1),
@@ -1499,6 +1557,13 @@ fn raw_data(view: &RunView) -> Vec<Block> {
     };
     if let Some(run) = &view.run {
         if let Some(b) = &run.bench_file {
+            add("bench", &b.path, &b.sha256, &mut inputs);
+        }
+        for b in view
+            .scenarios
+            .iter()
+            .filter_map(|s| s.test_system.as_ref()?.bench_file.as_ref())
+        {
             add("bench", &b.path, &b.sha256, &mut inputs);
         }
         for f in &run.planned {

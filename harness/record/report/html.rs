@@ -17,6 +17,9 @@ pub struct Masthead {
     pub signed_by: String,
     /// Set when the record does not verify (`report --force`): every page says so.
     pub not_verified: Option<String>,
+    /// Set when the run used a balance past its calibration date
+    /// (`--allow-expired-calibration`): every page says so.
+    pub expired_calibration: Option<String>,
 }
 
 const STYLE: &str = r#"
@@ -101,13 +104,28 @@ fn page_rules(m: &Masthead) -> String {
         run = css_string(&m.run_id),
         unit = css_string(&m.unit),
         signed = css_string(&m.signed_by),
-        banner = match &m.not_verified {
-            Some(reason) => format!(
-                "\n  @top-center {{ content: \"NOT VERIFIED: {}\"; font: bold 8pt Arial, \"Liberation Sans\", sans-serif; color: #a4231b; }}",
-                css_string(reason)
-            ),
-            None => String::new(),
-        },
+        banner = banner(m),
+    )
+}
+
+/// The running header's centre: what no printed page may leave out (a record that does not
+/// verify, a balance past its calibration date).
+fn banner(m: &Masthead) -> String {
+    let marks: Vec<String> = [
+        m.not_verified
+            .as_ref()
+            .map(|reason| format!("NOT VERIFIED: {reason}")),
+        m.expired_calibration.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if marks.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\n  @top-center {{ content: \"{}\"; font: bold 8pt Arial, \"Liberation Sans\", sans-serif; color: #a4231b; }}",
+        css_string(&marks.join(" · "))
     )
 }
 
@@ -324,6 +342,9 @@ pub fn render(masthead: &Masthead, blocks: &[Block]) -> String {
             r#"<div class="notverified">NOT VERIFIED: {}</div>"#,
             escape(reason)
         );
+    }
+    if let Some(mark) = &masthead.expired_calibration {
+        let _ = write!(out, r#"<div class="notverified">{}</div>"#, escape(mark));
     }
     let _ = write!(
         out,

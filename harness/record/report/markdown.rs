@@ -219,8 +219,19 @@ pub fn render(masthead: &Masthead, blocks: &[Block]) -> String {
             inline(reason)
         );
     }
+    let expired = masthead
+        .expired_calibration
+        .as_ref()
+        .map(|mark| format!("> [!CAUTION]\n> **{}**\n", inline(mark)));
+    if let Some(mark) = &expired {
+        let _ = writeln!(out, "{mark}");
+    }
     for b in blocks {
         block(&mut out, b);
+        // Each top-level section prints as pages of its own: each says it too.
+        if let (Some(mark), Block::Heading { level: 0 | 1, .. }) = (&expired, b) {
+            let _ = writeln!(out, "{mark}");
+        }
     }
     while out.ends_with("\n\n") {
         out.pop();

@@ -96,7 +96,34 @@ pub fn masthead(view: &RunView) -> html::Masthead {
         unit,
         signed_by: signed_by(view),
         not_verified: not_verified_line(view),
+        expired_calibration: expired_calibration_line(view),
     }
+}
+
+/// The mark every page carries when a scenario weighed on a balance past its calibration date
+/// (the run said `--allow-expired-calibration`; the bench file's date is recorded with
+/// "EXPIRED" beside it).
+fn expired_calibration_line(view: &RunView) -> Option<String> {
+    let due: Vec<String> = view
+        .scenarios
+        .iter()
+        .filter_map(|s| s.balance.as_ref()?.calibration_due.clone())
+        .filter(|due| due.contains("EXPIRED"))
+        .map(|due| {
+            due.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    (!due.is_empty()).then(|| {
+        format!(
+            "CALIBRATION EXPIRED: the balance was due for calibration on {}; run with --allow-expired-calibration",
+            due.join(", ")
+        )
+    })
 }
 
 /// The reason a forced rendering is NOT VERIFIED, short enough for a page header: the first
