@@ -213,6 +213,8 @@ fn synthetic_run(dir: &Path) {
             .collect(),
         csf: Default::default(),
         requirements: None,
+        partition: None,
+        parts: vec![],
     });
 
     emit(started(

@@ -138,6 +138,13 @@ pub enum RunEvent {
         /// risk controls and requirements), so the report traces from the record alone; None
         /// when the run had none.
         requirements: Option<crate::scenario::requirements::Requirements>,
+        /// The share of a whole set of scenarios this run ran (`run --partition K/N`), or null.
+        #[serde(default)]
+        partition: Option<super::schema::Partition>,
+        /// The runs a merged run was made of (`pumphil merge`), in partition order; empty for a
+        /// run that ran its scenarios itself.
+        #[serde(default)]
+        parts: Vec<super::schema::MergedPart>,
     },
     ScenarioStarted {
         scenario: String,

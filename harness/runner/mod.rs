@@ -20,10 +20,12 @@ pub mod timeline;
 pub mod watchdog;
 
 use crate::expect::fixture;
+use crate::record::schema::Partition;
 use crate::record::verdict;
 use crate::record::{
     FileRef, Journal, Mode, PlannedScenario, RunEvent, ScenarioKind, ScenarioVerdict,
 };
+use crate::scenario::partition::PartitionSpec;
 use crate::scenario::requirements::{self, Requirements};
 use crate::scenario::{InputErrors, Scenario};
 use console::Console;
@@ -85,15 +87,6 @@ fn run_id() -> String {
     format!("{stamp}-{short}")
 }
 
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 fn os_name() -> String {
     let pretty = std::fs::read_to_string("/etc/os-release")
         .ok()
@@ -122,8 +115,21 @@ struct Prepared {
 
 /// Loads the scenarios and checks their fixtures, hashing every input for the record: an input
 /// that cannot be hashed stops the run, since the record would not prove what was run.
-fn prepare(opts: &RunOptions) -> Result<(Vec<Prepared>, Option<Requirements>), RunError> {
-    let scenarios = crate::scenario::paths::expand_and_load(&opts.paths)?;
+fn prepare(
+    opts: &RunOptions,
+    partition: Option<PartitionSpec>,
+) -> Result<(Vec<Prepared>, Option<Requirements>, Option<Partition>), RunError> {
+    let mut scenarios = crate::scenario::paths::expand_and_load(&opts.paths)?;
+    let partition = partition.map(|spec| {
+        let recorded = Partition {
+            index: spec.index,
+            count: spec.count,
+            set_size: scenarios.len(),
+            set_sha256: crate::scenario::partition::set_sha256(&scenarios),
+        };
+        scenarios = crate::scenario::partition::share(std::mem::take(&mut scenarios), spec);
+        recorded
+    });
     let requirements = match &opts.requirements {
         Some(path) => {
             let loaded = requirements::load(path).map_err(RunError::Requirements)?;
@@ -173,7 +179,7 @@ fn prepare(opts: &RunOptions) -> Result<(Vec<Prepared>, Option<Requirements>), R
         }
     }
     if errors.is_empty() {
-        Ok((out, requirements))
+        Ok((out, requirements, partition))
     } else {
         Err(RunError::Fixtures(InputErrors(errors)))
     }
@@ -217,7 +223,17 @@ pub async fn run_signed(
     opts: RunOptions,
     signer: Option<Arc<crate::record::signing::StationKey>>,
 ) -> Result<RunOutcome, RunError> {
-    let (prepared, requirements) = prepare(&opts)?;
+    run_partitioned(opts, signer, None).await
+}
+
+/// `run_signed`, running only the share `partition` names of the scenarios given
+/// (`run --partition K/N`; `scenario::partition` says which share).
+pub async fn run_partitioned(
+    opts: RunOptions,
+    signer: Option<Arc<crate::record::signing::StationKey>>,
+    partition: Option<PartitionSpec>,
+) -> Result<RunOutcome, RunError> {
+    let (prepared, requirements, partition) = prepare(&opts, partition)?;
     let bench = match &opts.bench {
         Some(path) => Some(Arc::new(
             bench::load_with(
@@ -256,7 +272,7 @@ pub async fn run_signed(
         started_utc: crate::record::utc_now(),
         harness_version: crate::VERSION.to_string(),
         git_commit: crate::GIT_COMMIT.to_string(),
-        host: host_name(),
+        host: crate::record::host_name(),
         os: os_name(),
         operator: opts.operator.clone(),
         command_line: opts.command_line.clone(),
@@ -282,6 +298,8 @@ pub async fn run_signed(
             .collect(),
         csf: opts.csf,
         requirements,
+        partition,
+        parts: vec![],
     });
 
     let semaphore = Arc::new(Semaphore::new(jobs));

@@ -6,6 +6,7 @@
 pub mod chain;
 pub mod junit;
 pub mod manifest;
+pub mod merge;
 pub mod signatures;
 pub mod summary;
 pub mod table;

@@ -387,12 +387,83 @@ fn cover(view: &RunView) -> Vec<Block> {
         });
     }
     out.push(Block::Grid(vec![product, run_facts, test_system, bench]));
+    out.extend(partition_provenance(view));
     out.push(Block::Small(
         "Rendered from the run directory's events.jsonl alone (hash-chained, append-only). \
          \"pumphil report DIR\" renders this report again byte for byte; \"pumphil verify DIR\" \
          checks every file against MANIFEST.sha256, the record's hash chain and its signatures."
             .into(),
     ));
+    out
+}
+
+/// Which share of a set a partition ran, or the parts a merged run was made of, each with
+/// its own provenance (they may come from other hosts, benches and commits).
+fn partition_provenance(view: &RunView) -> Vec<Block> {
+    let mut out = Vec::new();
+    if let Some(p) = &view.partition {
+        out.push(Block::Small(format!(
+            "Partition {}/{} of a set of {} scenarios (set SHA-256 {}): \"pumphil merge\" joins it with the other partitions into one run.",
+            p.index, p.count, p.set_size, p.set_sha256
+        )));
+    }
+    if view.parts.is_empty() {
+        return out;
+    }
+    let mut table = Table::new(
+        "parts",
+        &[
+            "Part",
+            "Run id",
+            "Host / OS",
+            "Mode / bench file",
+            "Harness / commit",
+            "Started – finished (UTC)",
+            "Signed by",
+        ],
+    );
+    for part in &view.parts {
+        table.row_with_detail(
+            vec![
+                Cell::text(format!(
+                    "{}/{} ({})",
+                    part.partition.index, part.partition.count, part.dir
+                )),
+                Cell::mono(&part.run_id),
+                Cell::text(format!("{} / {}", part.host, part.os)),
+                Cell::text(match &part.bench_file {
+                    Some(f) => format!("{} ({})", part.mode, f.path),
+                    None => part.mode.name().to_string(),
+                }),
+                Cell::mono(format!("{} / {}", part.harness_version, part.git_commit)),
+                Cell::text(format!(
+                    "{} – {}",
+                    part.started_utc,
+                    part.finished_utc.as_deref().unwrap_or("not finished")
+                )),
+                if part.station_keys.is_empty() {
+                    Cell::toned("unsigned", Tone::Warn)
+                } else {
+                    Cell::mono(part.station_keys.join(", "))
+                },
+            ],
+            format!(
+                "{} records, chain head {}, MANIFEST.sha256 SHA-256 {}",
+                part.records, part.chain_head, part.manifest_sha256
+            ),
+        );
+    }
+    out.push(Block::Facts {
+        title: "Merged run".into(),
+        rows: vec![(
+            "Made of".into(),
+            Cell::text(format!(
+                "{} partitions of one set of scenarios, each kept whole under parts/ (its own record, manifest and signatures); this record copies their events and \"pumphil verify\" checks the copy against them",
+                view.parts.len()
+            )),
+        )],
+    });
+    out.push(Block::Table(table));
     out
 }
 
