@@ -1411,7 +1411,7 @@ fn clinical(s: &ScenarioView, config: &ReportConfig) -> Vec<Block> {
                     "The first alarm or harness finding came {relation} the estimated level fell below half of its pre-interruption value."
                 )));
             }
-            if let Some(svg) = plots::csf(s, &e) {
+            if let Some(svg) = plots::csf(&e) {
                 out.push(Block::Figure {
                     svg,
                     caption: "Estimated CSF baclofen level (engineering estimate) with the interruption and the first alarm or finding.".into(),
