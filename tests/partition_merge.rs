@@ -264,3 +264,89 @@ fn parts_that_do_not_verify_overlap_or_leave_a_gap_are_refused() {
         text(&out)
     );
 }
+
+/// Signed partitions merged with a station key: the merged run and every part verify against
+/// the trusted key, and against any other key they do not.
+#[test]
+fn signed_parts_keep_their_signatures_and_the_merged_run_is_signed_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("station.key");
+    let other = tmp.path().join("other.key");
+    for k in [&key, &other] {
+        assert!(pumphil(&["keygen", k.to_str().unwrap()]).status.success());
+    }
+    let (key_arg, public, other_public) = (
+        key.to_str().unwrap(),
+        format!("{}.pub", key.display()),
+        format!("{}.pub", other.display()),
+    );
+    let files: Vec<String> = ["refill", "stop-resume"]
+        .iter()
+        .map(|id| format!("{}/{id}.toml", scenarios()))
+        .collect();
+    let parts: Vec<PathBuf> = (1..=2)
+        .map(|k| {
+            let reports = tmp.path().join(format!("p{k}"));
+            let partition = format!("{k}/2");
+            let out = pumphil(&[
+                "run",
+                "--plain",
+                "-q",
+                "--reports",
+                reports.to_str().unwrap(),
+                "--sign-key",
+                key_arg,
+                "--partition",
+                &partition,
+                &files[0],
+                &files[1],
+            ]);
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+            std::fs::read_dir(&reports)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path()
+        })
+        .collect();
+    let merged = tmp.path().join("merged");
+    let args = [
+        "merge",
+        merged.to_str().unwrap(),
+        parts[0].to_str().unwrap(),
+        parts[1].to_str().unwrap(),
+        "--trusted-key",
+        &public,
+        "--sign-key",
+        key_arg,
+    ];
+    let out = pumphil(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(merged.join("MANIFEST.sha256.sig").is_file());
+    assert!(merged.join("parts/1/MANIFEST.sha256.sig").is_file());
+    let ok = pumphil(&["verify", merged.to_str().unwrap(), "--trusted-key", &public]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    let wrong = pumphil(&[
+        "verify",
+        merged.to_str().unwrap(),
+        "--trusted-key",
+        &other_public,
+    ]);
+    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong));
+    assert!(
+        text(&wrong).contains("parts/1: "),
+        "the parts are checked too: {}",
+        text(&wrong)
+    );
+    // A merge that trusts another key refuses the parts.
+    let refused = pumphil(&[
+        "merge",
+        tmp.path().join("m2").to_str().unwrap(),
+        parts[0].to_str().unwrap(),
+        parts[1].to_str().unwrap(),
+        "--trusted-key",
+        &other_public,
+    ]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+}
