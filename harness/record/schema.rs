@@ -140,36 +140,6 @@ pub struct Partition {
     pub set_sha256: String,
 }
 
-/// A run a merged run was made of (`pumphil merge`): where its directory is kept verbatim
-/// inside the merged one, and its provenance as its own record states it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MergedPart {
-    /// Its directory, relative to the merged run directory (`parts/<K>`).
-    pub dir: String,
-    pub run_id: String,
-    pub partition: Partition,
-    pub started_utc: String,
-    /// Its `run_finished` time, or null when its record has none.
-    pub finished_utc: Option<String>,
-    pub host: String,
-    pub os: String,
-    pub operator: Option<String>,
-    pub harness_version: String,
-    pub git_commit: String,
-    pub mode: Mode,
-    pub bench_file: Option<crate::record::event::FileRef>,
-    pub seed: u64,
-    /// Lines of its `events.jsonl`, the SHA-256 of its last line (its chain head) and of the
-    /// whole file.
-    pub records: u64,
-    pub chain_head: String,
-    pub events_sha256: String,
-    /// SHA-256 of its `MANIFEST.sha256`.
-    pub manifest_sha256: String,
-    /// Fingerprints of the station keys that signed its record (empty: unsigned).
-    pub station_keys: Vec<String>,
-}
-
 /// The scenario's device, bench needs, tolerances and emulator defects, as the run used them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioSetup {

@@ -223,7 +223,7 @@ pub struct RunView {
     /// The share of a whole set this run ran (`run --partition K/N`), as `run_started` says.
     pub partition: Option<crate::record::schema::Partition>,
     /// The runs a merged run was made of (`pumphil merge`), as `run_started` says.
-    pub parts: Vec<crate::record::schema::MergedPart>,
+    pub parts: Vec<crate::record::MergedPart>,
 }
 
 fn window(w: &Window) -> (u64, u64) {

@@ -113,12 +113,16 @@ struct Prepared {
     fixture_files: Vec<FileRef>,
 }
 
+/// What a run is given, loaded and hashed: its scenarios, requirements and partition.
+struct Inputs {
+    prepared: Vec<Prepared>,
+    requirements: Option<Requirements>,
+    partition: Option<Partition>,
+}
+
 /// Loads the scenarios and checks their fixtures, hashing every input for the record: an input
 /// that cannot be hashed stops the run, since the record would not prove what was run.
-fn prepare(
-    opts: &RunOptions,
-    partition: Option<PartitionSpec>,
-) -> Result<(Vec<Prepared>, Option<Requirements>, Option<Partition>), RunError> {
+fn prepare(opts: &RunOptions, partition: Option<PartitionSpec>) -> Result<Inputs, RunError> {
     let mut scenarios = crate::scenario::paths::expand_and_load(&opts.paths)?;
     let partition = partition.map(|spec| {
         let recorded = Partition {
@@ -179,7 +183,11 @@ fn prepare(
         }
     }
     if errors.is_empty() {
-        Ok((out, requirements, partition))
+        Ok(Inputs {
+            prepared: out,
+            requirements,
+            partition,
+        })
     } else {
         Err(RunError::Fixtures(InputErrors(errors)))
     }
@@ -233,7 +241,11 @@ pub async fn run_partitioned(
     signer: Option<Arc<crate::record::signing::StationKey>>,
     partition: Option<PartitionSpec>,
 ) -> Result<RunOutcome, RunError> {
-    let (prepared, requirements, partition) = prepare(&opts, partition)?;
+    let Inputs {
+        prepared,
+        requirements,
+        partition,
+    } = prepare(&opts, partition)?;
     let bench = match &opts.bench {
         Some(path) => Some(Arc::new(
             bench::load_with(
