@@ -239,6 +239,24 @@ fn parts_that_do_not_verify_overlap_or_leave_a_gap_are_refused() {
         text(&out)
     );
 
+    // A partition holding no scenario is refused: a run of nothing would pass.
+    let out = pumphil(&[
+        "run",
+        "--plain",
+        "-q",
+        "--reports",
+        tmp.path().join("none").to_str().unwrap(),
+        "--partition",
+        "2/2",
+        &format!("{}/refill.toml", scenarios()),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("run::empty_partition"),
+        "{}",
+        text(&out)
+    );
+
     // The parts as they were merge, and the merged run verifies.
     let merged = tmp.path().join("merged");
     let out = merge(&merged, &[&parts[0], &parts[1], &parts[2]]);

@@ -87,20 +87,6 @@ fn run_id() -> String {
     format!("{stamp}-{short}")
 }
 
-fn os_name() -> String {
-    let pretty = std::fs::read_to_string("/etc/os-release")
-        .ok()
-        .and_then(|text| {
-            text.lines().find_map(|l| {
-                l.strip_prefix("PRETTY_NAME=")
-                    .map(|v| v.trim_matches('"').to_string())
-            })
-        });
-    format!("{} {}", std::env::consts::OS, pretty.unwrap_or_default())
-        .trim()
-        .to_string()
-}
-
 /// Exit code from scenario verdicts (`record::verdict` decides: 3 over 2 over 1).
 pub fn exit_code(verdicts: &[ScenarioVerdict], write_failed: bool) -> u8 {
     verdict::run_verdict(verdicts, write_failed).exit_code()
@@ -124,16 +110,25 @@ struct Inputs {
 /// that cannot be hashed stops the run, since the record would not prove what was run.
 fn prepare(opts: &RunOptions, partition: Option<PartitionSpec>) -> Result<Inputs, RunError> {
     let mut scenarios = crate::scenario::paths::expand_and_load(&opts.paths)?;
-    let partition = partition.map(|spec| {
-        let recorded = Partition {
-            index: spec.index,
-            count: spec.count,
-            set_size: scenarios.len(),
-            set_sha256: crate::scenario::partition::set_sha256(&scenarios),
-        };
-        scenarios = crate::scenario::partition::share(std::mem::take(&mut scenarios), spec);
-        recorded
-    });
+    let partition = match partition {
+        Some(spec) => {
+            let recorded = Partition {
+                index: spec.index,
+                count: spec.count,
+                set_size: scenarios.len(),
+                set_sha256: crate::scenario::partition::set_sha256(&scenarios),
+            };
+            scenarios = crate::scenario::partition::share(std::mem::take(&mut scenarios), spec);
+            if scenarios.is_empty() {
+                return Err(RunError::EmptyPartition {
+                    partition: spec.to_string(),
+                    set_size: recorded.set_size,
+                });
+            }
+            Some(recorded)
+        }
+        None => None,
+    };
     let requirements = match &opts.requirements {
         Some(path) => {
             let loaded = requirements::load(path).map_err(RunError::Requirements)?;
@@ -285,7 +280,7 @@ pub async fn run_partitioned(
         harness_version: crate::VERSION.to_string(),
         git_commit: crate::GIT_COMMIT.to_string(),
         host: crate::record::host_name(),
-        os: os_name(),
+        os: crate::record::os_name(),
         operator: opts.operator.clone(),
         command_line: opts.command_line.clone(),
         mode: if bench.is_some() {

@@ -384,7 +384,7 @@ fn merged_start(run_id: &str, parts: &[Part], command_line: Vec<String>) -> RunE
         harness_version: crate::VERSION.to_string(),
         git_commit: crate::GIT_COMMIT.to_string(),
         host: crate::record::host_name(),
-        os: std::env::consts::OS.to_string(),
+        os: crate::record::os_name(),
         operator: common(parts, |p| &p.operator),
         command_line,
         mode,
