@@ -139,6 +139,18 @@ fn the_suite_in_three_partitions_merged_judges_as_one_whole_run() {
         whole_judged.len(),
         "one JUnit suite per scenario of the whole set"
     );
+    for part in &view.parts {
+        // Each suite names the part that ran its scenario.
+        let named = format!(
+            "<property name=\"part\" value=\"{}/3 {}\"/>",
+            part.partition.index, part.run_id
+        );
+        assert_eq!(
+            junit.matches(&named).count(),
+            part.scenarios.len(),
+            "{named}"
+        );
+    }
     let report = std::fs::read_to_string(merged.join("report.html")).unwrap();
     for part in &view.parts {
         assert!(

@@ -97,6 +97,8 @@ pub struct MergedPart {
     pub manifest_sha256: String,
     /// Fingerprints of the station keys that signed its record (empty: unsigned).
     pub station_keys: Vec<String>,
+    /// Ids of the scenarios it ran, in its order.
+    pub scenarios: Vec<String>,
 }
 
 /// A scenario's verdict, as `record::verdict` decides it and every output names it.

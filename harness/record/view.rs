@@ -662,6 +662,13 @@ impl RunView {
             && self.integrity.problems.is_empty()
     }
 
+    /// The part of a merged run that ran `scenario` (None for a run that ran it itself).
+    pub fn part_of(&self, scenario: &str) -> Option<&crate::record::MergedPart> {
+        self.parts
+            .iter()
+            .find(|p| p.scenarios.iter().any(|id| id == scenario))
+    }
+
     /// The deviations recorded against a scenario.
     pub fn deviations_of<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a DeviationRow> {
         self.deviations

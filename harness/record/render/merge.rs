@@ -158,6 +158,7 @@ pub fn read_part(path: &Path, dir: &str) -> Result<Part, MergeError> {
     let hash = |file: &str| crate::record::sha256_file(&path.join(file)).unwrap_or_default();
     let Some(RunEvent::RunStarted {
         run_id,
+        scenarios,
         started_utc,
         host,
         os,
@@ -207,6 +208,7 @@ pub fn read_part(path: &Path, dir: &str) -> Result<Part, MergeError> {
             events_sha256: hash(EVENTS_FILE),
             manifest_sha256: hash(manifest::FILE),
             station_keys,
+            scenarios: scenarios.into_iter().map(|s| s.id).collect(),
         },
         records: back.records,
     })

@@ -1053,11 +1053,26 @@ fn setup_facts(s: &ScenarioView) -> Block {
     }
 }
 
-fn identity_facts(s: &ScenarioView) -> Block {
+fn identity_facts(s: &ScenarioView, view: &RunView) -> Block {
     let mut rows = vec![
         ("Hazard".into(), Cell::text(&s.hazard)),
         ("Requirements".into(), Cell::mono(s.requirements.join(", "))),
     ];
+    if let Some(part) = view.part_of(&s.id) {
+        rows.push((
+            "Ran in".into(),
+            Cell::text(format!(
+                "part {}/{} ({}), run {} on {}, pumphil {} {}",
+                part.partition.index,
+                part.partition.count,
+                part.dir,
+                part.run_id,
+                part.host,
+                part.harness_version,
+                part.git_commit
+            )),
+        ));
+    }
     if let Some(f) = &s.file {
         rows.push(("Scenario file".into(), Cell::mono(&f.path)));
         rows.push(("SHA-256".into(), Cell::mono(&f.sha256)));
@@ -1479,7 +1494,7 @@ fn scenario(s: &ScenarioView, view: &RunView, config: &ReportConfig) -> Vec<Bloc
                 .join(" "),
         ));
     }
-    out.push(Block::Grid(vec![identity_facts(s), setup_facts(s)]));
+    out.push(Block::Grid(vec![identity_facts(s, view), setup_facts(s)]));
     out.push(Block::Heading {
         level: 2,
         text: "Step timeline".into(),
