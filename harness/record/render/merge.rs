@@ -5,15 +5,17 @@
 //! `run_started` naming every part (its provenance, chain head and manifest hash), then the
 //! parts' events copied with their own times, the run-wide ones first and then scenario by
 //! scenario in id order, then a `run_finished` counted from them. `verify` re-derives those
-//! copied lines from `parts/` and names any that differ, so the merged record says nothing its
-//! signed parts do not.
+//! copied lines from `parts/` and names any that differ (`merged_check`), so the merged record
+//! says nothing its signed parts do not.
 
 use super::manifest;
+use crate::expect::csf::CsfParams;
 use crate::record::journal::{self, sha256_line, Journal, Record, EVENTS_FILE};
 use crate::record::schema::{Partition, PlannedScenario};
 use crate::record::signing::{PublicKey, StationKey};
 use crate::record::MergedPart;
 use crate::record::{verdict, RunEvent, ScenarioVerdict};
+use crate::scenario::requirements::Requirements;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +30,12 @@ pub enum MergeError {
         help("name the run directories made by `pumphil run --partition K/N`")
     )]
     NotARun { path: PathBuf },
+    #[error("no run directories to merge")]
+    #[diagnostic(
+        code(pumphil::merge::no_parts),
+        help("name the run directories made by `pumphil run --partition K/N`, one for each K")
+    )]
+    NoParts,
     #[error("{}: already exists; the merged run is made in a new directory", path.display())]
     #[diagnostic(
         code(pumphil::merge::out_exists),
@@ -112,29 +120,26 @@ impl MergeError {
     pub fn exit_code(&self) -> u8 {
         use crate::record::verdict::exit;
         match self {
-            MergeError::NotARun { .. } | MergeError::OutExists { .. } | MergeError::Read { .. } => {
-                exit::USAGE
-            }
+            MergeError::NotARun { .. }
+            | MergeError::NoParts
+            | MergeError::OutExists { .. }
+            | MergeError::Read { .. } => exit::USAGE,
             MergeError::Write { .. } => exit::INFRASTRUCTURE,
             _ => exit::CHECK_FAILED,
         }
     }
 }
 
-/// One part, read: where it is, its records and what the merged record says of it.
+/// One part, read: where it is, its records, what the merged record says of it, and the
+/// settings of its run that the merged run states once.
 pub struct Part {
     pub path: PathBuf,
     pub records: Vec<Record>,
     pub reference: MergedPart,
-}
-
-impl Part {
-    fn planned(&self) -> &[PlannedScenario] {
-        match self.records.first().map(|r| &r.event) {
-            Some(RunEvent::RunStarted { scenarios, .. }) => scenarios,
-            _ => &[],
-        }
-    }
+    planned: Vec<PlannedScenario>,
+    csf: CsfParams,
+    requirements: Option<Requirements>,
+    jobs: usize,
 }
 
 /// Reads a part and describes it (`dir` is where the merged run keeps it). Its station keys
@@ -159,6 +164,9 @@ pub fn read_part(path: &Path, dir: &str) -> Result<Part, MergeError> {
     let Some(RunEvent::RunStarted {
         run_id,
         scenarios,
+        csf,
+        requirements,
+        jobs,
         started_utc,
         host,
         os,
@@ -208,9 +216,13 @@ pub fn read_part(path: &Path, dir: &str) -> Result<Part, MergeError> {
             events_sha256: hash(EVENTS_FILE),
             manifest_sha256: hash(manifest::FILE),
             station_keys,
-            scenarios: scenarios.into_iter().map(|s| s.id).collect(),
+            scenarios: scenarios.iter().map(|s| s.id.clone()).collect(),
         },
         records: back.records,
+        planned: scenarios,
+        csf,
+        requirements,
+        jobs,
     })
 }
 
@@ -219,21 +231,15 @@ pub fn read_part(path: &Path, dir: &str) -> Result<Part, MergeError> {
 pub fn order(mut parts: Vec<Part>) -> Result<Vec<Part>, MergeError> {
     parts.sort_by_key(|p| p.reference.partition.index);
     let Some(first) = parts.first() else {
-        return Ok(parts);
+        return Err(MergeError::NoParts);
     };
     let set: &Partition = &first.reference.partition;
-    let settings = |p: &Part| match p.records.first().map(|r| &r.event) {
-        Some(RunEvent::RunStarted {
-            mode,
-            csf,
-            requirements,
-            ..
-        }) => (
-            *mode,
-            (csf.half_life_h, csf.clearance_ml_per_h),
-            requirements.as_ref().map(|r| r.sha256.clone()),
-        ),
-        _ => unreachable!("read_part accepts only a record that starts with run_started"),
+    let settings = |p: &Part| {
+        (
+            p.reference.mode,
+            (p.csf.half_life_h, p.csf.clearance_ml_per_h),
+            p.requirements.as_ref().map(|r| r.sha256.clone()),
+        )
     };
     let first_settings = settings(first);
     for (i, part) in parts.iter().enumerate() {
@@ -298,7 +304,7 @@ pub fn order(mut parts: Vec<Part>) -> Result<Vec<Part>, MergeError> {
 
 /// Whether a record line is one of the parts' events copied into a merged record (the
 /// merged record's own lines are its start, its end and signatures).
-fn is_copied(event: &RunEvent) -> bool {
+pub(super) fn is_copied(event: &RunEvent) -> bool {
     !matches!(
         event,
         RunEvent::RunStarted { .. }
@@ -336,8 +342,8 @@ pub fn copied_events(parts: &[Part]) -> Vec<(String, RunEvent)> {
 }
 
 /// Every part's planned scenarios, sorted by id (the merged run's order).
-fn planned(parts: &[Part]) -> Vec<PlannedScenario> {
-    let mut all: Vec<PlannedScenario> = parts.iter().flat_map(|p| p.planned().to_vec()).collect();
+pub(super) fn planned(parts: &[Part]) -> Vec<PlannedScenario> {
+    let mut all: Vec<PlannedScenario> = parts.iter().flat_map(|p| p.planned.clone()).collect();
     all.sort_by(|a, b| a.id.cmp(&b.id));
     all
 }
@@ -354,27 +360,7 @@ fn common<T: Clone + PartialEq>(parts: &[Part], field: fn(&MergedPart) -> &Optio
 }
 
 /// The merged `run_started`: this pumphil and host made it; the parts' own are in `parts`.
-fn merged_start(run_id: &str, parts: &[Part], command_line: Vec<String>) -> RunEvent {
-    let Some(RunEvent::RunStarted {
-        mode,
-        seed,
-        csf,
-        requirements,
-        ..
-    }) = parts
-        .first()
-        .and_then(|p| p.records.first())
-        .map(|r| r.event.clone())
-    else {
-        unreachable!("order() returns at least one part, each starting with run_started");
-    };
-    let jobs = parts
-        .iter()
-        .map(|p| match p.records.first().map(|r| &r.event) {
-            Some(RunEvent::RunStarted { jobs, .. }) => *jobs,
-            _ => 0,
-        })
-        .sum();
+fn merged_start(run_id: &str, first: &Part, parts: &[Part], command_line: Vec<String>) -> RunEvent {
     RunEvent::RunStarted {
         schema_version: crate::record::SCHEMA_VERSION,
         run_id: run_id.to_string(),
@@ -389,13 +375,13 @@ fn merged_start(run_id: &str, parts: &[Part], command_line: Vec<String>) -> RunE
         os: crate::record::os_name(),
         operator: common(parts, |p| &p.operator),
         command_line,
-        mode,
+        mode: first.reference.mode,
         bench_file: common(parts, |p| &p.bench_file),
-        seed,
-        jobs,
+        seed: first.reference.seed,
+        jobs: parts.iter().map(|p| p.jobs).sum(),
         scenarios: planned(parts),
-        csf,
-        requirements,
+        csf: first.csf,
+        requirements: first.requirements.clone(),
         partition: None,
         parts: parts.iter().map(|p| p.reference.clone()).collect(),
     }
@@ -493,9 +479,10 @@ pub fn merge(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "merged".into());
+    let first = parts.first().ok_or(MergeError::NoParts)?;
     let mut journal = Journal::create_signed(out, signer).map_err(write)?;
     journal
-        .append(merged_start(&run_id, &parts, command_line))
+        .append(merged_start(&run_id, first, &parts, command_line))
         .map_err(write)?;
     let events = copied_events(&parts);
     for (at_utc, event) in &events {
@@ -504,123 +491,4 @@ pub fn merge(
     journal.append(merged_end(&events, &parts)).map_err(write)?;
     journal.sync().map_err(write)?;
     Ok(())
-}
-
-/// For `verify`: a merged record's parts each verify (against `trusted` too), are the ones its
-/// `run_started` names, form one whole set, and its copied lines are exactly their events.
-/// Empty for a record that is not a merge.
-pub fn check(dir: &Path, trusted: &[PublicKey]) -> Vec<String> {
-    // Only the first line says whether this is a merge: a long record that is not one is not
-    // read whole for it.
-    let first = journal::Reader::open(dir)
-        .ok()
-        .and_then(|mut reader| reader.next_record().ok().flatten());
-    match first.map(|r| r.event) {
-        Some(RunEvent::RunStarted { parts, .. }) if !parts.is_empty() => {}
-        _ => return vec![],
-    }
-    let Ok(back) = journal::read(dir) else {
-        return vec![];
-    };
-    let Some(RunEvent::RunStarted {
-        parts: named,
-        scenarios,
-        ..
-    }) = back.records.first().map(|r| &r.event)
-    else {
-        return vec![];
-    };
-    let mut problems = Vec::new();
-    let mut parts = Vec::new();
-    for reference in named {
-        let inside = Path::new(&reference.dir)
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)));
-        if !inside || reference.dir.is_empty() {
-            problems.push(format!(
-                "{EVENTS_FILE}: part {:?} is outside the run directory",
-                reference.dir
-            ));
-            continue;
-        }
-        let path = dir.join(&reference.dir);
-        let report = super::verify_with(&path, trusted);
-        problems.extend(
-            report
-                .problems
-                .iter()
-                .map(|p| format!("{}: {p}", reference.dir)),
-        );
-        match read_part(&path, &reference.dir) {
-            Ok(part) if part.reference == *reference => parts.push(part),
-            Ok(_) => problems.push(format!(
-                "{}: is not the part the merged record names (its run id, chain head, manifest or provenance differ from run_started's)",
-                reference.dir
-            )),
-            Err(e) => problems.push(format!("{}: {e}", reference.dir)),
-        }
-    }
-    if !problems.is_empty() {
-        return problems;
-    }
-    let parts = match order(parts) {
-        Ok(parts) => parts,
-        Err(e) => return vec![format!("{EVENTS_FILE}: {e}")],
-    };
-    if planned(&parts) != *scenarios {
-        problems.push(format!(
-            "{EVENTS_FILE} line 1: its planned scenarios are not its parts' planned scenarios"
-        ));
-    }
-    problems.extend(copied_lines_differ(
-        dir,
-        &back.records,
-        &copied_events(&parts),
-    ));
-    problems
-}
-
-/// Lines of the merged record that are not the parts' events, copied in order with their times.
-fn copied_lines_differ(
-    dir: &Path,
-    records: &[Record],
-    expected: &[(String, RunEvent)],
-) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(dir.join(EVENTS_FILE)) else {
-        return vec![format!("{EVENTS_FILE}: cannot be read")];
-    };
-    let lines: Vec<&str> = text.split('\n').filter(|l| !l.is_empty()).collect();
-    let copied: Vec<(usize, &Record)> = records
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| is_copied(&r.event))
-        .collect();
-    let mut out = Vec::new();
-    for (n, ((index, record), (at_utc, event))) in copied.iter().zip(expected).enumerate() {
-        let rebuilt = Record {
-            seq: record.seq,
-            prev: record.prev.clone(),
-            at_utc: at_utc.clone(),
-            event: event.clone(),
-        };
-        let same = serde_json::to_string(&rebuilt)
-            .map(|line| lines.get(*index) == Some(&line.as_str()))
-            .unwrap_or(false);
-        if !same {
-            out.push(format!(
-                "{EVENTS_FILE} line {}: is not the parts' event it copies (event {} of {} taken from parts/)",
-                index + 1,
-                n + 1,
-                expected.len()
-            ));
-        }
-    }
-    if copied.len() != expected.len() {
-        out.push(format!(
-            "{EVENTS_FILE}: holds {} events copied from its parts, but the parts have {}",
-            copied.len(),
-            expected.len()
-        ));
-    }
-    out
 }
