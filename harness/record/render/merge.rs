@@ -419,16 +419,23 @@ fn merged_end(events: &[(String, RunEvent)], parts: &[Part]) -> RunEvent {
     }
 }
 
-/// Copies a directory tree (files and folders; a symbolic link is refused by `verify` anyway).
+/// Copies a directory tree of files and folders. A symbolic link is refused, not followed:
+/// it could pull a file from outside the run into the merged one.
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
             copy_tree(&entry.path(), &target)?;
-        } else {
+        } else if kind.is_file() {
             std::fs::copy(entry.path(), target)?;
+        } else {
+            return Err(std::io::Error::other(format!(
+                "{} is not a plain file or folder (a symbolic link?); it is not copied",
+                entry.path().display()
+            )));
         }
     }
     Ok(())

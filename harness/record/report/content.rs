@@ -1429,7 +1429,7 @@ fn clinical(s: &ScenarioView, config: &ReportConfig) -> Vec<Block> {
             if let Some(svg) = plots::csf(&e) {
                 out.push(Block::Figure {
                     svg,
-                    caption: "Estimated CSF baclofen level (engineering estimate) with the interruption and the first alarm or finding.".into(),
+                    caption: "Estimated CSF baclofen level (engineering estimate): the hours after the interruption (from an hour before it until two hours after the level falls below 25 %, 12 h at least), with the interruption and the first alarm or finding.".into(),
                     file: None,
                 });
             }
