@@ -160,6 +160,8 @@ fn events() -> Vec<RunEvent> {
                 .collect(),
             csf: Default::default(),
             requirements: None,
+            partition: None,
+            parts: vec![],
         },
         // line 2
         started("basic", None),

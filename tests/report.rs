@@ -215,6 +215,8 @@ fn synthetic_run(dir: &Path) {
             .collect(),
         csf: Default::default(),
         requirements: None,
+        partition: None,
+        parts: vec![],
     });
 
     emit(started(
@@ -478,8 +480,9 @@ fn html_is_self_contained_and_print_ready() {
     }
     assert!(html.contains(r#"@top-right { content: "Run 20260301T080000Z-abc123""#));
     assert!(html.contains("break-before: page"));
-    // One plot set per scenario with samples: delivered, reservoir, alarms, flow; plus one CSF.
-    assert_eq!(html.matches("<svg ").count(), 4 * 4 + 1);
+    // One plot set per scenario with samples: delivered, reservoir, alarms, the expected
+    // alarm's zoomed window, flow; plus one CSF.
+    assert_eq!(html.matches("<svg ").count(), 4 * 5 + 1);
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Signed runs, `report` that never launders, and electronic signatures (issue 13 §1-3), driven
 //! through the `pumphil` binary as a user would.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -274,4 +276,65 @@ fn sign_then_verify_round_trip_and_a_change_afterwards_fails() {
         "Approved",
     ]);
     assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+}
+
+/// A bench file's `signing_key` (relative to the bench file) signs the bench's runs: the
+/// device is `pumphil emulate --pty` in virtual time, driven as an external bench device.
+#[test]
+fn a_bench_files_signing_key_signs_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let station = keygen(tmp.path(), "station.key");
+    let other = keygen(tmp.path(), "other.key");
+    let emu = common::emulate(&["--serial", "TU-000777", "--reservoir-ml", "40"]);
+    let bench = tmp.path().join("bench.toml");
+    std::fs::write(
+        &bench,
+        format!(
+            "station = \"signing bench\"\ntime = \"virtual\"\nsigning_key = \"station.key\"\nallowed_serial_numbers = [\"TU-000777\"]\n\n[pump]\nport = \"{}\"\n\n[balance]\nport = \"{}\"\n",
+            emu.pump, emu.balance
+        ),
+    )
+    .unwrap();
+    let reports = tmp.path().join("reports");
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/refill.toml");
+    let out = pumphil(&[
+        "run",
+        "--plain",
+        "-q",
+        "--reports",
+        reports.to_str().unwrap(),
+        "--bench",
+        bench.to_str().unwrap(),
+        scenario,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let dir = common::run_dir(&reports);
+    assert!(
+        dir.join("MANIFEST.sha256.sig").is_file(),
+        "the manifest is signed"
+    );
+
+    let fingerprint = std::fs::read_to_string(dir.join("MANIFEST.sha256.sig"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let trusted = verify(&dir, &[&public(&station)]);
+    assert_eq!(trusted.status.code(), Some(0), "{}", text(&trusted));
+    assert!(
+        text(&trusted).contains(&format!("signed by trusted station key {fingerprint}")),
+        "{}",
+        text(&trusted)
+    );
+    let events = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    assert!(events.contains("\"type\":\"chain_signature\""));
+    // Another key is not trusted in its place, and the message names the key found.
+    let untrusted = verify(&dir, &[&public(&other)]);
+    assert_eq!(untrusted.status.code(), Some(1), "{}", text(&untrusted));
+    assert!(
+        text(&untrusted).contains(&fingerprint),
+        "{}",
+        text(&untrusted)
+    );
 }

@@ -223,6 +223,8 @@ fn write_run(dir: &Path, mixes: &[Mix], killed: bool, record_failed: bool) -> u8
                 .collect(),
             csf: Default::default(),
             requirements: None,
+            partition: None,
+            parts: vec![],
         })
         .expect("append");
     let mut verdicts = Vec::new();

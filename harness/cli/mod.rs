@@ -11,6 +11,7 @@ pub mod identify;
 pub mod keygen;
 pub mod lint;
 pub mod list;
+pub mod merge;
 pub mod out;
 pub mod ports;
 pub mod report;
@@ -51,6 +52,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Check a run directory's manifest, hash chain, signatures and verdicts (exit 1 if not).
     Verify(verify::VerifyArgs),
+    /// Merge the verified partitions of a run (run --partition K/N) into one run directory.
+    Merge(merge::MergeArgs),
     /// Make an Ed25519 signing key (KEY, mode 0600) and its public half (KEY.pub).
     Keygen(keygen::KeygenArgs),
     /// Sign a verified run electronically (name, role, meaning) and render its report again.
@@ -120,6 +123,7 @@ pub fn main() -> ExitCode {
         Command::Expect(args) => expect::run(args),
         Command::Report(args) => report::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Emulate(args) => emulate::run(args),

@@ -4,6 +4,7 @@ use super::values;
 use crate::expect::csf::CsfParams;
 use crate::record::RunVerdict;
 use crate::runner::{self, RunOptions};
+use crate::scenario::partition::PartitionSpec;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -66,6 +67,10 @@ pub struct RunArgs {
     /// straddles a limit) instead of passing it with the check shown as INCONCLUSIVE.
     #[arg(long)]
     pub require_conclusive: bool,
+    /// Run only the K-th of N shares of the scenarios (scenarios sorted by id, every N-th
+    /// from the K-th), for a CI matrix or several bench PCs; `pumphil merge` joins the parts.
+    #[arg(long, value_name = "K/N", value_parser = PartitionSpec::parse)]
+    pub partition: Option<PartitionSpec>,
 }
 
 fn pumphil_retries() -> u32 {
@@ -123,7 +128,7 @@ pub fn run(args: &RunArgs) -> u8 {
             return super::exit::USAGE;
         }
     };
-    let outcome = match runtime.block_on(runner::run_signed(options, signer)) {
+    let outcome = match runtime.block_on(runner::run_partitioned(options, signer, args.partition)) {
         Ok(outcome) => outcome,
         Err(error) => {
             super::diagnostic::show(&error);

@@ -86,7 +86,9 @@ pub struct CsfEstimate {
     pub resolution_limited: bool,
     /// Scenario time the record (and so the estimate) reaches.
     pub record_end_ms: u64,
-    /// (scenario time, ng/mL) for plotting.
+    /// (scenario time, ng/mL) for plotting the hours after the interruption: from an hour
+    /// before it to two hours after the level falls below 25 % (at least 12 h, at most 48 h
+    /// after it), never outside the record.
     pub curve: Vec<(u64, f64)>,
 }
 
@@ -288,7 +290,13 @@ pub fn estimate(
             None
         }
     };
-    let (start, end) = (solution.start(), solution.end());
+    let t25_ms = after(0.25);
+    let after_ms = t25_ms
+        .map(|t| t + 2 * MS_PER_HOUR)
+        .unwrap_or(0)
+        .clamp(12 * MS_PER_HOUR, 48 * MS_PER_HOUR);
+    let start = from.saturating_sub(MS_PER_HOUR).max(solution.start());
+    let end = (from + after_ms).min(solution.end());
     let steps = 600u64;
     let curve = (0..=steps)
         .map(|i| {
@@ -307,11 +315,11 @@ pub fn estimate(
     CsfOutcome::Estimated(CsfEstimate {
         level_before_ng_per_ml: before,
         t50_ms: after(0.5),
-        t25_ms: after(0.25),
+        t25_ms,
         first_response,
         sample_ms,
         resolution_limited: sample_ms as f64 > params.half_life_h * MS_PER_HOUR as f64 / 2.0,
-        record_end_ms: end,
+        record_end_ms: solution.end(),
         curve,
         interruption,
     })
@@ -360,6 +368,12 @@ mod tests {
         };
         assert!((e.level_before_ng_per_ml - 1388.9).abs() < 0.1);
         assert!(e.t50_ms.expect("t50").abs_diff(5_436_000) <= 1);
+        // The plotted curve covers the hours after the interruption, not the whole record:
+        // an hour before it to 12 h after (the level is below 25 % after about 3 h).
+        let (first, last) = (e.curve[0].0, e.curve[e.curve.len() - 1].0);
+        assert_eq!(first, MS_PER_DAY - MS_PER_HOUR);
+        assert_eq!(last, MS_PER_DAY + 12 * MS_PER_HOUR);
+        assert_eq!(e.record_end_ms, 48 * MS_PER_HOUR);
         assert_eq!(
             e.first_response,
             Some(Response {

@@ -1,8 +1,8 @@
 //! Run events: the single source of truth of a run. Every other output is rendered from them.
 
 use super::schema::{
-    AlarmTransition, CheckResult, Confirmation, Mode, PlannedScenario, Sample, ScenarioSetup,
-    StepAction, StepOutcome, TimeBase, TrumpetResult,
+    AlarmTransition, CheckResult, Confirmation, Mode, Partition, PlannedScenario, Sample,
+    ScenarioSetup, StepAction, StepOutcome, TimeBase, TrumpetResult,
 };
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{AlarmKind, Priority};
@@ -80,6 +80,38 @@ pub struct RoundTrip {
     pub p99_ms: f64,
 }
 
+/// A run a merged run was made of (`pumphil merge`): where its directory is kept verbatim
+/// inside the merged one, and its provenance as its own record states it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergedPart {
+    /// Its directory, relative to the merged run directory (`parts/<K>`).
+    pub dir: String,
+    pub run_id: String,
+    pub partition: Partition,
+    pub started_utc: String,
+    /// Its `run_finished` time, or null when its record has none.
+    pub finished_utc: Option<String>,
+    pub host: String,
+    pub os: String,
+    pub operator: Option<String>,
+    pub harness_version: String,
+    pub git_commit: String,
+    pub mode: Mode,
+    pub bench_file: Option<FileRef>,
+    pub seed: u64,
+    /// Lines of its `events.jsonl`, the SHA-256 of its last line (its chain head) and of the
+    /// whole file.
+    pub records: u64,
+    pub chain_head: String,
+    pub events_sha256: String,
+    /// SHA-256 of its `MANIFEST.sha256`.
+    pub manifest_sha256: String,
+    /// Fingerprints of the station keys that signed its record (empty: unsigned).
+    pub station_keys: Vec<String>,
+    /// Ids of the scenarios it ran, in its order.
+    pub scenarios: Vec<String>,
+}
+
 /// A scenario's verdict, as `record::verdict` decides it and every output names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -149,6 +181,13 @@ pub enum RunEvent {
         /// risk controls and requirements), so the report traces from the record alone; None
         /// when the run had none.
         requirements: Option<crate::scenario::requirements::Requirements>,
+        /// The share of a whole set of scenarios this run ran (`run --partition K/N`), or null.
+        #[serde(default)]
+        partition: Option<Partition>,
+        /// The runs a merged run was made of (`pumphil merge`), in partition order; empty for a
+        /// run that ran its scenarios itself.
+        #[serde(default)]
+        parts: Vec<MergedPart>,
     },
     ScenarioStarted {
         scenario: String,

@@ -126,31 +126,41 @@ impl Journal {
     /// Appends an event; after a scenario's or the run's end, a signed journal appends the
     /// station's signature of the chain head too.
     pub fn append(&mut self, event: RunEvent) -> std::io::Result<Record> {
+        let now = crate::record::utc_now();
+        self.append_at(event, &now)
+    }
+
+    /// `append`, with the time the event was first written: a merged run (`pumphil merge`)
+    /// copies its parts' events with their own times.
+    pub fn append_at(&mut self, event: RunEvent, at_utc: &str) -> std::io::Result<Record> {
         let signed_end = match &event {
             RunEvent::ScenarioFinished { scenario, .. } => Some(Some(scenario.clone())),
             RunEvent::RunFinished { .. } => Some(None),
             _ => None,
         };
-        let record = self.write(event)?;
+        let record = self.write(event, at_utc.to_string())?;
         if let (Some(scenario), Some(key)) = (signed_end, self.signer.clone()) {
             let head = self.prev.clone();
             let public = key.public();
-            self.write(RunEvent::ChainSignature {
-                scenario,
-                signature: key.sign(&signing::chain_message(record.seq, &head)),
-                head,
-                public_key: public.to_hex(),
-                fingerprint: public.fingerprint(),
-            })?;
+            self.write(
+                RunEvent::ChainSignature {
+                    scenario,
+                    signature: key.sign(&signing::chain_message(record.seq, &head)),
+                    head,
+                    public_key: public.to_hex(),
+                    fingerprint: public.fingerprint(),
+                },
+                crate::record::utc_now(),
+            )?;
         }
         Ok(record)
     }
 
-    fn write(&mut self, event: RunEvent) -> std::io::Result<Record> {
+    fn write(&mut self, event: RunEvent, at_utc: String) -> std::io::Result<Record> {
         let record = Record {
             seq: self.seq,
             prev: self.prev.clone(),
-            at_utc: crate::record::utc_now(),
+            at_utc,
             event,
         };
         let line = serde_json::to_string(&record).map_err(std::io::Error::other)?;

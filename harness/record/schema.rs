@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// The version of the record's schema, written in `run_started`. A record of another version is
 /// refused when read: change it whenever a record type changes shape (docs/record.md).
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The version assumed for a record whose `run_started` has no `schema_version` (before it
 /// was recorded).
@@ -124,6 +124,20 @@ pub struct PlannedScenario {
     pub kind: ScenarioKind,
     pub path: String,
     pub sha256: String,
+}
+
+/// Which share of which whole set of scenarios a `run --partition K/N` ran, so that
+/// `pumphil merge` can check its parts are of one set and cover it once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partition {
+    /// K, from 1.
+    pub index: usize,
+    /// N.
+    pub count: usize,
+    /// Scenarios in the whole set.
+    pub set_size: usize,
+    /// SHA-256 of the whole set: `<id>  <file SHA-256>\n` per scenario, sorted by id.
+    pub set_sha256: String,
 }
 
 /// The scenario's device, bench needs, tolerances and emulator defects, as the run used them.

@@ -220,6 +220,10 @@ pub struct RunView {
     pub signatures: Vec<SignatureRow>,
     /// Why this rendering is NOT VERIFIED (`pumphil report --force`); empty for a verified one.
     pub not_verified: Vec<String>,
+    /// The share of a whole set this run ran (`run --partition K/N`), as `run_started` says.
+    pub partition: Option<crate::record::schema::Partition>,
+    /// The runs a merged run was made of (`pumphil merge`), as `run_started` says.
+    pub parts: Vec<crate::record::MergedPart>,
 }
 
 fn window(w: &Window) -> (u64, u64) {
@@ -411,7 +415,11 @@ impl Fold {
                 scenarios,
                 csf,
                 requirements,
+                partition,
+                parts,
             } => {
+                self.view.partition = partition;
+                self.view.parts = parts;
                 for planned in &scenarios {
                     let s = self.scenario_mut(&planned.id);
                     s.planned = true;
@@ -652,6 +660,13 @@ impl RunView {
             && self.scenarios.iter().all(|s| s.finished.is_some())
             && self.integrity.truncated_at_line.is_none()
             && self.integrity.problems.is_empty()
+    }
+
+    /// The part of a merged run that ran `scenario` (None for a run that ran it itself).
+    pub fn part_of(&self, scenario: &str) -> Option<&crate::record::MergedPart> {
+        self.parts
+            .iter()
+            .find(|p| p.scenarios.iter().any(|id| id == scenario))
     }
 
     /// The deviations recorded against a scenario.

@@ -34,6 +34,13 @@ pub enum RunError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// `--partition K/N` with K beyond the number of scenarios: a run of nothing would pass.
+    #[error("partition {partition} of a set of {set_size} scenario(s) holds none of them")]
+    #[diagnostic(
+        code(pumphil::run::empty_partition),
+        help("use an N no larger than the number of scenarios (`pumphil list` counts them)")
+    )]
+    EmptyPartition { partition: String, set_size: usize },
     #[error("cannot create the run directory {}: {source}", path.display())]
     #[diagnostic(
         code(pumphil::run::directory),
@@ -88,7 +95,8 @@ impl RunError {
             | RunError::SignKey(_)
             | RunError::Requirements(_)
             | RunError::SharedPort { .. }
-            | RunError::Hash { .. } => exit::USAGE,
+            | RunError::Hash { .. }
+            | RunError::EmptyPartition { .. } => exit::USAGE,
             RunError::RunDirectory { .. } | RunError::Record { .. } | RunError::Runtime(_) => {
                 exit::INFRASTRUCTURE
             }

@@ -21,10 +21,12 @@ pub mod timeline;
 pub mod watchdog;
 
 use crate::expect::fixture;
+use crate::record::schema::Partition;
 use crate::record::verdict;
 use crate::record::{
     FileRef, Journal, Mode, PlannedScenario, RunEvent, ScenarioKind, ScenarioVerdict,
 };
+use crate::scenario::partition::PartitionSpec;
 use crate::scenario::requirements::{self, Requirements};
 use crate::scenario::{InputErrors, Scenario};
 use console::Console;
@@ -88,29 +90,6 @@ fn run_id() -> String {
     format!("{stamp}-{short}")
 }
 
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-fn os_name() -> String {
-    let pretty = std::fs::read_to_string("/etc/os-release")
-        .ok()
-        .and_then(|text| {
-            text.lines().find_map(|l| {
-                l.strip_prefix("PRETTY_NAME=")
-                    .map(|v| v.trim_matches('"').to_string())
-            })
-        });
-    format!("{} {}", std::env::consts::OS, pretty.unwrap_or_default())
-        .trim()
-        .to_string()
-}
-
 /// Exit code from scenario verdicts (`record::verdict` decides: 3 over 2 over 1).
 pub fn exit_code(verdicts: &[ScenarioVerdict], write_failed: bool) -> u8 {
     verdict::run_verdict(verdicts, write_failed).exit_code()
@@ -123,10 +102,36 @@ struct Prepared {
     fixture_files: Vec<FileRef>,
 }
 
+/// What a run is given, loaded and hashed: its scenarios, requirements and partition.
+struct Inputs {
+    prepared: Vec<Prepared>,
+    requirements: Option<Requirements>,
+    partition: Option<Partition>,
+}
+
 /// Loads the scenarios and checks their fixtures, hashing every input for the record: an input
 /// that cannot be hashed stops the run, since the record would not prove what was run.
-fn prepare(opts: &RunOptions) -> Result<(Vec<Prepared>, Option<Requirements>), RunError> {
-    let scenarios = crate::scenario::paths::expand_and_load(&opts.paths)?;
+fn prepare(opts: &RunOptions, partition: Option<PartitionSpec>) -> Result<Inputs, RunError> {
+    let mut scenarios = crate::scenario::paths::expand_and_load(&opts.paths)?;
+    let partition = match partition {
+        Some(spec) => {
+            let recorded = Partition {
+                index: spec.index,
+                count: spec.count,
+                set_size: scenarios.len(),
+                set_sha256: crate::scenario::partition::set_sha256(&scenarios),
+            };
+            scenarios = crate::scenario::partition::share(std::mem::take(&mut scenarios), spec);
+            if scenarios.is_empty() {
+                return Err(RunError::EmptyPartition {
+                    partition: spec.to_string(),
+                    set_size: recorded.set_size,
+                });
+            }
+            Some(recorded)
+        }
+        None => None,
+    };
     let requirements = match &opts.requirements {
         Some(path) => {
             let loaded = requirements::load(path).map_err(RunError::Requirements)?;
@@ -176,7 +181,11 @@ fn prepare(opts: &RunOptions) -> Result<(Vec<Prepared>, Option<Requirements>), R
         }
     }
     if errors.is_empty() {
-        Ok((out, requirements))
+        Ok(Inputs {
+            prepared: out,
+            requirements,
+            partition,
+        })
     } else {
         Err(RunError::Fixtures(InputErrors(errors)))
     }
@@ -220,7 +229,21 @@ pub async fn run_signed(
     opts: RunOptions,
     signer: Option<Arc<crate::record::signing::StationKey>>,
 ) -> Result<RunOutcome, RunError> {
-    let (prepared, requirements) = prepare(&opts)?;
+    run_partitioned(opts, signer, None).await
+}
+
+/// `run_signed`, running only the share `partition` names of the scenarios given
+/// (`run --partition K/N`; `scenario::partition` says which share).
+pub async fn run_partitioned(
+    opts: RunOptions,
+    signer: Option<Arc<crate::record::signing::StationKey>>,
+    partition: Option<PartitionSpec>,
+) -> Result<RunOutcome, RunError> {
+    let Inputs {
+        prepared,
+        requirements,
+        partition,
+    } = prepare(&opts, partition)?;
     let load = bench::LoadOptions {
         allow_expired_calibration: opts.allow_expired_calibration,
         ..Default::default()
@@ -264,8 +287,8 @@ pub async fn run_signed(
         started_utc: crate::record::utc_now(),
         harness_version: crate::VERSION.to_string(),
         git_commit: crate::GIT_COMMIT.to_string(),
-        host: host_name(),
-        os: os_name(),
+        host: crate::record::host_name(),
+        os: crate::record::os_name(),
         operator: opts.operator.clone(),
         command_line: opts.command_line.clone(),
         mode: if on_bench {
@@ -291,6 +314,8 @@ pub async fn run_signed(
             .collect(),
         csf: opts.csf,
         requirements,
+        partition,
+        parts: vec![],
     });
 
     // Every bench is checked before any scenario runs; a bench that fails its check fails

@@ -7,6 +7,7 @@ pub mod duration;
 pub mod error;
 pub mod input;
 pub mod model;
+pub mod partition;
 pub mod paths;
 pub mod raw;
 pub mod requirements;

@@ -126,7 +126,19 @@ fn properties(view: &RunView, s: &ScenarioView) -> Vec<Property> {
     if !hazards.is_empty() {
         out.push(Property::new("hazard_ids", hazards.join(",")));
     }
-    if let Some(run) = &view.run {
+    // In a merged run the scenario ran in one of its parts, with that part's seed and commit.
+    if let Some(part) = view.part_of(&s.id) {
+        out.push(Property::new("seed", part.seed.to_string()));
+        out.push(Property::new("commit", part.git_commit.as_str()));
+        out.push(Property::new("mode", part.mode.name()));
+        out.push(Property::new(
+            "part",
+            format!(
+                "{}/{} {}",
+                part.partition.index, part.partition.count, part.run_id
+            ),
+        ));
+    } else if let Some(run) = &view.run {
         out.push(Property::new("seed", run.seed.to_string()));
         out.push(Property::new("commit", run.git_commit.as_str()));
         out.push(Property::new("mode", run.mode.name()));
@@ -238,10 +250,12 @@ fn suite(view: &RunView, s: &ScenarioView) -> TestSuite {
     if let Some(at) = timestamp(s.started_utc.as_deref()) {
         suite.set_timestamp(at);
     }
-    if let Some(run) = &view.run {
-        suite
-            .extra
-            .insert("hostname".into(), run.host.as_str().into());
+    let host = view
+        .part_of(&s.id)
+        .map(|p| p.host.as_str())
+        .or(view.run.as_ref().map(|r| r.host.as_str()));
+    if let Some(host) = host {
+        suite.extra.insert("hostname".into(), host.into());
     }
     suite
 }

@@ -6,6 +6,8 @@
 pub mod chain;
 pub mod junit;
 pub mod manifest;
+pub mod merge;
+pub mod merged_check;
 pub mod signatures;
 pub mod summary;
 pub mod table;

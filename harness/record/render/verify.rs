@@ -170,6 +170,9 @@ pub fn verify_with(dir: &Path, trusted: &[crate::record::signing::PublicKey]) ->
     report.notes.extend(signed.notes);
     report.station_keys = signed.station_keys;
     report.electronic = signed.electronic;
+    report
+        .problems
+        .extend(super::merged_check::check(dir, trusted));
     if report.records > 0 {
         if let Ok(view) = super::fold_record(dir, |_| Ok(())) {
             report

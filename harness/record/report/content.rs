@@ -428,12 +428,83 @@ fn cover(view: &RunView) -> Vec<Block> {
         });
     }
     out.push(Block::Grid(vec![product, run_facts, test_system, bench]));
+    out.extend(partition_provenance(view));
     out.push(Block::Small(
         "Rendered from the run directory's events.jsonl alone (hash-chained, append-only). \
          \"pumphil report DIR\" renders this report again byte for byte; \"pumphil verify DIR\" \
          checks every file against MANIFEST.sha256, the record's hash chain and its signatures."
             .into(),
     ));
+    out
+}
+
+/// Which share of a set a partition ran, or the parts a merged run was made of, each with
+/// its own provenance (they may come from other hosts, benches and commits).
+fn partition_provenance(view: &RunView) -> Vec<Block> {
+    let mut out = Vec::new();
+    if let Some(p) = &view.partition {
+        out.push(Block::Small(format!(
+            "Partition {}/{} of a set of {} scenarios (set SHA-256 {}): \"pumphil merge\" joins it with the other partitions into one run.",
+            p.index, p.count, p.set_size, p.set_sha256
+        )));
+    }
+    if view.parts.is_empty() {
+        return out;
+    }
+    let mut table = Table::new(
+        "parts",
+        &[
+            "Part",
+            "Run id",
+            "Host / OS",
+            "Mode / bench file",
+            "Harness / commit",
+            "Started – finished (UTC)",
+            "Signed by",
+        ],
+    );
+    for part in &view.parts {
+        table.row_with_detail(
+            vec![
+                Cell::text(format!(
+                    "{}/{} ({})",
+                    part.partition.index, part.partition.count, part.dir
+                )),
+                Cell::mono(&part.run_id),
+                Cell::text(format!("{} / {}", part.host, part.os)),
+                Cell::text(match &part.bench_file {
+                    Some(f) => format!("{} ({})", part.mode, f.path),
+                    None => part.mode.name().to_string(),
+                }),
+                Cell::mono(format!("{} / {}", part.harness_version, part.git_commit)),
+                Cell::text(format!(
+                    "{} – {}",
+                    part.started_utc,
+                    part.finished_utc.as_deref().unwrap_or("not finished")
+                )),
+                if part.station_keys.is_empty() {
+                    Cell::toned("unsigned", Tone::Warn)
+                } else {
+                    Cell::mono(part.station_keys.join(", "))
+                },
+            ],
+            format!(
+                "{} records, chain head {}, MANIFEST.sha256 SHA-256 {}",
+                part.records, part.chain_head, part.manifest_sha256
+            ),
+        );
+    }
+    out.push(Block::Facts {
+        title: "Merged run".into(),
+        rows: vec![(
+            "Made of".into(),
+            Cell::text(format!(
+                "{} partitions of one set of scenarios, each kept whole under parts/ (its own record, manifest and signatures); this record copies their events and \"pumphil verify\" checks the copy against them",
+                view.parts.len()
+            )),
+        )],
+    });
+    out.push(Block::Table(table));
     out
 }
 
@@ -1023,11 +1094,26 @@ fn setup_facts(s: &ScenarioView) -> Block {
     }
 }
 
-fn identity_facts(s: &ScenarioView) -> Block {
+fn identity_facts(s: &ScenarioView, view: &RunView) -> Block {
     let mut rows = vec![
         ("Hazard".into(), Cell::text(&s.hazard)),
         ("Requirements".into(), Cell::mono(s.requirements.join(", "))),
     ];
+    if let Some(part) = view.part_of(&s.id) {
+        rows.push((
+            "Ran in".into(),
+            Cell::text(format!(
+                "part {}/{} ({}), run {} on {}, pumphil {} {}",
+                part.partition.index,
+                part.partition.count,
+                part.dir,
+                part.run_id,
+                part.host,
+                part.harness_version,
+                part.git_commit
+            )),
+        ));
+    }
     if let Some(f) = &s.file {
         rows.push(("Scenario file".into(), Cell::mono(&f.path)));
         rows.push(("SHA-256".into(), Cell::mono(&f.sha256)));
@@ -1398,10 +1484,10 @@ fn clinical(s: &ScenarioView, config: &ReportConfig) -> Vec<Block> {
                     "The first alarm or harness finding came {relation} the estimated level fell below half of its pre-interruption value."
                 )));
             }
-            if let Some(svg) = plots::csf(s, &e) {
+            if let Some(svg) = plots::csf(&e) {
                 out.push(Block::Figure {
                     svg,
-                    caption: "Estimated CSF baclofen level (engineering estimate) with the interruption and the first alarm or finding.".into(),
+                    caption: "Estimated CSF baclofen level (engineering estimate): the hours after the interruption (from an hour before it until two hours after the level falls below 25 %, 12 h at least), with the interruption and the first alarm or finding.".into(),
                     file: None,
                 });
             }
@@ -1466,7 +1552,7 @@ fn scenario(s: &ScenarioView, view: &RunView, config: &ReportConfig) -> Vec<Bloc
                 .join(" "),
         ));
     }
-    out.push(Block::Grid(vec![identity_facts(s), setup_facts(s)]));
+    out.push(Block::Grid(vec![identity_facts(s, view), setup_facts(s)]));
     out.push(Block::Heading {
         level: 2,
         text: "Step timeline".into(),

@@ -354,11 +354,89 @@ fn flow(s: &ScenarioView) -> Option<Block> {
     })
 }
 
+/// The first raise of `alarm` recorded at or after `from` (a window's earliest time), or the
+/// last one before it when there is none after: the onset the window is judged against.
+fn onset(s: &ScenarioView, alarm: AlarmKind, from: u64) -> Option<u64> {
+    let raises = s
+        .alarms
+        .iter()
+        .filter(|a| a.alarm == alarm && a.raised)
+        .map(|a| a.t_ms);
+    raises
+        .clone()
+        .filter(|t| *t >= from)
+        .min()
+        .or_else(|| raises.max())
+}
+
+/// A zoomed inset per expected alarm: its raise window (a few minutes, a sliver on a
+/// scenario of months) and the observed onset, on an axis in minutes from the window's
+/// opening. An onset further away than ten window widths (and three hours) is stated, not
+/// drawn, so the window stays readable.
+fn alarm_insets(s: &ScenarioView) -> Vec<Block> {
+    let lanes = alarm_lanes(s);
+    let mut out = Vec::new();
+    for w in s.expected_windows() {
+        let (open, close) = w.raised;
+        let width = (close - open).max(60_000);
+        let onset = onset(s, w.alarm, open);
+        let reach = (10 * width).max(3 * crate::units::MS_PER_HOUR);
+        let shown = onset.filter(|o| *o + reach >= open && *o <= close + reach);
+        let first = shown.map_or(open, |o| o.min(open));
+        let last = shown.map_or(close, |o| o.max(close));
+        let pad = ((last - first) / 4).max(60_000);
+        let axis = TimeAxis::window(
+            first.saturating_sub(pad),
+            last + pad,
+            open,
+            "device time from the opening of the expected raise window",
+        );
+        let label = w.alarm.name().replace('_', " ");
+        let lane: Vec<Lane> = lanes.iter().filter(|l| l.label == label).cloned().collect();
+        let fmt = crate::scenario::duration::format_duration;
+        let observed = match onset {
+            Some(o) if o < open => format!(
+                "raised at {} ({} before the window opens)",
+                fmt(o),
+                fmt(open - o)
+            ),
+            Some(o) if o > close => format!(
+                "raised at {} ({} after the window closes)",
+                fmt(o),
+                fmt(o - close)
+            ),
+            Some(o) => format!("raised at {}, inside the window", fmt(o)),
+            None if s.last_t_ms() < close => format!(
+                "not raised; the record ends at {}, before the window closes",
+                fmt(s.last_t_ms())
+            ),
+            None => "not raised".to_string(),
+        };
+        let outside = if onset.is_some() && shown.is_none() {
+            " The onset is outside this view."
+        } else {
+            ""
+        };
+        out.push(Block::Figure {
+            svg: svg::timeline(axis, &lane),
+            caption: format!(
+                "Zoomed alarm window, {label} ({}): expected raised {} – {}; observed: {observed}.{outside}",
+                w.priority.name(),
+                fmt(open),
+                fmt(close)
+            ),
+            file: None,
+        });
+    }
+    out
+}
+
 pub fn scenario_figures(s: &ScenarioView) -> Vec<Block> {
     let mut out = Vec::new();
     out.extend(delivered(s));
     out.extend(reservoir(s));
     out.push(alarms(s));
+    out.extend(alarm_insets(s));
     out.extend(flow(s));
     if s.samples.is_empty() {
         out.push(Block::Para(
@@ -368,7 +446,7 @@ pub fn scenario_figures(s: &ScenarioView) -> Vec<Block> {
     out
 }
 
-pub fn csf(s: &ScenarioView, e: &CsfEstimate) -> Option<String> {
+pub fn csf(e: &CsfEstimate) -> Option<String> {
     if e.curve.is_empty() {
         return None;
     }
@@ -384,8 +462,14 @@ pub fn csf(s: &ScenarioView, e: &CsfEstimate) -> Option<String> {
             t_ms: (e.interruption.t_ms + r.after_ms) as f64,
         });
     }
+    let (start, end) = (e.curve[0].0, e.curve[e.curve.len() - 1].0);
     let chart = LineChart {
-        axis: axis(s),
+        axis: TimeAxis::window(
+            start,
+            end,
+            e.interruption.t_ms,
+            "time since the interruption",
+        ),
         y_label: "CSF baclofen (ng/mL)".into(),
         height: 220.0,
         series: vec![series(
@@ -410,4 +494,102 @@ pub fn csf(s: &ScenarioView, e: &CsfEstimate) -> Option<String> {
         markers,
     };
     Some(svg::line_chart(&chart))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::view::AlarmRow;
+    use crate::units::MS_PER_HOUR;
+
+    /// A 110-day scenario expecting low_reservoir at 20 h ± 5 min, raised at `raised_ms`.
+    fn long_scenario(raised_ms: Option<u64>) -> ScenarioView {
+        let source = r#"
+id = "long"
+title = "t"
+description = "d"
+requirements = ["PH-REQ-010"]
+hazard = "h"
+[device]
+reservoir_ml = 40
+initial_fill_ml = 3.0
+concentration_ug_per_ml = 500
+[timing]
+end = "110d"
+sample_every = "1h"
+[[step]]
+at = "0s"
+program = { continuous_ug_per_day = 600 }
+[[expect.alarm]]
+alarm = "low_reservoir"
+priority = "medium"
+raised = { at = "20h" }
+"#;
+        let scenario =
+            crate::scenario::parse(std::path::Path::new("long.toml"), source, String::new())
+                .expect("the scenario parses");
+        ScenarioView {
+            id: "long".into(),
+            end_ms: scenario.end_ms,
+            expectations: Some(scenario.expect),
+            alarms: raised_ms
+                .map(|t_ms| AlarmRow {
+                    t_ms,
+                    alarm: AlarmKind::LowReservoir,
+                    priority: Priority::Medium,
+                    raised: true,
+                })
+                .into_iter()
+                .collect(),
+            ..ScenarioView::default()
+        }
+    }
+
+    fn inset(s: &ScenarioView) -> (String, String) {
+        match alarm_insets(s).as_slice() {
+            [Block::Figure { svg, caption, .. }] => (svg.clone(), caption.clone()),
+            other => panic!("one inset expected, got {other:?}"),
+        }
+    }
+
+    /// The width of the first expected-window box drawn.
+    fn window_width(svg: &str) -> f64 {
+        let rect = svg
+            .split("<rect ")
+            .find(|r| r.contains(colour::WINDOW_RAISE) && r.contains("fill-opacity=\"0.35\""))
+            .expect("the window is drawn");
+        let width = rect.split("width=\"").nth(1).expect("a width");
+        width[..width.find('"').unwrap()].parse().unwrap()
+    }
+
+    #[test]
+    fn a_ten_minute_window_on_a_110_day_axis_is_drawn_wide_with_its_onset() {
+        let s = long_scenario(Some(20 * MS_PER_HOUR + 3 * 60_000));
+        let (svg, caption) = inset(&s);
+        assert!(svg.contains("(min)"), "minutes on the axis");
+        // On the whole axis the window is 3 px (its minimum); here it fills about half the plot.
+        assert!(window_width(&svg) > 250.0, "{}", window_width(&svg));
+        assert!(
+            caption.contains("observed: raised at 20h 3m, inside the window"),
+            "{caption}"
+        );
+    }
+
+    #[test]
+    fn a_late_onset_is_drawn_in_the_inset_or_named_when_far_away() {
+        let (svg, caption) = inset(&long_scenario(Some(22 * MS_PER_HOUR)));
+        assert!(
+            caption.contains("1h 55m after the window closes"),
+            "{caption}"
+        );
+        assert!(!caption.contains("outside this view"), "{caption}");
+        assert!(svg.contains(colour::MEDIUM), "the active alarm is drawn");
+        let (_, caption) = inset(&long_scenario(Some(30 * 24 * MS_PER_HOUR)));
+        assert!(
+            caption.contains("The onset is outside this view"),
+            "{caption}"
+        );
+        let (_, caption) = inset(&long_scenario(None));
+        assert!(caption.contains("observed: not raised"), "{caption}");
+    }
 }

@@ -3,7 +3,7 @@
 //! Output is deterministic (fixed-precision coordinates) and self-contained (no fonts or
 //! scripts fetched), so the report prints the same everywhere.
 
-use crate::units::{MS_PER_DAY, MS_PER_HOUR};
+use crate::units::{MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE};
 use std::fmt::Write;
 
 const WIDTH: f64 = 720.0;
@@ -79,12 +79,18 @@ fn tick_label(value: f64, step: f64) -> String {
     }
 }
 
-/// Device time on the x axis: hours for up to three days, days beyond.
+/// Device time on the x axis: hours for up to three days, days beyond; or a window of it
+/// (an inset) in minutes or hours counted from an origin inside it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimeAxis {
+    pub start_ms: u64,
     pub end_ms: u64,
+    /// Where the tick labels count from: 0 there, negative before it.
+    pub origin_ms: u64,
     pub unit_ms: u64,
     pub unit: &'static str,
+    /// What the axis measures, before its unit.
+    pub caption: &'static str,
 }
 
 impl TimeAxis {
@@ -95,34 +101,73 @@ impl TimeAxis {
             (MS_PER_DAY, "d")
         };
         TimeAxis {
+            start_ms: 0,
             end_ms: end_ms.max(1),
+            origin_ms: 0,
             unit_ms,
             unit,
+            caption: "device time since scenario start",
+        }
+    }
+
+    /// A window `start_ms..end_ms` of scenario time, labelled in minutes (up to three hours
+    /// wide) or hours from `origin_ms`.
+    pub fn window(start_ms: u64, end_ms: u64, origin_ms: u64, caption: &'static str) -> TimeAxis {
+        let end_ms = end_ms.max(start_ms + 1);
+        let (unit_ms, unit) = if end_ms - start_ms <= 3 * MS_PER_HOUR {
+            (MS_PER_MINUTE, "min")
+        } else {
+            (MS_PER_HOUR, "h")
+        };
+        TimeAxis {
+            start_ms,
+            end_ms,
+            origin_ms,
+            unit_ms,
+            unit,
+            caption,
         }
     }
 
     fn span(&self) -> f64 {
-        self.end_ms as f64 / self.unit_ms as f64
+        (self.end_ms - self.start_ms) as f64 / self.unit_ms as f64
     }
 
     fn x(&self, t_ms: f64) -> f64 {
-        LEFT + (WIDTH - LEFT - RIGHT) * (t_ms / self.end_ms as f64).clamp(0.0, 1.0)
+        let along = (t_ms - self.start_ms as f64) / (self.end_ms - self.start_ms) as f64;
+        LEFT + (WIDTH - LEFT - RIGHT) * along.clamp(0.0, 1.0)
+    }
+
+    /// Whether `a..b` (scenario time) shows on this axis at all.
+    pub fn overlaps(&self, a: u64, b: u64) -> bool {
+        a <= self.end_ms && b >= self.start_ms
     }
 
     fn ticks(&self, out: &mut String, top: f64, bottom: f64) {
+        let span = self.span();
         let step = match self.unit {
             "h" => {
-                let s = nice_step(self.span(), 8.0);
+                let s = nice_step(span, 8.0);
                 [1.0, 2.0, 3.0, 6.0, 12.0, 24.0]
                     .into_iter()
                     .find(|c| *c >= s)
                     .unwrap_or(s)
             }
-            _ => nice_step(self.span(), 8.0).max(1.0),
+            "min" => {
+                let s = nice_step(span, 8.0);
+                [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0]
+                    .into_iter()
+                    .find(|c| *c >= s)
+                    .unwrap_or(s)
+            }
+            _ => nice_step(span, 8.0).max(1.0),
         };
-        let mut v = 0.0;
-        while v <= self.span() + 1e-9 {
-            let x = self.x(v * self.unit_ms as f64);
+        let unit = self.unit_ms as f64;
+        let from = (self.start_ms as f64 - self.origin_ms as f64) / unit;
+        let to = (self.end_ms as f64 - self.origin_ms as f64) / unit;
+        let mut v = (from / step - 1e-9).ceil() * step;
+        while v <= to + 1e-9 {
+            let x = self.x(self.origin_ms as f64 + v * unit);
             let _ = write!(
                 out,
                 r##"<line x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{bottom:.1}" class="grid"/><text x="{x:.1}" y="{:.1}" class="tick" text-anchor="middle">{}</text>"##,
@@ -133,9 +178,10 @@ impl TimeAxis {
         }
         let _ = write!(
             out,
-            r##"<text x="{:.1}" y="{:.1}" class="axis" text-anchor="middle">device time since scenario start ({})</text>"##,
+            r##"<text x="{:.1}" y="{:.1}" class="axis" text-anchor="middle">{} ({})</text>"##,
             LEFT + (WIDTH - LEFT - RIGHT) / 2.0,
             bottom + 29.0,
+            escape(self.caption),
             self.unit
         );
     }
@@ -409,7 +455,7 @@ pub fn timeline(axis: TimeAxis, lanes: &[Lane]) -> String {
             y0 + lane_h,
             WIDTH - RIGHT
         );
-        for &(a, b, kind) in &lane.spans {
+        for &(a, b, kind) in lane.spans.iter().filter(|(a, b, _)| axis.overlaps(*a, *b)) {
             let (x0, x1) = (axis.x(a as f64), axis.x(b as f64));
             // A five-minute window on a year's axis must still be visible.
             let (x0, w) = if x1 - x0 < 3.0 {
@@ -443,7 +489,7 @@ pub fn timeline(axis: TimeAxis, lanes: &[Lane]) -> String {
             };
             out.push_str(&rect);
         }
-        for &t in &lane.marks {
+        for &t in lane.marks.iter().filter(|t| axis.overlaps(**t, **t)) {
             let xm = axis.x(t as f64);
             let _ = write!(
                 out,

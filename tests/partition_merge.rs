@@ -1,0 +1,382 @@
+//! `run --partition K/N` and `pumphil merge` (issue 13 §5), through the binary: the suite run
+//! as three partitions and merged judges exactly as one whole run, the merged run verifies,
+//! and parts that do not verify, overlap, are missing or are of another set are refused.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn pumphil(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pumphil"))
+        .args(args)
+        .env_remove("PUMPHIL_SIGN_KEY")
+        .output()
+        .expect("pumphil runs")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn scenarios() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios").to_string()
+}
+
+/// Runs `paths` (with `partition` if given) into a reports folder of its own; its run directory.
+fn run(reports: &Path, partition: Option<&str>, paths: &[&str]) -> PathBuf {
+    let mut args = vec![
+        "run",
+        "--plain",
+        "-q",
+        "--seed",
+        "1",
+        "--reports",
+        reports.to_str().unwrap(),
+    ];
+    if let Some(partition) = partition {
+        args.extend(["--partition", partition]);
+    }
+    args.extend(paths);
+    let out = pumphil(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    std::fs::read_dir(reports)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .expect("a run directory")
+}
+
+fn merge(out: &Path, parts: &[&Path]) -> Output {
+    let mut args = vec!["merge".to_string(), out.display().to_string()];
+    args.extend(parts.iter().map(|p| p.display().to_string()));
+    pumphil(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// Each scenario's verdict and its checks' names and verdicts, from the record.
+type Judged = BTreeMap<String, (String, Vec<(String, String)>)>;
+
+fn judged(dir: &Path) -> Judged {
+    let view = pumphil::record::render::fold_record(dir, |_| Ok(())).expect("the record reads");
+    view.scenarios
+        .iter()
+        .map(|s| {
+            let mut checks: Vec<(String, String)> = s
+                .checks
+                .iter()
+                .map(|c| (c.name.clone(), format!("{:?}", c.verdict)))
+                .collect();
+            checks.sort();
+            (
+                s.id.clone(),
+                (
+                    s.finished
+                        .as_ref()
+                        .map(|f| f.verdict.label().to_string())
+                        .unwrap_or_default(),
+                    checks,
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_suite_in_three_partitions_merged_judges_as_one_whole_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = run(&tmp.path().join("whole"), None, &[&scenarios()]);
+    let parts: Vec<PathBuf> = (1..=3)
+        .map(|k| {
+            run(
+                &tmp.path().join(format!("part{k}")),
+                Some(&format!("{k}/3")),
+                &[&scenarios()],
+            )
+        })
+        .collect();
+    let whole_judged = judged(&whole);
+    let shares: Vec<Judged> = parts.iter().map(|p| judged(p)).collect();
+    for share in &shares {
+        assert!(!share.is_empty() && share.len() < whole_judged.len());
+    }
+    let mut ids: Vec<&String> = shares.iter().flat_map(|s| s.keys()).collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        whole_judged.keys().collect::<Vec<_>>(),
+        "the shares cover the set once"
+    );
+
+    let merged = tmp.path().join("merged");
+    // Named out of order: the partition numbers order them.
+    let out = merge(&merged, &[&parts[2], &parts[0], &parts[1]]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("Overall verdict: PASS"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(judged(&merged), whole_judged);
+
+    let verified = pumphil(&["verify", merged.to_str().unwrap()]);
+    assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
+    // Each part is kept whole, with its provenance in the merged record.
+    let view = pumphil::record::render::fold_record(&merged, |_| Ok(())).unwrap();
+    assert_eq!(view.parts.len(), 3);
+    for (k, part) in view.parts.iter().enumerate() {
+        assert_eq!(part.partition.index, k + 1);
+        assert_eq!(part.dir, format!("parts/{}", k + 1));
+        assert_eq!(part.run_id, parts[k].file_name().unwrap().to_string_lossy());
+        assert!(!part.host.is_empty() && !part.git_commit.is_empty());
+        assert!(merged.join(&part.dir).join("MANIFEST.sha256").is_file());
+    }
+    let junit = std::fs::read_to_string(merged.join("junit.xml")).unwrap();
+    assert_eq!(
+        junit.matches("<testsuite ").count(),
+        whole_judged.len(),
+        "one JUnit suite per scenario of the whole set"
+    );
+    for part in &view.parts {
+        // Each suite names the part that ran its scenario.
+        let named = format!(
+            "<property name=\"part\" value=\"{}/3 {}\"/>",
+            part.partition.index, part.run_id
+        );
+        assert_eq!(
+            junit.matches(&named).count(),
+            part.scenarios.len(),
+            "{named}"
+        );
+    }
+    let report = std::fs::read_to_string(merged.join("report.html")).unwrap();
+    for part in &view.parts {
+        assert!(
+            report.contains(&part.run_id),
+            "the report names part {}",
+            part.run_id
+        );
+    }
+}
+
+/// Three small runs: partitions 1/3, 2/3 and 3/3 of three scenario files, one each.
+fn three_parts(tmp: &Path) -> Vec<PathBuf> {
+    let files: Vec<String> = ["refill", "stop-resume", "motor-stall"]
+        .iter()
+        .map(|id| format!("{}/{id}.toml", scenarios()))
+        .collect();
+    let paths: Vec<&str> = files.iter().map(String::as_str).collect();
+    (1..=3)
+        .map(|k| run(&tmp.join(format!("p{k}")), Some(&format!("{k}/3")), &paths))
+        .collect()
+}
+
+/// Rewrites every line's `prev` so the hash chain links again, as a forger would.
+fn recompute_chain(events: &str) -> String {
+    let mut prev = "0".repeat(64);
+    let mut out = String::new();
+    for line in events.lines() {
+        let at = line.find("\"prev\":\"").expect("prev field") + 8;
+        let line = format!("{}{}{}", &line[..at], prev, &line[at + 64..]);
+        prev = pumphil::scenario::sha256_hex(line.as_bytes());
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn parts_that_do_not_verify_overlap_or_leave_a_gap_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let parts = three_parts(tmp.path());
+
+    // A byte of part 2's record changed: refused, naming that part.
+    let events = parts[1].join("events.jsonl");
+    let original = std::fs::read_to_string(&events).unwrap();
+    std::fs::write(
+        &events,
+        original.replacen("\"verdict\":\"pass\"", "\"verdict\":\"fail\"", 1),
+    )
+    .unwrap();
+    let out = merge(&tmp.path().join("m1"), &[&parts[0], &parts[1], &parts[2]]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("merge::part_not_verified"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains(&parts[1].display().to_string()),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !tmp.path().join("m1").exists(),
+        "nothing is made of a refused merge"
+    );
+    std::fs::write(&events, &original).unwrap();
+
+    let out = merge(&tmp.path().join("m2"), &[&parts[0], &parts[2]]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("partition(s) 2/3 of 3 missing"),
+        "{}",
+        text(&out)
+    );
+
+    let out = merge(
+        &tmp.path().join("m3"),
+        &[&parts[0], &parts[1], &parts[2], &parts[1]],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("are both partition 2/3"),
+        "{}",
+        text(&out)
+    );
+
+    // Partition 1/3 of another set (one file fewer) is not merged with these.
+    let other = run(
+        &tmp.path().join("other"),
+        Some("1/3"),
+        &[&format!("{}/refill.toml", scenarios())],
+    );
+    let out = merge(&tmp.path().join("m4"), &[&other, &parts[1], &parts[2]]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("merge::different_sets"),
+        "{}",
+        text(&out)
+    );
+
+    // A partition holding no scenario is refused: a run of nothing would pass.
+    let out = pumphil(&[
+        "run",
+        "--plain",
+        "-q",
+        "--reports",
+        tmp.path().join("none").to_str().unwrap(),
+        "--partition",
+        "2/2",
+        &format!("{}/refill.toml", scenarios()),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("run::empty_partition"),
+        "{}",
+        text(&out)
+    );
+
+    // The parts as they were merge, and the merged run verifies.
+    let merged = tmp.path().join("merged");
+    let out = merge(&merged, &[&parts[0], &parts[1], &parts[2]]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        pumphil(&["verify", merged.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+
+    // A copied line edited in the merged record, its chain and manifest made to agree again:
+    // verify re-derives the copy from parts/ and names the line.
+    let merged_events = merged.join("events.jsonl");
+    let text_before = std::fs::read_to_string(&merged_events).unwrap();
+    let edited = text_before.replacen("\"delivered_nl\":", "\"delivered_nl\":1", 1);
+    assert_ne!(edited, text_before);
+    std::fs::write(&merged_events, recompute_chain(&edited)).unwrap();
+    pumphil::record::render::manifest::write(&merged).unwrap();
+    let out = pumphil(&["verify", merged.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("is not the parts' event it copies"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// Signed partitions merged with a station key: the merged run and every part verify against
+/// the trusted key, and against any other key they do not.
+#[test]
+fn signed_parts_keep_their_signatures_and_the_merged_run_is_signed_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("station.key");
+    let other = tmp.path().join("other.key");
+    for k in [&key, &other] {
+        assert!(pumphil(&["keygen", k.to_str().unwrap()]).status.success());
+    }
+    let (key_arg, public, other_public) = (
+        key.to_str().unwrap(),
+        format!("{}.pub", key.display()),
+        format!("{}.pub", other.display()),
+    );
+    let files: Vec<String> = ["refill", "stop-resume"]
+        .iter()
+        .map(|id| format!("{}/{id}.toml", scenarios()))
+        .collect();
+    let parts: Vec<PathBuf> = (1..=2)
+        .map(|k| {
+            let reports = tmp.path().join(format!("p{k}"));
+            let partition = format!("{k}/2");
+            let out = pumphil(&[
+                "run",
+                "--plain",
+                "-q",
+                "--reports",
+                reports.to_str().unwrap(),
+                "--sign-key",
+                key_arg,
+                "--partition",
+                &partition,
+                &files[0],
+                &files[1],
+            ]);
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+            std::fs::read_dir(&reports)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path()
+        })
+        .collect();
+    let merged = tmp.path().join("merged");
+    let args = [
+        "merge",
+        merged.to_str().unwrap(),
+        parts[0].to_str().unwrap(),
+        parts[1].to_str().unwrap(),
+        "--trusted-key",
+        &public,
+        "--sign-key",
+        key_arg,
+    ];
+    let out = pumphil(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(merged.join("MANIFEST.sha256.sig").is_file());
+    assert!(merged.join("parts/1/MANIFEST.sha256.sig").is_file());
+    let ok = pumphil(&["verify", merged.to_str().unwrap(), "--trusted-key", &public]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    let wrong = pumphil(&[
+        "verify",
+        merged.to_str().unwrap(),
+        "--trusted-key",
+        &other_public,
+    ]);
+    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong));
+    assert!(
+        text(&wrong).contains("parts/1: "),
+        "the parts are checked too: {}",
+        text(&wrong)
+    );
+    // A merge that trusts another key refuses the parts.
+    let refused = pumphil(&[
+        "merge",
+        tmp.path().join("m2").to_str().unwrap(),
+        parts[0].to_str().unwrap(),
+        parts[1].to_str().unwrap(),
+        "--trusted-key",
+        &other_public,
+    ]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+}
