@@ -1,8 +1,8 @@
 //! Run events: the single source of truth of a run. Every other output is rendered from them.
 
 use super::schema::{
-    AlarmTransition, CheckResult, Confirmation, Mode, PlannedScenario, Sample, ScenarioSetup,
-    StepAction, StepOutcome, TimeBase, TrumpetResult,
+    AlarmTransition, BolusRow, CheckResult, Confirmation, Mode, PlannedScenario, Sample,
+    ScenarioSetup, StepAction, StepOutcome, TimeBase, TrumpetResult,
 };
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{AlarmKind, Priority};
@@ -224,6 +224,11 @@ pub enum RunEvent {
         #[serde(flatten)]
         result: TrumpetResult,
     },
+    /// Every bolus and programmed rate change judged by `bolus-volume` (before its checks).
+    BolusVolumes {
+        scenario: String,
+        rows: Vec<BolusRow>,
+    },
     ScenarioFinished {
         scenario: String,
         verdict: ScenarioVerdict,
@@ -314,6 +319,7 @@ impl RunEvent {
             | RunEvent::Finding { scenario, .. }
             | RunEvent::Check { scenario, .. }
             | RunEvent::Trumpet { scenario, .. }
+            | RunEvent::BolusVolumes { scenario, .. }
             | RunEvent::ScenarioFinished { scenario, .. } => Some(scenario),
             RunEvent::Deviation { scenario, .. } => scenario.as_deref(),
             RunEvent::RunStarted { .. }
