@@ -10,7 +10,7 @@
 //! programmed volume is the expected increment at the new rate. Tolerance: the scenario's
 //! relative volume tolerance of the programmed volume, plus its absolute floor (strokes and a
 //! balance step), plus five standard deviations of the difference of two noisy readings, as
-//! for tip-volume's increments. docs/checks.md and docs/metrology.md describe the choice.
+//! for tip-volume's increments. README.md (checks) and docs/metrology.md describe the choice.
 
 use super::gravimetry::Gravimetry;
 use super::volume::{increment_tolerance_nl, verdict_of, NOISE_SIGMAS};

@@ -620,6 +620,35 @@ mod tests {
 
     const BENCH: &str = "allowed_serial_numbers = [\"TU-1\"]\n[pump]\nport = \"tcp://127.0.0.1:3001\"\n[balance]\nport = \"rfc2217://127.0.0.1:3002\"\nreadability_mg = 0.01\ncalibration_due = \"2027-03-01\"\n";
 
+    /// The budget's figures come from the bench file, each named as its source.
+    #[test]
+    fn the_balance_figures_feed_the_budget() {
+        let options = LoadOptions {
+            today: (2027, 1, 1),
+            allow_expired_calibration: false,
+        };
+        let text = BENCH.replace(
+            "allowed_serial_numbers",
+            "temperature_c = 24.5\nallowed_serial_numbers",
+        ) + "repeatability_mg = 0.02\ncalibration_uncertainty_mg = 0.06\ncalibration_coverage_factor = 3\nevaporation_mg_per_h = 0.2\noil_film = false\n";
+        let bench = load_text(&text, &options).expect("bench");
+        let figures = bench.balance.as_ref().unwrap().figures(&bench);
+        assert_eq!(figures.readability_mg, 0.01);
+        assert_eq!(figures.repeatability_mg, 0.02);
+        assert_eq!(figures.calibration, Some((0.06, 3.0)));
+        assert_eq!(figures.evaporation.declared_mg_per_h, Some(0.2));
+        assert!(!figures.evaporation.oil_film);
+        assert_eq!(figures.temperature_c, Some(24.5));
+        assert!(figures.source.starts_with("bench file") && figures.source.ends_with("bench.toml"));
+        // Without the keys: no certificate, the default evaporation under an oil film.
+        let plain = load_text(BENCH, &options).expect("bench");
+        let figures = plain.balance.as_ref().unwrap().figures(&plain);
+        assert_eq!(figures.calibration, None);
+        assert_eq!(figures.evaporation.declared_mg_per_h, None);
+        assert!(figures.evaporation.oil_film);
+        assert_eq!(figures.temperature_c, None);
+    }
+
     #[test]
     fn a_calibration_date_is_checked_against_today() {
         let before = LoadOptions {
