@@ -9,7 +9,14 @@ mod common;
 fn boluses_are_weighed_and_a_short_bolus_is_caught() {
     let reports = tempfile::tempdir().expect("temp dir");
     let status = std::process::Command::new(common::BIN)
-        .args(["run", "--plain", "--quiet", "--noise-mg", "1.0", "--reports"])
+        .args([
+            "run",
+            "--plain",
+            "--quiet",
+            "--noise-mg",
+            "1.0",
+            "--reports",
+        ])
         .arg(reports.path())
         .args([
             "scenarios/bolus-accuracy.toml",
@@ -47,7 +54,10 @@ fn boluses_are_weighed_and_a_short_bolus_is_caught() {
         assert_eq!(r["verdict"], "pass", "{r}");
         let error = r["error_percent"].as_f64().expect("an error");
         assert!(error.abs() < 5.0, "{r}");
-        assert!(r["expanded_uncertainty_ul"].as_f64().expect("U") > 0.0, "{r}");
+        assert!(
+            r["expanded_uncertainty_ul"].as_f64().expect("U") > 0.0,
+            "{r}"
+        );
     }
     // A bolus's basal is subtracted: 35 min at 50 uL/h around the first.
     assert!((rows[0]["background_ul"].as_f64().unwrap() - 29.167).abs() < 0.01);
@@ -60,7 +70,10 @@ fn boluses_are_weighed_and_a_short_bolus_is_caught() {
         .iter()
         .any(|c| c == "bolus-volume"));
     let rows = short["bolus_volume"].as_array().expect("a bolus table");
-    let verdicts: Vec<&str> = rows.iter().map(|r| r["verdict"].as_str().unwrap()).collect();
+    let verdicts: Vec<&str> = rows
+        .iter()
+        .map(|r| r["verdict"].as_str().unwrap())
+        .collect();
     assert_eq!(verdicts, ["fail", "pass", "fail"], "{rows:?}");
     for bolus in [&rows[0], &rows[2]] {
         let error = bolus["error_percent"].as_f64().unwrap();

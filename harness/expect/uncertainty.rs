@@ -148,20 +148,7 @@ impl BudgetInput {
         fluid: Fluid,
         temperature_c: f64,
     ) -> BudgetInput {
-        BudgetInput {
-            mass_difference_g,
-            elapsed_h,
-            readability_mg: balance.readability_mg,
-            repeatability_mg: balance.noise_mg,
-            calibration: None,
-            fluid,
-            temperature_c,
-            temperature_u_c: 0.5,
-            evaporation: Evaporation {
-                declared_mg_per_h: Some(balance.evaporation_mg_per_h),
-                oil_film: false,
-            },
-        }
+        BalanceFigures::emulated(balance).input(mass_difference_g, elapsed_h, fluid, temperature_c)
     }
 }
 
@@ -368,6 +355,14 @@ mod tests {
         assert!(close(slope, -0.000_252, 1e-9));
         // Saline at 25 °C: 0.997047 + (1.0046 − 0.997773) = 1.003874.
         assert!(close(Fluid::Saline.density(25.0).0, 1.003_874, 1e-9));
+        // A density declared at 22 °C moves along water's slope: saline declared is saline.
+        let declared = Fluid::DeclaredAt {
+            g_per_ml: 1.0046,
+            u_g_per_ml: 0.0002,
+            at_c: 22.0,
+        };
+        assert!(close(declared.density(22.0).0, 1.0046, 1e-9));
+        assert_eq!(declared.density(25.0), Fluid::Saline.density(25.0));
     }
 
     /// 1 g of water at 20 °C over 2 h, 0.1 mg balance, calibration U = 0.2 mg (k = 2), oil
