@@ -221,7 +221,13 @@ impl<'a> Judge<'a> {
         }
         results.extend(alarm_results);
         if let Some(trumpet) = self.flow_accuracy {
-            results.extend(trumpet.finish(scenario));
+            let curve = trumpet.result(scenario);
+            if let Some(mut check) = trumpet.finish(scenario) {
+                if let Some(curve) = &curve {
+                    flow_uncertainty::attach_trumpet(&self.gravimetry, curve, &mut check);
+                }
+                results.push(check);
+            }
         }
         if let Some(bolus) = &self.bolus {
             results.push(bolus.finish(scenario, &bolus.rows(scenario)));
