@@ -15,6 +15,8 @@ pub mod nominal {
     pub const STROKE_NL: u64 = 2_500;
     /// 0.9 % saline at 22 °C, g/mL (water at 20 °C would be 0.9982).
     pub const SALINE_DENSITY_G_PER_ML: f64 = 1.0046;
+    /// Fluid temperatures the density tables cover, °C (`temperature_c` outside is refused).
+    pub const FLUID_TEMPERATURE_RANGE_C: (f64, f64) = (15.0, 30.0);
     /// Readability of the analytical balance (a 4-place balance), mg.
     pub const BALANCE_READABILITY_MG: f64 = 0.1;
     /// Repeat interval of an unacknowledged high-priority alarm's annunciation, minutes.

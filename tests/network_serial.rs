@@ -175,6 +175,7 @@ async fn run_through(
         virtual_time: true,
         // The emulator behind ser2net weighs without noise (`emulator_config(.., 0.0, ..)`).
         balance_noise_mg: 0.0,
+        balance_figures: Default::default(),
         test_system: None,
         warnings: Vec::new(),
         clock_tolerance: pumphil::runner::watchdog::DEFAULT_TOLERANCE,

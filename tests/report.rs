@@ -720,7 +720,7 @@ fn the_report_traces_hazards_from_the_recorded_requirements_file() {
     assert_eq!(first["requirements"]["hazards"][0]["id"], "HAZ-01");
     let md = std::fs::read_to_string(run_dir.join(MARKDOWN_FILE)).unwrap();
     assert!(
-        md.contains("6 hazard(s), 9 risk control(s), 15 requirement(s)"),
+        md.contains("6 hazard(s), 10 risk control(s), 16 requirement(s)"),
         "{md}"
     );
     assert!(

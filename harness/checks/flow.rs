@@ -45,6 +45,8 @@ pub struct FlowFinder {
     min_volume_nl: f64,
     /// Windows judged: none means the flow checks could not be evaluated.
     judged: u64,
+    /// The windows with the lowest and the highest measured-to-programmed ratio.
+    extremes: [Option<FlowWindow>; 2],
     found: Vec<Finding>,
 }
 
@@ -74,6 +76,7 @@ impl FlowFinder {
             catheter_faults: catheter_fault_spans(scenario),
             min_volume_nl: min_window_nl(scenario, noise_mg),
             judged: 0,
+            extremes: [None; 2],
             found: Vec::new(),
         }
     }
@@ -136,6 +139,18 @@ impl FlowFinder {
         self.judged += 1;
         let measured_nl = end.tip_nl as f64 - start.tip_nl as f64;
         let ratio = measured_nl / expected_nl;
+        let window = FlowWindow {
+            from_ms: start.t_ms,
+            to_ms: end.t_ms,
+            expected_nl,
+            measured_nl,
+        };
+        if self.extremes[0].is_none_or(|w| ratio < w.ratio()) {
+            self.extremes[0] = Some(window);
+        }
+        if self.extremes[1].is_none_or(|w| ratio > w.ratio()) {
+            self.extremes[1] = Some(window);
+        }
         let span = format!("{} .. {}", time(start.t_ms), time(end.t_ms));
         if ratio < p.under_ratio {
             self.note(
@@ -179,6 +194,11 @@ impl FlowFinder {
         }
     }
 
+    /// The judged windows with the lowest and the highest flow ratio (None before any).
+    pub fn extremes(&self) -> [Option<FlowWindow>; 2] {
+        self.extremes
+    }
+
     /// What has been found so far.
     pub fn found(&self) -> &[Finding] {
         &self.found
@@ -187,6 +207,21 @@ impl FlowFinder {
     /// The first moment each kind of discrepancy showed, and how many windows were judged.
     pub fn finish(self) -> (Vec<Finding>, u64) {
         (self.found, self.judged)
+    }
+}
+
+/// A judged flow window: the tip volume measured over it against the programmed one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlowWindow {
+    pub from_ms: u64,
+    pub to_ms: u64,
+    pub expected_nl: f64,
+    pub measured_nl: f64,
+}
+
+impl FlowWindow {
+    pub fn ratio(&self) -> f64 {
+        self.measured_nl / self.expected_nl
     }
 }
 

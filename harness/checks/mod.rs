@@ -4,11 +4,14 @@
 //! returns `CheckResult`s; none of them looks at the emulator. `docs/checks.md` describes each.
 
 pub mod alarms;
+pub mod bolus;
 pub mod clock_drift;
 pub mod flow;
 pub mod flow_accuracy;
 #[cfg(test)]
 mod flow_tests;
+pub mod flow_uncertainty;
+pub mod gravimetry;
 pub mod steps;
 pub mod trumpet;
 /// Check names are read from scenario files (a negative control's `must_fail`), so their
@@ -16,6 +19,7 @@ pub mod trumpet;
 pub use crate::scenario::check_names as names;
 pub mod volume;
 
+use crate::expect::uncertainty::BalanceFigures;
 use crate::expect::ExpectedSample;
 // Samples and check results are the record's schema: the checks fill them in.
 pub use crate::record::schema::{CheckResult, Sample, Verdict};
@@ -45,6 +49,9 @@ pub struct Judge<'a> {
     volumes: Vec<volume::SeriesCheck>,
     flow: Option<flow::FlowFinder>,
     flow_accuracy: Option<flow_accuracy::FlowAccuracy>,
+    bolus: Option<bolus::BolusVolume>,
+    /// The run's uncertainty budget (balance figures, fluid, temperature, decision rule).
+    gravimetry: gravimetry::Gravimetry,
     step_answers: Vec<steps::StepAnswer>,
     /// On a real-time bench only: the device clock against the host's.
     clock_drift: Option<clock_drift::DriftMeter>,
@@ -65,9 +72,25 @@ impl<'a> Judge<'a> {
     }
 
     pub fn with_noise(scenario: &'a Scenario, noise: BalanceNoise) -> Judge<'a> {
+        let figures = BalanceFigures {
+            repeatability_mg: noise.sd_mg.max(0.0),
+            ..BalanceFigures::default()
+        };
+        Judge::with_balance(scenario, noise, &figures)
+    }
+
+    /// As `with_noise`, with the balance's figures for the uncertainty budgets (the emulated
+    /// balance's, or the bench file's: readability, certificate, evaporation, temperature).
+    pub fn with_balance(
+        scenario: &'a Scenario,
+        noise: BalanceNoise,
+        figures: &BalanceFigures,
+    ) -> Judge<'a> {
         Judge {
             scenario,
-            volumes: volume::SeriesCheck::for_scenario(scenario, noise.sd_mg),
+            volumes: volume::SeriesCheck::for_scenario_with(scenario, noise.sd_mg, figures),
+            bolus: bolus::BolusVolume::for_scenario(scenario, noise.sd_mg, figures),
+            gravimetry: gravimetry::Gravimetry::for_scenario(scenario, figures),
             flow: scenario
                 .bench
                 .balance
@@ -89,6 +112,9 @@ impl<'a> Judge<'a> {
         }
         if let Some(trumpet) = &mut self.flow_accuracy {
             trumpet.observe(sample.t_ms, sample.balance_g, expected);
+        }
+        if let Some(bolus) = &mut self.bolus {
+            bolus.observe(sample, expected);
         }
     }
 
@@ -147,6 +173,15 @@ impl<'a> Judge<'a> {
             .and_then(|t| t.result(self.scenario))
     }
 
+    /// The `bolus-volume` table (empty when the scenario has no bolus or rate change, or no
+    /// balance).
+    pub fn bolus_rows(&self) -> Vec<crate::record::schema::BolusRow> {
+        self.bolus
+            .as_ref()
+            .map(|b| b.rows(self.scenario))
+            .unwrap_or_default()
+    }
+
     /// Every check that applies to the scenario, and the findings, for the record.
     pub fn finish(self, alarms: &[ObservedAlarm]) -> (Vec<CheckResult>, Vec<Finding>) {
         let scenario = self.scenario;
@@ -186,13 +221,25 @@ impl<'a> Judge<'a> {
         }
         results.extend(alarm_results);
         if let Some(trumpet) = self.flow_accuracy {
-            results.extend(trumpet.finish(scenario));
+            let curve = trumpet.result(scenario);
+            if let Some(mut check) = trumpet.finish(scenario) {
+                if let Some(curve) = &curve {
+                    flow_uncertainty::attach_trumpet(&self.gravimetry, curve, &mut check);
+                }
+                results.push(check);
+            }
+        }
+        if let Some(bolus) = &self.bolus {
+            results.push(bolus.finish(scenario, &bolus.rows(scenario)));
         }
         let mut findings = Vec::new();
         if let Some(flow) = self.flow {
+            let extremes = flow.extremes();
             let judged;
             (findings, judged) = flow.finish();
-            results.extend(flow::check_findings(scenario, &findings, judged));
+            let mut flow_results = flow::check_findings(scenario, &findings, judged);
+            flow_uncertainty::attach(scenario, &self.gravimetry, extremes, &mut flow_results);
+            results.extend(flow_results);
         }
         (results, findings)
     }

@@ -4,12 +4,12 @@
 //! scenario steps. A total can hide a wrong part (delivery during a stop, a short bolus); an
 //! increment cannot.
 
+use super::gravimetry::{Gravimetry, Judged};
 use super::{ml, names, time, CheckResult, Verdict};
-use crate::emulator::config::BalanceParams;
-use crate::expect::decision::{decide, Decision, DecisionRule, GuardBand, Limits};
-use crate::expect::uncertainty::{volume_budget, BudgetInput, Fluid};
+use crate::expect::decision::{Decision, DecisionRule};
+use crate::expect::uncertainty::BalanceFigures;
 use crate::expect::ExpectedSample;
-use crate::record::schema::{CheckUncertainty, Sample, UncertaintyTerm};
+use crate::record::schema::{Sample, UncertainResult};
 use crate::scenario::{AcceptanceRule, Scenario};
 
 /// Tolerance at a sample: the relative tolerance of the volume delivered so far, never below
@@ -93,11 +93,11 @@ pub struct SeriesCheck {
     pick_measured: fn(&Sample) -> Option<u64>,
     /// Noise allowance for the difference of two readings (tip volume only).
     noise_nl: f64,
-    /// The balance's reading noise, mg, for the uncertainty budget.
-    noise_mg: f64,
-    /// Measured by the balance: carries an uncertainty budget and the decision rule.
-    gravimetric: bool,
+    /// Measured by the balance: the run's budget, for an uncertainty and the decision rule.
+    gravimetry: Option<Gravimetry>,
     worst: Option<Worst>,
+    /// The worst total, interval and segment, each reported with its uncertainty.
+    worst_by_kind: [Option<Worst>; 3],
     totals: Tally,
     intervals: Tally,
     segments: Tally,
@@ -139,9 +139,9 @@ impl SeriesCheck {
             pick_measured,
             noise_nl: 0.0,
             needs_plant: false,
-            noise_mg: 0.0,
-            gravimetric: false,
+            gravimetry: None,
             worst: None,
+            worst_by_kind: [None; 3],
             totals: Tally::default(),
             intervals: Tally::default(),
             segments: Tally::default(),
@@ -157,6 +157,19 @@ impl SeriesCheck {
     /// Every check that applies to the scenario, in report order. `noise_mg` is the balance's
     /// reading noise (one standard deviation), widening the tip volume's tolerances.
     pub fn for_scenario(scenario: &Scenario, noise_mg: f64) -> Vec<SeriesCheck> {
+        let figures = BalanceFigures {
+            repeatability_mg: noise_mg.max(0.0),
+            ..BalanceFigures::default()
+        };
+        SeriesCheck::for_scenario_with(scenario, noise_mg, &figures)
+    }
+
+    /// As `for_scenario`, with the bench's balance figures for the uncertainty budget.
+    pub fn for_scenario_with(
+        scenario: &Scenario,
+        noise_mg: f64,
+        figures: &BalanceFigures,
+    ) -> Vec<SeriesCheck> {
         let e = &scenario.expect;
         let mut out = Vec::new();
         if e.check_delivered {
@@ -187,8 +200,7 @@ impl SeriesCheck {
             );
             // mg of water-like fluid to nL: 1 mg is 1 / density uL.
             tip.noise_nl = noise_mg.max(0.0) * 1e3 / scenario.bench.density_g_per_ml;
-            tip.noise_mg = noise_mg.max(0.0);
-            tip.gravimetric = true;
+            tip.gravimetry = Some(Gravimetry::for_scenario(scenario, figures));
             out.push(tip);
         }
         if e.check_actual {
@@ -280,21 +292,28 @@ impl SeriesCheck {
     fn judge(&mut self, span: Span, t_ms: u64, expected: f64, measured: f64, tolerance: f64) {
         let fraction = (measured - expected).abs() / tolerance.max(1.0);
         let failed = fraction > 1.0;
-        match span {
-            Span::Total => self.totals.count(failed),
-            Span::Interval { .. } => self.intervals.count(failed),
-            Span::Segment { .. } => self.segments.count(failed),
-        }
+        let kind = match span {
+            Span::Total => 0,
+            Span::Interval { .. } => 1,
+            Span::Segment { .. } => 2,
+        };
+        [&mut self.totals, &mut self.intervals, &mut self.segments][kind].count(failed);
+        let here = Worst {
+            fraction,
+            span,
+            t_ms,
+            expected,
+            measured,
+            tolerance,
+        };
         // On a tie the later judgement wins: a perfect run is headlined by its end, not t = 0.
         if self.worst.is_none_or(|w| fraction >= w.fraction) {
-            self.worst = Some(Worst {
-                fraction,
-                span,
-                t_ms,
-                expected,
-                measured,
-                tolerance,
-            });
+            self.worst = Some(here);
+        }
+        if self.gravimetry.is_some()
+            && self.worst_by_kind[kind].is_none_or(|w| fraction >= w.fraction)
+        {
+            self.worst_by_kind[kind] = Some(here);
         }
     }
 
@@ -363,12 +382,14 @@ impl SeriesCheck {
                 } else {
                     String::new()
                 };
-                let uncertainty = self
-                    .gravimetric
-                    .then(|| headline_uncertainty(scenario, &w, self.noise_mg));
+                let uncertainty = self.gravimetry.as_ref().map(|g| {
+                    let mut j = judged(g, &w);
+                    j.uncertainty.results = results_of(g, &self.worst_by_kind);
+                    j
+                });
                 let verdict = match &uncertainty {
-                    Some((_, decision)) if !matches!(t.decision_rule, AcceptanceRule::Simple) => {
-                        match decision {
+                    Some(j) if !matches!(t.decision_rule, AcceptanceRule::Simple) => {
+                        match j.decision {
                             Decision::Pass if failures == 0 => Verdict::Pass,
                             Decision::Inconclusive => Verdict::Inconclusive,
                             _ => Verdict::Fail,
@@ -396,7 +417,7 @@ impl SeriesCheck {
                     ),
                     margin_percent: Some((1.0 - w.fraction) * 100.0),
                     end_value,
-                    uncertainty: uncertainty.map(|(u, _)| u),
+                    uncertainty: uncertainty.map(|j| j.uncertainty),
                 }
             }
             _ if self.needs_plant => CheckResult {
@@ -431,84 +452,69 @@ impl SeriesCheck {
     }
 }
 
-/// Standard uncertainty of a declared fluid density, g/mL (a solution's preparation, as for
-/// 0.9 % saline in docs/metrology.md).
-const DECLARED_DENSITY_U_G_PER_ML: f64 = 0.0002;
-/// Temperature the density is taken at when the run declares none, °C.
-const DEFAULT_TEMPERATURE_C: f64 = 22.0;
-
-/// The headline judgement's expanded uncertainty from the budget (expect::uncertainty), and
-/// the decision of the scenario's rule on it. The balance figures are the emulated balance's
-/// (readability, evaporation) with the declared reading noise as repeatability.
-fn headline_uncertainty(
-    scenario: &Scenario,
-    w: &Worst,
-    noise_mg: f64,
-) -> (CheckUncertainty, Decision) {
-    let density = scenario.bench.density_g_per_ml;
-    let (from_ms, quantity) = match w.span {
-        Span::Total => (0, format!("tip volume at {}", time(w.t_ms))),
+/// What the headline or a kind's worst judgement measured, in words, and over how long.
+fn quantity(w: &Worst) -> (String, u64) {
+    match w.span {
+        Span::Total => (format!("tip volume at {}", time(w.t_ms)), w.t_ms),
         Span::Interval { from_ms } | Span::Segment { from_ms } => (
-            from_ms,
-            format!("tip volume increment {} .. {}", time(from_ms), time(w.t_ms)),
+            format!(
+                "tip volume increment over the {} {} .. {}",
+                if matches!(w.span, Span::Interval { .. }) {
+                    "interval"
+                } else {
+                    "segment"
+                },
+                time(from_ms),
+                time(w.t_ms)
+            ),
+            w.t_ms.saturating_sub(from_ms),
         ),
-    };
-    let balance = BalanceParams {
-        noise_mg,
-        ..BalanceParams::default()
-    };
-    let budget = volume_budget(&BudgetInput::for_emulated_balance(
-        &balance,
-        w.measured / 1e6 * density,
-        w.t_ms.saturating_sub(from_ms) as f64 / 3_600_000.0,
-        Fluid::Declared {
-            g_per_ml: density,
-            u_g_per_ml: DECLARED_DENSITY_U_G_PER_ML,
-        },
-        DEFAULT_TEMPERATURE_C,
-    ));
-    let rule = match scenario.tolerance.decision_rule {
-        AcceptanceRule::Simple => DecisionRule::SimpleAcceptance,
-        AcceptanceRule::Guarded {
-            guard_band_ul: None,
-        } => DecisionRule::GuardedAcceptance {
-            guard_band: GuardBand::ExpandedUncertainty,
-        },
-        AcceptanceRule::Guarded {
-            guard_band_ul: Some(band),
-        } => DecisionRule::GuardedAcceptance {
-            guard_band: GuardBand::Fixed(band),
-        },
-    };
-    let tolerance_ul = w.tolerance / 1e3;
-    let decision = decide(
-        (w.measured - w.expected) / 1e3,
-        budget.expanded_ul,
-        Limits {
-            lower: Some(-tolerance_ul),
-            upper: Some(tolerance_ul),
-        },
-        rule,
-    );
-    let uncertainty = CheckUncertainty {
+    }
+}
+
+/// A judgement's expanded uncertainty from the run's budget and the rule's decision on it.
+fn judged(gravimetry: &Gravimetry, w: &Worst) -> Judged {
+    let (quantity, elapsed_ms) = quantity(w);
+    gravimetry.judge(
         quantity,
-        expanded: budget.expanded_ul,
-        coverage_factor: budget.coverage_factor,
-        combined: budget.combined_ul,
-        terms: budget
-            .terms
-            .iter()
-            .map(|t| UncertaintyTerm {
-                name: t.name.to_string(),
-                basis: t.basis.clone(),
-                standard: t.standard_uncertainty_ul,
-            })
-            .collect(),
-        decision_rule: rule.describe(),
-        guard_band: rule.guard_band(budget.expanded_ul),
-        false_accept_percent: 100.0 * rule.max_false_accept_probability(budget.expanded_ul),
-    };
-    (uncertainty, decision)
+        w.measured,
+        elapsed_ms,
+        w.measured - w.expected,
+        w.tolerance,
+    )
+}
+
+/// The verdict of one judgement: under simple acceptance the tolerance alone decides (the
+/// tolerance already allows for the balance); under guarded acceptance the rule does.
+pub(crate) fn verdict_of(rule: DecisionRule, within: bool, decision: Decision) -> Verdict {
+    match (rule, decision) {
+        (DecisionRule::SimpleAcceptance, _) if within => Verdict::Pass,
+        (DecisionRule::SimpleAcceptance, _) => Verdict::Fail,
+        (_, Decision::Pass) if within => Verdict::Pass,
+        (_, Decision::Inconclusive) => Verdict::Inconclusive,
+        _ => Verdict::Fail,
+    }
+}
+
+/// The worst total, interval and segment, each with its own uncertainty (issue 14 §1: every
+/// gravimetric result carries one).
+fn results_of(gravimetry: &Gravimetry, worst: &[Option<Worst>; 3]) -> Vec<UncertainResult> {
+    worst
+        .iter()
+        .flatten()
+        .map(|w| {
+            let j = judged(gravimetry, w);
+            UncertainResult {
+                quantity: j.uncertainty.quantity.clone(),
+                expected: w.expected / 1e3,
+                measured: w.measured / 1e3,
+                tolerance: w.tolerance / 1e3,
+                expanded: j.uncertainty.expanded,
+                unit: "uL".to_string(),
+                verdict: verdict_of(gravimetry.rule(), w.fraction <= 1.0, j.decision),
+            }
+        })
+        .collect()
 }
 
 /// A total reads as a volume; an increment says so, with its span: "+0.1092 mL over 1d .. 1d 30m".
@@ -564,6 +570,58 @@ mod tests {
             result.detail
         );
         assert_eq!(result.at_ms, Some(20 * 60_000));
+    }
+
+    /// Every gravimetric result carries its uncertainty: the tip volume's worst total, interval
+    /// and segment each come with U from the budget, the interval's failing one a FAIL.
+    #[test]
+    fn tip_volume_intervals_carry_their_uncertainty() {
+        let scenario = crate::scenario::load(std::path::Path::new("scenarios/stop-resume.toml"))
+            .expect("scenario");
+        let mut check = SeriesCheck::for_scenario(&scenario, 0.5)
+            .into_iter()
+            .find(|c| c.name == names::TIP_VOLUME)
+            .expect("tip-volume");
+        for (i, (expected, measured)) in [(0, 0), (1_000_000, 1_000_000), (1_000_000, 1_030_000)]
+            .into_iter()
+            .enumerate()
+        {
+            let t_ms = i as u64 * scenario.sample_ms;
+            let row = ExpectedSample {
+                t_ms,
+                delivered_nl: expected,
+                calculated_nl: 0,
+                tip_nl: expected,
+                actual_nl: 0,
+                programmed_nl_per_day: 0,
+            };
+            let sample = Sample {
+                tip_nl: Some(measured),
+                ..Sample::running_at(t_ms)
+            };
+            check.observe(&scenario, &sample, Some(&row));
+        }
+        let result = check.finish(&scenario);
+        let u = result
+            .uncertainty
+            .expect("tip-volume carries an uncertainty");
+        let interval = u
+            .results
+            .iter()
+            .find(|r| r.quantity.contains("interval"))
+            .expect("the worst interval has its own result");
+        assert_eq!(interval.verdict, Verdict::Fail, "{interval:?}");
+        assert!((interval.measured - 30.0).abs() < 1e-9, "{interval:?}");
+        // Two readings with s = 0.5 mg each dominate: U ≥ 2 · √2 · 0.5 mg ≈ 1.4 uL.
+        assert!(
+            interval.expanded > 1.4 && interval.expanded < 2.0,
+            "{interval:?}"
+        );
+        assert!(u
+            .results
+            .iter()
+            .any(|r| r.quantity.starts_with("tip volume at")));
+        assert!(u.results.iter().any(|r| r.quantity.contains("segment")));
     }
 
     /// A perfect run is headlined by its end, not by t = 0, with its margin as 100 % unused.

@@ -53,6 +53,20 @@ pub struct Expected {
     /// Per step, in the scenario's order: the code the device refuses it with by the
     /// arithmetic (None: accepted). A step that states `refused` changes nothing here.
     pub refusals: Vec<Option<NackCode>>,
+    /// Every bolus the arithmetic gives (bridge boluses included; refused ones left out).
+    pub boluses: Vec<ExpectedBolus>,
+}
+
+/// A bolus as the arithmetic gives it: when, how long and how much (checks/bolus.rs judges
+/// the balance against it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExpectedBolus {
+    pub at_ms: u64,
+    pub duration_ms: u64,
+    pub dose_ug: u32,
+    pub concentration_ug_per_ml: f64,
+    pub volume_nl: f64,
+    pub bridge: bool,
 }
 
 fn priority_of(alarm: AlarmKind) -> Priority {
@@ -431,6 +445,14 @@ impl<'a> State<'a> {
                     };
                     let volume = *dose_ug as f64 / c * NL_PER_ML as f64;
                     self.bolus = Some((t + *duration_ms as f64, volume / *duration_ms as f64));
+                    self.out.boluses.push(ExpectedBolus {
+                        at_ms: t.round() as u64,
+                        duration_ms: *duration_ms,
+                        dose_ug: *dose_ug,
+                        concentration_ug_per_ml: c,
+                        volume_nl: volume,
+                        bridge: *bridge,
+                    });
                     self.out.derivation.push(format!(
                         "{}: {}bolus {dose_ug} ug at {c} ug/mL = {} over {}.",
                         fmt_t(t),
@@ -707,6 +729,12 @@ mod tests {
             .unwrap();
         // 1 h at 1.2 mL/day (50 uL) + 50 ug at 500 ug/mL (100 uL) + 1 h at 0.6 mL/day (25 uL).
         assert_eq!(at_2h.delivered_nl, 175_000);
+        // The bolus as the bolus-volume check reads it: 100 uL at the old concentration.
+        assert_eq!(e.boluses.len(), 1);
+        let bolus = e.boluses[0];
+        assert_eq!((bolus.at_ms, bolus.duration_ms), (MS_PER_HOUR, 30 * 60_000));
+        assert!(bolus.bridge && bolus.concentration_ug_per_ml == 500.0);
+        assert!((bolus.volume_nl - 100_000.0).abs() < 1e-6);
     }
 
     #[test]

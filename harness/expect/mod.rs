@@ -12,7 +12,9 @@ pub mod lint_steps;
 pub mod thin;
 pub mod uncertainty;
 
-pub use calculator::{expected, Expected, ExpectedAlarmEvent, ExpectedSample, Transition};
+pub use calculator::{
+    expected, Expected, ExpectedAlarmEvent, ExpectedBolus, ExpectedSample, Transition,
+};
 
 use crate::scenario::duration::format_duration;
 use crate::scenario::Scenario;

@@ -58,6 +58,13 @@ pub enum Fluid {
         g_per_ml: f64,
         u_g_per_ml: f64,
     },
+    /// A density declared at a reference temperature (a scenario's `density_g_per_ml`, at
+    /// 22 °C): at another temperature it moves along water's slope, as saline's does.
+    DeclaredAt {
+        g_per_ml: f64,
+        u_g_per_ml: f64,
+        at_c: f64,
+    },
 }
 
 impl Fluid {
@@ -68,6 +75,9 @@ impl Fluid {
             Fluid::Water => (table_rho, slope),
             Fluid::Saline => (table_rho + SALINE_AT_22_G_PER_ML - water(22.0).0, slope),
             Fluid::Declared { g_per_ml, .. } => (g_per_ml, 0.0),
+            Fluid::DeclaredAt { g_per_ml, at_c, .. } => {
+                (g_per_ml + table_rho - water(at_c).0, slope)
+            }
         }
     }
 
@@ -75,7 +85,7 @@ impl Fluid {
         match self {
             Fluid::Water => WATER_TABLE_U_G_PER_ML,
             Fluid::Saline => SALINE_TABLE_U_G_PER_ML,
-            Fluid::Declared { u_g_per_ml, .. } => u_g_per_ml,
+            Fluid::Declared { u_g_per_ml, .. } | Fluid::DeclaredAt { u_g_per_ml, .. } => u_g_per_ml,
         }
     }
 }
@@ -138,19 +148,74 @@ impl BudgetInput {
         fluid: Fluid,
         temperature_c: f64,
     ) -> BudgetInput {
-        BudgetInput {
-            mass_difference_g,
-            elapsed_h,
+        BalanceFigures::emulated(balance).input(mass_difference_g, elapsed_h, fluid, temperature_c)
+    }
+}
+
+/// The temperature a run's density is taken at when neither the scenario nor the bench
+/// declares one, °C.
+pub const DEFAULT_TEMPERATURE_C: f64 = 22.0;
+/// Standard uncertainty of the fluid temperature: a room thermometer near the vessel.
+pub const TEMPERATURE_U_C: f64 = 0.5;
+/// Range of the density table; a temperature outside it is refused where it is read.
+pub const TEMPERATURE_RANGE_C: (f64, f64) = crate::units::nominal::FLUID_TEMPERATURE_RANGE_C;
+
+/// A bench's balance figures for the budget, with where each came from (the report's budget
+/// table names the source beside each term).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BalanceFigures {
+    pub readability_mg: f64,
+    pub repeatability_mg: f64,
+    /// Calibration certificate: expanded uncertainty U, mg, and its coverage factor.
+    pub calibration: Option<(f64, f64)>,
+    pub evaporation: Evaporation,
+    /// The bench's fluid temperature, °C, when it declares one (it wins over the scenario's).
+    pub temperature_c: Option<f64>,
+    /// Where the balance figures come from: "the emulated balance", "bench file bench.toml".
+    pub source: String,
+}
+
+impl Default for BalanceFigures {
+    fn default() -> Self {
+        BalanceFigures::emulated(&crate::emulator::config::BalanceParams::default())
+    }
+}
+
+impl BalanceFigures {
+    /// The emulated balance's own figures: readability, repeatability = its noise, declared
+    /// evaporation = its loss rate, no certificate.
+    pub fn emulated(balance: &crate::emulator::config::BalanceParams) -> BalanceFigures {
+        BalanceFigures {
             readability_mg: balance.readability_mg,
             repeatability_mg: balance.noise_mg,
             calibration: None,
-            fluid,
-            temperature_c,
-            temperature_u_c: 0.5,
             evaporation: Evaporation {
                 declared_mg_per_h: Some(balance.evaporation_mg_per_h),
                 oil_film: false,
             },
+            temperature_c: None,
+            source: "the emulated balance".to_string(),
+        }
+    }
+
+    /// The budget input for a mass difference over a time, at a temperature.
+    pub fn input(
+        &self,
+        mass_difference_g: f64,
+        elapsed_h: f64,
+        fluid: Fluid,
+        temperature_c: f64,
+    ) -> BudgetInput {
+        BudgetInput {
+            mass_difference_g,
+            elapsed_h,
+            readability_mg: self.readability_mg,
+            repeatability_mg: self.repeatability_mg,
+            calibration: self.calibration,
+            fluid,
+            temperature_c,
+            temperature_u_c: TEMPERATURE_U_C,
+            evaporation: self.evaporation,
         }
     }
 }
@@ -290,6 +355,14 @@ mod tests {
         assert!(close(slope, -0.000_252, 1e-9));
         // Saline at 25 °C: 0.997047 + (1.0046 − 0.997773) = 1.003874.
         assert!(close(Fluid::Saline.density(25.0).0, 1.003_874, 1e-9));
+        // A density declared at 22 °C moves along water's slope: saline declared is saline.
+        let declared = Fluid::DeclaredAt {
+            g_per_ml: 1.0046,
+            u_g_per_ml: 0.0002,
+            at_c: 22.0,
+        };
+        assert!(close(declared.density(22.0).0, 1.0046, 1e-9));
+        assert_eq!(declared.density(25.0), Fluid::Saline.density(25.0));
     }
 
     /// 1 g of water at 20 °C over 2 h, 0.1 mg balance, calibration U = 0.2 mg (k = 2), oil

@@ -1,7 +1,8 @@
 //! Run events: the single source of truth of a run. Every other output is rendered from them.
 
 use super::schema::{
-    AlarmTransition, CheckResult, Confirmation, Mode, Partition, PlannedScenario, Sample,
+    AlarmTransition, BolusRow, CheckResult, Confirmation, Mode, Partition, PlannedScenario,
+    Sample,
     ScenarioSetup, StepAction, StepOutcome, TimeBase, TrumpetResult,
 };
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
@@ -274,6 +275,11 @@ pub enum RunEvent {
         #[serde(flatten)]
         result: TrumpetResult,
     },
+    /// Every bolus and programmed rate change judged by `bolus-volume` (before its checks).
+    BolusVolumes {
+        scenario: String,
+        rows: Vec<BolusRow>,
+    },
     ScenarioFinished {
         scenario: String,
         verdict: ScenarioVerdict,
@@ -364,6 +370,7 @@ impl RunEvent {
             | RunEvent::Finding { scenario, .. }
             | RunEvent::Check { scenario, .. }
             | RunEvent::Trumpet { scenario, .. }
+            | RunEvent::BolusVolumes { scenario, .. }
             | RunEvent::ScenarioFinished { scenario, .. } => Some(scenario),
             RunEvent::Deviation { scenario, .. } => scenario.as_deref(),
             RunEvent::RunStarted { .. }

@@ -295,6 +295,29 @@ pub struct CheckUncertainty {
     pub guard_band: f64,
     /// Largest probability that a PASS is false, percent.
     pub false_accept_percent: f64,
+    /// The unit of `expanded`, `combined`, the terms and the guard band when it is not the
+    /// check's own (a flow check is timed in s, its budget is in µL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Further gravimetric results of the check with their own expanded uncertainty (the
+    /// worst total, interval and segment of tip-volume; the flow windows nearest the limits).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<UncertainResult>,
+}
+
+/// One gravimetric result with its expanded uncertainty (k = 2) and the rule's decision on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UncertainResult {
+    /// What was measured, in words, with its span.
+    pub quantity: String,
+    pub expected: f64,
+    pub measured: f64,
+    /// Half-width of the tolerance, same unit.
+    pub tolerance: f64,
+    /// Expanded uncertainty U of `measured`, same unit.
+    pub expanded: f64,
+    pub unit: String,
+    pub verdict: Verdict,
 }
 
 /// One term of an uncertainty budget.
@@ -349,6 +372,59 @@ impl CheckResult {
     /// Judged under guarded acceptance with the value's interval straddling a limit.
     pub fn inconclusive(&self) -> bool {
         self.verdict == Verdict::Inconclusive
+    }
+}
+
+/// What a `bolus-volume` row judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BolusKind {
+    Bolus,
+    BridgeBolus,
+    RateChange,
+}
+
+impl BolusKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            BolusKind::Bolus => "bolus",
+            BolusKind::BridgeBolus => "bridge bolus",
+            BolusKind::RateChange => "rate change",
+        }
+    }
+}
+
+/// One bolus or programmed rate change: the volume the balance measured over its window
+/// against the programmed one (checks/bolus.rs; the report's bolus table).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BolusRow {
+    pub kind: BolusKind,
+    /// When the bolus or change was made, scenario time.
+    pub at_ms: u64,
+    /// What was programmed, in words ("50 ug at 500 ug/mL over 30m", "to 300 ug/day").
+    pub programmed: String,
+    /// The balance samples the window runs between (None: no such sample).
+    pub from_ms: Option<u64>,
+    pub to_ms: Option<u64>,
+    /// The programmed volume: the bolus's, or the expected increment after a rate change, µL.
+    pub programmed_ul: f64,
+    /// Expected basal delivery over the window, subtracted from the measurement, µL.
+    pub background_ul: f64,
+    /// Measured at the tip over the window minus the background, µL.
+    pub measured_ul: Option<f64>,
+    /// Half-width of the tolerance, µL.
+    pub tolerance_ul: f64,
+    /// Expanded uncertainty (k = 2) of the measured volume, µL.
+    pub expanded_ul: Option<f64>,
+    pub verdict: Verdict,
+}
+
+impl BolusRow {
+    /// The error in per cent of the programmed volume.
+    pub fn error_percent(&self) -> Option<f64> {
+        let m = self.measured_ul?;
+        (self.programmed_ul.abs() > 0.0)
+            .then(|| 100.0 * (m - self.programmed_ul) / self.programmed_ul)
     }
 }
 

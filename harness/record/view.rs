@@ -149,6 +149,8 @@ pub struct ScenarioView {
     pub checks: Vec<CheckResult>,
     /// The `[analysis.trumpet]` curve, when the scenario asked for one.
     pub trumpet: Option<TrumpetResult>,
+    /// The `bolus-volume` table: every bolus and rate change judged.
+    pub boluses: Vec<crate::record::schema::BolusRow>,
     pub finished: Option<Finished>,
     /// Samples recorded (the `samples` above may be a thinned subset).
     pub sample_count: u64,
@@ -560,6 +562,9 @@ impl Fold {
             }
             RunEvent::Trumpet { scenario, result } => {
                 self.scenario_mut(&scenario).trumpet = Some(result)
+            }
+            RunEvent::BolusVolumes { scenario, rows } => {
+                self.scenario_mut(&scenario).boluses = rows
             }
             RunEvent::ScenarioFinished {
                 scenario,

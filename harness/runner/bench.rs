@@ -38,6 +38,33 @@ pub struct BalanceConfig {
     /// Calibration due date, `YYYY-MM-DD` (shown on the report; "EXPIRED" added when a run
     /// was allowed to use an expired balance).
     pub calibration_due: Option<String>,
+    /// The calibration certificate's expanded uncertainty, mg, and its coverage factor
+    /// (`calibration_uncertainty_mg`, `calibration_coverage_factor`, k = 2 by default).
+    pub calibration_uncertainty: Option<(f64, f64)>,
+    /// Measured evaporation from the vessel, mg/h (`evaporation_mg_per_h`): added back and
+    /// counted in the budget; without it the budget takes a default for `oil_film`.
+    pub evaporation_mg_per_h: Option<f64>,
+    /// The vessel has an oil film (`oil_film`, default true as README.md wires it).
+    pub oil_film: bool,
+}
+
+impl BalanceConfig {
+    /// The figures the uncertainty budget takes from this balance.
+    pub fn figures(&self, bench: &Bench) -> crate::expect::uncertainty::BalanceFigures {
+        crate::expect::uncertainty::BalanceFigures {
+            readability_mg: self
+                .readability_mg
+                .unwrap_or(crate::units::nominal::BALANCE_READABILITY_MG),
+            repeatability_mg: self.repeatability_mg.unwrap_or(0.0),
+            calibration: self.calibration_uncertainty,
+            evaporation: crate::expect::uncertainty::Evaporation {
+                declared_mg_per_h: self.evaporation_mg_per_h,
+                oil_film: self.oil_film,
+            },
+            temperature_c: bench.temperature_c,
+            source: format!("bench file {}", bench.path.display()),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,6 +94,10 @@ struct RawBalance {
     readability_mg: Option<S<f64>>,
     repeatability_mg: Option<S<f64>>,
     calibration_due: Option<S<toml::Value>>,
+    calibration_uncertainty_mg: Option<S<f64>>,
+    calibration_coverage_factor: Option<S<f64>>,
+    evaporation_mg_per_h: Option<S<f64>>,
+    oil_film: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,6 +109,8 @@ struct RawBench {
     pump: RawPort,
     balance: Option<RawBalance>,
     density_g_per_ml: Option<S<f64>>,
+    /// The fluid's temperature at the balance, °C (the uncertainty budget's density).
+    temperature_c: Option<S<f64>>,
     /// How far the pump's clock may run from the host's before the watchdog ends a scenario.
     clock_tolerance_ms: Option<S<u64>>,
     /// Serial numbers of the pumps this bench may program. Anything else is refused.
@@ -97,6 +130,8 @@ pub struct Bench {
     pub pump: PortConfig,
     pub balance: Option<BalanceConfig>,
     pub density_g_per_ml: Option<f64>,
+    /// `temperature_c`: the fluid's temperature at the balance, °C; wins over a scenario's.
+    pub temperature_c: Option<f64>,
     pub allowed_serial_numbers: Vec<String>,
     /// `clock_tolerance_ms`: how far the pump's clock may run from the host's (watchdog).
     pub clock_tolerance: std::time::Duration,
@@ -361,6 +396,23 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Bench, InputError
                 "each entry is a test pump's serial number as it identifies (`pumphil identify`)",
             ));
     }
+    let temperature_c = match &raw.temperature_c {
+        Some(t) => {
+            let value = *t.get_ref();
+            let (coldest, warmest) = crate::expect::uncertainty::TEMPERATURE_RANGE_C;
+            if !(value.is_finite() && (coldest..=warmest).contains(&value)) {
+                return Err(check
+                    .error(
+                        t.span(),
+                        "bench::range",
+                        format!("temperature_c is {value}; the density tables cover {coldest}-{warmest} °C"),
+                    )
+                    .help("give the fluid's temperature at the balance in °C, e.g. temperature_c = 22.5"));
+            }
+            Some(value)
+        }
+        None => None,
+    };
     if let Some(d) = &raw.density_g_per_ml {
         let value = *d.get_ref();
         if !(0.9..=1.1).contains(&value) {
@@ -451,6 +503,49 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Bench, InputError
                         .help("the balance's repeatability (one standard deviation, mg) from its calibration certificate, e.g. 0.02"));
                 }
             }
+            let number = |value: Option<&S<f64>>,
+                          key: &str,
+                          ok: fn(f64) -> bool,
+                          help: &str|
+             -> Result<Option<f64>, InputError> {
+                match value {
+                    Some(v) if !ok(*v.get_ref()) => Err(check
+                        .error(
+                            v.span(),
+                            "bench::balance-figure",
+                            format!("{key} is {}", v.get_ref()),
+                        )
+                        .help(help)),
+                    other => Ok(other.map(|v| *v.get_ref())),
+                }
+            };
+            let calibration_u = number(
+                b.calibration_uncertainty_mg.as_ref(),
+                "calibration_uncertainty_mg",
+                |v| v.is_finite() && v > 0.0,
+                "the expanded uncertainty U of the balance's calibration certificate, in mg (e.g. 0.05), with calibration_coverage_factor if k is not 2",
+            )?;
+            let coverage = number(
+                b.calibration_coverage_factor.as_ref(),
+                "calibration_coverage_factor",
+                |v| v.is_finite() && (1.0..=4.0).contains(&v),
+                "the certificate's coverage factor k, between 1 and 4 (usually 2)",
+            )?;
+            if let (Some(k), None) = (&b.calibration_coverage_factor, calibration_u) {
+                return Err(check
+                    .error(
+                        k.span(),
+                        "bench::balance-figure",
+                        "calibration_coverage_factor without calibration_uncertainty_mg".into(),
+                    )
+                    .help("give the certificate's expanded uncertainty as calibration_uncertainty_mg, or remove the coverage factor"));
+            }
+            let evaporation = number(
+                b.evaporation_mg_per_h.as_ref(),
+                "evaporation_mg_per_h",
+                |v| v.is_finite() && (0.0..=1000.0).contains(&v),
+                "the vessel's measured mass loss in mg per hour with the pump stopped (0 to 1000), e.g. 0.1 under an oil film",
+            )?;
             let calibration_due = b
                 .calibration_due
                 .as_ref()
@@ -463,6 +558,9 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Bench, InputError
                 readability_mg: b.readability_mg.as_ref().map(|r| *r.get_ref()),
                 repeatability_mg: b.repeatability_mg.as_ref().map(|r| *r.get_ref()),
                 calibration_due,
+                calibration_uncertainty: calibration_u.map(|u| (u, coverage.unwrap_or(2.0))),
+                evaporation_mg_per_h: evaporation,
+                oil_film: b.oil_film.unwrap_or(true),
             })
         }
     };
@@ -474,6 +572,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Bench, InputError
         pump,
         balance,
         density_g_per_ml: raw.density_g_per_ml.map(|d| d.into_inner()),
+        temperature_c,
         clock_tolerance: raw
             .clock_tolerance_ms
             .map(|t| std::time::Duration::from_millis(t.into_inner()))
@@ -520,6 +619,35 @@ mod tests {
     }
 
     const BENCH: &str = "allowed_serial_numbers = [\"TU-1\"]\n[pump]\nport = \"tcp://127.0.0.1:3001\"\n[balance]\nport = \"rfc2217://127.0.0.1:3002\"\nreadability_mg = 0.01\ncalibration_due = \"2027-03-01\"\n";
+
+    /// The budget's figures come from the bench file, each named as its source.
+    #[test]
+    fn the_balance_figures_feed_the_budget() {
+        let options = LoadOptions {
+            today: (2027, 1, 1),
+            allow_expired_calibration: false,
+        };
+        let text = BENCH.replace(
+            "allowed_serial_numbers",
+            "temperature_c = 24.5\nallowed_serial_numbers",
+        ) + "repeatability_mg = 0.02\ncalibration_uncertainty_mg = 0.06\ncalibration_coverage_factor = 3\nevaporation_mg_per_h = 0.2\noil_film = false\n";
+        let bench = load_text(&text, &options).expect("bench");
+        let figures = bench.balance.as_ref().unwrap().figures(&bench);
+        assert_eq!(figures.readability_mg, 0.01);
+        assert_eq!(figures.repeatability_mg, 0.02);
+        assert_eq!(figures.calibration, Some((0.06, 3.0)));
+        assert_eq!(figures.evaporation.declared_mg_per_h, Some(0.2));
+        assert!(!figures.evaporation.oil_film);
+        assert_eq!(figures.temperature_c, Some(24.5));
+        assert!(figures.source.starts_with("bench file") && figures.source.ends_with("bench.toml"));
+        // Without the keys: no certificate, the default evaporation under an oil film.
+        let plain = load_text(BENCH, &options).expect("bench");
+        let figures = plain.balance.as_ref().unwrap().figures(&plain);
+        assert_eq!(figures.calibration, None);
+        assert_eq!(figures.evaporation.declared_mg_per_h, None);
+        assert!(figures.evaporation.oil_film);
+        assert_eq!(figures.temperature_c, None);
+    }
 
     #[test]
     fn a_calibration_date_is_checked_against_today() {

@@ -28,6 +28,9 @@ pub struct Devices {
     /// The balance's reading noise, one standard deviation in mg, as declared (the emulator's
     /// `--noise-mg`, a bench balance's `repeatability_mg`); the checks widen for it.
     pub balance_noise_mg: f64,
+    /// The balance's figures for the uncertainty budgets (the emulated balance's, or the
+    /// bench file's readability, certificate, evaporation and temperature).
+    pub balance_figures: crate::expect::uncertainty::BalanceFigures,
     /// A bench's station and measured links (None on the built-in emulator).
     pub test_system: Option<TestSystem>,
     /// What the bench check found worth a deviation (a slow USB latency timer).
@@ -174,6 +177,7 @@ pub async fn open_emulator(
             message,
         })?;
     let readability_mg = config.balance.readability_mg;
+    let balance_figures = crate::expect::uncertainty::BalanceFigures::emulated(&config.balance);
     let balance_identity = format!("{} {}", config.balance.model, config.balance.serial_number);
     let handle = crate::emulator::spawn_on_ptys(config, false)
         .await
@@ -219,6 +223,7 @@ pub async fn open_emulator(
             PumpSampling::Separate
         },
         balance_noise_mg: noise_mg,
+        balance_figures,
         test_system: None,
         warnings: Vec::new(),
         clock_tolerance: super::watchdog::DEFAULT_TOLERANCE,
@@ -467,6 +472,11 @@ pub async fn open_bench(
                 .as_ref()
                 .and_then(|b| b.repeatability_mg)
                 .unwrap_or(0.0),
+            balance_figures: bench
+                .balance
+                .as_ref()
+                .map(|b| b.figures(bench))
+                .unwrap_or_default(),
             test_system: Some(checked.test_system.clone()),
             warnings: checked.warnings.clone(),
             clock_tolerance: bench.clock_tolerance,

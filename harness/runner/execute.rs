@@ -629,17 +629,19 @@ pub async fn run_scenario(
 
     let sampling = devices.sampling;
     let balance_noise_mg = devices.balance_noise_mg;
+    let balance_figures = devices.balance_figures.clone();
     let mut run = Execution {
         scenario,
         sink,
         devices,
         clock,
         expected_rows: expected.rows,
-        judge: Judge::with_noise(
+        judge: Judge::with_balance(
             scenario,
             BalanceNoise {
                 sd_mg: balance_noise_mg,
             },
+            &balance_figures,
         ),
         last_sample_ms: 0,
         alarms: AlarmTracker::new(origin_ms),
@@ -705,6 +707,13 @@ pub async fn run_scenario(
         sink.emit(RunEvent::Trumpet {
             scenario: id.clone(),
             result,
+        });
+    }
+    let boluses = run.judge.bolus_rows();
+    if !boluses.is_empty() {
+        sink.emit(RunEvent::BolusVolumes {
+            scenario: id.clone(),
+            rows: boluses,
         });
     }
     let (results, findings) = run.judge.finish(run.alarms.transitions());

@@ -13,6 +13,9 @@ pub const UNDER_INFUSION: &str = "under-infusion";
 pub const OVER_INFUSION: &str = "over-infusion";
 pub const SILENT_DEPLETION: &str = "silent-depletion";
 pub const FLOW_ACCURACY: &str = "flow-accuracy";
+/// Every bolus and programmed rate change: the tip volume over its window against the
+/// programmed one (balance scenarios with a bolus or a rate change).
+pub const BOLUS_VOLUME: &str = "bolus-volume";
 /// Every step answered as the scenario states: accepted, or refused with its stated code.
 pub const STEPS_ACCEPTED: &str = "steps-accepted";
 /// The device clock's rate against the host's, on a real-time bench only.
@@ -33,6 +36,7 @@ pub const PLAIN: &[&str] = &[
     OVER_INFUSION,
     SILENT_DEPLETION,
     FLOW_ACCURACY,
+    BOLUS_VOLUME,
     STEPS_ACCEPTED,
 ];
 

@@ -108,6 +108,10 @@ pub const MAX_CUT: f64 = 0.20;
 pub struct BenchNeeds {
     pub balance: bool,
     pub density_g_per_ml: f64,
+    /// The fluid's temperature for the uncertainty budget, °C (`[bench] temperature_c`); a
+    /// bench file's own wins, 22 °C when neither declares one (docs/metrology.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature_c: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -60,6 +60,7 @@ pub struct RawDevice {
 pub struct RawBench {
     pub balance: Option<bool>,
     pub density_g_per_ml: Option<S<f64>>,
+    pub temperature_c: Option<S<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

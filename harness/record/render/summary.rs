@@ -4,7 +4,7 @@
 //! guessing; keys come out sorted because serde_json's map is ordered. Scenarios are listed in
 //! the order the run was given them.
 
-use crate::record::schema::{TrumpetResult, TrumpetWindow};
+use crate::record::schema::{BolusRow, TrumpetResult, TrumpetWindow};
 use crate::record::view::{Progress, RunView, ScenarioView};
 use serde_json::{json, Value};
 
@@ -46,6 +46,25 @@ fn scenario(view: &RunView, s: &ScenarioView) -> Value {
         "deviations": view.deviations_of(&s.id).count(),
         "alarm_events": s.alarms.len(),
         "trumpet": s.trumpet.as_ref().map(trumpet),
+        "bolus_volume": s.boluses.iter().map(bolus).collect::<Vec<_>>(),
+    })
+}
+
+/// One bolus or rate change judged by `bolus-volume`: volumes in µL, U at k = 2.
+fn bolus(r: &BolusRow) -> Value {
+    json!({
+        "kind": r.kind,
+        "at_ms": r.at_ms,
+        "programmed": r.programmed,
+        "from_ms": r.from_ms,
+        "to_ms": r.to_ms,
+        "programmed_ul": r.programmed_ul,
+        "background_ul": r.background_ul,
+        "measured_ul": r.measured_ul,
+        "error_percent": r.error_percent(),
+        "tolerance_ul": r.tolerance_ul,
+        "expanded_uncertainty_ul": r.expanded_ul,
+        "verdict": r.verdict,
     })
 }
 

@@ -1578,6 +1578,7 @@ fn scenario(s: &ScenarioView, view: &RunView, config: &ReportConfig) -> Vec<Bloc
     }
     out.extend(plots::scenario_figures(s));
     out.extend(super::metrology::trumpet(s));
+    out.extend(super::metrology::boluses(s));
     out.extend(super::metrology::uncertainty(s));
     out.extend(clinical(s, config));
     let own = deviation_groups(view, Some(&s.id));

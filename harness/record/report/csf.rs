@@ -218,6 +218,7 @@ mod tests {
                 patient_group: crate::scenario::PatientGroup::Spinal,
             },
             bench: crate::scenario::BenchNeeds {
+                temperature_c: None,
                 balance: true,
                 density_g_per_ml: 1.0046,
             },

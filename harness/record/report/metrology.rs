@@ -5,7 +5,7 @@
 use super::doc::{Block, Cell, Table, Tone};
 use super::svg::{self, colour, Level, Series, XyChart};
 use super::view::ScenarioView;
-use crate::record::schema::{TrumpetResult, TrumpetScaling, TrumpetWindow};
+use crate::record::schema::{TrumpetResult, TrumpetScaling, TrumpetWindow, Verdict};
 use crate::scenario::duration::format_duration;
 
 fn percent(value: Option<f64>) -> String {
@@ -137,6 +137,74 @@ pub fn trumpet(s: &ScenarioView) -> Vec<Block> {
     out
 }
 
+fn microlitres(value: Option<f64>) -> String {
+    value
+        .map(|v| format!("{v:.1} µL"))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn verdict_cell(verdict: Verdict) -> Cell {
+    let tone = match verdict {
+        Verdict::Pass => Tone::Pass,
+        Verdict::Fail => Tone::Fail,
+        Verdict::Inconclusive | Verdict::NotEvaluated => Tone::Warn,
+    };
+    Cell::toned(verdict.word(), tone)
+}
+
+/// The `bolus-volume` table: every bolus and programmed rate change, measured at the tip.
+pub fn boluses(s: &ScenarioView) -> Vec<Block> {
+    if s.boluses.is_empty() {
+        return Vec::new();
+    }
+    let mut table = Table::new(
+        "boluses",
+        &[
+            "At",
+            "What",
+            "Programmed",
+            "Window",
+            "Background",
+            "Measured",
+            "Error",
+            "Tolerance",
+            "U (k = 2)",
+            "Verdict",
+        ],
+    );
+    for r in &s.boluses {
+        let window = match (r.from_ms, r.to_ms) {
+            (Some(a), Some(b)) => format!("{} .. {}", format_duration(a), format_duration(b)),
+            _ => "no balance sample at one end".into(),
+        };
+        table.row(vec![
+            Cell::text(format_duration(r.at_ms)),
+            Cell::text(format!("{}: {}", r.kind.label(), r.programmed)),
+            Cell::text(microlitres(Some(r.programmed_ul))),
+            Cell::text(window),
+            Cell::text(microlitres(Some(r.background_ul))),
+            Cell::text(microlitres(r.measured_ul)),
+            Cell::text(percent(r.error_percent())),
+            Cell::text(format!("±{:.1} µL", r.tolerance_ul)),
+            Cell::text(microlitres(r.expanded_ul)),
+            verdict_cell(r.verdict),
+        ]);
+    }
+    vec![
+        Block::Heading {
+            level: 2,
+            text: "Bolus and step accuracy".into(),
+            anchor: None,
+            badge: None,
+        },
+        Block::Table(table),
+        Block::Small(format!(
+            "Method (docs/metrology.md, check bolus-volume): a bolus is weighed from the last balance reading at or before its start to the first at or after its end plus {} of settling, and the basal delivery expected meanwhile (the reference arithmetic's tip increment less the bolus) is subtracted; a rate change is weighed from the change to the next step. Tolerance: the scenario's relative volume tolerance of the programmed volume plus its absolute floor and five standard deviations of two balance readings; U is the expanded uncertainty of the measured increment from the run's budget. A row without a balance reading at both ends is NOT EVALUATED, never a pass.",
+            format_duration(crate::checks::bolus::SETTLING_MS)
+        )),
+    ]
+}
+
 /// The uncertainty budgets of the scenario's gravimetric checks and the decision rule each
 /// applied (ISO/IEC 17025 §7.8.6: a statement of conformity names its rule).
 pub fn uncertainty(s: &ScenarioView) -> Vec<Block> {
@@ -155,7 +223,7 @@ pub fn uncertainty(s: &ScenarioView) -> Vec<Block> {
         badge: None,
     }];
     for (check, u) in judged {
-        let unit = &check.unit;
+        let unit = u.unit.as_ref().unwrap_or(&check.unit);
         out.push(Block::Para(format!(
             "{}: {} has an expanded uncertainty U = {:.3} {unit} (k = {}, u_c = {:.3} {unit}). Decision rule: {}; guard band w = {:.3} {unit}; a PASS is false with at most {:.1} % probability. Verdict: {}.",
             check.name,
@@ -177,9 +245,34 @@ pub fn uncertainty(s: &ScenarioView) -> Vec<Block> {
             ]);
         }
         out.push(Block::Table(table));
+        if !u.results.is_empty() {
+            let mut results = Table::new(
+                "uncertain-results",
+                &[
+                    "Result",
+                    "Expected",
+                    "Measured",
+                    "Tolerance",
+                    "U (k = 2)",
+                    "Verdict",
+                ],
+            );
+            for r in &u.results {
+                let unit = &r.unit;
+                results.row(vec![
+                    Cell::text(&r.quantity),
+                    Cell::text(format!("{:.3} {unit}", r.expected)),
+                    Cell::text(format!("{:.3} {unit}", r.measured)),
+                    Cell::text(format!("±{:.3} {unit}", r.tolerance)),
+                    Cell::text(format!("{:.3} {unit}", r.expanded)),
+                    verdict_cell(r.verdict),
+                ]);
+            }
+            out.push(Block::Table(results));
+        }
     }
     out.push(Block::Small(
-        "Budget (docs/metrology.md): GUM method, independent terms combined root-sum-square, expanded with k = 2; balance figures are the emulated balance's readability and evaporation with the declared reading noise as repeatability, the fluid density as the scenario declares it at 22 °C. The rule is applied to the check's headline judgement (the one that used the most of its tolerance). Simple acceptance passes a value inside the limits whatever its uncertainty (up to 50 % false-accept risk just inside a limit); guarded acceptance passes only when value ± w lies inside, and is INCONCLUSIVE when that interval straddles a limit.".into(),
+        "Budget (docs/metrology.md): GUM method, independent terms combined root-sum-square, expanded with k = 2; each term names where its figure came from (the emulated balance, or the bench file's readability, repeatability, calibration certificate and evaporation); the fluid density is the scenario's, declared at 22 °C and moved along water's slope to the run's temperature (the bench file's temperature_c, else the scenario's, else 22 °C). The rule is applied to the check's headline judgement (the one that used the most of its tolerance); the table under a budget lists the check's further results (the worst total, interval and segment; each bolus; the flow windows nearest the limits), each with its own U. Simple acceptance passes a value inside the limits whatever its uncertainty (up to 50 % false-accept risk just inside a limit); guarded acceptance passes only when value ± w lies inside, and is INCONCLUSIVE when that interval straddles a limit.".into(),
     ));
     out
 }

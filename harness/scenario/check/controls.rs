@@ -110,7 +110,21 @@ impl Checker<'_> {
             );
         }
         let has_steps = !raw.steps.is_empty();
-        let produced = expect.map(|e| produced_checks(e, balance, flow_accuracy, has_steps));
+        // A bolus, or a program after the first: bolus-volume judges it (on a balance).
+        let changes = raw.steps.iter().any(|s| s.get_ref().bolus.is_some())
+            || raw
+                .steps
+                .iter()
+                .filter(|s| s.get_ref().program.is_some())
+                .count()
+                > 1;
+        let produced = expect.map(|e| {
+            let mut produced = produced_checks(e, balance, flow_accuracy, has_steps);
+            if balance && changes {
+                produced.push(names::BOLUS_VOLUME.to_string());
+            }
+            produced
+        });
         for name in must_fail.get_ref() {
             let name_text = name.get_ref();
             if !is_valid_check_name(name_text) {

@@ -269,6 +269,24 @@ impl<'a> Checker<'a> {
             None => Some(nominal::SALINE_DENSITY_G_PER_ML),
         };
         let balance = raw.bench.balance.unwrap_or(true);
+        let (coldest, warmest) = crate::units::nominal::FLUID_TEMPERATURE_RANGE_C;
+        let temperature = match &raw.bench.temperature_c {
+            Some(v) if v.get_ref().is_finite() && (coldest..=warmest).contains(v.get_ref()) => {
+                Some(Some(*v.get_ref()))
+            }
+            Some(v) => self
+                .fail::<()>(
+                    v.span(),
+                    "scenario::range",
+                    format!(
+                        "bench.temperature_c is {}; the density tables cover {coldest}-{warmest} °C",
+                        v.get_ref()
+                    ),
+                    "give the fluid's temperature at the balance in °C, e.g. temperature_c = 22.0",
+                )
+                .map(|_| None),
+            None => Some(None),
+        };
 
         let end_ms = self.duration(&raw.timing.end, "timing.end");
         let sample_ms = self.duration(&raw.timing.sample_every, "timing.sample_every");
@@ -372,6 +390,7 @@ impl<'a> Checker<'a> {
             bench: BenchNeeds {
                 balance,
                 density_g_per_ml: density?,
+                temperature_c: temperature?,
             },
             end_ms: end_ms?,
             sample_ms: sample_ms?,
