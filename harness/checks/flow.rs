@@ -33,8 +33,17 @@ struct Point {
 /// loosen as i grows (time and expected delivery never decrease), so a window never starts
 /// before the previous window's start: the points before it are dropped, and what is kept is
 /// the span of one window, not the scenario.
+///
+/// While the expected flow has stopped (a halted pump) no window can start in the stretch, so
+/// that rule alone would keep every point of it. Of two neighbouring points with the same
+/// expected delivery, the earlier can never again be a window's start once the later one is
+/// `window_ms` old: any window that could start at the earlier could start at the later, and
+/// a window starts at the latest point it can. So a stretch of the same expected delivery keeps
+/// only its last `window_ms`, and memory stays flat however long the pump is halted.
 pub struct FlowFinder {
     points: VecDeque<Point>,
+    /// How many points at the back of `points` share the newest point's expected delivery.
+    flat_run: usize,
     /// For the initial fill and each refill: when it was made and the tip volume at the last
     /// sample at or before it.
     fills: Vec<(u64, u64, Option<u64>)>,
@@ -72,6 +81,7 @@ impl FlowFinder {
         }
         FlowFinder {
             points: VecDeque::new(),
+            flat_run: 0,
             fills,
             catheter_faults: catheter_fault_spans(scenario),
             min_volume_nl: min_window_nl(scenario, noise_mg),
@@ -120,7 +130,41 @@ impl FlowFinder {
             let start = self.points[0];
             self.judge_window(scenario, sample, start, here, min_volume);
         }
+        self.push(here, p.window_ms);
+    }
+
+    /// Keeps `here`, dropping the points of the stretch of equal expected delivery it ends
+    /// that can no longer start a window (see the type's comment).
+    fn push(&mut self, here: Point, window_ms: u64) {
+        let same_as_last = self
+            .points
+            .back()
+            .is_some_and(|last| last.expected_delivered_nl == here.expected_delivered_nl);
+        self.flat_run = if same_as_last {
+            self.flat_run.min(self.points.len()) + 1
+        } else {
+            1
+        };
         self.points.push_back(here);
+        let Some(old_enough_ms) = here.t_ms.checked_sub(window_ms) else {
+            return;
+        };
+        while self.flat_run >= 2 {
+            let first = self.points.len() - self.flat_run;
+            if self.points[first + 1].t_ms > old_enough_ms {
+                break;
+            }
+            // The front of the queue is a window's start and little else, so removing here
+            // moves the few points before it, not the stretch behind it.
+            self.points.remove(first);
+            self.flat_run -= 1;
+        }
+    }
+
+    /// How many points are kept to start future windows.
+    #[cfg(test)]
+    pub(crate) fn points_kept(&self) -> usize {
+        self.points.len()
     }
 
     fn judge_window(

@@ -179,8 +179,14 @@ fn step() -> impl Strategy<Value = Step> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
     #[test]
-    fn streaming_finds_what_the_whole_trace_finds(steps in prop::collection::vec(step(), 0..250)) {
-        let scenario = scenario();
+    fn streaming_finds_what_the_whole_trace_finds(
+        steps in prop::collection::vec(step(), 0..250),
+        window_samples in 0u64..6,
+    ) {
+        let mut scenario = scenario();
+        // From shorter than one sample (the scenario's) to several, so that stretches of
+        // equal expected delivery are cut both at once and only after several samples.
+        scenario.expect.discrepancy.window_ms += window_samples * scenario.sample_ms;
         let (samples, expected) = trace(&scenario, &steps);
         let whole = find_discrepancies_whole(&scenario, &expected, &samples);
         let stream = streamed(&scenario, &samples, &expected);
@@ -200,6 +206,45 @@ fn a_stopped_tip_is_found_by_both() {
     let steps: Vec<Step> = flowing.into_iter().chain(stopped).collect();
     let (samples, expected) = trace(&scenario, &steps);
     let stream = streamed(&scenario, &samples, &expected);
+    assert!(
+        stream.iter().any(|f| f.kind == FindingKind::UnderInfusion),
+        "{stream:?}"
+    );
+    assert_eq!(
+        moments(&find_discrepancies_whole(&scenario, &expected, &samples)),
+        moments(&stream)
+    );
+}
+
+/// A pump halted for thousands of samples (expected flow stopped, as when the reservoir is
+/// empty) and then delivering again: the finder keeps about one window of the halted stretch,
+/// not all of it, and finds what the whole-trace algorithm finds.
+#[test]
+fn a_long_halt_keeps_one_window_of_points() {
+    let mut scenario = scenario();
+    let window_samples = 4;
+    scenario.expect.discrepancy.window_ms = window_samples * scenario.sample_ms;
+    let flowing = |n: usize| (0..n).map(|_| (8_333, Some(8_333), 18_000_000, true));
+    let halted = (0..5_000).map(|_| (0, Some(0), 0, false));
+    // After the halt the tip lags: under-infusion must be found where the oracle finds it,
+    // from windows that start inside the halted stretch.
+    let lagging = (0..60).map(|_| (8_333, Some(4_000), 18_000_000, true));
+    let steps: Vec<Step> = flowing(100)
+        .chain(halted)
+        .chain(flowing(30))
+        .chain(lagging)
+        .collect();
+    let (samples, expected) = trace(&scenario, &steps);
+    let mut finder = FlowFinder::new(&scenario, 0.0);
+    let mut most_kept = 0;
+    for (sample, row) in samples.iter().zip(&expected) {
+        finder.observe(&scenario, sample, Some(row));
+        most_kept = most_kept.max(finder.points_kept());
+    }
+    // The window's start, the halted stretch's last window and the point after it; and at most
+    // the 20 strokes (min_strokes) plus the window of the flowing parts.
+    assert!(most_kept <= 30, "kept {most_kept} points");
+    let stream = finder.finish().0;
     assert!(
         stream.iter().any(|f| f.kind == FindingKind::UnderInfusion),
         "{stream:?}"
