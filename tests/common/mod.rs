@@ -1,7 +1,10 @@
 //! Fixtures shared by the integration tests: the binary, `pumphil emulate` as a child process,
-//! run options for in-process runs, the run directory a run leaves, and a closed pipe.
+//! run options for in-process runs, the run directory a run leaves, a closed pipe, and (in
+//! `records`) the events of synthetic run records.
 // Each test file uses a different part of this module.
 #![allow(dead_code)]
+
+pub mod records;
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
