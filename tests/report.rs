@@ -647,26 +647,11 @@ fn report_prints_to_pdf_on_a4_and_letter() {
 #[test]
 fn the_report_traces_hazards_from_the_recorded_requirements_file() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(env!("CARGO_BIN_EXE_pumphil"))
-        .args([
-            "run",
-            "--plain",
-            "--quiet",
-            "--requirements",
-            "requirements.toml",
-            "--reports",
-        ])
-        .arg(dir.path())
-        .arg("scenarios/catheter-disconnect.toml")
-        .output()
-        .expect("pumphil run");
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let run_dir = std::fs::read_dir(dir.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run_dir = common::passing_run_with_requirements(
+        dir.path(),
+        &[],
+        &["scenarios/catheter-disconnect.toml"],
+    );
     let events = std::fs::read_to_string(run_dir.join("events.jsonl")).unwrap();
     let first: serde_json::Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
     assert_eq!(first["requirements"]["path"], "requirements.toml");

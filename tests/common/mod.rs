@@ -8,7 +8,7 @@ pub mod records;
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pumphil");
 
@@ -123,6 +123,43 @@ pub fn run_dir(reports: &Path) -> PathBuf {
         .collect();
     assert_eq!(dirs.len(), 1, "one run directory in {}", reports.display());
     dirs.remove(0)
+}
+
+/// `pumphil run --plain --quiet --requirements requirements.toml` of `scenarios`, with `options`
+/// before them, asserted to exit 0 (all PASS); the run directory it left under `reports`.
+pub fn passing_run_with_requirements(
+    reports: &Path,
+    options: &[&str],
+    scenarios: &[&str],
+) -> PathBuf {
+    let out = Command::new(BIN)
+        .args(["run", "--plain", "--quiet"])
+        .args(options)
+        .args(["--requirements", "requirements.toml", "--reports"])
+        .arg(reports)
+        .args(scenarios)
+        .output()
+        .expect("pumphil run");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    run_dir(reports)
+}
+
+/// `pumphil ARGS` run to its end, with no signing key taken from the environment.
+pub fn pumphil_unsigned(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("PUMPHIL_SIGN_KEY")
+        .output()
+        .expect("pumphil runs")
+}
+
+/// What a finished command printed: its stdout, then its stderr.
+pub fn output_text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// The write end of a pipe whose read end is already closed: every write to it fails with
