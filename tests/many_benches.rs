@@ -41,32 +41,16 @@ program = {{ continuous_ug_per_day = 1000 }}
 
 /// The scenarios `ids` and their fixtures under `dir`/scenarios.
 fn scenarios(dir: &Path, ids: &[&str]) -> Vec<PathBuf> {
-    std::fs::create_dir_all(dir.join("scenarios")).unwrap();
     ids.iter()
         .map(|id| {
-            let path = dir.join(format!("scenarios/{id}.toml"));
-            std::fs::write(&path, scenario(id)).unwrap();
-            let out = Command::new(BIN)
-                .arg("expect")
-                .arg(&path)
-                .arg("--write")
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "{out:?}");
-            path
+            common::scenario_with_fixtures(&dir.join(format!("scenarios/{id}.toml")), &scenario(id))
         })
         .collect()
 }
 
 /// A bench file named `name` for the emulated test pump and balance of `emu`.
 fn bench_file(dir: &Path, name: &str, station: &str, emu: &Emulator) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(
-        &path,
-        format!("station = \"{station}\"\nallowed_serial_numbers = [\"TU-000123\"]\n\n[pump]\nport = \"{}\"\n\n[balance]\nport = \"{}\"\nmodel = \"EMU-BAL\"\nserial_number = \"BAL-0001\"\nreadability_mg = 0.1\ncalibration_due = \"2099-03-01\"\n", emu.pump, emu.balance),
-    )
-    .unwrap();
-    path
+    common::test_bench_file(&dir.join(name), station, emu, "2099-03-01")
 }
 
 fn run(dir: &Path, args: &[&str], benches: &[&Path], scenarios: &[PathBuf]) -> (i32, String) {
@@ -298,13 +282,7 @@ fn a_bench_without_a_balance_is_refused_when_a_scenario_weighs() {
     let paths = scenarios(dir.path(), &["weighs"]);
     let text = std::fs::read_to_string(&paths[0]).unwrap();
     std::fs::write(&paths[0], text.replace("[bench]\nbalance = false\n", "")).unwrap();
-    let out = Command::new(BIN)
-        .arg("expect")
-        .arg(&paths[0])
-        .arg("--write")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    common::write_fixtures(&paths[0]);
     let (code, text) = run(dir.path(), &[], &[&a, &b], &paths);
     assert_eq!(code, 2, "{text}");
     assert!(

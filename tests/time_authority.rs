@@ -66,23 +66,10 @@ fn emulator(extra: &[&str]) -> Emulator {
 
 /// The scenario and its fixtures in `dir`, and a bench file for `emu`.
 fn prepare(dir: &Path, emu: &Emulator, text: &str) -> (PathBuf, PathBuf) {
-    std::fs::create_dir_all(dir.join("scenarios")).unwrap();
-    let scenario = dir.join("scenarios/scenario.toml");
-    std::fs::write(&scenario, text).unwrap();
-    let status = Command::new(BIN)
-        .arg("expect")
-        .arg(&scenario)
-        .arg("--write")
-        .output()
-        .unwrap();
-    assert!(status.status.success(), "{status:?}");
-    let bench = dir.join("bench.toml");
-    std::fs::write(
-        &bench,
-        format!("station = \"test bench\"\nallowed_serial_numbers = [\"TU-000123\"]\n\n[pump]\nport = \"{}\"\n\n[balance]\nport = \"{}\"\nmodel = \"EMU-BAL\"\nserial_number = \"BAL-0001\"\nreadability_mg = 0.1\ncalibration_due = \"2099-03-01\"\n", emu.pump, emu.balance),
+    (
+        common::scenario_with_fixtures(&dir.join("scenarios/scenario.toml"), text),
+        common::test_bench_file(&dir.join("bench.toml"), "test bench", emu, "2099-03-01"),
     )
-    .unwrap();
-    (scenario, bench)
 }
 
 /// Runs `text` on a bench of an emulator with `extra`; the record's events.
@@ -98,11 +85,7 @@ fn run_on_bench(text: &str, extra: &[&str]) -> (Vec<RunEvent>, String) {
         .arg(&scenario)
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = common::output_text(&out);
     let run = common::run_dir(&dir.path().join("reports"));
     let events = journal::read(&run)
         .unwrap()

@@ -162,6 +162,44 @@ pub fn output_text(out: &Output) -> String {
     )
 }
 
+/// Writes `text` as the scenario file `path` (making its folder) and its expected traces, as
+/// `pumphil expect PATH --write` makes them (in `fixtures/` beside the scenario's folder).
+pub fn scenario_with_fixtures(path: &Path, text: &str) -> PathBuf {
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder).unwrap();
+    }
+    std::fs::write(path, text).unwrap();
+    write_fixtures(path);
+    path.to_path_buf()
+}
+
+/// `pumphil expect SCENARIO --write`, asserted to succeed.
+pub fn write_fixtures(scenario: &Path) {
+    let out = Command::new(BIN)
+        .arg("expect")
+        .arg(scenario)
+        .arg("--write")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// Writes the bench file `path` of station `station` for `emu`'s test pump (TU-000123, the only
+/// one allowed) and its balance EMU-BAL BAL-0001 (0.1 mg), calibrated until `calibration_due`.
+pub fn test_bench_file(
+    path: &Path,
+    station: &str,
+    emu: &Emulator,
+    calibration_due: &str,
+) -> PathBuf {
+    std::fs::write(
+        path,
+        format!("station = \"{station}\"\nallowed_serial_numbers = [\"TU-000123\"]\n\n[pump]\nport = \"{}\"\n\n[balance]\nport = \"{}\"\nmodel = \"EMU-BAL\"\nserial_number = \"BAL-0001\"\nreadability_mg = 0.1\ncalibration_due = \"{calibration_due}\"\n", emu.pump, emu.balance),
+    )
+    .unwrap();
+    path.to_path_buf()
+}
+
 /// The write end of a pipe whose read end is already closed: every write to it fails with
 /// EPIPE, as when `| head -1` has read its line and gone.
 pub fn closed_pipe() -> Stdio {
