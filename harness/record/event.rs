@@ -1,8 +1,7 @@
 //! Run events: the single source of truth of a run. Every other output is rendered from them.
 
 use super::schema::{
-    AlarmTransition, BolusRow, CheckResult, Confirmation, Mode, Partition, PlannedScenario,
-    Sample,
+    AlarmTransition, BolusRow, CheckResult, Confirmation, Mode, Partition, PlannedScenario, Sample,
     ScenarioSetup, StepAction, StepOutcome, TimeBase, TrumpetResult,
 };
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
