@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{output_text, pumphil_unsigned, run_dir};
+use common::{keygen, output_text, public_key, pumphil_unsigned, recompute_chain, run_dir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -161,20 +161,6 @@ fn three_parts(tmp: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Rewrites every line's `prev` so the hash chain links again, as a forger would.
-fn recompute_chain(events: &str) -> String {
-    let mut prev = "0".repeat(64);
-    let mut out = String::new();
-    for line in events.lines() {
-        let at = line.find("\"prev\":\"").expect("prev field") + 8;
-        let line = format!("{}{}{}", &line[..at], prev, &line[at + 64..]);
-        prev = pumphil::scenario::sha256_hex(line.as_bytes());
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
-}
-
 #[test]
 fn parts_that_do_not_verify_overlap_or_leave_a_gap_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
@@ -290,18 +276,10 @@ fn parts_that_do_not_verify_overlap_or_leave_a_gap_are_refused() {
 #[test]
 fn signed_parts_keep_their_signatures_and_the_merged_run_is_signed_too() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = tmp.path().join("station.key");
-    let other = tmp.path().join("other.key");
-    for k in [&key, &other] {
-        assert!(pumphil_unsigned(&["keygen", k.to_str().unwrap()])
-            .status
-            .success());
-    }
-    let (key_arg, public, other_public) = (
-        key.to_str().unwrap(),
-        format!("{}.pub", key.display()),
-        format!("{}.pub", other.display()),
-    );
+    let key = keygen(tmp.path(), "station.key");
+    let other = keygen(tmp.path(), "other.key");
+    let (key_arg, public, other_public) =
+        (key.to_str().unwrap(), public_key(&key), public_key(&other));
     let files: Vec<String> = ["refill", "stop-resume"]
         .iter()
         .map(|id| format!("{}/{id}.toml", scenarios()))
@@ -324,12 +302,7 @@ fn signed_parts_keep_their_signatures_and_the_merged_run_is_signed_too() {
                 &files[1],
             ]);
             assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-            std::fs::read_dir(&reports)
-                .unwrap()
-                .next()
-                .unwrap()
-                .unwrap()
-                .path()
+            run_dir(&reports)
         })
         .collect();
     let merged = tmp.path().join("merged");

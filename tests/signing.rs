@@ -3,20 +3,9 @@
 
 mod common;
 
-use common::{output_text, pumphil_unsigned, run_dir};
+use common::{keygen, output_text, public_key, pumphil_unsigned, recompute_chain, run_dir};
 use std::path::{Path, PathBuf};
 use std::process::Output;
-
-fn keygen(dir: &Path, name: &str) -> PathBuf {
-    let key = dir.join(name);
-    let out = pumphil_unsigned(&["keygen", key.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", output_text(&out));
-    key
-}
-
-fn public(key: &Path) -> String {
-    format!("{}.pub", key.display())
-}
 
 /// Runs one scenario (a negative control whose alarm-onset check fails) and returns its run
 /// directory.
@@ -68,20 +57,6 @@ fn sign_as_dana(dir: &Path, key: &Path, role: &str, meaning: &str) -> Output {
         "--meaning",
         meaning,
     ])
-}
-
-/// Rewrites every line's `prev` so the hash chain links again, as a forger would.
-fn recompute_chain(events: &str) -> String {
-    let mut prev = "0".repeat(64);
-    let mut out = String::new();
-    for line in events.lines() {
-        let at = line.find("\"prev\":\"").expect("prev field") + 8;
-        let line = format!("{}{}{}", &line[..at], prev, &line[at + 64..]);
-        prev = pumphil::scenario::sha256_hex(line.as_bytes());
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
 }
 
 /// Edits the first failed check to pass and recomputes the chain.
@@ -167,7 +142,7 @@ fn a_signed_run_verifies_against_its_key_and_not_another() {
     assert!(events.contains("\"scenario\":\"refill-neg-late-low-alarm\",\"head\""));
     assert!(dir.join("MANIFEST.sha256.sig").is_file());
 
-    let ok = verify(&dir, &[&public(&station)]);
+    let ok = verify(&dir, &[&public_key(&station)]);
     assert!(ok.status.success(), "{}", output_text(&ok));
     let fingerprint = output_text(&ok)
         .split("trusted station key ")
@@ -182,7 +157,7 @@ fn a_signed_run_verifies_against_its_key_and_not_another() {
         "every printed page"
     );
 
-    let wrong = verify(&dir, &[&public(&other)]);
+    let wrong = verify(&dir, &[&public_key(&other)]);
     assert_eq!(wrong.status.code(), Some(1));
     assert!(
         output_text(&wrong).contains(&format!(
@@ -195,7 +170,7 @@ fn a_signed_run_verifies_against_its_key_and_not_another() {
     // report re-renders a verified signed run without breaking its signatures.
     let report = pumphil_unsigned(&["report", dir.to_str().unwrap()]);
     assert!(report.status.success(), "{}", output_text(&report));
-    assert!(verify(&dir, &[&public(&station)]).status.success());
+    assert!(verify(&dir, &[&public_key(&station)]).status.success());
 }
 
 #[test]
@@ -204,7 +179,7 @@ fn an_unsigned_run_fails_when_a_key_is_trusted() {
     let station = keygen(tmp.path(), "station.key");
     let dir = run(&tmp.path().join("reports"), None);
     assert!(verify(&dir, &[]).status.success());
-    let out = verify(&dir, &[&public(&station)]);
+    let out = verify(&dir, &[&public_key(&station)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         output_text(&out).contains("unsigned run"),
@@ -219,7 +194,7 @@ fn a_signed_run_laundered_and_rechained_fails_its_signatures() {
     let station = keygen(tmp.path(), "station.key");
     let dir = run(&tmp.path().join("reports"), Some(&station));
     launder(&dir);
-    let out = verify(&dir, &[&public(&station)]);
+    let out = verify(&dir, &[&public_key(&station)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         output_text(&out).contains("the record changed after it was signed"),
@@ -241,7 +216,7 @@ fn sign_then_verify_round_trip_and_a_change_afterwards_fails() {
         "Reviewed results and deviations",
     );
     assert!(signed.status.success(), "{}", output_text(&signed));
-    let ok = verify(&dir, &[&public(&station), &public(&reviewer)]);
+    let ok = verify(&dir, &[&public_key(&station), &public_key(&reviewer)]);
     assert!(ok.status.success(), "{}", output_text(&ok));
     assert!(output_text(&ok).contains("signed by Dana Reviewer (reviewed)"));
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
@@ -250,7 +225,7 @@ fn sign_then_verify_round_trip_and_a_change_afterwards_fails() {
         .unwrap()
         .contains("| **Reviewed by** | Dana Reviewer | Reviewed results and deviations |"));
     // Only the station key trusted: the reviewer's signature is named.
-    let partly = verify(&dir, &[&public(&station)]);
+    let partly = verify(&dir, &[&public_key(&station)]);
     assert!(
         output_text(&partly).contains("electronic signature of Dana Reviewer (reviewed) by key")
     );
@@ -316,7 +291,7 @@ fn a_bench_files_signing_key_signs_the_run() {
         .next()
         .unwrap()
         .to_string();
-    let trusted = verify(&dir, &[&public(&station)]);
+    let trusted = verify(&dir, &[&public_key(&station)]);
     assert_eq!(trusted.status.code(), Some(0), "{}", output_text(&trusted));
     assert!(
         output_text(&trusted).contains(&format!("signed by trusted station key {fingerprint}")),
@@ -326,7 +301,7 @@ fn a_bench_files_signing_key_signs_the_run() {
     let events = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
     assert!(events.contains("\"type\":\"chain_signature\""));
     // Another key is not trusted in its place, and the message names the key found.
-    let untrusted = verify(&dir, &[&public(&other)]);
+    let untrusted = verify(&dir, &[&public_key(&other)]);
     assert_eq!(
         untrusted.status.code(),
         Some(1),

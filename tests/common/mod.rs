@@ -200,6 +200,33 @@ pub fn test_bench_file(
     path.to_path_buf()
 }
 
+/// `pumphil keygen DIR/NAME`, asserted to succeed; the private key's path.
+pub fn keygen(dir: &Path, name: &str) -> PathBuf {
+    let key = dir.join(name);
+    let out = pumphil_unsigned(&["keygen", key.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    key
+}
+
+/// The public key keygen writes beside the private `key`.
+pub fn public_key(key: &Path) -> String {
+    format!("{}.pub", key.display())
+}
+
+/// Rewrites every line's `prev` so the hash chain links again, as a forger would.
+pub fn recompute_chain(events: &str) -> String {
+    let mut prev = "0".repeat(64);
+    let mut out = String::new();
+    for line in events.lines() {
+        let at = line.find("\"prev\":\"").expect("prev field") + 8;
+        let line = format!("{}{}{}", &line[..at], prev, &line[at + 64..]);
+        prev = pumphil::scenario::sha256_hex(line.as_bytes());
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
 /// The write end of a pipe whose read end is already closed: every write to it fails with
 /// EPIPE, as when `| head -1` has read its line and gone.
 pub fn closed_pipe() -> Stdio {
