@@ -10,31 +10,20 @@ use std::process::{Command, Stdio};
 
 const MARK: &str = "CALIBRATION EXPIRED";
 
-/// Three seconds on a real-time bench, weighed: the balance's calibration is recorded with it.
-const SCENARIO: &str = r#"id = "weighed"
-title = "A few seconds on a bench whose balance is past its calibration date"
-requirements = ["PH-REQ-020"]
-hazard = "over-infusion: flow measured on an uncalibrated balance"
-
-[device]
-reservoir_ml = 40
-initial_fill_ml = 3.0
-concentration_ug_per_ml = 500
-low_reservoir_threshold_ml = 1.0
-
-[timing]
-end = "3s"
-sample_every = "1s"
-
-[[step]]
-at = "0s"
-program = { continuous_ug_per_day = 1000 }
-"#;
-
-/// Runs SCENARIO on a bench whose balance was due on 2020-03-01, allowed to; the run directory.
+/// Three seconds on a real-time bench, weighed (the balance's calibration is recorded with it),
+/// on a bench whose balance was due on 2020-03-01, allowed to; the run directory.
 fn expired_run(dir: &Path) -> std::path::PathBuf {
     let emu = common::realtime_test_pump(&[]);
-    let scenario = common::scenario_with_fixtures(&dir.join("scenarios/weighed.toml"), SCENARIO);
+    let scenario = common::scenario_with_fixtures(
+        &dir.join("scenarios/weighed.toml"),
+        &common::seconds_scenario(
+            "weighed",
+            "A few seconds on a bench whose balance is past its calibration date",
+            "over-infusion: flow measured on an uncalibrated balance",
+            "3s",
+            "",
+        ),
+    );
     let bench =
         common::test_bench_file(&dir.join("bench.toml"), "expired bench", &emu, "2020-03-01");
     let child = Command::new(BIN)

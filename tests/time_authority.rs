@@ -10,46 +10,24 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Six seconds, sampled every second: continuous 1000 ug/day (no stroke falls due in that time).
-const SCENARIO: &str = r#"id = "clock"
-title = "A few seconds on a real-time bench"
-requirements = ["PH-REQ-020"]
-hazard = "over-infusion: a device clock that runs fast"
-
-[device]
-reservoir_ml = 40
-initial_fill_ml = 3.0
-concentration_ug_per_ml = 500
-low_reservoir_threshold_ml = 1.0
-
-[timing]
-end = "6s"
-sample_every = "1s"
-
-[[step]]
-at = "0s"
-program = { continuous_ug_per_day = 1000 }
-"#;
+fn clock_scenario() -> String {
+    common::seconds_scenario(
+        "clock",
+        "A few seconds on a real-time bench",
+        "over-infusion: a device clock that runs fast",
+        "6s",
+        "",
+    )
+}
 
 /// A motor stall injected at 2 s: its alarm is raised at once.
-const STALL_SCENARIO: &str = r#"id = "stall"
-title = "A motor stall on a real-time bench"
-requirements = ["PH-REQ-020"]
-hazard = "underdose: a stalled motor"
-
-[device]
-reservoir_ml = 40
-initial_fill_ml = 3.0
-concentration_ug_per_ml = 500
-low_reservoir_threshold_ml = 1.0
-
-[timing]
-end = "4s"
-sample_every = "1s"
-
-[[step]]
-at = "0s"
-program = { continuous_ug_per_day = 1000 }
-
+fn stall_scenario() -> String {
+    common::seconds_scenario(
+        "stall",
+        "A motor stall on a real-time bench",
+        "underdose: a stalled motor",
+        "4s",
+        r#"
 [[step]]
 at = "2s"
 inject = { fault = "motor_stall" }
@@ -58,7 +36,9 @@ inject = { fault = "motor_stall" }
 alarm = "motor_stall"
 priority = "high"
 raised = { at = "2s" }
-"#;
+"#,
+    )
+}
 
 fn emulator(extra: &[&str]) -> Emulator {
     common::realtime_test_pump(extra)
@@ -112,7 +92,7 @@ fn check_of(text: &str, extra: &[&str], name: &str) -> (Verdict, String) {
 }
 
 fn clock_drift_of(extra: &[&str]) -> (Verdict, String) {
-    check_of(SCENARIO, extra, "clock-drift")
+    check_of(&clock_scenario(), extra, "clock-drift")
 }
 
 #[test]
@@ -134,7 +114,7 @@ fn a_correct_device_clock_passes_clock_drift() {
 #[test]
 fn an_alarm_stamped_25_minutes_early_fails_its_onset_on_the_harness_clock() {
     let (verdict, detail) = check_of(
-        STALL_SCENARIO,
+        &stall_scenario(),
         &["--defect-alarm-stamped-early-min", "25"],
         "alarm-onset:motor_stall",
     );
@@ -144,7 +124,7 @@ fn an_alarm_stamped_25_minutes_early_fails_its_onset_on_the_harness_clock() {
 
 #[test]
 fn an_alarm_stamped_when_it_happened_passes_its_onset() {
-    let (verdict, detail) = check_of(STALL_SCENARIO, &[], "alarm-onset:motor_stall");
+    let (verdict, detail) = check_of(&stall_scenario(), &[], "alarm-onset:motor_stall");
     assert_eq!(verdict, Verdict::Pass, "{detail}");
 }
 

@@ -162,6 +162,33 @@ pub fn output_text(out: &Output) -> String {
     )
 }
 
+/// A scenario of seconds on a real-time bench for PH-REQ-020: a 40 mL pump holding 3 mL of
+/// 500 ug/mL on continuous 1000 ug/day from 0 s (no stroke falls due in seconds), sampled every
+/// second until `end`; `tail` is TOML that follows (more steps, expectations, a [bench] table).
+pub fn seconds_scenario(id: &str, title: &str, hazard: &str, end: &str, tail: &str) -> String {
+    format!(
+        r#"id = "{id}"
+title = "{title}"
+requirements = ["PH-REQ-020"]
+hazard = "{hazard}"
+
+[device]
+reservoir_ml = 40
+initial_fill_ml = 3.0
+concentration_ug_per_ml = 500
+low_reservoir_threshold_ml = 1.0
+
+[timing]
+end = "{end}"
+sample_every = "1s"
+
+[[step]]
+at = "0s"
+program = {{ continuous_ug_per_day = 1000 }}
+{tail}"#
+    )
+}
+
 /// Writes `text` as the scenario file `path` (making its folder) and its expected traces, as
 /// `pumphil expect PATH --write` makes them (in `fixtures/` beside the scenario's folder).
 pub fn scenario_with_fixtures(path: &Path, text: &str) -> PathBuf {
