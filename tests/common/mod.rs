@@ -254,6 +254,26 @@ pub fn recompute_chain(events: &str) -> String {
     out
 }
 
+/// A link to the pump pty of an in-process emulator.
+pub fn pump_link(emulator: &pumphil::emulator::EmulatorHandle) -> pumphil::link::BoxLink {
+    pumphil::link::serial::open_serial(&pumphil::link::serial::SerialSettings::pump(
+        &emulator.pump_port.display().to_string(),
+    ))
+    .expect("open the emulator's pty")
+}
+
+/// The default emulator spawned in process on ptys (virtual time), and a driver of its pump.
+pub async fn emulated_pump() -> (
+    pumphil::emulator::EmulatorHandle,
+    pumphil::driver::pump::PumpDriver,
+) {
+    let emulator = pumphil::emulator::spawn_on_ptys(Default::default(), false)
+        .await
+        .unwrap();
+    let pump = pumphil::driver::pump::PumpDriver::new(pump_link(&emulator));
+    (emulator, pump)
+}
+
 /// The write end of a pipe whose read end is already closed: every write to it fails with
 /// EPIPE, as when `| head -1` has read its line and gone.
 pub fn closed_pipe() -> Stdio {
