@@ -10,46 +10,22 @@ use std::process::{Command, Stdio};
 
 const MARK: &str = "CALIBRATION EXPIRED";
 
-/// Three seconds on a real-time bench, weighed: the balance's calibration is recorded with it.
-const SCENARIO: &str = r#"id = "weighed"
-title = "A few seconds on a bench whose balance is past its calibration date"
-requirements = ["PH-REQ-020"]
-hazard = "over-infusion: flow measured on an uncalibrated balance"
-
-[device]
-reservoir_ml = 40
-initial_fill_ml = 3.0
-concentration_ug_per_ml = 500
-low_reservoir_threshold_ml = 1.0
-
-[timing]
-end = "3s"
-sample_every = "1s"
-
-[[step]]
-at = "0s"
-program = { continuous_ug_per_day = 1000 }
-"#;
-
-/// Runs SCENARIO on a bench whose balance was due on 2020-03-01, allowed to; the run directory.
+/// Three seconds on a real-time bench, weighed (the balance's calibration is recorded with it),
+/// on a bench whose balance was due on 2020-03-01, allowed to; the run directory.
 fn expired_run(dir: &Path) -> std::path::PathBuf {
     let emu = common::realtime_test_pump(&[]);
-    std::fs::create_dir_all(dir.join("scenarios")).unwrap();
-    let scenario = dir.join("scenarios/weighed.toml");
-    std::fs::write(&scenario, SCENARIO).unwrap();
-    let out = Command::new(BIN)
-        .arg("expect")
-        .arg(&scenario)
-        .arg("--write")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let bench = dir.join("bench.toml");
-    std::fs::write(
-        &bench,
-        format!("station = \"expired bench\"\nallowed_serial_numbers = [\"TU-000123\"]\n\n[pump]\nport = \"{}\"\n\n[balance]\nport = \"{}\"\nmodel = \"EMU-BAL\"\nserial_number = \"BAL-0001\"\nreadability_mg = 0.1\ncalibration_due = \"2020-03-01\"\n", emu.pump, emu.balance),
-    )
-    .unwrap();
+    let scenario = common::scenario_with_fixtures(
+        &dir.join("scenarios/weighed.toml"),
+        &common::seconds_scenario(
+            "weighed",
+            "A few seconds on a bench whose balance is past its calibration date",
+            "over-infusion: flow measured on an uncalibrated balance",
+            "3s",
+            "",
+        ),
+    );
+    let bench =
+        common::test_bench_file(&dir.join("bench.toml"), "expired bench", &emu, "2020-03-01");
     let child = Command::new(BIN)
         .args(["run", "--plain", "--allow-expired-calibration", "--reports"])
         .arg(dir.join("reports"))

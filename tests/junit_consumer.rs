@@ -1,6 +1,8 @@
 //! junit.xml as a CI system reads it: parsed by Python's junitparser (a real consumer, not our
 //! own string matching). Without junitparser this test fails and says how to install it.
 
+mod common;
+
 use pumphil::record::render::junit;
 use pumphil::record::view::{RunView, ScenarioView};
 use serde_json::Value;
@@ -32,31 +34,14 @@ fn consume(xml: &Path) -> Value {
 #[test]
 fn junitparser_reads_a_run_with_its_properties_times_and_verdicts() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(env!("CARGO_BIN_EXE_pumphil"))
-        .args([
-            "run",
-            "--plain",
-            "--quiet",
-            "--seed",
-            "11",
-            "--requirements",
-            "requirements.toml",
-            "--reports",
-        ])
-        .arg(dir.path())
-        .args([
+    let run_dir = common::passing_run_with_requirements(
+        dir.path(),
+        &["--seed", "11"],
+        &[
             "scenarios/catheter-disconnect.toml",
             "scenarios/catheter-disconnect-neg-under-infusion.toml",
-        ])
-        .output()
-        .expect("pumphil run");
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let run_dir = std::fs::read_dir(dir.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        ],
+    );
     let parsed = consume(&run_dir.join(junit::FILE));
 
     assert_eq!(parsed["failures"], 0, "{parsed}");

@@ -13,60 +13,39 @@ use std::process::{Command, Stdio};
 /// Three seconds, sampled every second: continuous 1000 ug/day (no stroke falls due), read
 /// from the pump alone (a balance needs more than seconds to judge flow).
 fn scenario(id: &str) -> String {
-    format!(
-        r#"id = "{id}"
-title = "A few seconds on a real-time bench ({id})"
-requirements = ["PH-REQ-020"]
-hazard = "over-infusion: a device clock that runs fast"
-
-[device]
-reservoir_ml = 40
-initial_fill_ml = 3.0
-concentration_ug_per_ml = 500
-low_reservoir_threshold_ml = 1.0
-
-[bench]
-balance = false
-
-[timing]
-end = "3s"
-sample_every = "1s"
-
-[[step]]
-at = "0s"
-program = {{ continuous_ug_per_day = 1000 }}
-"#
+    common::seconds_scenario(
+        id,
+        &format!("A few seconds on a real-time bench ({id})"),
+        "over-infusion: a device clock that runs fast",
+        "3s",
+        "\n[bench]\nbalance = false\n",
     )
 }
 
 /// The scenarios `ids` and their fixtures under `dir`/scenarios.
 fn scenarios(dir: &Path, ids: &[&str]) -> Vec<PathBuf> {
-    std::fs::create_dir_all(dir.join("scenarios")).unwrap();
     ids.iter()
         .map(|id| {
-            let path = dir.join(format!("scenarios/{id}.toml"));
-            std::fs::write(&path, scenario(id)).unwrap();
-            let out = Command::new(BIN)
-                .arg("expect")
-                .arg(&path)
-                .arg("--write")
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "{out:?}");
-            path
+            common::scenario_with_fixtures(&dir.join(format!("scenarios/{id}.toml")), &scenario(id))
         })
         .collect()
 }
 
 /// A bench file named `name` for the emulated test pump and balance of `emu`.
 fn bench_file(dir: &Path, name: &str, station: &str, emu: &Emulator) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(
-        &path,
-        format!("station = \"{station}\"\nallowed_serial_numbers = [\"TU-000123\"]\n\n[pump]\nport = \"{}\"\n\n[balance]\nport = \"{}\"\nmodel = \"EMU-BAL\"\nserial_number = \"BAL-0001\"\nreadability_mg = 0.1\ncalibration_due = \"2099-03-01\"\n", emu.pump, emu.balance),
-    )
-    .unwrap();
-    path
+    common::test_bench_file(&dir.join(name), station, emu, "2099-03-01")
+}
+
+/// Two real-time test pumps with balances and their bench files a.toml ("bench A") and b.toml
+/// ("bench B"); the emulators run as long as the first of the three is kept.
+fn two_benches(dir: &Path) -> ([Emulator; 2], PathBuf, PathBuf) {
+    let pumps = [
+        common::realtime_test_pump(&[]),
+        common::realtime_test_pump(&[]),
+    ];
+    let a = bench_file(dir, "a.toml", "bench A", &pumps[0]);
+    let b = bench_file(dir, "b.toml", "bench B", &pumps[1]);
+    (pumps, a, b)
 }
 
 fn run(dir: &Path, args: &[&str], benches: &[&Path], scenarios: &[PathBuf]) -> (i32, String) {
@@ -122,12 +101,7 @@ fn verdicts(run: &Path) -> BTreeMap<String, ScenarioVerdict> {
 #[test]
 fn two_benches_share_the_scenarios_each_run_on_exactly_one() {
     let dir = tempfile::tempdir().unwrap();
-    let (first, second) = (
-        common::realtime_test_pump(&[]),
-        common::realtime_test_pump(&[]),
-    );
-    let a = bench_file(dir.path(), "a.toml", "bench A", &first);
-    let b = bench_file(dir.path(), "b.toml", "bench B", &second);
+    let (_pumps, a, b) = two_benches(dir.path());
     let ids = ["s1", "s2", "s3", "s4", "s5"];
     let paths = scenarios(dir.path(), &ids);
     let (code, text) = run(dir.path(), &[], &[&a, &b], &paths);
@@ -249,12 +223,7 @@ fn a_slow_link_is_waited_out_because_the_timeout_scales_with_the_round_trip() {
 #[test]
 fn a_bench_that_fails_its_check_stops_the_run_before_any_scenario_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let (first, second) = (
-        common::realtime_test_pump(&[]),
-        common::realtime_test_pump(&[]),
-    );
-    let a = bench_file(dir.path(), "a.toml", "bench A", &first);
-    let b = bench_file(dir.path(), "b.toml", "bench B", &second);
+    let (_pumps, a, b) = two_benches(dir.path());
     let text = std::fs::read_to_string(&b).unwrap();
     std::fs::write(&b, text.replace("\"TU-000123\"", "\"TU-999999\"")).unwrap();
     let paths = scenarios(dir.path(), &["s1", "s2"]);
@@ -298,13 +267,7 @@ fn a_bench_without_a_balance_is_refused_when_a_scenario_weighs() {
     let paths = scenarios(dir.path(), &["weighs"]);
     let text = std::fs::read_to_string(&paths[0]).unwrap();
     std::fs::write(&paths[0], text.replace("[bench]\nbalance = false\n", "")).unwrap();
-    let out = Command::new(BIN)
-        .arg("expect")
-        .arg(&paths[0])
-        .arg("--write")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    common::write_fixtures(&paths[0]);
     let (code, text) = run(dir.path(), &[], &[&a, &b], &paths);
     assert_eq!(code, 2, "{text}");
     assert!(

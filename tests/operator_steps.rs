@@ -11,18 +11,7 @@ use std::process::{Command, Stdio};
 
 /// Writes `text` as `dir/scenarios/<name>.toml` and its expected traces beside it.
 fn scenario_with_fixtures(dir: &Path, name: &str, text: &str) -> PathBuf {
-    std::fs::create_dir_all(dir.join("scenarios")).unwrap();
-    let path = dir.join("scenarios").join(format!("{name}.toml"));
-    std::fs::write(&path, text).unwrap();
-    let expect = Command::new(BIN)
-        .current_dir(dir)
-        .args(["expect"])
-        .arg(format!("scenarios/{name}.toml"))
-        .arg("--write")
-        .output()
-        .unwrap();
-    assert!(expect.status.success(), "{expect:?}");
-    path
+    common::scenario_with_fixtures(&dir.join("scenarios").join(format!("{name}.toml")), text)
 }
 
 fn events(reports: &Path) -> Vec<serde_json::Value> {

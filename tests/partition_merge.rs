@@ -2,25 +2,12 @@
 //! as three partitions and merged judges exactly as one whole run, the merged run verifies,
 //! and parts that do not verify, overlap, are missing or are of another set are refused.
 
+mod common;
+
+use common::{keygen, output_text, public_key, pumphil_unsigned, recompute_chain, run_dir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn pumphil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pumphil"))
-        .args(args)
-        .env_remove("PUMPHIL_SIGN_KEY")
-        .output()
-        .expect("pumphil runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use std::process::Output;
 
 fn scenarios() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios").to_string()
@@ -41,19 +28,15 @@ fn run(reports: &Path, partition: Option<&str>, paths: &[&str]) -> PathBuf {
         args.extend(["--partition", partition]);
     }
     args.extend(paths);
-    let out = pumphil(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    std::fs::read_dir(reports)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.is_dir())
-        .expect("a run directory")
+    let out = pumphil_unsigned(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    run_dir(reports)
 }
 
 fn merge(out: &Path, parts: &[&Path]) -> Output {
     let mut args = vec!["merge".to_string(), out.display().to_string()];
     args.extend(parts.iter().map(|p| p.display().to_string()));
-    pumphil(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    pumphil_unsigned(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// Each scenario's verdict and its checks' names and verdicts, from the record.
@@ -113,16 +96,21 @@ fn the_suite_in_three_partitions_merged_judges_as_one_whole_run() {
     let merged = tmp.path().join("merged");
     // Named out of order: the partition numbers order them.
     let out = merge(&merged, &[&parts[2], &parts[0], &parts[1]]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
     assert!(
-        text(&out).contains("Overall verdict: PASS"),
+        output_text(&out).contains("Overall verdict: PASS"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
     assert_eq!(judged(&merged), whole_judged);
 
-    let verified = pumphil(&["verify", merged.to_str().unwrap()]);
-    assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
+    let verified = pumphil_unsigned(&["verify", merged.to_str().unwrap()]);
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}",
+        output_text(&verified)
+    );
     // Each part is kept whole, with its provenance in the merged record.
     let view = pumphil::record::render::fold_record(&merged, |_| Ok(())).unwrap();
     assert_eq!(view.parts.len(), 3);
@@ -173,20 +161,6 @@ fn three_parts(tmp: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Rewrites every line's `prev` so the hash chain links again, as a forger would.
-fn recompute_chain(events: &str) -> String {
-    let mut prev = "0".repeat(64);
-    let mut out = String::new();
-    for line in events.lines() {
-        let at = line.find("\"prev\":\"").expect("prev field") + 8;
-        let line = format!("{}{}{}", &line[..at], prev, &line[at + 64..]);
-        prev = pumphil::scenario::sha256_hex(line.as_bytes());
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
-}
-
 #[test]
 fn parts_that_do_not_verify_overlap_or_leave_a_gap_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
@@ -201,16 +175,16 @@ fn parts_that_do_not_verify_overlap_or_leave_a_gap_are_refused() {
     )
     .unwrap();
     let out = merge(&tmp.path().join("m1"), &[&parts[0], &parts[1], &parts[2]]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
     assert!(
-        text(&out).contains("merge::part_not_verified"),
+        output_text(&out).contains("merge::part_not_verified"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
     assert!(
-        text(&out).contains(&parts[1].display().to_string()),
+        output_text(&out).contains(&parts[1].display().to_string()),
         "{}",
-        text(&out)
+        output_text(&out)
     );
     assert!(
         !tmp.path().join("m1").exists(),
@@ -219,22 +193,22 @@ fn parts_that_do_not_verify_overlap_or_leave_a_gap_are_refused() {
     std::fs::write(&events, &original).unwrap();
 
     let out = merge(&tmp.path().join("m2"), &[&parts[0], &parts[2]]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
     assert!(
-        text(&out).contains("partition(s) 2/3 of 3 missing"),
+        output_text(&out).contains("partition(s) 2/3 of 3 missing"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
 
     let out = merge(
         &tmp.path().join("m3"),
         &[&parts[0], &parts[1], &parts[2], &parts[1]],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
     assert!(
-        text(&out).contains("are both partition 2/3"),
+        output_text(&out).contains("are both partition 2/3"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
 
     // Partition 1/3 of another set (one file fewer) is not merged with these.
@@ -244,15 +218,15 @@ fn parts_that_do_not_verify_overlap_or_leave_a_gap_are_refused() {
         &[&format!("{}/refill.toml", scenarios())],
     );
     let out = merge(&tmp.path().join("m4"), &[&other, &parts[1], &parts[2]]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
     assert!(
-        text(&out).contains("merge::different_sets"),
+        output_text(&out).contains("merge::different_sets"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
 
     // A partition holding no scenario is refused: a run of nothing would pass.
-    let out = pumphil(&[
+    let out = pumphil_unsigned(&[
         "run",
         "--plain",
         "-q",
@@ -262,19 +236,21 @@ fn parts_that_do_not_verify_overlap_or_leave_a_gap_are_refused() {
         "2/2",
         &format!("{}/refill.toml", scenarios()),
     ]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
     assert!(
-        text(&out).contains("run::empty_partition"),
+        output_text(&out).contains("run::empty_partition"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
 
     // The parts as they were merge, and the merged run verifies.
     let merged = tmp.path().join("merged");
     let out = merge(&merged, &[&parts[0], &parts[1], &parts[2]]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
     assert_eq!(
-        pumphil(&["verify", merged.to_str().unwrap()]).status.code(),
+        pumphil_unsigned(&["verify", merged.to_str().unwrap()])
+            .status
+            .code(),
         Some(0)
     );
 
@@ -286,12 +262,12 @@ fn parts_that_do_not_verify_overlap_or_leave_a_gap_are_refused() {
     assert_ne!(edited, text_before);
     std::fs::write(&merged_events, recompute_chain(&edited)).unwrap();
     pumphil::record::render::manifest::write(&merged).unwrap();
-    let out = pumphil(&["verify", merged.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = pumphil_unsigned(&["verify", merged.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
     assert!(
-        text(&out).contains("is not the parts' event it copies"),
+        output_text(&out).contains("is not the parts' event it copies"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
 }
 
@@ -300,16 +276,10 @@ fn parts_that_do_not_verify_overlap_or_leave_a_gap_are_refused() {
 #[test]
 fn signed_parts_keep_their_signatures_and_the_merged_run_is_signed_too() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = tmp.path().join("station.key");
-    let other = tmp.path().join("other.key");
-    for k in [&key, &other] {
-        assert!(pumphil(&["keygen", k.to_str().unwrap()]).status.success());
-    }
-    let (key_arg, public, other_public) = (
-        key.to_str().unwrap(),
-        format!("{}.pub", key.display()),
-        format!("{}.pub", other.display()),
-    );
+    let key = keygen(tmp.path(), "station.key");
+    let other = keygen(tmp.path(), "other.key");
+    let (key_arg, public, other_public) =
+        (key.to_str().unwrap(), public_key(&key), public_key(&other));
     let files: Vec<String> = ["refill", "stop-resume"]
         .iter()
         .map(|id| format!("{}/{id}.toml", scenarios()))
@@ -318,7 +288,7 @@ fn signed_parts_keep_their_signatures_and_the_merged_run_is_signed_too() {
         .map(|k| {
             let reports = tmp.path().join(format!("p{k}"));
             let partition = format!("{k}/2");
-            let out = pumphil(&[
+            let out = pumphil_unsigned(&[
                 "run",
                 "--plain",
                 "-q",
@@ -331,13 +301,8 @@ fn signed_parts_keep_their_signatures_and_the_merged_run_is_signed_too() {
                 &files[0],
                 &files[1],
             ]);
-            assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-            std::fs::read_dir(&reports)
-                .unwrap()
-                .next()
-                .unwrap()
-                .unwrap()
-                .path()
+            assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+            run_dir(&reports)
         })
         .collect();
     let merged = tmp.path().join("merged");
@@ -351,26 +316,26 @@ fn signed_parts_keep_their_signatures_and_the_merged_run_is_signed_too() {
         "--sign-key",
         key_arg,
     ];
-    let out = pumphil(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = pumphil_unsigned(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
     assert!(merged.join("MANIFEST.sha256.sig").is_file());
     assert!(merged.join("parts/1/MANIFEST.sha256.sig").is_file());
-    let ok = pumphil(&["verify", merged.to_str().unwrap(), "--trusted-key", &public]);
-    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
-    let wrong = pumphil(&[
+    let ok = pumphil_unsigned(&["verify", merged.to_str().unwrap(), "--trusted-key", &public]);
+    assert_eq!(ok.status.code(), Some(0), "{}", output_text(&ok));
+    let wrong = pumphil_unsigned(&[
         "verify",
         merged.to_str().unwrap(),
         "--trusted-key",
         &other_public,
     ]);
-    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong));
+    assert_eq!(wrong.status.code(), Some(1), "{}", output_text(&wrong));
     assert!(
-        text(&wrong).contains("parts/1: "),
+        output_text(&wrong).contains("parts/1: "),
         "the parts are checked too: {}",
-        text(&wrong)
+        output_text(&wrong)
     );
     // A merge that trusts another key refuses the parts.
-    let refused = pumphil(&[
+    let refused = pumphil_unsigned(&[
         "merge",
         tmp.path().join("m2").to_str().unwrap(),
         parts[0].to_str().unwrap(),
@@ -378,5 +343,5 @@ fn signed_parts_keep_their_signatures_and_the_merged_run_is_signed_too() {
         "--trusted-key",
         &other_public,
     ]);
-    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert_eq!(refused.status.code(), Some(1), "{}", output_text(&refused));
 }

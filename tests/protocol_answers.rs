@@ -2,21 +2,11 @@
 //! acknowledging twice, silencing an acknowledged alarm, an absent alarm, and what clearing
 //! physical_refill_volume does.
 
-use pumphil::driver::pump::{DriverError, PumpDriver};
-use pumphil::emulator::config::EmulatorConfig;
-use pumphil::link::serial::{open_serial, SerialSettings};
-use pumphil::protocol::*;
+mod common;
 
-async fn pump() -> (pumphil::emulator::EmulatorHandle, PumpDriver) {
-    let emulator = pumphil::emulator::spawn_on_ptys(EmulatorConfig::default(), false)
-        .await
-        .unwrap();
-    let link = open_serial(&SerialSettings::pump(
-        &emulator.pump_port.display().to_string(),
-    ))
-    .unwrap();
-    (emulator, PumpDriver::new(link))
-}
+use common::emulated_pump;
+use pumphil::driver::pump::DriverError;
+use pumphil::protocol::*;
 
 fn state_of(status: &Status, alarm: AlarmKind) -> Option<AlarmState> {
     status
@@ -28,7 +18,7 @@ fn state_of(status: &Status, alarm: AlarmKind) -> Option<AlarmState> {
 
 #[tokio::test]
 async fn a_present_alarm_may_be_acknowledged_twice_and_an_absent_one_not_at_all() {
-    let (_emulator, pump) = pump().await;
+    let (_emulator, pump) = emulated_pump().await;
     // 1 mL in, threshold 2 mL: low_reservoir is present at once.
     pump.set_threshold(2_000_000).await.unwrap();
     pump.refill(1_000_000, 500).await.unwrap();
@@ -77,7 +67,7 @@ async fn a_present_alarm_may_be_acknowledged_twice_and_an_absent_one_not_at_all(
 
 #[tokio::test]
 async fn clearing_physical_refill_volume_before_the_refill_puts_it_all_in_the_reservoir() {
-    let (_emulator, pump) = pump().await;
+    let (_emulator, pump) = emulated_pump().await;
     pump.inject_fault(Fault::PhysicalRefillVolume {
         volume_nl: 1_000_000,
     })

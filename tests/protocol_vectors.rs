@@ -4,6 +4,8 @@
 //!
 //! After a deliberate protocol change, a failing vector prints the block that would pass.
 
+mod common;
+
 use pumphil::protocol::frame::{decode_raw_frame, frame_bytes};
 use pumphil::protocol::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -481,17 +483,7 @@ fn the_worked_examples_in_the_text_match_the_implementation() {
 /// session: 3.0 mL at 500 ug/mL, threshold 2.0 mL, 600 ug/day, 20 h), over a real pty.
 #[tokio::test]
 async fn the_status_vector_is_what_the_emulator_sends_in_that_state() {
-    use pumphil::driver::pump::PumpDriver;
-    use pumphil::emulator::config::EmulatorConfig;
-    use pumphil::link::serial::{open_serial, SerialSettings};
-    let emulator = pumphil::emulator::spawn_on_ptys(EmulatorConfig::default(), false)
-        .await
-        .unwrap();
-    let link = open_serial(&SerialSettings::pump(
-        &emulator.pump_port.display().to_string(),
-    ))
-    .unwrap();
-    let pump = PumpDriver::new(link);
+    let (_emulator, pump) = common::emulated_pump().await;
     pump.refill(3_000_000, 500).await.unwrap();
     pump.set_threshold(2_000_000).await.unwrap();
     pump.program_continuous(600).await.unwrap();

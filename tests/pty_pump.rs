@@ -4,12 +4,13 @@
 
 mod common;
 
+use common::pump_link;
 use pumphil::driver::pump::{
     DeviationKind, DriverError, DriverEvent, DriverOptions, PumpDriver, Reopen,
 };
 use pumphil::emulator::config::EmulatorConfig;
 use pumphil::emulator::{spawn_on_ptys, EmulatorHandle};
-use pumphil::link::serial::{open_serial, SerialSettings};
+use pumphil::link::serial::SerialSettings;
 use pumphil::link::BoxLink;
 use pumphil::protocol::*;
 use std::io;
@@ -26,13 +27,6 @@ fn label_example() -> EmulatorConfig {
     let mut c = EmulatorConfig::default();
     c.pump.initial_fill_nl = 3_000_000;
     c
-}
-
-fn pump_link(emulator: &EmulatorHandle) -> BoxLink {
-    open_serial(&SerialSettings::pump(
-        &emulator.pump_port.display().to_string(),
-    ))
-    .expect("open the emulator's pty")
 }
 
 fn logged(emulator: &EmulatorHandle, kind: LogEntryKind) -> usize {

@@ -1,74 +1,22 @@
 //! Outputs rendered from a synthetic run record (JUnit, summary, traces, manifest, closing table),
 //! their reproducibility, and `verify` naming exactly what was changed, added or removed.
 
-use pumphil::checks::{CheckResult, Verdict};
+mod common;
+
+use common::records::{check, finished, planned, run_started, started};
+use common::BIN;
 use pumphil::protocol::{AlarmKind, Priority, TherapyState};
 use pumphil::record::journal::Journal;
 use pumphil::record::render::{self, closing_table, render_all, verify};
-use pumphil::record::{
-    AlarmTransition, DeviceInfo, FileRef, Mode, PlannedScenario, RunEvent, Sample, ScenarioKind,
-    ScenarioVerdict, SCHEMA_VERSION,
-};
+use pumphil::record::{AlarmTransition, RunEvent, Sample, ScenarioVerdict};
 use pumphil::scenario::NegativeControl;
 use serde_json::json;
 use std::path::Path;
 use std::process::Command;
 
 const RUN_ID: &str = "20260301T080000Z-abc123";
-const BIN: &str = env!("CARGO_BIN_EXE_pumphil");
-
-fn file(path: &str) -> FileRef {
-    FileRef {
-        path: path.into(),
-        sha256: "ab".repeat(32),
-    }
-}
-
-fn started(id: &str, negative_control: Option<NegativeControl>) -> RunEvent {
-    RunEvent::ScenarioStarted {
-        scenario: id.into(),
-        title: format!("Title of {id}"),
-        description: String::new(),
-        requirements: vec!["REQ-1".into()],
-        hazard: "over-infusion".into(),
-        negative_control,
-        file: file(&format!("scenarios/{id}.toml")),
-        fixtures: vec![],
-        device: DeviceInfo {
-            model: "PH-EMU-40".into(),
-            serial_number: "EMU-0001".into(),
-            firmware_version: "emu-0.1.0".into(),
-            protocol_version: 1,
-            reservoir_capacity_nl: 40_000_000,
-            test_unit: true,
-            kind: Mode::Emulator,
-            port: "/dev/pts/3".into(),
-            time_base: pumphil::record::TimeBase::Virtual,
-        },
-        balance: None,
-        test_system: None,
-        end_ms: 1_200_000,
-        sample_ms: 600_000,
-        setup: serde_json::from_value(json!({
-            "device": {"reservoir_ml": 40, "initial_fill_nl": 20_000_000u64, "concentration_ug_per_ml": 500,
-                       "low_reservoir_threshold_nl": 2_000_000u64, "battery_permille": null, "stroke_nl": 2500,
-                       "battery_life_days": 2555, "eri_threshold_permille": 100, "eos_after_eri_days": 90, "patient_group": "spinal"},
-            "bench": {"balance": true, "density_g_per_ml": 1.0046},
-            "tolerance": {"volume_relative": 0.15, "volume_absolute_nl": 5100, "alarm_ms": 300_000},
-            "defects": null
-        }))
-        .expect("setup"),
-        steps: vec![],
-        expectations: serde_json::from_value(json!({
-            "alarms": [], "forbidden": [], "findings": [],
-            "check_delivered": true, "check_calculated": true, "check_tip": true,
-            "discrepancy": {"window_ms": 600_000, "under_ratio": 0.9, "over_ratio": 1.1, "min_strokes": 20, "stopped_ratio": 0.1}
-        }))
-        .expect("expectations"),
-        expected_samples: vec![],
-        expected_alarms: vec![],
-    }
-}
+/// Where the synthetic scenarios end: two samples, 10 min apart, then the end.
+const END_MS: u64 = 1_200_000;
 
 fn sample(id: &str, t_ms: u64, delivered_nl: u64, balance_g: Option<f64>) -> RunEvent {
     RunEvent::Sample {
@@ -98,73 +46,19 @@ fn sample(id: &str, t_ms: u64, delivered_nl: u64, balance_g: Option<f64>) -> Run
     }
 }
 
-fn check(id: &str, name: &str, pass: bool, detail: &str) -> RunEvent {
-    RunEvent::Check {
-        scenario: id.into(),
-        result: CheckResult {
-            name: name.into(),
-            verdict: if pass { Verdict::Pass } else { Verdict::Fail },
-            expected: "0.0250 mL".into(),
-            measured: "0.0300 mL".into(),
-            tolerance: "±0.0051 mL".into(),
-            margin: Some(if pass { 0.1 } else { -4.9 }),
-            unit: "uL".into(),
-            at_ms: Some(600_000),
-            detail: detail.into(),
-            margin_percent: None,
-            end_value: None,
-            uncertainty: None,
-        },
-    }
-}
-
-fn finished(id: &str, verdict: ScenarioVerdict, failed: &[&str], wall_ms: u64) -> RunEvent {
-    RunEvent::ScenarioFinished {
-        scenario: id.into(),
-        verdict,
-        failed_checks: failed.iter().map(|f| f.to_string()).collect(),
-        reason: None,
-        wall_ms,
-    }
-}
-
 /// The record: line numbers in events.jsonl are the index here + 1.
 fn events() -> Vec<RunEvent> {
     vec![
-        RunEvent::RunStarted {
-            schema_version: SCHEMA_VERSION,
-            run_id: RUN_ID.into(),
-            started_utc: "2026-03-01T08:00:00Z".into(),
-            harness_version: "0.1.0".into(),
-            git_commit: "e6b8f8517b88".into(),
-            host: "bench-01".into(),
-            os: "linux".into(),
-            operator: None,
-            command_line: vec!["pumphil".into(), "run".into()],
-            mode: Mode::Emulator,
-            bench_file: None,
-            seed: 7,
-            jobs: 1,
-            scenarios: ["basic", "neg-stall", "refused", "cut"]
-                .iter()
-                .map(|id| PlannedScenario {
-                    id: id.to_string(),
-                    kind: if id.starts_with("neg-") {
-                        ScenarioKind::NegativeControl
-                    } else {
-                        ScenarioKind::Scenario
-                    },
-                    path: format!("scenarios/{id}.toml"),
-                    sha256: "ab".repeat(32),
-                })
-                .collect(),
-            csf: Default::default(),
-            requirements: None,
-            partition: None,
-            parts: vec![],
-        },
+        run_started(
+            RUN_ID,
+            7,
+            1,
+            planned(
+                ["basic", "neg-stall", "refused", "cut"].map(|id| (id, id.starts_with("neg-"))),
+            ),
+        ),
         // line 2
-        started("basic", None),
+        started("basic", None, END_MS, true),
         sample("basic", 0, 0, Some(0.0)),
         sample("basic", 600_000, 25_000, Some(0.025116)),
         RunEvent::Alarm {
@@ -193,6 +87,7 @@ fn events() -> Vec<RunEvent> {
             "basic",
             ScenarioVerdict::Failed,
             &["alarm-onset:low_reservoir"],
+            None,
             1_234,
         ),
         // line 10: a control whose defect should fail the stall onset and the delivered volume.
@@ -202,6 +97,8 @@ fn events() -> Vec<RunEvent> {
                 must_fail: vec!["alarm-onset".into(), "delivered-volume".into()],
                 reason: "a pump that never reports a stall".into(),
             }),
+            END_MS,
+            true,
         ),
         sample("neg-stall", 0, 0, None),
         check(
@@ -216,17 +113,18 @@ fn events() -> Vec<RunEvent> {
             "neg-stall",
             ScenarioVerdict::ControlMissed,
             &["alarm-onset:motor_stall", "under-infusion"],
+            None,
             500,
         ),
         // line 16: a scenario refused before it ran, and one the record never saw finish.
-        RunEvent::ScenarioFinished {
-            scenario: "refused".into(),
-            verdict: ScenarioVerdict::Error,
-            failed_checks: vec![],
-            reason: Some("fixture \"x.csv\" missing".into()),
-            wall_ms: 0,
-        },
-        started("cut", None),
+        finished(
+            "refused",
+            ScenarioVerdict::Error,
+            &[],
+            Some("fixture \"x.csv\" missing"),
+            0,
+        ),
+        started("cut", None, END_MS, true),
         RunEvent::RunFinished {
             finished_utc: "2026-03-01T08:05:00Z".into(),
             exit_code: 3,

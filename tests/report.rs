@@ -3,14 +3,16 @@
 
 mod common;
 
+use common::records::{
+    discrepancy, emulator_device, file, finished, planned, run_started, setup, typed,
+};
 use pumphil::checks::{CheckResult, Verdict};
 use pumphil::expect::ExpectedSample;
 use pumphil::protocol::{AlarmKind, Priority, TherapyState};
 use pumphil::record::journal::{self, Journal};
 use pumphil::record::report::{self, HTML_FILE, MARKDOWN_FILE};
 use pumphil::record::{
-    AlarmTransition, BalanceInfo, DeviceInfo, FileRef, Mode, PlannedScenario, RunEvent, Sample,
-    ScenarioKind, ScenarioVerdict, StepOutcome, SCHEMA_VERSION,
+    AlarmTransition, BalanceInfo, RunEvent, Sample, ScenarioVerdict, StepOutcome,
 };
 use pumphil::scenario::{FindingKind, NegativeControl};
 use serde_json::json;
@@ -21,33 +23,8 @@ use std::process::Command;
 const RUN_ID: &str = "20260301T080000Z-abc123";
 const MIN: u64 = 60_000;
 const HOUR: u64 = 60 * MIN;
-const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-/// A record type written as the JSON it is recorded as.
-fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
-    serde_json::from_value(value).expect("the JSON has the record's shape")
-}
-
-fn file(path: &str) -> FileRef {
-    FileRef {
-        path: path.into(),
-        sha256: SHA.into(),
-    }
-}
-
-fn device() -> DeviceInfo {
-    DeviceInfo {
-        model: "PH-EMU-40".into(),
-        serial_number: "EMU-0001".into(),
-        firmware_version: "emu-0.1.0".into(),
-        protocol_version: 1,
-        reservoir_capacity_nl: 20_000_000,
-        test_unit: true,
-        kind: Mode::Emulator,
-        port: "/dev/pts/7".into(),
-        time_base: pumphil::record::TimeBase::Virtual,
-    }
-}
+/// How long each synthetic scenario took on the wall clock.
+const WALL_MS: u64 = 12;
 
 fn started(
     id: &str,
@@ -79,7 +56,7 @@ fn started(
         negative_control: negative,
         file: file(&format!("scenarios/{id}.toml")),
         fixtures: vec![file(&format!("fixtures/{id}/expected_volume.csv"))],
-        device: device(),
+        device: emulator_device("/dev/pts/7", 20_000_000),
         balance: Some(BalanceInfo {
             identity: "EMU-BAL BAL-0001".into(),
             port: "/dev/pts/8".into(),
@@ -91,14 +68,7 @@ fn started(
         test_system: None,
         end_ms: 6 * HOUR,
         sample_ms: 10 * MIN,
-        setup: typed(json!({
-            "device": {"reservoir_ml": 20, "initial_fill_nl": 20_000_000u64, "concentration_ug_per_ml": 500,
-                       "low_reservoir_threshold_nl": 2_000_000u64, "battery_permille": null, "stroke_nl": 2500,
-                       "battery_life_days": 2555, "eri_threshold_permille": 100, "eos_after_eri_days": 90, "patient_group": "spinal"},
-            "bench": {"balance": true, "density_g_per_ml": 1.0046},
-            "tolerance": {"volume_relative": 0.15, "volume_absolute_nl": 5100, "alarm_ms": 300_000},
-            "defects": null
-        })),
+        setup: setup(20, true),
         steps: typed(steps),
         expectations: typed(json!({
             "alarms": [{"alarm": "low_reservoir", "priority": "medium", "cleared": null, "line": 30,
@@ -106,7 +76,7 @@ fn started(
             "forbidden": [],
             "findings": [{"kind": "under_infusion", "window": {"earliest_ms": 2 * HOUR, "latest_ms": 2 * HOUR + 20 * MIN}}],
             "check_delivered": true, "check_calculated": true, "check_tip": true,
-            "discrepancy": {"window_ms": 600_000, "under_ratio": 0.9, "over_ratio": 1.1, "min_strokes": 20, "stopped_ratio": 0.1}
+            "discrepancy": discrepancy()
         })),
         expected_samples: expected,
         expected_alarms: vec![],
@@ -160,16 +130,6 @@ fn check(id: &str, name: &str, pass: bool, margin: f64) -> RunEvent {
     }
 }
 
-fn finished(id: &str, verdict: ScenarioVerdict, failed: &[&str]) -> RunEvent {
-    RunEvent::ScenarioFinished {
-        scenario: id.into(),
-        verdict,
-        failed_checks: failed.iter().map(|f| f.to_string()).collect(),
-        reason: None,
-        wall_ms: 12,
-    }
-}
-
 fn disconnect_steps() -> serde_json::Value {
     json!([
         {"at_ms": 0, "name": null, "line": 20, "out_of_range_test": false,
@@ -186,38 +146,21 @@ fn synthetic_run(dir: &Path) {
     let mut emit = |event: RunEvent| {
         journal.append(event).expect("append");
     };
-    emit(RunEvent::RunStarted {
-        schema_version: SCHEMA_VERSION,
-        run_id: RUN_ID.into(),
-        started_utc: "2026-03-01T08:00:00Z".into(),
-        harness_version: "0.1.0".into(),
-        git_commit: "e6b8f8517b88".into(),
-        host: "bench-host-01".into(),
-        os: "linux Debian GNU/Linux 12 (bookworm)".into(),
-        operator: Some("A. Tester".into()),
-        command_line: vec!["pumphil".into(), "run".into()],
-        mode: Mode::Emulator,
-        bench_file: None,
-        seed: 1,
-        jobs: 2,
-        scenarios: ["good", "control", "bad", "cut"]
-            .iter()
-            .map(|id| PlannedScenario {
-                id: id.to_string(),
-                kind: if *id == "control" {
-                    ScenarioKind::NegativeControl
-                } else {
-                    ScenarioKind::Scenario
-                },
-                path: format!("scenarios/{id}.toml"),
-                sha256: "ab".repeat(32),
-            })
-            .collect(),
-        csf: Default::default(),
-        requirements: None,
-        partition: None,
-        parts: vec![],
-    });
+    let mut header = run_started(
+        RUN_ID,
+        1,
+        2,
+        planned(["good", "control", "bad", "cut"].map(|id| (id, id == "control"))),
+    );
+    if let RunEvent::RunStarted {
+        host, os, operator, ..
+    } = &mut header
+    {
+        *host = "bench-host-01".into();
+        *os = "linux Debian GNU/Linux 12 (bookworm)".into();
+        *operator = Some("A. Tester".into());
+    }
+    emit(header);
 
     emit(started(
         "good",
@@ -263,7 +206,13 @@ fn synthetic_run(dir: &Path) {
     });
     emit(check("good", "delivered-volume", true, 74.0));
     emit(check("good", "under-infusion", true, 600.0));
-    emit(finished("good", ScenarioVerdict::Passed, &[]));
+    emit(finished(
+        "good",
+        ScenarioVerdict::Passed,
+        &[],
+        None,
+        WALL_MS,
+    ));
 
     emit(started(
         "control",
@@ -284,6 +233,8 @@ fn synthetic_run(dir: &Path) {
         "control",
         ScenarioVerdict::ControlCaught,
         &["delivered-volume", "tip-volume"],
+        None,
+        WALL_MS,
     ));
 
     emit(started("bad", &["REQ-C"], None, json!([])));
@@ -301,6 +252,8 @@ fn synthetic_run(dir: &Path) {
         "bad",
         ScenarioVerdict::Failed,
         &["delivered-volume"],
+        None,
+        WALL_MS,
     ));
 
     emit(started("cut", &["REQ-D"], None, json!([])));
@@ -694,26 +647,11 @@ fn report_prints_to_pdf_on_a4_and_letter() {
 #[test]
 fn the_report_traces_hazards_from_the_recorded_requirements_file() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(env!("CARGO_BIN_EXE_pumphil"))
-        .args([
-            "run",
-            "--plain",
-            "--quiet",
-            "--requirements",
-            "requirements.toml",
-            "--reports",
-        ])
-        .arg(dir.path())
-        .arg("scenarios/catheter-disconnect.toml")
-        .output()
-        .expect("pumphil run");
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let run_dir = std::fs::read_dir(dir.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run_dir = common::passing_run_with_requirements(
+        dir.path(),
+        &[],
+        &["scenarios/catheter-disconnect.toml"],
+    );
     let events = std::fs::read_to_string(run_dir.join("events.jsonl")).unwrap();
     let first: serde_json::Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
     assert_eq!(first["requirements"]["path"], "requirements.toml");

@@ -3,35 +3,9 @@
 
 mod common;
 
+use common::{keygen, output_text, public_key, pumphil_unsigned, recompute_chain, run_dir};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn pumphil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pumphil"))
-        .args(args)
-        .env_remove("PUMPHIL_SIGN_KEY")
-        .output()
-        .expect("pumphil runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn keygen(dir: &Path, name: &str) -> PathBuf {
-    let key = dir.join(name);
-    let out = pumphil(&["keygen", key.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
-    key
-}
-
-fn public(key: &Path) -> String {
-    format!("{}.pub", key.display())
-}
+use std::process::Output;
 
 /// Runs one scenario (a negative control whose alarm-onset check fails) and returns its run
 /// directory.
@@ -51,13 +25,13 @@ fn run(reports: &Path, key: Option<&Path>) -> PathBuf {
         args.extend(["--sign-key", key.to_str().unwrap()]);
     }
     args.push(scenario);
-    let out = pumphil(&args);
-    assert!(out.status.code().unwrap_or(99) <= 1, "{}", text(&out));
-    std::fs::read_dir(reports)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.is_dir())
-        .expect("a run directory")
+    let out = pumphil_unsigned(&args);
+    assert!(
+        out.status.code().unwrap_or(99) <= 1,
+        "{}",
+        output_text(&out)
+    );
+    run_dir(reports)
 }
 
 fn verify(dir: &Path, trusted: &[&str]) -> Output {
@@ -66,21 +40,23 @@ fn verify(dir: &Path, trusted: &[&str]) -> Output {
         args.push("--trusted-key".into());
         args.push(key.to_string());
     }
-    pumphil(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    pumphil_unsigned(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
-/// Rewrites every line's `prev` so the hash chain links again, as a forger would.
-fn recompute_chain(events: &str) -> String {
-    let mut prev = "0".repeat(64);
-    let mut out = String::new();
-    for line in events.lines() {
-        let at = line.find("\"prev\":\"").expect("prev field") + 8;
-        let line = format!("{}{}{}", &line[..at], prev, &line[at + 64..]);
-        prev = pumphil::scenario::sha256_hex(line.as_bytes());
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
+/// `pumphil sign DIR` by Dana Reviewer with `key`, in `role`, meaning `meaning`.
+fn sign_as_dana(dir: &Path, key: &Path, role: &str, meaning: &str) -> Output {
+    pumphil_unsigned(&[
+        "sign",
+        dir.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "--name",
+        "Dana Reviewer",
+        "--role",
+        role,
+        "--meaning",
+        meaning,
+    ])
 }
 
 /// Edits the first failed check to pass and recomputes the chain.
@@ -113,9 +89,9 @@ fn a_laundered_record_is_refused_by_report_and_fails_verify() {
     let manifest = std::fs::read(dir.join("MANIFEST.sha256")).unwrap();
     launder(&dir);
 
-    let report = pumphil(&["report", dir.to_str().unwrap()]);
-    assert_eq!(report.status.code(), Some(1), "{}", text(&report));
-    let said = text(&report);
+    let report = pumphil_unsigned(&["report", dir.to_str().unwrap()]);
+    assert_eq!(report.status.code(), Some(1), "{}", output_text(&report));
+    let said = output_text(&report);
     assert!(said.contains("refusing to render"), "{said}");
     assert!(said.contains("events.jsonl: changed"), "{said}");
     assert!(said.contains("recorded PASS, but its margin"), "{said}");
@@ -126,12 +102,17 @@ fn a_laundered_record_is_refused_by_report_and_fails_verify() {
     );
 
     let verified = verify(&dir, &[]);
-    assert_eq!(verified.status.code(), Some(1), "{}", text(&verified));
-    assert!(text(&verified).contains("events.jsonl: changed"));
+    assert_eq!(
+        verified.status.code(),
+        Some(1),
+        "{}",
+        output_text(&verified)
+    );
+    assert!(output_text(&verified).contains("events.jsonl: changed"));
 
     // --force renders elsewhere, every page saying NOT VERIFIED, and blesses nothing.
-    let forced = pumphil(&["report", "--force", dir.to_str().unwrap()]);
-    assert_eq!(forced.status.code(), Some(1), "{}", text(&forced));
+    let forced = pumphil_unsigned(&["report", "--force", dir.to_str().unwrap()]);
+    assert_eq!(forced.status.code(), Some(1), "{}", output_text(&forced));
     let out = PathBuf::from(format!("{}-NOT-VERIFIED-1", dir.display()));
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(
@@ -161,9 +142,9 @@ fn a_signed_run_verifies_against_its_key_and_not_another() {
     assert!(events.contains("\"scenario\":\"refill-neg-late-low-alarm\",\"head\""));
     assert!(dir.join("MANIFEST.sha256.sig").is_file());
 
-    let ok = verify(&dir, &[&public(&station)]);
-    assert!(ok.status.success(), "{}", text(&ok));
-    let fingerprint = text(&ok)
+    let ok = verify(&dir, &[&public_key(&station)]);
+    assert!(ok.status.success(), "{}", output_text(&ok));
+    let fingerprint = output_text(&ok)
         .split("trusted station key ")
         .nth(1)
         .unwrap()
@@ -176,20 +157,20 @@ fn a_signed_run_verifies_against_its_key_and_not_another() {
         "every printed page"
     );
 
-    let wrong = verify(&dir, &[&public(&other)]);
+    let wrong = verify(&dir, &[&public_key(&other)]);
     assert_eq!(wrong.status.code(), Some(1));
     assert!(
-        text(&wrong).contains(&format!(
+        output_text(&wrong).contains(&format!(
             "signed by station key {fingerprint}, which is not a trusted key"
         )),
         "{}",
-        text(&wrong)
+        output_text(&wrong)
     );
 
     // report re-renders a verified signed run without breaking its signatures.
-    let report = pumphil(&["report", dir.to_str().unwrap()]);
-    assert!(report.status.success(), "{}", text(&report));
-    assert!(verify(&dir, &[&public(&station)]).status.success());
+    let report = pumphil_unsigned(&["report", dir.to_str().unwrap()]);
+    assert!(report.status.success(), "{}", output_text(&report));
+    assert!(verify(&dir, &[&public_key(&station)]).status.success());
 }
 
 #[test]
@@ -198,9 +179,13 @@ fn an_unsigned_run_fails_when_a_key_is_trusted() {
     let station = keygen(tmp.path(), "station.key");
     let dir = run(&tmp.path().join("reports"), None);
     assert!(verify(&dir, &[]).status.success());
-    let out = verify(&dir, &[&public(&station)]);
+    let out = verify(&dir, &[&public_key(&station)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out).contains("unsigned run"), "{}", text(&out));
+    assert!(
+        output_text(&out).contains("unsigned run"),
+        "{}",
+        output_text(&out)
+    );
 }
 
 #[test]
@@ -209,12 +194,12 @@ fn a_signed_run_laundered_and_rechained_fails_its_signatures() {
     let station = keygen(tmp.path(), "station.key");
     let dir = run(&tmp.path().join("reports"), Some(&station));
     launder(&dir);
-    let out = verify(&dir, &[&public(&station)]);
+    let out = verify(&dir, &[&public_key(&station)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out).contains("the record changed after it was signed"),
+        output_text(&out).contains("the record changed after it was signed"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
 }
 
@@ -224,30 +209,26 @@ fn sign_then_verify_round_trip_and_a_change_afterwards_fails() {
     let station = keygen(tmp.path(), "station.key");
     let reviewer = keygen(tmp.path(), "reviewer.key");
     let dir = run(&tmp.path().join("reports"), Some(&station));
-    let signed = pumphil(&[
-        "sign",
-        dir.to_str().unwrap(),
-        "--key",
-        reviewer.to_str().unwrap(),
-        "--name",
-        "Dana Reviewer",
-        "--role",
+    let signed = sign_as_dana(
+        &dir,
+        &reviewer,
         "reviewed",
-        "--meaning",
         "Reviewed results and deviations",
-    ]);
-    assert!(signed.status.success(), "{}", text(&signed));
-    let ok = verify(&dir, &[&public(&station), &public(&reviewer)]);
-    assert!(ok.status.success(), "{}", text(&ok));
-    assert!(text(&ok).contains("signed by Dana Reviewer (reviewed)"));
+    );
+    assert!(signed.status.success(), "{}", output_text(&signed));
+    let ok = verify(&dir, &[&public_key(&station), &public_key(&reviewer)]);
+    assert!(ok.status.success(), "{}", output_text(&ok));
+    assert!(output_text(&ok).contains("signed by Dana Reviewer (reviewed)"));
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("Dana Reviewer") && html.contains("Reviewed results and deviations"));
     assert!(std::fs::read_to_string(dir.join("report.md"))
         .unwrap()
         .contains("| **Reviewed by** | Dana Reviewer | Reviewed results and deviations |"));
     // Only the station key trusted: the reviewer's signature is named.
-    let partly = verify(&dir, &[&public(&station)]);
-    assert!(text(&partly).contains("electronic signature of Dana Reviewer (reviewed) by key"));
+    let partly = verify(&dir, &[&public_key(&station)]);
+    assert!(
+        output_text(&partly).contains("electronic signature of Dana Reviewer (reviewed) by key")
+    );
 
     // A record changed after the signature (chain recomputed) fails the signature.
     let path = dir.join("events.jsonl");
@@ -258,24 +239,14 @@ fn sign_then_verify_round_trip_and_a_change_afterwards_fails() {
     let out = verify(&dir, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out).contains("electronic signature of Dana Reviewer (reviewed) signs chain head"),
+        output_text(&out)
+            .contains("electronic signature of Dana Reviewer (reviewed) signs chain head"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
     // And a record that does not verify is never signed.
-    let again = pumphil(&[
-        "sign",
-        dir.to_str().unwrap(),
-        "--key",
-        reviewer.to_str().unwrap(),
-        "--name",
-        "Dana Reviewer",
-        "--role",
-        "approved",
-        "--meaning",
-        "Approved",
-    ]);
-    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    let again = sign_as_dana(&dir, &reviewer, "approved", "Approved");
+    assert_eq!(again.status.code(), Some(1), "{}", output_text(&again));
 }
 
 /// A bench file's `signing_key` (relative to the bench file) signs the bench's runs: the
@@ -297,7 +268,7 @@ fn a_bench_files_signing_key_signs_the_run() {
     .unwrap();
     let reports = tmp.path().join("reports");
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/refill.toml");
-    let out = pumphil(&[
+    let out = pumphil_unsigned(&[
         "run",
         "--plain",
         "-q",
@@ -307,7 +278,7 @@ fn a_bench_files_signing_key_signs_the_run() {
         bench.to_str().unwrap(),
         scenario,
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
     let dir = common::run_dir(&reports);
     assert!(
         dir.join("MANIFEST.sha256.sig").is_file(),
@@ -320,21 +291,26 @@ fn a_bench_files_signing_key_signs_the_run() {
         .next()
         .unwrap()
         .to_string();
-    let trusted = verify(&dir, &[&public(&station)]);
-    assert_eq!(trusted.status.code(), Some(0), "{}", text(&trusted));
+    let trusted = verify(&dir, &[&public_key(&station)]);
+    assert_eq!(trusted.status.code(), Some(0), "{}", output_text(&trusted));
     assert!(
-        text(&trusted).contains(&format!("signed by trusted station key {fingerprint}")),
+        output_text(&trusted).contains(&format!("signed by trusted station key {fingerprint}")),
         "{}",
-        text(&trusted)
+        output_text(&trusted)
     );
     let events = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
     assert!(events.contains("\"type\":\"chain_signature\""));
     // Another key is not trusted in its place, and the message names the key found.
-    let untrusted = verify(&dir, &[&public(&other)]);
-    assert_eq!(untrusted.status.code(), Some(1), "{}", text(&untrusted));
-    assert!(
-        text(&untrusted).contains(&fingerprint),
+    let untrusted = verify(&dir, &[&public_key(&other)]);
+    assert_eq!(
+        untrusted.status.code(),
+        Some(1),
         "{}",
-        text(&untrusted)
+        output_text(&untrusted)
+    );
+    assert!(
+        output_text(&untrusted).contains(&fingerprint),
+        "{}",
+        output_text(&untrusted)
     );
 }

@@ -10,46 +10,24 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Six seconds, sampled every second: continuous 1000 ug/day (no stroke falls due in that time).
-const SCENARIO: &str = r#"id = "clock"
-title = "A few seconds on a real-time bench"
-requirements = ["PH-REQ-020"]
-hazard = "over-infusion: a device clock that runs fast"
-
-[device]
-reservoir_ml = 40
-initial_fill_ml = 3.0
-concentration_ug_per_ml = 500
-low_reservoir_threshold_ml = 1.0
-
-[timing]
-end = "6s"
-sample_every = "1s"
-
-[[step]]
-at = "0s"
-program = { continuous_ug_per_day = 1000 }
-"#;
+fn clock_scenario() -> String {
+    common::seconds_scenario(
+        "clock",
+        "A few seconds on a real-time bench",
+        "over-infusion: a device clock that runs fast",
+        "6s",
+        "",
+    )
+}
 
 /// A motor stall injected at 2 s: its alarm is raised at once.
-const STALL_SCENARIO: &str = r#"id = "stall"
-title = "A motor stall on a real-time bench"
-requirements = ["PH-REQ-020"]
-hazard = "underdose: a stalled motor"
-
-[device]
-reservoir_ml = 40
-initial_fill_ml = 3.0
-concentration_ug_per_ml = 500
-low_reservoir_threshold_ml = 1.0
-
-[timing]
-end = "4s"
-sample_every = "1s"
-
-[[step]]
-at = "0s"
-program = { continuous_ug_per_day = 1000 }
-
+fn stall_scenario() -> String {
+    common::seconds_scenario(
+        "stall",
+        "A motor stall on a real-time bench",
+        "underdose: a stalled motor",
+        "4s",
+        r#"
 [[step]]
 at = "2s"
 inject = { fault = "motor_stall" }
@@ -58,7 +36,9 @@ inject = { fault = "motor_stall" }
 alarm = "motor_stall"
 priority = "high"
 raised = { at = "2s" }
-"#;
+"#,
+    )
+}
 
 fn emulator(extra: &[&str]) -> Emulator {
     common::realtime_test_pump(extra)
@@ -66,23 +46,10 @@ fn emulator(extra: &[&str]) -> Emulator {
 
 /// The scenario and its fixtures in `dir`, and a bench file for `emu`.
 fn prepare(dir: &Path, emu: &Emulator, text: &str) -> (PathBuf, PathBuf) {
-    std::fs::create_dir_all(dir.join("scenarios")).unwrap();
-    let scenario = dir.join("scenarios/scenario.toml");
-    std::fs::write(&scenario, text).unwrap();
-    let status = Command::new(BIN)
-        .arg("expect")
-        .arg(&scenario)
-        .arg("--write")
-        .output()
-        .unwrap();
-    assert!(status.status.success(), "{status:?}");
-    let bench = dir.join("bench.toml");
-    std::fs::write(
-        &bench,
-        format!("station = \"test bench\"\nallowed_serial_numbers = [\"TU-000123\"]\n\n[pump]\nport = \"{}\"\n\n[balance]\nport = \"{}\"\nmodel = \"EMU-BAL\"\nserial_number = \"BAL-0001\"\nreadability_mg = 0.1\ncalibration_due = \"2099-03-01\"\n", emu.pump, emu.balance),
+    (
+        common::scenario_with_fixtures(&dir.join("scenarios/scenario.toml"), text),
+        common::test_bench_file(&dir.join("bench.toml"), "test bench", emu, "2099-03-01"),
     )
-    .unwrap();
-    (scenario, bench)
 }
 
 /// Runs `text` on a bench of an emulator with `extra`; the record's events.
@@ -98,11 +65,7 @@ fn run_on_bench(text: &str, extra: &[&str]) -> (Vec<RunEvent>, String) {
         .arg(&scenario)
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = common::output_text(&out);
     let run = common::run_dir(&dir.path().join("reports"));
     let events = journal::read(&run)
         .unwrap()
@@ -129,7 +92,7 @@ fn check_of(text: &str, extra: &[&str], name: &str) -> (Verdict, String) {
 }
 
 fn clock_drift_of(extra: &[&str]) -> (Verdict, String) {
-    check_of(SCENARIO, extra, "clock-drift")
+    check_of(&clock_scenario(), extra, "clock-drift")
 }
 
 #[test]
@@ -151,7 +114,7 @@ fn a_correct_device_clock_passes_clock_drift() {
 #[test]
 fn an_alarm_stamped_25_minutes_early_fails_its_onset_on_the_harness_clock() {
     let (verdict, detail) = check_of(
-        STALL_SCENARIO,
+        &stall_scenario(),
         &["--defect-alarm-stamped-early-min", "25"],
         "alarm-onset:motor_stall",
     );
@@ -161,7 +124,7 @@ fn an_alarm_stamped_25_minutes_early_fails_its_onset_on_the_harness_clock() {
 
 #[test]
 fn an_alarm_stamped_when_it_happened_passes_its_onset() {
-    let (verdict, detail) = check_of(STALL_SCENARIO, &[], "alarm-onset:motor_stall");
+    let (verdict, detail) = check_of(&stall_scenario(), &[], "alarm-onset:motor_stall");
     assert_eq!(verdict, Verdict::Pass, "{detail}");
 }
 

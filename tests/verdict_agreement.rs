@@ -3,13 +3,12 @@
 //! all say the same overall verdict, and name a negative control's outcome the same way. Also: a
 //! record of another schema version is refused by name, and a killed run counts what was planned.
 
-use pumphil::checks::{CheckResult, Verdict};
+mod common;
+
+use common::records::{check, finished, planned, run_started, started};
 use pumphil::record::journal::{Journal, EVENTS_FILE};
 use pumphil::record::render::{render_all, RenderError};
-use pumphil::record::{
-    DeviceInfo, FileRef, Mode, PlannedScenario, RunEvent, RunVerdict, ScenarioKind,
-    ScenarioVerdict, SCHEMA_VERSION,
-};
+use pumphil::record::{RunEvent, RunVerdict, ScenarioVerdict, SCHEMA_VERSION};
 use pumphil::scenario::NegativeControl;
 use std::path::Path;
 
@@ -41,92 +40,16 @@ impl Mix {
     }
 }
 
-fn file(path: &str) -> FileRef {
-    FileRef {
-        path: path.into(),
-        sha256: "ab".repeat(32),
-    }
-}
+/// Scenarios of a synthetic run end at the first sample and have no balance.
+const END_MS: u64 = 600_000;
+const WALL_MS: u64 = 10;
 
-fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
-    serde_json::from_value(value).expect("the JSON has the record's shape")
-}
-
-fn started(id: &str, control: bool) -> RunEvent {
-    RunEvent::ScenarioStarted {
-        scenario: id.into(),
-        title: format!("Title of {id}"),
-        description: String::new(),
-        requirements: vec!["REQ-1".into()],
-        hazard: "over-infusion".into(),
-        negative_control: control.then(|| NegativeControl {
-            must_fail: vec!["delivered-volume".into()],
-            reason: "a pump that over-reports".into(),
-        }),
-        file: file(&format!("scenarios/{id}.toml")),
-        fixtures: vec![],
-        device: DeviceInfo {
-            model: "PH-EMU-40".into(),
-            serial_number: "EMU-0001".into(),
-            firmware_version: "emu-0.1.0".into(),
-            protocol_version: 1,
-            reservoir_capacity_nl: 40_000_000,
-            test_unit: true,
-            kind: Mode::Emulator,
-            port: "/dev/pts/3".into(),
-            time_base: pumphil::record::TimeBase::Virtual,
-        },
-        balance: None,
-        test_system: None,
-        end_ms: 600_000,
-        sample_ms: 600_000,
-        setup: typed(serde_json::json!({
-            "device": {"reservoir_ml": 40, "initial_fill_nl": 20_000_000u64, "concentration_ug_per_ml": 500,
-                       "low_reservoir_threshold_nl": 2_000_000u64, "battery_permille": null, "stroke_nl": 2500,
-                       "battery_life_days": 2555, "eri_threshold_permille": 100, "eos_after_eri_days": 90, "patient_group": "spinal"},
-            "bench": {"balance": false, "density_g_per_ml": 1.0046},
-            "tolerance": {"volume_relative": 0.15, "volume_absolute_nl": 5100, "alarm_ms": 300_000},
-            "defects": null
-        })),
-        steps: vec![],
-        expectations: typed(serde_json::json!({
-            "alarms": [], "forbidden": [], "findings": [],
-            "check_delivered": true, "check_calculated": true, "check_tip": false,
-            "discrepancy": {"window_ms": 600_000, "under_ratio": 0.9, "over_ratio": 1.1, "min_strokes": 20, "stopped_ratio": 0.1}
-        })),
-        expected_samples: vec![],
-        expected_alarms: vec![],
-    }
-}
-
-fn check(id: &str, name: &str, pass: bool) -> RunEvent {
-    RunEvent::Check {
-        scenario: id.into(),
-        result: CheckResult {
-            name: name.into(),
-            verdict: if pass { Verdict::Pass } else { Verdict::Fail },
-            expected: "0.0250 mL".into(),
-            measured: "0.0300 mL".into(),
-            tolerance: "±0.0051 mL".into(),
-            margin: Some(if pass { 0.1 } else { -4.9 }),
-            unit: "uL".into(),
-            at_ms: Some(600_000),
-            detail: String::new(),
-            margin_percent: None,
-            end_value: None,
-            uncertainty: None,
-        },
-    }
-}
-
-fn finished(id: &str, verdict: ScenarioVerdict, failed: &[&str], reason: Option<&str>) -> RunEvent {
-    RunEvent::ScenarioFinished {
-        scenario: id.into(),
-        verdict,
-        failed_checks: failed.iter().map(|f| f.to_string()).collect(),
-        reason: reason.map(str::to_string),
-        wall_ms: 10,
-    }
+/// A negative control's declaration when `control`: the delivered volume must fail.
+fn control_of(control: bool) -> Option<NegativeControl> {
+    control.then(|| NegativeControl {
+        must_fail: vec!["delivered-volume".into()],
+        reason: "a pump that over-reports".into(),
+    })
 }
 
 /// The events of one scenario and the verdict the runner would return for it (None: not run).
@@ -151,10 +74,10 @@ fn scenario_events(mix: Mix, id: &str) -> (Vec<RunEvent>, Option<ScenarioVerdict
         );
         (
             vec![
-                started(id, mix.is_control()),
-                check(id, "delivered-volume", delivered_passes),
-                check(id, "calculated-volume", true),
-                finished(id, verdict, &failed, None),
+                started(id, control_of(mix.is_control()), END_MS, false),
+                check(id, "delivered-volume", delivered_passes, ""),
+                check(id, "calculated-volume", true, ""),
+                finished(id, verdict, &failed, None, WALL_MS),
             ],
             Some(verdict),
         )
@@ -164,12 +87,13 @@ fn scenario_events(mix: Mix, id: &str) -> (Vec<RunEvent>, Option<ScenarioVerdict
         Mix::Fail | Mix::DefectCaught => checks_of(false),
         Mix::ControlLost => (
             vec![
-                started(id, true),
+                started(id, control_of(true), END_MS, false),
                 finished(
                     id,
                     ScenarioVerdict::Incomplete,
                     &[],
                     Some("pump: device lost"),
+                    WALL_MS,
                 ),
             ],
             Some(ScenarioVerdict::Incomplete),
@@ -180,6 +104,7 @@ fn scenario_events(mix: Mix, id: &str) -> (Vec<RunEvent>, Option<ScenarioVerdict
                 ScenarioVerdict::Error,
                 &[],
                 Some("fixture missing"),
+                WALL_MS,
             )],
             Some(ScenarioVerdict::Error),
         ),
@@ -193,39 +118,17 @@ fn write_run(dir: &Path, mixes: &[Mix], killed: bool, record_failed: bool) -> u8
     let mut journal = Journal::create(dir).expect("journal");
     let ids: Vec<String> = mixes.iter().enumerate().map(|(i, m)| m.id(i)).collect();
     journal
-        .append(RunEvent::RunStarted {
-            schema_version: SCHEMA_VERSION,
-            run_id: "20260301T080000Z-abc123".into(),
-            started_utc: "2026-03-01T08:00:00Z".into(),
-            harness_version: "0.1.0".into(),
-            git_commit: "e6b8f8517b88".into(),
-            host: "bench-01".into(),
-            os: "linux".into(),
-            operator: None,
-            command_line: vec!["pumphil".into(), "run".into()],
-            mode: Mode::Emulator,
-            bench_file: None,
-            seed: 1,
-            jobs: 2,
-            scenarios: mixes
-                .iter()
-                .zip(&ids)
-                .map(|(mix, id)| PlannedScenario {
-                    id: id.clone(),
-                    kind: if mix.is_control() {
-                        ScenarioKind::NegativeControl
-                    } else {
-                        ScenarioKind::Scenario
-                    },
-                    path: format!("scenarios/{id}.toml"),
-                    sha256: "ab".repeat(32),
-                })
-                .collect(),
-            csf: Default::default(),
-            requirements: None,
-            partition: None,
-            parts: vec![],
-        })
+        .append(run_started(
+            "20260301T080000Z-abc123",
+            1,
+            2,
+            planned(
+                mixes
+                    .iter()
+                    .zip(&ids)
+                    .map(|(mix, id)| (id.as_str(), mix.is_control())),
+            ),
+        ))
         .expect("append");
     let mut verdicts = Vec::new();
     for (mix, id) in mixes.iter().zip(&ids).rev() {

@@ -121,16 +121,9 @@ actual = true
 #[test]
 fn a_device_that_nacks_read_plant_leaves_the_plant_checks_not_evaluated() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("scenarios")).unwrap();
-    let scenario = dir.path().join("scenarios/plant.toml");
-    std::fs::write(&scenario, PLANT_SCENARIO).unwrap();
     // Its expected traces, as a user makes them (fixtures/ beside scenarios/).
-    let expect = Command::new(BIN)
-        .current_dir(dir.path())
-        .args(["expect", "scenarios/plant.toml", "--write"])
-        .output()
-        .unwrap();
-    assert!(expect.status.success(), "{expect:?}");
+    let scenario =
+        common::scenario_with_fixtures(&dir.path().join("scenarios/plant.toml"), PLANT_SCENARIO);
 
     // A device with a plant: the check is judged (and passes).
     let with_plant = tempfile::tempdir().unwrap();
@@ -208,15 +201,8 @@ program = { flexible = [{ start = "00:00", ug_per_day = 600 }, { start = "12:00"
 #[test]
 fn a_device_switched_on_hours_before_the_run_follows_the_scenarios_day_in_virtual_time() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("device-day.toml");
-    std::fs::write(&scenario, FLEXIBLE_SCENARIO).unwrap();
-    let out = Command::new(BIN)
-        .arg("expect")
-        .arg(&scenario)
-        .arg("--write")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    let scenario =
+        common::scenario_with_fixtures(&dir.path().join("device-day.toml"), FLEXIBLE_SCENARIO);
     let emu = external_device(20, &["--clock-starts-at-ms", "21630000"]);
     let bench = virtual_bench(dir.path(), &emu);
     let (code, text, summary) = run(dir.path(), Some(&bench), &scenario);

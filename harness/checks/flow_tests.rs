@@ -197,23 +197,10 @@ proptest! {
 #[test]
 fn a_stopped_tip_is_found_by_both() {
     let scenario = scenario();
-    let flowing: Vec<Step> = (0..100)
-        .map(|_| (8_333, Some(8_333), 2_000_000, true))
-        .collect();
-    let stopped: Vec<Step> = (0..100)
-        .map(|_| (8_333, Some(0), 2_000_000, true))
-        .collect();
-    let steps: Vec<Step> = flowing.into_iter().chain(stopped).collect();
+    let steps = tip_stops(100, 100, 2_000_000);
     let (samples, expected) = trace(&scenario, &steps);
     let stream = streamed(&scenario, &samples, &expected);
-    assert!(
-        stream.iter().any(|f| f.kind == FindingKind::UnderInfusion),
-        "{stream:?}"
-    );
-    assert_eq!(
-        moments(&find_discrepancies_whole(&scenario, &expected, &samples)),
-        moments(&stream)
-    );
+    assert_under_infusion_as_whole(&scenario, &samples, &expected, &stream);
 }
 
 /// A pump halted for thousands of samples (expected flow stopped, as when the reservoir is
@@ -245,18 +232,36 @@ fn a_long_halt_keeps_one_window_of_points() {
     // the 20 strokes (min_strokes) plus the window of the flowing parts.
     assert!(most_kept <= 30, "kept {most_kept} points");
     let stream = finder.finish().0;
+    assert_under_infusion_as_whole(&scenario, &samples, &expected, &stream);
+}
+
+fn moments(found: &[Finding]) -> Vec<(FindingKind, u64)> {
+    found.iter().map(|f| (f.kind, f.t_ms)).collect()
+}
+
+/// `flowing` samples of one step each at the device and the tip, then `stopped` samples with
+/// the device still counting and nothing reaching the tip; the pump reports `calculated_nl` left.
+fn tip_stops(flowing: usize, stopped: usize, calculated_nl: u64) -> Vec<Step> {
+    let flow = (0..flowing).map(|_| (8_333, Some(8_333), calculated_nl, true));
+    let none = (0..stopped).map(|_| (8_333, Some(0), calculated_nl, true));
+    flow.chain(none).collect()
+}
+
+/// The streamed finder found under-infusion, at the moments the whole-trace algorithm finds.
+fn assert_under_infusion_as_whole(
+    scenario: &Scenario,
+    samples: &[Sample],
+    expected: &[ExpectedSample],
+    stream: &[Finding],
+) {
     assert!(
         stream.iter().any(|f| f.kind == FindingKind::UnderInfusion),
         "{stream:?}"
     );
     assert_eq!(
-        moments(&find_discrepancies_whole(&scenario, &expected, &samples)),
-        moments(&stream)
+        moments(&find_discrepancies_whole(scenario, expected, samples)),
+        moments(stream)
     );
-}
-
-fn moments(found: &[Finding]) -> Vec<(FindingKind, u64)> {
-    found.iter().map(|f| (f.kind, f.t_ms)).collect()
 }
 
 /// A pump that keeps counting strokes and reports 18 mL left while the tip has stopped after
@@ -264,13 +269,7 @@ fn moments(found: &[Finding]) -> Vec<(FindingKind, u64)> {
 #[test]
 fn silent_depletion_needs_no_fill_at_the_tip() {
     let scenario = scenario();
-    let flowing: Vec<Step> = (0..30)
-        .map(|_| (8_333, Some(8_333), 18_000_000, true))
-        .collect();
-    let stopped: Vec<Step> = (0..60)
-        .map(|_| (8_333, Some(0), 18_000_000, true))
-        .collect();
-    let steps: Vec<Step> = flowing.into_iter().chain(stopped).collect();
+    let steps = tip_stops(30, 60, 18_000_000);
     let (samples, expected) = trace(&scenario, &steps);
     let found = streamed(&scenario, &samples, &expected);
     let depletion = found
@@ -295,13 +294,7 @@ fn an_injected_disconnect_is_not_depletion() {
         refused: None,
         line: 0,
     });
-    let flowing: Vec<Step> = (0..30)
-        .map(|_| (8_333, Some(8_333), 18_000_000, true))
-        .collect();
-    let stopped: Vec<Step> = (0..60)
-        .map(|_| (8_333, Some(0), 18_000_000, true))
-        .collect();
-    let steps: Vec<Step> = flowing.into_iter().chain(stopped).collect();
+    let steps = tip_stops(30, 60, 18_000_000);
     let (samples, expected) = trace(&scenario, &steps);
     let found = streamed(&scenario, &samples, &expected);
     assert!(

@@ -3,7 +3,7 @@
 
 use super::exit;
 use crate::record::render::{self, merge};
-use crate::record::signing::{PublicKey, StationKey};
+use crate::record::signing::StationKey;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -23,16 +23,10 @@ pub struct MergeArgs {
 }
 
 pub fn run(args: &MergeArgs) -> u8 {
-    let mut trusted = Vec::new();
-    for path in &args.trusted_key {
-        match PublicKey::load(path) {
-            Ok(key) => trusted.push(key),
-            Err(e) => {
-                super::diagnostic::show(&e);
-                return exit::USAGE;
-            }
-        }
-    }
+    let trusted = match super::trusted_keys(&args.trusted_key) {
+        Ok(trusted) => trusted,
+        Err(code) => return code,
+    };
     let signer = match args.sign_key.as_deref().map(StationKey::load).transpose() {
         Ok(key) => key.map(std::sync::Arc::new),
         Err(e) => {

@@ -92,6 +92,22 @@ fn runtime() -> Result<tokio::runtime::Runtime, u8> {
         })
 }
 
+/// The public keys given with `--trusted-key` (verify, merge); Err is the exit code, the key
+/// that did not load shown.
+fn trusted_keys(
+    paths: &[std::path::PathBuf],
+) -> Result<Vec<crate::record::signing::PublicKey>, u8> {
+    paths
+        .iter()
+        .map(|path| {
+            crate::record::signing::PublicKey::load(path).map_err(|e| {
+                diagnostic::show(&e);
+                exit::USAGE
+            })
+        })
+        .collect()
+}
+
 /// Opens the serial port of a one-shot bench command; Err is the exit code, the error printed.
 /// Opens a port or network endpoint (`/dev/…`, `tcp://…`, `rfc2217://…`), showing why not.
 async fn open_port(

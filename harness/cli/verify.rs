@@ -2,7 +2,6 @@
 //! its signatures (against `--trusted-key`s when given) and the verdicts its numbers give.
 
 use super::exit;
-use crate::record::signing::PublicKey;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -24,16 +23,10 @@ pub fn run(args: &VerifyArgs) -> u8 {
         );
         return exit::USAGE;
     }
-    let mut trusted = Vec::new();
-    for path in &args.trusted_key {
-        match PublicKey::load(path) {
-            Ok(key) => trusted.push(key),
-            Err(e) => {
-                super::diagnostic::show(&e);
-                return exit::USAGE;
-            }
-        }
-    }
+    let trusted = match super::trusted_keys(&args.trusted_key) {
+        Ok(trusted) => trusted,
+        Err(code) => return code,
+    };
     let report = crate::record::render::verify_with(&args.dir, &trusted);
     for note in &report.notes {
         writeln!(super::out::stdout(), "note: {note}");

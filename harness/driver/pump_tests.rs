@@ -251,21 +251,28 @@ async fn a_garbled_frame_is_counted_and_the_request_re_sent_at_once() {
     assert_eq!(kinds, vec![DeviationKind::BadFrame, DeviationKind::Retry]);
 }
 
-#[tokio::test]
-async fn events_arrive_in_order_with_gaps_marked() {
-    let event = |t| Event::AlarmCleared {
-        device_time_ms: t,
-        alarm: AlarmKind::LowReservoir,
-    };
+/// A fake device that sends `event(seq)` under each of `seqs` before its answer to a request;
+/// the pump is stopped (its one request, so every event has been read) when it is returned.
+async fn stopped_after_events(seqs: &'static [u16], event: fn(u64) -> Event) -> PumpDriver {
     let (pump, _) = fake_device(Box::new(move |_, f| {
         let mut out = Vec::new();
-        for seq in [7u16, 8, 10] {
+        for &seq in seqs {
             out.extend(encode_frame(seq, &Message::Event(event(seq as u64))).unwrap());
         }
         out.extend(ack(f));
         out
     }));
     pump.stop().await.unwrap();
+    pump
+}
+
+#[tokio::test]
+async fn events_arrive_in_order_with_gaps_marked() {
+    let event = |t| Event::AlarmCleared {
+        device_time_ms: t,
+        alarm: AlarmKind::LowReservoir,
+    };
+    let pump = stopped_after_events(&[7, 8, 10], event).await;
     assert_eq!(
         pump.drain_events(),
         vec![
@@ -297,15 +304,7 @@ async fn a_repeated_event_frame_is_a_duplicate_not_a_gap() {
         alarm: AlarmKind::LowReservoir,
         priority: Priority::Medium,
     };
-    let (pump, _) = fake_device(Box::new(move |_, f| {
-        let mut out = Vec::new();
-        for seq in [7u16, 7, 8] {
-            out.extend(encode_frame(seq, &Message::Event(event(seq as u64))).unwrap());
-        }
-        out.extend(ack(f));
-        out
-    }));
-    pump.stop().await.unwrap();
+    let pump = stopped_after_events(&[7, 7, 8], event).await;
     assert_eq!(
         pump.drain_events(),
         vec![

@@ -76,17 +76,23 @@ fn regenerate(scenario: &Scenario) -> String {
     )
 }
 
+/// The first row where the committed fixture and the fresh arithmetic differ, or where the
+/// shorter of them ends; None when they are the same.
+fn first_differing_row<T: PartialEq>(committed: &[T], fresh: &[T]) -> Option<usize> {
+    committed
+        .iter()
+        .zip(fresh)
+        .position(|(a, b)| a != b)
+        .or_else(|| (committed.len() != fresh.len()).then(|| committed.len().min(fresh.len())))
+}
+
 fn first_sample_difference(
     scenario: &Scenario,
     path: &Path,
     committed: &[ExpectedSample],
     fresh: &[ExpectedSample],
 ) -> Option<InputError> {
-    let index = committed
-        .iter()
-        .zip(fresh)
-        .position(|(a, b)| a != b)
-        .or_else(|| (committed.len() != fresh.len()).then(|| committed.len().min(fresh.len())))?;
+    let index = first_differing_row(committed, fresh)?;
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let (old, new) = (committed.get(index), fresh.get(index));
     let t_ms = old.or(new).map(|r| r.t_ms).unwrap_or(0);
@@ -136,11 +142,7 @@ fn first_alarm_difference(
     committed: &[ExpectedAlarmEvent],
     fresh: &[ExpectedAlarmEvent],
 ) -> Option<InputError> {
-    let index = committed
-        .iter()
-        .zip(fresh)
-        .position(|(a, b)| a != b)
-        .or_else(|| (committed.len() != fresh.len()).then(|| committed.len().min(fresh.len())))?;
+    let index = first_differing_row(committed, fresh)?;
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let describe = |a: Option<&ExpectedAlarmEvent>| match a {
         Some(a) => format!(

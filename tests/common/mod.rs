@@ -1,11 +1,14 @@
 //! Fixtures shared by the integration tests: the binary, `pumphil emulate` as a child process,
-//! run options for in-process runs, the run directory a run leaves, and a closed pipe.
+//! run options for in-process runs, the run directory a run leaves, a closed pipe, and (in
+//! `records`) the events of synthetic run records.
 // Each test file uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod records;
+
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pumphil");
 
@@ -120,6 +123,155 @@ pub fn run_dir(reports: &Path) -> PathBuf {
         .collect();
     assert_eq!(dirs.len(), 1, "one run directory in {}", reports.display());
     dirs.remove(0)
+}
+
+/// `pumphil run --plain --quiet --requirements requirements.toml` of `scenarios`, with `options`
+/// before them, asserted to exit 0 (all PASS); the run directory it left under `reports`.
+pub fn passing_run_with_requirements(
+    reports: &Path,
+    options: &[&str],
+    scenarios: &[&str],
+) -> PathBuf {
+    let out = Command::new(BIN)
+        .args(["run", "--plain", "--quiet"])
+        .args(options)
+        .args(["--requirements", "requirements.toml", "--reports"])
+        .arg(reports)
+        .args(scenarios)
+        .output()
+        .expect("pumphil run");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    run_dir(reports)
+}
+
+/// `pumphil ARGS` run to its end, with no signing key taken from the environment.
+pub fn pumphil_unsigned(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("PUMPHIL_SIGN_KEY")
+        .output()
+        .expect("pumphil runs")
+}
+
+/// What a finished command printed: its stdout, then its stderr.
+pub fn output_text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A scenario of seconds on a real-time bench for PH-REQ-020: a 40 mL pump holding 3 mL of
+/// 500 ug/mL on continuous 1000 ug/day from 0 s (no stroke falls due in seconds), sampled every
+/// second until `end`; `tail` is TOML that follows (more steps, expectations, a [bench] table).
+pub fn seconds_scenario(id: &str, title: &str, hazard: &str, end: &str, tail: &str) -> String {
+    format!(
+        r#"id = "{id}"
+title = "{title}"
+requirements = ["PH-REQ-020"]
+hazard = "{hazard}"
+
+[device]
+reservoir_ml = 40
+initial_fill_ml = 3.0
+concentration_ug_per_ml = 500
+low_reservoir_threshold_ml = 1.0
+
+[timing]
+end = "{end}"
+sample_every = "1s"
+
+[[step]]
+at = "0s"
+program = {{ continuous_ug_per_day = 1000 }}
+{tail}"#
+    )
+}
+
+/// Writes `text` as the scenario file `path` (making its folder) and its expected traces, as
+/// `pumphil expect PATH --write` makes them (in `fixtures/` beside the scenario's folder).
+pub fn scenario_with_fixtures(path: &Path, text: &str) -> PathBuf {
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder).unwrap();
+    }
+    std::fs::write(path, text).unwrap();
+    write_fixtures(path);
+    path.to_path_buf()
+}
+
+/// `pumphil expect SCENARIO --write`, asserted to succeed.
+pub fn write_fixtures(scenario: &Path) {
+    let out = Command::new(BIN)
+        .arg("expect")
+        .arg(scenario)
+        .arg("--write")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// Writes the bench file `path` of station `station` for `emu`'s test pump (TU-000123, the only
+/// one allowed) and its balance EMU-BAL BAL-0001 (0.1 mg), calibrated until `calibration_due`.
+pub fn test_bench_file(
+    path: &Path,
+    station: &str,
+    emu: &Emulator,
+    calibration_due: &str,
+) -> PathBuf {
+    std::fs::write(
+        path,
+        format!("station = \"{station}\"\nallowed_serial_numbers = [\"TU-000123\"]\n\n[pump]\nport = \"{}\"\n\n[balance]\nport = \"{}\"\nmodel = \"EMU-BAL\"\nserial_number = \"BAL-0001\"\nreadability_mg = 0.1\ncalibration_due = \"{calibration_due}\"\n", emu.pump, emu.balance),
+    )
+    .unwrap();
+    path.to_path_buf()
+}
+
+/// `pumphil keygen DIR/NAME`, asserted to succeed; the private key's path.
+pub fn keygen(dir: &Path, name: &str) -> PathBuf {
+    let key = dir.join(name);
+    let out = pumphil_unsigned(&["keygen", key.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    key
+}
+
+/// The public key keygen writes beside the private `key`.
+pub fn public_key(key: &Path) -> String {
+    format!("{}.pub", key.display())
+}
+
+/// Rewrites every line's `prev` so the hash chain links again, as a forger would.
+pub fn recompute_chain(events: &str) -> String {
+    let mut prev = "0".repeat(64);
+    let mut out = String::new();
+    for line in events.lines() {
+        let at = line.find("\"prev\":\"").expect("prev field") + 8;
+        let line = format!("{}{}{}", &line[..at], prev, &line[at + 64..]);
+        prev = pumphil::scenario::sha256_hex(line.as_bytes());
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// A link to the pump pty of an in-process emulator.
+pub fn pump_link(emulator: &pumphil::emulator::EmulatorHandle) -> pumphil::link::BoxLink {
+    pumphil::link::serial::open_serial(&pumphil::link::serial::SerialSettings::pump(
+        &emulator.pump_port.display().to_string(),
+    ))
+    .expect("open the emulator's pty")
+}
+
+/// The default emulator spawned in process on ptys (virtual time), and a driver of its pump.
+pub async fn emulated_pump() -> (
+    pumphil::emulator::EmulatorHandle,
+    pumphil::driver::pump::PumpDriver,
+) {
+    let emulator = pumphil::emulator::spawn_on_ptys(Default::default(), false)
+        .await
+        .unwrap();
+    let pump = pumphil::driver::pump::PumpDriver::new(pump_link(&emulator));
+    (emulator, pump)
 }
 
 /// The write end of a pipe whose read end is already closed: every write to it fails with
