@@ -201,8 +201,10 @@ program = { flexible = [{ start = "00:00", ug_per_day = 600 }, { start = "12:00"
 #[test]
 fn a_device_switched_on_hours_before_the_run_follows_the_scenarios_day_in_virtual_time() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario =
-        common::scenario_with_fixtures(&dir.path().join("device-day.toml"), FLEXIBLE_SCENARIO);
+    let scenario = common::scenario_with_fixtures(
+        &dir.path().join("scenarios/device-day.toml"),
+        FLEXIBLE_SCENARIO,
+    );
     let emu = external_device(20, &["--clock-starts-at-ms", "21630000"]);
     let bench = virtual_bench(dir.path(), &emu);
     let (code, text, summary) = run(dir.path(), Some(&bench), &scenario);
