@@ -15,6 +15,33 @@ pub fn hex(digest: &[u8]) -> String {
     out
 }
 
+/// SHA-256 of bytes in memory, as the raw 32 bytes: compared as they are on hot paths (every
+/// record line), formatted as hex only for a message.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// The 32 bytes of a digest written as 64 lowercase hex digits (as `hex` writes it); `None` for
+/// anything else, which then equals no digest.
+pub fn digest_from_hex(text: &str) -> Option<[u8; 32]> {
+    fn nibble(digit: u8) -> Option<u8> {
+        match digit {
+            b'0'..=b'9' => Some(digit - b'0'),
+            b'a'..=b'f' => Some(digit - b'a' + 10),
+            _ => None,
+        }
+    }
+    let text = text.as_bytes();
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    Some(out)
+}
+
 /// SHA-256 of bytes in memory, as hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
@@ -48,5 +75,14 @@ mod tests {
         std::fs::write(&path, b"abc").unwrap();
         assert_eq!(sha256_file(&path).unwrap(), abc);
         assert!(sha256_file(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn raw_digests_read_back_from_their_hex_only() {
+        let digest = sha256(b"abc");
+        assert_eq!(digest_from_hex(&hex(&digest)), Some(digest));
+        assert_eq!(digest_from_hex(&hex(&digest).to_uppercase()), None);
+        assert_eq!(digest_from_hex(&hex(&digest)[1..]), None);
+        assert_eq!(digest_from_hex(&format!("{}g", &hex(&digest)[1..])), None);
     }
 }

@@ -16,7 +16,7 @@ pub use error::{InputError, InputErrors};
 pub use model::*;
 pub use raw::S;
 
-pub use digest::sha256_hex;
+pub use digest::{digest_from_hex, sha256, sha256_hex};
 
 use std::path::{Path, PathBuf};
 

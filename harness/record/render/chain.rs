@@ -5,24 +5,46 @@
 //! too: an edited record breaks only the link after it; an edited `prev` field breaks the links
 //! on both sides; an inserted line is skipped over by its successor; a removal makes `seq` jump.
 
-use crate::record::journal::GENESIS_HASH;
-use crate::scenario::sha256_hex;
+use crate::record::journal::Record;
+use crate::scenario::{digest_from_hex, sha256};
 use serde::Deserialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::io::BufRead;
 
+/// The hash the first record links to (`journal::GENESIS_HASH`), as bytes.
+const GENESIS: [u8; 32] = [0; 32];
+
 /// The chain fields alone, readable even when the event in a line no longer parses.
 #[derive(Deserialize)]
-struct Link {
+struct LinkFields {
     seq: u64,
     prev: String,
 }
 
+/// A line's link: its sequence number and the hash it names for the line before (`None`: not a
+/// digest as the journal writes one, so it links to nothing).
+struct Link {
+    seq: u64,
+    prev: Option<[u8; 32]>,
+}
+
 struct Line {
     number: usize,
-    hash: String,
+    hash: [u8; 32],
     link: Option<Link>,
     parse_error: Option<String>,
+}
+
+/// One non-empty line of `events.jsonl` as the chain check read it, for whoever reads the record
+/// in the same pass (`verify` checks signatures and re-derives verdicts from it).
+pub struct LineRead {
+    pub number: usize,
+    /// SHA-256 of the line's bytes, without its newline.
+    pub hash: [u8; 32],
+    /// Whether the line is UTF-8 text.
+    pub utf8: bool,
+    /// The record, when the line parses.
+    pub record: Option<Record>,
 }
 
 /// What the chain check found: record count, the line cut short at the end, problems by line.
@@ -34,17 +56,37 @@ pub struct ChainCheck {
     pub problems: Vec<(usize, String)>,
 }
 
-fn parse(number: usize, raw: &[u8]) -> Line {
-    let hash = sha256_hex(raw);
-    let parse_error = match crate::record::journal::parse_record(raw) {
-        Ok(_) => None,
-        Err(e) => Some(e.to_string()),
-    };
-    Line {
-        number,
-        hash,
-        link: serde_json::from_slice::<Link>(raw).ok(),
-        parse_error,
+fn parse(number: usize, raw: &[u8]) -> (Line, Option<Record>) {
+    let hash = sha256(raw);
+    match crate::record::journal::parse_record(raw) {
+        Ok(record) => {
+            let link = Link {
+                seq: record.seq,
+                prev: digest_from_hex(&record.prev),
+            };
+            let line = Line {
+                number,
+                hash,
+                link: Some(link),
+                parse_error: None,
+            };
+            (line, Some(record))
+        }
+        Err(e) => {
+            let link = serde_json::from_slice::<LinkFields>(raw)
+                .ok()
+                .map(|l| Link {
+                    seq: l.seq,
+                    prev: digest_from_hex(&l.prev),
+                });
+            let line = Line {
+                number,
+                hash,
+                link,
+                parse_error: Some(e.to_string()),
+            };
+            (line, None)
+        }
     }
 }
 
@@ -75,11 +117,11 @@ struct Window {
 }
 
 impl Window {
-    fn hash_before(&self, k: usize) -> &str {
+    fn hash_before(&self, k: usize) -> [u8; 32] {
         if k + self.first == 0 {
-            GENESIS_HASH
+            GENESIS
         } else {
-            self.lines[k - 1].hash.as_str()
+            self.lines[k - 1].hash
         }
     }
 
@@ -88,7 +130,7 @@ impl Window {
         self.lines[k]
             .link
             .as_ref()
-            .is_some_and(|l| l.prev == expected)
+            .is_some_and(|l| l.prev == Some(expected))
     }
 
     /// Judges `lines[k]`, whose successor (if any) is `lines[k + 1]`.
@@ -117,11 +159,11 @@ impl Window {
         if position > 0 && self.blamed[k - 1] {
             return;
         }
-        let prev = line.link.as_ref().map(|l| l.prev.as_str()).unwrap_or("");
+        let prev = line.link.as_ref().and_then(|l| l.prev);
         let skips_one = match position {
             0 => false,
-            1 => prev == GENESIS_HASH,
-            _ => prev == self.lines[k - 2].hash,
+            1 => prev == Some(GENESIS),
+            _ => prev == Some(self.lines[k - 2].hash),
         };
         let next_broken = k + 1 < self.lines.len() && !self.link_ok(k + 1);
         let number = line.number;
@@ -178,7 +220,27 @@ impl Window {
 }
 
 /// Checks the chain and sequence of an `events.jsonl` read line by line.
-pub fn check_reader(mut input: impl BufRead) -> std::io::Result<ChainCheck> {
+pub fn check_reader(input: impl BufRead) -> std::io::Result<ChainCheck> {
+    check_reader_each(input, |_| {})
+}
+
+/// `check_file`, handing every non-empty line to `each` as it passes (the last line cut short
+/// included), so that the record is read, hashed and parsed once for everything `verify` checks.
+pub fn check_file_each(
+    path: &std::path::Path,
+    each: impl FnMut(LineRead),
+) -> std::io::Result<ChainCheck> {
+    check_reader_each(
+        std::io::BufReader::with_capacity(1 << 16, std::fs::File::open(path)?),
+        each,
+    )
+}
+
+/// `check_reader`, handing every non-empty line to `each` as it passes.
+pub fn check_reader_each(
+    mut input: impl BufRead,
+    mut each: impl FnMut(LineRead),
+) -> std::io::Result<ChainCheck> {
     let mut out = ChainCheck::default();
     let mut window = Window {
         lines: VecDeque::new(),
@@ -206,7 +268,13 @@ pub fn check_reader(mut input: impl BufRead) -> std::io::Result<ChainCheck> {
             );
             continue;
         }
-        let line = parse(number, &raw);
+        let (line, record) = parse(number, &raw);
+        each(LineRead {
+            number,
+            hash: line.hash,
+            utf8: std::str::from_utf8(&raw).is_ok(),
+            record,
+        });
         if line.parse_error.is_some() && !terminated {
             // A kill -9 in the middle of a write: not tampering, and nothing follows it.
             out.truncated_at_line = Some(number);
@@ -234,7 +302,8 @@ pub fn check_reader(mut input: impl BufRead) -> std::io::Result<ChainCheck> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::journal::sha256_line;
+    use crate::record::journal::{sha256_line, GENESIS_HASH};
+    use crate::scenario::digest::hex;
 
     /// A valid chain of `n` minimal lines (events that parse: RunFinished).
     fn chain(n: usize) -> Vec<String> {
@@ -256,6 +325,38 @@ mod tests {
             .map(|l| format!("{l}\n"))
             .collect::<String>()
             .into_bytes()
+    }
+
+    #[test]
+    fn each_non_empty_line_is_handed_on_once_with_its_hash_and_record() {
+        let mut lines = chain(4);
+        lines[2] = lines[2].replacen('{', "[", 1);
+        let mut raw = bytes(&lines);
+        raw.extend_from_slice(b"\n{\"seq\":4,\"pre");
+        let mut seen = Vec::new();
+        let found = check_reader_each(raw.as_slice(), |line| {
+            seen.push((
+                line.number,
+                hex(&line.hash),
+                line.utf8,
+                line.record.map(|r| r.seq),
+            ))
+        })
+        .unwrap();
+        assert_eq!(found.truncated_at_line, Some(6));
+        let expected: Vec<_> = [(1, 0), (2, 1), (3, 2), (4, 3), (6, 4)]
+            .into_iter()
+            .map(|(number, index)| {
+                let text = if index < 4 {
+                    lines[index].clone()
+                } else {
+                    "{\"seq\":4,\"pre".to_string()
+                };
+                let parsed = (index != 2 && index < 4).then_some(index as u64);
+                (number, sha256_line(&text), true, parsed)
+            })
+            .collect();
+        assert_eq!(seen, expected);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! Checking a run directory's signatures: the station's chain signatures and the electronic
 //! signatures in `events.jsonl`, and the signatures of `MANIFEST.sha256`.
 
+use super::chain::LineRead;
 use super::manifest;
-use crate::record::journal::{sha256_line, Record, EVENTS_FILE, GENESIS_HASH};
+use crate::record::journal::{Record, EVENTS_FILE};
 use crate::record::signing::{self, PublicKey};
 use crate::record::RunEvent;
+use crate::scenario::digest::hex;
+use crate::scenario::sha256;
 use std::io::BufRead;
 use std::path::Path;
 
@@ -65,29 +68,27 @@ fn check_signed(
     None
 }
 
-fn check_record(dir: &Path, out: &mut SignatureCheck, strict: bool) {
-    let Ok(file) = std::fs::File::open(dir.join(EVENTS_FILE)) else {
-        return;
-    };
-    let mut previous_hash = GENESIS_HASH.to_string();
-    // The last line not covered by a signature: (line number, type).
-    let mut unsigned_tail: Option<(usize, usize)> = None;
-    let mut finished = false;
-    for (index, raw) in std::io::BufReader::with_capacity(1 << 16, file)
-        .split(b'\n')
-        .enumerate()
-    {
-        let line = index + 1;
-        let Ok(raw) = raw else { break };
-        let Ok(text) = String::from_utf8(raw) else {
-            continue;
-        };
-        if text.is_empty() {
-            continue;
+/// The signatures in `events.jsonl`, checked a line at a time as the record is read.
+#[derive(Default)]
+pub struct RecordSignatures {
+    out: SignatureCheck,
+    /// The hash of the line before, starting from the genesis hash (all zeros).
+    previous_hash: [u8; 32],
+    /// The last line not covered by a signature: (first line, last line).
+    unsigned_tail: Option<(usize, usize)>,
+    finished: bool,
+}
+
+impl RecordSignatures {
+    /// Takes the next non-empty line of the record (lines that do not parse are the chain
+    /// check's to report; a line that is not UTF-8 is passed over, its hash too).
+    pub fn line(&mut self, read: &LineRead) {
+        if !read.utf8 {
+            return;
         }
-        let hash = sha256_line(&text);
-        // Lines that do not parse are the chain check's to report.
-        if let Ok(record) = serde_json::from_str::<Record>(&text) {
+        let line = read.number;
+        if let Some(record) = &read.record {
+            let out = &mut self.out;
             let covered = record.seq.saturating_sub(1);
             match &record.event {
                 RunEvent::ChainSignature {
@@ -104,9 +105,9 @@ fn check_record(dir: &Path, out: &mut SignatureCheck, strict: bool) {
                     out.problems.extend(check_signed(
                         line,
                         &what,
-                        &record,
+                        record,
                         head,
-                        &previous_hash,
+                        &hex(&self.previous_hash),
                         public_key,
                         fingerprint,
                         &signing::chain_message(covered, head),
@@ -115,7 +116,7 @@ fn check_record(dir: &Path, out: &mut SignatureCheck, strict: bool) {
                     if !out.station_keys.contains(fingerprint) {
                         out.station_keys.push(fingerprint.clone());
                     }
-                    unsigned_tail = None;
+                    self.unsigned_tail = None;
                 }
                 RunEvent::ElectronicSignature {
                     name,
@@ -139,9 +140,9 @@ fn check_record(dir: &Path, out: &mut SignatureCheck, strict: bool) {
                     out.problems.extend(check_signed(
                         line,
                         &what,
-                        &record,
+                        record,
                         head,
-                        &previous_hash,
+                        &hex(&self.previous_hash),
                         public_key,
                         fingerprint,
                         &message,
@@ -154,26 +155,60 @@ fn check_record(dir: &Path, out: &mut SignatureCheck, strict: bool) {
                     ));
                 }
                 event => {
-                    finished |= matches!(event, RunEvent::RunFinished { .. });
-                    let first = unsigned_tail.map(|(first, _)| first).unwrap_or(line);
-                    unsigned_tail = Some((first, line));
+                    self.finished |= matches!(event, RunEvent::RunFinished { .. });
+                    let first = self.unsigned_tail.map(|(first, _)| first).unwrap_or(line);
+                    self.unsigned_tail = Some((first, line));
                 }
             }
         }
-        previous_hash = hash;
+        self.previous_hash = read.hash;
     }
-    if let (true, Some((first, last))) = (out.is_signed(), unsigned_tail) {
-        if finished || strict {
-            out.problems.push(format!(
-                "{EVENTS_FILE} lines {first}..{last}: written after the last station signature, so not signed (records were added to a signed run, or the run was cut short)"
-            ));
-        } else {
-            // A run killed mid-scenario never reached its next signature.
-            out.notes.push(format!(
-                "{EVENTS_FILE} lines {first}..{last}: not signed (the run did not finish, so it never signed them)"
-            ));
+
+    /// What the record's signatures showed; `strict` (trusted keys were named) makes an
+    /// unsigned tail a problem even in a run that did not finish.
+    fn finish(self, strict: bool) -> SignatureCheck {
+        let mut out = self.out;
+        if let (true, Some((first, last))) = (out.is_signed(), self.unsigned_tail) {
+            if self.finished || strict {
+                out.problems.push(format!(
+                    "{EVENTS_FILE} lines {first}..{last}: written after the last station signature, so not signed (records were added to a signed run, or the run was cut short)"
+                ));
+            } else {
+                // A run killed mid-scenario never reached its next signature.
+                out.notes.push(format!(
+                    "{EVENTS_FILE} lines {first}..{last}: not signed (the run did not finish, so it never signed them)"
+                ));
+            }
         }
+        out
     }
+}
+
+/// Reads the record for its signatures alone (`verify` reads it once for everything instead).
+fn read_record(dir: &Path) -> RecordSignatures {
+    let mut signatures = RecordSignatures::default();
+    let Ok(file) = std::fs::File::open(dir.join(EVENTS_FILE)) else {
+        return signatures;
+    };
+    for (index, raw) in std::io::BufReader::with_capacity(1 << 16, file)
+        .split(b'\n')
+        .enumerate()
+    {
+        let Ok(raw) = raw else { break };
+        if raw.is_empty() {
+            continue;
+        }
+        let utf8 = std::str::from_utf8(&raw).is_ok();
+        signatures.line(&LineRead {
+            number: index + 1,
+            hash: sha256(&raw),
+            utf8,
+            record: utf8
+                .then(|| crate::record::journal::parse_record(&raw).ok())
+                .flatten(),
+        });
+    }
+    signatures
 }
 
 fn check_manifest(dir: &Path, out: &mut SignatureCheck) {
@@ -237,8 +272,12 @@ fn check_manifest(dir: &Path, out: &mut SignatureCheck) {
 /// Checks every signature of a run directory; `trusted` (fingerprints), when not empty, must
 /// include the key of every signature, and the run must be signed.
 pub fn check(dir: &Path, trusted: &[PublicKey]) -> SignatureCheck {
-    let mut out = SignatureCheck::default();
-    check_record(dir, &mut out, !trusted.is_empty());
+    check_read(dir, read_record(dir), trusted)
+}
+
+/// `check`, from the record's signatures as `verify` read them in its one pass over the record.
+pub fn check_read(dir: &Path, record: RecordSignatures, trusted: &[PublicKey]) -> SignatureCheck {
+    let mut out = record.finish(!trusted.is_empty());
     check_manifest(dir, &mut out);
     if !trusted.is_empty() {
         let trusted: Vec<String> = trusted.iter().map(|k| k.fingerprint()).collect();

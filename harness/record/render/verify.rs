@@ -6,8 +6,10 @@
 //! verifier names the keys it trusts; the record's verdicts are re-derived from its numbers too
 //! (`record::rederive`), so an edited verdict is named even in an unsigned run.
 
+use super::signatures::RecordSignatures;
 use super::{chain, manifest};
 use crate::record::journal::EVENTS_FILE;
+use crate::record::view::{Fold, RecordIntegrity, RunView};
 use std::collections::BTreeMap;
 use std::path::{Component, Path};
 
@@ -123,21 +125,62 @@ fn other_version(dir: &Path) -> Option<u32> {
     (found != crate::record::SCHEMA_VERSION).then_some(found)
 }
 
-fn check_record(dir: &Path, report: &mut VerifyReport) -> bool {
+/// Whether `journal::Reader` would fold the record: it refuses one whose first non-empty line
+/// declares another schema version (`other_version` looks at the very first line only).
+fn first_record_of_this_version(dir: &Path) -> bool {
+    use std::io::BufRead;
+    let Ok(file) = std::fs::File::open(dir.join(EVENTS_FILE)) else {
+        return false;
+    };
+    let first = std::io::BufReader::new(file)
+        .split(b'\n')
+        .map_while(Result::ok)
+        .find(|raw| !raw.is_empty());
+    let declared = first
+        .as_deref()
+        .and_then(|raw| std::str::from_utf8(raw).ok())
+        .and_then(crate::record::journal::declared_version);
+    declared.is_none_or(|found| found == crate::record::SCHEMA_VERSION)
+}
+
+/// What the one pass over `events.jsonl` found beside the chain check's problems.
+#[derive(Default)]
+struct RecordRead {
+    /// The hash chain and sequence hold.
+    intact: bool,
+    /// The record's signatures, read in the same pass (`None`: the pass did not read it).
+    signatures: Option<RecordSignatures>,
+    /// The run's view folded in the same pass, for re-deriving its verdicts (`None`: not folded,
+    /// as `fold_record` refuses a record whose first line declares another schema version).
+    view: Option<RunView>,
+}
+
+/// Reads `events.jsonl` once, a line at a time: each line is hashed and parsed once, and goes to
+/// the chain check, the signature check and the fold of the run's view together.
+fn check_record(dir: &Path, report: &mut VerifyReport) -> RecordRead {
     if let Some(found) = other_version(dir) {
         report.problems.push(format!(
             "{EVENTS_FILE}: record schema version {found}; this pumphil reads version {} only (verify it with the pumphil that wrote it; docs/record.md)",
             crate::record::SCHEMA_VERSION
         ));
-        return false;
+        return RecordRead::default();
     }
-    let found = match chain::check_file(&dir.join(EVENTS_FILE)) {
+    let mut signatures = RecordSignatures::default();
+    let mut fold = first_record_of_this_version(dir).then(Fold::new);
+    let found = chain::check_file_each(&dir.join(EVENTS_FILE), |line| {
+        signatures.line(&line);
+        // `journal::Reader` folds the records of UTF-8 lines only.
+        if let (Some(fold), Some(record), true) = (fold.as_mut(), line.record, line.utf8) {
+            fold.absorb(record);
+        }
+    });
+    let found = match found {
         Ok(found) => found,
         Err(e) => {
             report
                 .problems
                 .push(format!("{EVENTS_FILE}: cannot read the run record: {e}"));
-            return false;
+            return RecordRead::default();
         }
     };
     report.records = found.records;
@@ -153,7 +196,11 @@ fn check_record(dir: &Path, report: &mut VerifyReport) -> bool {
             .problems
             .push(format!("{EVENTS_FILE} line {line}: {what}"));
     }
-    intact
+    RecordRead {
+        intact,
+        signatures: Some(signatures),
+        view: fold.map(|fold| fold.finish(RecordIntegrity::default())),
+    }
 }
 
 /// Checks the manifest (changed, removed, added files) and the record (hash chain, sequence),
@@ -164,35 +211,33 @@ pub fn verify(dir: &Path) -> VerifyReport {
 
 /// `verify`, failing a run not signed by one of `trusted` (or signed by any other key).
 pub fn verify_with(dir: &Path, trusted: &[crate::record::signing::PublicKey]) -> VerifyReport {
-    let mut report = verify_integrity(dir);
-    let signed = super::signatures::check(dir, trusted);
-    report.problems.extend(signed.problems);
-    report.notes.extend(signed.notes);
-    report.station_keys = signed.station_keys;
-    report.electronic = signed.electronic;
-    report
-        .problems
-        .extend(super::merged_check::check(dir, trusted));
-    if report.records > 0 {
-        if let Ok(view) = super::fold_record(dir, |_| Ok(())) {
-            report
-                .problems
-                .extend(crate::record::rederive::disagreements(&view));
-        }
-    }
-    report
-}
-
-fn verify_integrity(dir: &Path) -> VerifyReport {
     let mut report = VerifyReport::default();
     let listed = read_manifest(dir, &mut report);
-    if let Some(listed) = &listed {
-        report.files = listed.len();
-        check_files(dir, listed, &mut report);
-    }
-    let chain_intact = check_record(dir, &mut report);
+    // The files are hashed on a second thread while this one reads the record.
+    let (files, read) = std::thread::scope(|scope| {
+        let files = scope.spawn(|| {
+            let mut files = VerifyReport::default();
+            if let Some(listed) = &listed {
+                check_files(dir, listed, &mut files);
+            }
+            files
+        });
+        let mut record = VerifyReport::default();
+        let read = check_record(dir, &mut record);
+        let files = files.join().unwrap_or_else(|_| VerifyReport {
+            problems: vec![format!("{}: the files could not be hashed", manifest::FILE)],
+            ..VerifyReport::default()
+        });
+        (files, (record, read))
+    });
+    let (record, read) = read;
+    report.files = listed.as_ref().map_or(0, BTreeMap::len);
+    report.problems.extend(files.problems);
+    report.problems.extend(record.problems);
+    report.notes.extend(record.notes);
+    report.records = record.records;
     let record_changed = format!("{EVENTS_FILE}: changed");
-    if chain_intact {
+    if read.intact {
         if let Some(problem) = report
             .problems
             .iter_mut()
@@ -204,6 +249,22 @@ fn verify_integrity(dir: &Path) -> VerifyReport {
                  from or added to the end, or the whole chain was rewritten",
             );
         }
+    }
+    let signed = match read.signatures {
+        Some(signatures) => super::signatures::check_read(dir, signatures, trusted),
+        None => super::signatures::check(dir, trusted),
+    };
+    report.problems.extend(signed.problems);
+    report.notes.extend(signed.notes);
+    report.station_keys = signed.station_keys;
+    report.electronic = signed.electronic;
+    report
+        .problems
+        .extend(super::merged_check::check(dir, trusted));
+    if let (true, Some(view)) = (report.records > 0, &read.view) {
+        report
+            .problems
+            .extend(crate::record::rederive::disagreements(view));
     }
     report
 }
