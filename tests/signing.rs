@@ -81,6 +81,38 @@ fn launder(dir: &Path) {
     std::fs::write(&path, recompute_chain(&(edited.join("\n") + "\n"))).unwrap();
 }
 
+/// The names in the folder that holds `dir`, sorted.
+fn folders_beside(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_report_of_a_verified_run_renders_it_again_byte_for_byte_and_leaves_nothing_beside_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = run(&tmp.path().join("reports"), None);
+    let before: Vec<(String, Vec<u8>)> = pumphil::record::render::manifest::run_files(&dir)
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read(dir.join(&f)).unwrap()))
+        .collect();
+    std::fs::remove_dir_all(dir.join("traces")).unwrap();
+    let report = pumphil_unsigned(&["report", dir.to_str().unwrap()]);
+    assert_eq!(report.status.code(), Some(0), "{}", output_text(&report));
+    for (file, bytes) in &before {
+        assert_eq!(&std::fs::read(dir.join(file)).unwrap(), bytes, "{file}");
+    }
+    assert_eq!(
+        folders_beside(&dir),
+        vec![dir.file_name().unwrap().to_string_lossy().into_owned()]
+    );
+    assert!(verify(&dir, &[]).status.success());
+}
+
 #[test]
 fn a_laundered_record_is_refused_by_report_and_fails_verify() {
     let tmp = tempfile::tempdir().unwrap();
@@ -99,6 +131,12 @@ fn a_laundered_record_is_refused_by_report_and_fails_verify() {
         std::fs::read(dir.join("MANIFEST.sha256")).unwrap(),
         manifest,
         "the manifest must not be rewritten"
+    );
+    // The fold that ran beside the verification staged its traces outside the run directory
+    // and left nothing behind.
+    assert_eq!(
+        folders_beside(&dir),
+        vec![dir.file_name().unwrap().to_string_lossy().into_owned()]
     );
 
     let verified = verify(&dir, &[]);

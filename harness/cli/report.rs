@@ -42,7 +42,13 @@ pub fn run(args: &ReportArgs) -> u8 {
             return exit::USAGE;
         }
     }
-    let mut report = render::verify(&args.dir);
+    // The record is verified and folded side by side (two reads of what may be a year of
+    // samples); the fold writes nothing into the run directory until the verification passed.
+    let (mut report, staged) = std::thread::scope(|scope| {
+        let staging = scope.spawn(|| render::staged::stage(&args.dir));
+        let report = render::verify(&args.dir);
+        (report, staging.join().ok().and_then(Result::ok))
+    });
     if !args.dir.join(manifest::FILE).exists() && !args.dir.join(manifest::SIG_FILE).exists() {
         // A run cut short before its outputs were rendered has no manifest yet: its record
         // alone is verified, and this rendering writes the first manifest.
@@ -91,7 +97,13 @@ pub fn run(args: &ReportArgs) -> u8 {
         return forced(args, report.problems);
     }
     let old_manifest = std::fs::read(args.dir.join(manifest::FILE)).ok();
-    match render::render_all(&args.dir) {
+    // A staging that failed (an unwritable parent folder, say) is done again in place, where
+    // its error, if it persists, is reported as usual.
+    let rendered = match staged {
+        Some(staged) => staged.commit(&args.dir, &render::RenderOptions::default()),
+        None => render::render_all(&args.dir),
+    };
+    match rendered {
         Ok(outcome) => {
             let new_manifest = std::fs::read(args.dir.join(manifest::FILE)).ok();
             if old_manifest != new_manifest && args.dir.join(manifest::SIG_FILE).is_file() {

@@ -9,6 +9,7 @@ pub mod manifest;
 pub mod merge;
 pub mod merged_check;
 pub mod signatures;
+pub mod staged;
 pub mod summary;
 pub mod table;
 pub mod traces;
@@ -103,8 +104,17 @@ pub struct RenderOptions<'a> {
 /// `render_all`, then signing the manifest or marking the rendering NOT VERIFIED.
 pub fn render_all_with(dir: &Path, options: &RenderOptions) -> Result<RenderOutcome, RenderError> {
     let mut traces = traces::TraceWriter::create(dir)?;
-    let mut view = fold_record(dir, |record| traces.record(record))?;
+    let view = fold_record(dir, |record| traces.record(record))?;
     traces.finish()?;
+    write_outputs(dir, view, options)
+}
+
+/// Every output but the traces, from the folded view, then the manifest over all of them.
+fn write_outputs(
+    dir: &Path,
+    mut view: RunView,
+    options: &RenderOptions,
+) -> Result<RenderOutcome, RenderError> {
     view.not_verified = options.not_verified.clone();
     if !view.not_verified.is_empty() {
         let mut text = String::from(

@@ -73,10 +73,14 @@ fn create(path: std::path::PathBuf, header: &[&str]) -> std::io::Result<CsvFile>
 
 impl TraceWriter {
     pub fn create(dir: &Path) -> std::io::Result<TraceWriter> {
-        let dir = dir.join(DIR);
-        std::fs::create_dir_all(&dir)?;
+        Self::create_in(&dir.join(DIR))
+    }
+
+    /// Writes the trace files into `traces` itself rather than a run directory's `traces/`.
+    pub fn create_in(traces: &Path) -> std::io::Result<TraceWriter> {
+        std::fs::create_dir_all(traces)?;
         Ok(TraceWriter {
-            dir,
+            dir: traces.to_path_buf(),
             open: Vec::new(),
         })
     }

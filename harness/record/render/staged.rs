@@ -1,0 +1,65 @@
+//! A rendering folded while the record is still being verified (`pumphil report`): the trace
+//! files are written outside the run directory until the verification has passed, so the two
+//! reads of a long record run side by side and nothing in the run directory changes first.
+
+use super::{fold_record, traces, write_outputs, RenderError, RenderOptions, RenderOutcome};
+use crate::record::view::RunView;
+use std::path::{Path, PathBuf};
+
+/// The view of a record and its trace files, staged beside the run directory.
+pub struct Staged {
+    view: Option<RunView>,
+    staging: PathBuf,
+}
+
+/// Where the trace files wait: a hidden folder beside the run directory (the same file
+/// system, so moving it into place is a rename; never inside it, where `verify` would find it
+/// as an added file), named by the process so that two renderings never share one.
+fn staging_dir(dir: &Path) -> Option<PathBuf> {
+    let dir = dir.canonicalize().ok()?;
+    let name = dir.file_name()?.to_string_lossy().into_owned();
+    let parent = dir.parent()?;
+    Some(parent.join(format!(".{name}.traces-{}", std::process::id())))
+}
+
+/// Folds the record in `dir` into its view and writes its trace files to the staging folder;
+/// the run directory is only read.
+pub fn stage(dir: &Path) -> Result<Staged, RenderError> {
+    let staging = staging_dir(dir).ok_or_else(|| {
+        std::io::Error::other("the run directory has no folder beside it to stage traces in")
+    })?;
+    let mut staged = Staged {
+        view: None,
+        staging,
+    };
+    let mut traces = traces::TraceWriter::create_in(&staged.staging)?;
+    let view = fold_record(dir, |record| traces.record(record))?;
+    traces.finish()?;
+    staged.view = Some(view);
+    Ok(staged)
+}
+
+impl Staged {
+    /// Once the record has verified: the staged traces replace the run directory's, and every
+    /// other output and the manifest are written as `render_all_with` writes them.
+    pub fn commit(
+        mut self,
+        dir: &Path,
+        options: &RenderOptions,
+    ) -> Result<RenderOutcome, RenderError> {
+        let target = dir.join(traces::DIR);
+        if target.exists() {
+            std::fs::remove_dir_all(&target)?;
+        }
+        std::fs::rename(&self.staging, &target)?;
+        let view = self.view.take().expect("a staged rendering holds its view");
+        write_outputs(dir, view, options)
+    }
+}
+
+impl Drop for Staged {
+    /// A rendering refused or abandoned leaves nothing behind.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.staging);
+    }
+}
