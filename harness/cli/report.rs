@@ -100,7 +100,13 @@ pub fn run(args: &ReportArgs) -> u8 {
     // A staging that failed (an unwritable parent folder, say) is done again in place, where
     // its error, if it persists, is reported as usual.
     let rendered = match staged {
-        Some(staged) => staged.commit(&args.dir, &render::RenderOptions::default()),
+        Some(staged) => {
+            let options = render::RenderOptions {
+                verified_events_sha256: report.hashed.get(EVENTS_FILE).cloned(),
+                ..Default::default()
+            };
+            staged.commit(&args.dir, &options)
+        }
         None => render::render_all(&args.dir),
     };
     match rendered {

@@ -38,9 +38,19 @@ pub fn run_files(dir: &Path) -> std::io::Result<Vec<String>> {
 
 /// The manifest text: "<hex>  <path>" per file, sorted by path.
 pub fn render(dir: &Path) -> std::io::Result<String> {
+    render_knowing(dir, None)
+}
+
+/// `render`, taking the record's SHA-256 as given when `events_sha256` is known (verified just
+/// before by this process: rendering never rewrites the record, and a year's record is half a
+/// gigabyte to hash again).
+fn render_knowing(dir: &Path, events_sha256: Option<&str>) -> std::io::Result<String> {
     let mut text = String::new();
     for rel in run_files(dir)? {
-        let sha256 = crate::record::sha256_file(&dir.join(&rel))?;
+        let sha256 = match events_sha256 {
+            Some(known) if rel == crate::record::journal::EVENTS_FILE => known.to_string(),
+            _ => crate::record::sha256_file(&dir.join(&rel))?,
+        };
         text.push_str(&format!("{sha256}  {rel}\n"));
     }
     Ok(text)
@@ -48,7 +58,12 @@ pub fn render(dir: &Path) -> std::io::Result<String> {
 
 /// Writes the manifest; call it last, after every other output.
 pub fn write(dir: &Path) -> std::io::Result<()> {
-    std::fs::write(dir.join(FILE), render(dir)?)
+    write_knowing(dir, None)
+}
+
+/// `write`, with the record's SHA-256 already known (`render_knowing`).
+pub fn write_knowing(dir: &Path, events_sha256: Option<&str>) -> std::io::Result<()> {
+    std::fs::write(dir.join(FILE), render_knowing(dir, events_sha256)?)
 }
 
 /// Signs the manifest as it is on disk with `key`, replacing any earlier signatures (they

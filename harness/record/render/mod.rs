@@ -48,9 +48,25 @@ pub struct RenderOutcome {
 /// also handed to `each` as it passes (the trace files are written that way).
 pub fn fold_record(
     dir: &Path,
+    each: impl FnMut(&journal::Record) -> std::io::Result<()>,
+) -> Result<RunView, RenderError> {
+    fold_with(dir, journal::Reader::open(dir), each)
+}
+
+/// `fold_record` with the hash chain left to a verification running beside it.
+pub fn fold_record_unchained(
+    dir: &Path,
+    each: impl FnMut(&journal::Record) -> std::io::Result<()>,
+) -> Result<RunView, RenderError> {
+    fold_with(dir, journal::Reader::open_unchained(dir), each)
+}
+
+fn fold_with(
+    dir: &Path,
+    reader: std::io::Result<journal::Reader>,
     mut each: impl FnMut(&journal::Record) -> std::io::Result<()>,
 ) -> Result<RunView, RenderError> {
-    let mut reader = journal::Reader::open(dir).map_err(|source| RenderError::NoRecord {
+    let mut reader = reader.map_err(|source| RenderError::NoRecord {
         source,
         dir: dir.display().to_string(),
     })?;
@@ -99,6 +115,8 @@ pub struct RenderOptions<'a> {
     /// Why the record does not verify: every page says NOT VERIFIED with these reasons, and
     /// no manifest is written (it would bless the record).
     pub not_verified: Vec<String>,
+    /// The record's SHA-256 as a verification that just passed found it.
+    pub verified_events_sha256: Option<String>,
 }
 
 /// `render_all`, then signing the manifest or marking the rendering NOT VERIFIED.
@@ -131,7 +149,7 @@ fn write_outputs(
     // before the manifest; a new renderer goes here too, so the manifest covers it.
     crate::record::report::write_view(dir, &mut view)?;
     if view.not_verified.is_empty() {
-        manifest::write(dir)?;
+        manifest::write_knowing(dir, options.verified_events_sha256.as_deref())?;
         if let Some(key) = options.sign {
             manifest::sign(dir, key)?;
         }

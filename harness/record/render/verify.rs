@@ -26,6 +26,9 @@ pub struct VerifyReport {
     pub station_keys: Vec<String>,
     /// Electronic signatures: (printed name, role, key fingerprint).
     pub electronic: Vec<(String, String, String)>,
+    /// Files whose SHA-256 matched the manifest, with it: a rendering that follows reuses the
+    /// record's rather than hashing it again.
+    pub hashed: BTreeMap<String, String>,
 }
 
 impl VerifyReport {
@@ -90,7 +93,9 @@ fn read_manifest(dir: &Path, report: &mut VerifyReport) -> Option<BTreeMap<Strin
 fn check_files(dir: &Path, listed: &BTreeMap<String, String>, report: &mut VerifyReport) {
     for (path, hash) in listed {
         match crate::record::sha256_file(&dir.join(path)) {
-            Ok(found) if found == *hash => {}
+            Ok(found) if found == *hash => {
+                report.hashed.insert(path.clone(), found);
+            }
             Ok(_) => report.problems.push(format!(
                 "{path}: changed (its SHA-256 differs from the manifest)"
             )),
@@ -233,6 +238,7 @@ pub fn verify_with(dir: &Path, trusted: &[crate::record::signing::PublicKey]) ->
     let (record, read) = read;
     report.files = listed.as_ref().map_or(0, BTreeMap::len);
     report.problems.extend(files.problems);
+    report.hashed = files.hashed;
     report.problems.extend(record.problems);
     report.notes.extend(record.notes);
     report.records = record.records;
