@@ -351,6 +351,17 @@ pub async fn run_partitioned(
                 });
                 verdict
             };
+            // Devices that could not be opened (or a bench that failed its check): a deviation
+            // saying why, and the scenario never started.
+            let not_opened = |failure: &devices::OpenFailure| {
+                sink.emit(RunEvent::Deviation {
+                    scenario: Some(p.scenario.id.clone()),
+                    t_ms: None,
+                    kind: "device-open".into(),
+                    detail: failure.message.clone(),
+                });
+                not_started(failure.verdict, failure.message.clone())
+            };
             if *shutdown.borrow() {
                 return not_started(
                     ScenarioVerdict::Incomplete,
@@ -360,15 +371,7 @@ pub async fn run_partitioned(
             let bench_lease = match &checked {
                 _ if benches.is_empty() => None,
                 Ok(_) => Some(pool.take().await),
-                Err(failure) => {
-                    sink.emit(RunEvent::Deviation {
-                        scenario: Some(p.scenario.id.clone()),
-                        t_ms: None,
-                        kind: "device-open".into(),
-                        detail: failure.message.clone(),
-                    });
-                    return not_started(failure.verdict, failure.message.clone());
-                }
+                Err(failure) => return not_opened(failure),
             };
             let opened = match (&bench_lease, &checked) {
                 (Some(lease), Ok(checks)) => {
@@ -383,15 +386,7 @@ pub async fn run_partitioned(
             };
             let (mut devs, guard) = match opened {
                 Ok(d) => d,
-                Err(failure) => {
-                    sink.emit(RunEvent::Deviation {
-                        scenario: Some(p.scenario.id.clone()),
-                        t_ms: None,
-                        kind: "device-open".into(),
-                        detail: failure.message.clone(),
-                    });
-                    return not_started(failure.verdict, failure.message);
-                }
+                Err(failure) => return not_opened(&failure),
             };
             let rows = match fixture::rows(&p.fixture_root, &p.scenario) {
                 Ok(rows) => rows,

@@ -10,8 +10,18 @@ use std::path::{Path, PathBuf};
 
 /// The view of a record and its trace files, staged beside the run directory.
 pub struct Staged {
-    view: Option<RunView>,
-    staging: PathBuf,
+    view: RunView,
+    staging: StagingDir,
+}
+
+/// The staging folder; removed when dropped, so a rendering refused or abandoned leaves
+/// nothing behind (after `commit` has moved it into place there is nothing left to remove).
+struct StagingDir(PathBuf);
+
+impl Drop for StagingDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Where the trace files wait: a hidden folder beside the run directory (the same file
@@ -28,41 +38,24 @@ fn staging_dir(dir: &Path) -> Option<PathBuf> {
 /// the run directory is only read. The hash chain is not checked here: `commit` is for a
 /// record that a verification beside this fold found intact.
 pub fn stage(dir: &Path) -> Result<Staged, RenderError> {
-    let staging = staging_dir(dir).ok_or_else(|| {
+    let staging = StagingDir(staging_dir(dir).ok_or_else(|| {
         std::io::Error::other("the run directory has no folder beside it to stage traces in")
-    })?;
-    let mut staged = Staged {
-        view: None,
-        staging,
-    };
-    let mut traces = traces::TraceWriter::create_in(&staged.staging)?;
+    })?);
+    let mut traces = traces::TraceWriter::create_in(&staging.0)?;
     let view = fold_record_unchained(dir, |record| traces.record(record))?;
     traces.finish()?;
-    staged.view = Some(view);
-    Ok(staged)
+    Ok(Staged { view, staging })
 }
 
 impl Staged {
     /// Once the record has verified: the staged traces replace the run directory's, and every
     /// other output and the manifest are written as `render_all_with` writes them.
-    pub fn commit(
-        mut self,
-        dir: &Path,
-        options: &RenderOptions,
-    ) -> Result<RenderOutcome, RenderError> {
+    pub fn commit(self, dir: &Path, options: &RenderOptions) -> Result<RenderOutcome, RenderError> {
         let target = dir.join(traces::DIR);
         if target.exists() {
             std::fs::remove_dir_all(&target)?;
         }
-        std::fs::rename(&self.staging, &target)?;
-        let view = self.view.take().expect("a staged rendering holds its view");
-        write_outputs(dir, view, options)
-    }
-}
-
-impl Drop for Staged {
-    /// A rendering refused or abandoned leaves nothing behind.
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.staging);
+        std::fs::rename(&self.staging.0, &target)?;
+        write_outputs(dir, self.view, options)
     }
 }

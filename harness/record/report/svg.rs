@@ -231,6 +231,16 @@ pub struct LineChart {
     pub markers: Vec<Marker>,
 }
 
+/// The plot area's frame, drawn over the data.
+fn frame(out: &mut String, top: f64, bottom: f64) {
+    let _ = write!(
+        out,
+        r##"<rect x="{LEFT:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" class="frame"/>"##,
+        WIDTH - LEFT - RIGHT,
+        bottom - top
+    );
+}
+
 fn legend(out: &mut String, items: &[(&str, &str, &str)]) {
     // (name, colour, kind: line | dash | band | mark)
     let mut x = LEFT;
@@ -394,12 +404,7 @@ pub fn line_chart(chart: &LineChart) -> String {
             series.colour
         );
     }
-    let _ = write!(
-        out,
-        r##"<rect x="{LEFT:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" class="frame"/>"##,
-        WIDTH - LEFT - RIGHT,
-        bottom - top
-    );
+    frame(&mut out, top, bottom);
     let mut items: Vec<(&str, &str, &str)> = Vec::new();
     for s in &chart.series {
         items.push((&s.name, s.colour, if s.dashed { "dash" } else { "line" }));
@@ -499,12 +504,7 @@ pub fn timeline(axis: TimeAxis, lanes: &[Lane]) -> String {
             );
         }
     }
-    let _ = write!(
-        out,
-        r##"<rect x="{LEFT:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" class="frame"/>"##,
-        WIDTH - LEFT - RIGHT,
-        bottom - top
-    );
+    frame(&mut out, top, bottom);
     legend(
         &mut out,
         &[
@@ -631,12 +631,7 @@ pub fn xy_chart(chart: &XyChart) -> String {
             );
         }
     }
-    let _ = write!(
-        out,
-        r##"<rect x="{LEFT:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" class="frame"/>"##,
-        WIDTH - LEFT - RIGHT,
-        bottom - top
-    );
+    frame(&mut out, top, bottom);
     let mut items: Vec<(&str, &str, &str)> = Vec::new();
     for s in &chart.series {
         items.push((&s.name, s.colour, if s.dashed { "dash" } else { "line" }));

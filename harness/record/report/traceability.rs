@@ -99,6 +99,19 @@ fn describe(row: &TraceRow) -> String {
     format!("scenario {}: {what}", row.scenario)
 }
 
+/// Why an item (a risk control, a hazard) lacks passing evidence, if it does: nothing below it
+/// (`none`), or some of what is below it (`members`) without evidence (`lacking`, after
+/// `some`).
+fn why_unevidenced(members: &[&str], lacking: &[String], none: &str, some: &str) -> Option<String> {
+    if members.is_empty() {
+        Some(none.to_string())
+    } else if lacking.is_empty() {
+        None
+    } else {
+        Some(format!("{some} {}", lacking.join(", ")))
+    }
+}
+
 pub fn build(view: &RunView) -> Traceability {
     let file = view.run.as_ref().and_then(|r| r.requirements.as_ref());
     let run_mode = view.run.as_ref().map(|r| r.mode);
@@ -161,15 +174,15 @@ pub fn build(view: &RunView) -> Traceability {
             .map(|r| r.id.as_str())
             .collect();
         let lacking = missing(&requirements);
-        if requirements.is_empty() {
+        if let Some(why) = why_unevidenced(
+            &requirements,
+            &lacking,
+            "no requirement implements it",
+            "no passing evidence for",
+        ) {
             out.unevidenced_controls.push(Unevidenced {
                 requirement: control.id.clone(),
-                why: "no requirement implements it".into(),
-            });
-        } else if !lacking.is_empty() {
-            out.unevidenced_controls.push(Unevidenced {
-                requirement: control.id.clone(),
-                why: format!("no passing evidence for {}", lacking.join(", ")),
+                why,
             });
         }
     }
@@ -180,23 +193,24 @@ pub fn build(view: &RunView) -> Traceability {
             .filter(|c| c.hazards.contains(&hazard.id))
             .map(|c| c.id.as_str())
             .collect();
-        let lacking: Vec<&str> = controls
+        let lacking: Vec<String> = controls
             .iter()
-            .copied()
-            .filter(|c| out.unevidenced_controls.iter().any(|u| u.requirement == *c))
+            .filter(|c| {
+                out.unevidenced_controls
+                    .iter()
+                    .any(|u| u.requirement == **c)
+            })
+            .map(|c| c.to_string())
             .collect();
-        if controls.is_empty() {
+        if let Some(why) = why_unevidenced(
+            &controls,
+            &lacking,
+            "no risk control answers it",
+            "risk control(s) without passing evidence:",
+        ) {
             out.unevidenced_hazards.push(Unevidenced {
                 requirement: hazard.id.clone(),
-                why: "no risk control answers it".into(),
-            });
-        } else if !lacking.is_empty() {
-            out.unevidenced_hazards.push(Unevidenced {
-                requirement: hazard.id.clone(),
-                why: format!(
-                    "risk control(s) without passing evidence: {}",
-                    lacking.join(", ")
-                ),
+                why,
             });
         }
         for control in &file.risk_controls {
