@@ -102,7 +102,9 @@ fn verdicts(run: &Path) -> BTreeMap<String, ScenarioVerdict> {
 fn two_benches_share_the_scenarios_each_run_on_exactly_one() {
     let dir = tempfile::tempdir().unwrap();
     let (_pumps, a, b) = two_benches(dir.path());
-    let ids = ["s1", "s2", "s3", "s4", "s5"];
+    // Twice as many scenarios as benches: two rounds of a few seconds, and a bench that
+    // started late would have to miss a whole scenario's time for the other to run them all.
+    let ids = ["s1", "s2", "s3", "s4"];
     let paths = scenarios(dir.path(), &ids);
     let (code, text) = run(dir.path(), &[], &[&a, &b], &paths);
     assert_eq!(code, 0, "{text}");
@@ -188,8 +190,12 @@ fn bench_files_that_share_a_port_are_refused_naming_both() {
 
 /// Every pump answer held back 300 ms: longer than the protocol's 250 ms an attempt. With no
 /// re-sends allowed, one timed-out attempt would lose the device and end the scenario
-/// INCOMPLETE; the bench's timeout, scaled to the measured round trip, waits it out.
+/// INCOMPLETE; the bench's timeout, scaled to the measured round trip, waits it out. About
+/// 13 s of real time (every one of the bench check's and the scenario's requests waits 300
+/// ms), so it runs in CI's release steps (`--ignored`); a debug `cargo test` keeps the
+/// scaling's arithmetic (`runner::latency`'s unit tests).
 #[test]
+#[ignore = "13 s of real time on a slow link; CI runs it"]
 fn a_slow_link_is_waited_out_because_the_timeout_scales_with_the_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let emu = common::realtime_test_pump(&["--link-delay-rate", "1", "--link-delay-ms", "300"]);

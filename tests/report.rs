@@ -17,7 +17,7 @@ use pumphil::record::{
 use pumphil::scenario::{FindingKind, NegativeControl};
 use serde_json::json;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const RUN_ID: &str = "20260301T080000Z-abc123";
@@ -566,21 +566,34 @@ fn report_prints_to_pdf_on_a4_and_letter() {
     };
     let (dir, _, html) = rendered_run();
     let scenarios = 4;
-    for (size, expected) in [("A4", (595.0, 842.0)), ("letter", (612.0, 792.0))] {
-        let page = dir.path().join(format!("print-{size}.html"));
-        // The shipped report leaves the paper to the print dialog; pin it for each run.
-        std::fs::write(
-            &page,
-            html.replacen("@page {", &format!("@page {{ size: {size};"), 1),
-        )
-        .expect("write page");
-        let pdf = dir.path().join(format!("report-{size}.pdf"));
-        common::print_pdf(
-            &chromium,
-            &page,
-            &pdf,
-            &dir.path().join(format!("profile-{size}")),
-        );
+    let sizes = [("A4", (595.0, 842.0)), ("letter", (612.0, 792.0))];
+    // Both printed at once, each Chromium with its own profile: much of a print is Chromium
+    // starting up and loading the page.
+    let pdfs: Vec<PathBuf> = std::thread::scope(|scope| {
+        let printing: Vec<_> = sizes
+            .iter()
+            .map(|(size, _)| {
+                let (dir, html, chromium) = (dir.path(), &html, &chromium);
+                scope.spawn(move || {
+                    let page = dir.join(format!("print-{size}.html"));
+                    // The shipped report leaves the paper to the print dialog; pin it for each.
+                    std::fs::write(
+                        &page,
+                        html.replacen("@page {", &format!("@page {{ size: {size};"), 1),
+                    )
+                    .expect("write page");
+                    let pdf = dir.join(format!("report-{size}.pdf"));
+                    common::print_pdf(chromium, &page, &pdf, &dir.join(format!("profile-{size}")));
+                    pdf
+                })
+            })
+            .collect();
+        printing
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    for ((size, expected), pdf) in sizes.into_iter().zip(pdfs) {
         let bytes = std::fs::read(&pdf).expect("pdf");
         let (pages, boxes) = pdf_pages(&bytes);
         assert!(
