@@ -12,9 +12,10 @@
 //! a child module declared in the file or a module the file imported by name is resolved to a
 //! module and so to a layer.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Layer {
@@ -317,6 +318,21 @@ fn tokens(code: &str) -> Vec<Token> {
     out
 }
 
+/// The tokens of the code in `text`, made once per text for the whole test binary: most tests
+/// check the real tree with one file changed, and tokenizing the tree was most of their time.
+fn code_tokens(text: &str) -> Arc<Vec<Token>> {
+    static MADE: OnceLock<Mutex<HashMap<String, Arc<Vec<Token>>>>> = OnceLock::new();
+    let made = MADE.get_or_init(Default::default);
+    if let Some(tokens) = made.lock().unwrap().get(text) {
+        return tokens.clone();
+    }
+    let tokens = Arc::new(tokens(&code_only(text)));
+    made.lock()
+        .unwrap()
+        .insert(text.to_string(), tokens.clone());
+    tokens
+}
+
 fn ident(tokens: &[Token], i: usize) -> Option<&str> {
     match tokens.get(i).map(|t| &t.tok) {
         Some(Tok::Ident(name)) => Some(name),
@@ -560,7 +576,7 @@ fn module_paths(files: &[SourceFile]) -> BTreeMap<String, Vec<String>> {
     for file in files {
         if let Some(module) = module_of_file(&file.path) {
             modules.entry(file.path.clone()).or_insert(module.clone());
-            let tokens = tokens(&code_only(&file.text));
+            let tokens = code_tokens(&file.text);
             for (name, path) in child_modules(&file.text, &tokens) {
                 if let Some(path) = path {
                     let dir = Path::new(&file.path).parent().unwrap_or(Path::new(""));
@@ -595,7 +611,7 @@ fn check(files: &[SourceFile]) -> Findings {
                 }
             },
         };
-        let tokens = tokens(&code_only(&file.text));
+        let tokens = code_tokens(&file.text);
         let (uses, paths) = written_paths(&tokens);
 
         // Names that stand for one of our modules here: child modules, and modules imported by name.
@@ -731,8 +747,8 @@ fn clap_outside_the_cli(files: &[SourceFile]) -> Vec<String> {
         .iter()
         .filter(|f| !f.path.starts_with("harness/cli/"))
         .flat_map(|f| {
-            tokens(&code_only(&f.text))
-                .into_iter()
+            code_tokens(&f.text)
+                .iter()
                 .filter(|t| t.tok == Tok::Ident("clap".into()))
                 .map(|t| format!("{}:{}", f.path, t.line))
                 .collect::<Vec<_>>()

@@ -82,8 +82,8 @@ fn on_the_emulator_an_operator_step_sends_its_test_mode_action_or_is_confirmed_a
     );
 }
 
-/// A 3-second real-time scenario with an operator step at 1 s: the step, a sample after it
-/// and the scenario's end are all there is to see.
+/// A 2-second real-time scenario with an operator step at 1 s: the step, and a sample after
+/// it at the scenario's end, are all there is to see.
 fn bench_scenario(timeout: &str) -> String {
     format!(
         r#"id = "operator-on-bench"
@@ -101,7 +101,7 @@ low_reservoir_threshold_ml = 2.0
 balance = false
 
 [timing]
-end = "3s"
+end = "2s"
 sample_every = "2s"
 
 [[step]]
