@@ -11,16 +11,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Three seconds, sampled every second: continuous 1000 ug/day (no stroke falls due), read
-/// from the pump alone (a balance needs more than seconds to judge flow). The device clock is
-/// not what these tests judge: over 3 s, `clock-drift`'s default 0.1 % is 3 ms, less than a
-/// loaded machine can delay one reading, so the scenario allows 1 %.
+/// from the pump alone (a balance needs more than seconds to judge flow).
 fn scenario(id: &str) -> String {
     common::seconds_scenario(
         id,
         &format!("A few seconds on a real-time bench ({id})"),
         "over-infusion: a device clock that runs fast",
         "3s",
-        "\n[bench]\nbalance = false\n\n[tolerance]\nclock_drift_percent = 1.0\n",
+        "\n[bench]\nbalance = false\n",
     )
 }
 
