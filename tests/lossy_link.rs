@@ -3,8 +3,8 @@
 //! event is in the run record. And a pump unplugged and plugged back in mid-refill loses nothing
 //! and is not refilled twice.
 //!
-//! A debug `cargo test` checks one link seed on one scenario of each kind (and controls of the
-//! kinds whose defect is an alarm or a command the device ignores); the 20-seed figure, every
+//! A debug `cargo test` checks one link seed on one scenario of each kind and three controls
+//! whose defect a lost or garbled frame could hide; the 20-seed figure, every
 //! scenario, is a release-build test that CI runs on its own (`cargo test --release --test
 //! lossy_link -- --ignored`), so the everyday test loop stays under a minute.
 
