@@ -79,6 +79,7 @@ fn run_scenario(
         allow_expired_calibration: false,
         requirements: None,
         require_conclusive: false,
+        link: Default::default(),
     };
     let start = Instant::now();
     let outcome = runtime
