@@ -35,7 +35,8 @@ struct Measured {
 fn run(link: &str, scenario: &Path, fixtures: &Path, work: &Path) -> Measured {
     let reports = work.join(format!("reports-{link}"));
     let started = Instant::now();
-    let child = Command::new(BIN)
+    // wait4, not Child::wait, reaps the child: it also returns the child's rusage.
+    let pid = Command::new(BIN)
         .args(["run", "--plain", "--quiet", "--link", link, "--reports"])
         .arg(&reports)
         .arg("--fixtures")
@@ -45,8 +46,8 @@ fn run(link: &str, scenario: &Path, fixtures: &Path, work: &Path) -> Measured {
         .current_dir(work)
         .stdout(Stdio::null())
         .spawn()
-        .expect("pumphil run starts");
-    let pid = child.id() as libc::pid_t;
+        .expect("pumphil run starts")
+        .id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: rusage is plain data, and `pid` is our own child, waited for exactly once.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -80,9 +81,15 @@ fn expect(scenario: &Path, fixtures: &Path) {
     assert!(status.success(), "pumphil expect {}", scenario.display());
 }
 
+/// The middle value, or the mean of the two middle ones (two pairs give their mean).
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(|a, b| a.total_cmp(b));
-    values[values.len() / 2]
+    let half = values.len() / 2;
+    if values.len() % 2 == 0 {
+        (values[half - 1] + values[half]) / 2.0
+    } else {
+        values[half]
+    }
 }
 
 /// Runs `pairs` pairs of `scenario` (pty and memory, the order swapped each pair) and prints
