@@ -213,3 +213,46 @@ fn a_bench_is_refused_in_memory_before_anything_runs() {
     ]);
     assert!(!common::output_text(&out).contains("memory_link_bench"));
 }
+
+/// A run whose record holds one scenario reached in memory and one through its port (a merged
+/// run of parts run both ways): every output names how many were in memory.
+#[test]
+fn a_run_partly_in_memory_says_how_many_scenarios_were() {
+    use common::records::{check, finished, planned, run_started, started};
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = pumphil::record::Journal::create(dir.path()).unwrap();
+    let mut events = vec![run_started(
+        "mixed",
+        1,
+        1,
+        planned([("a", false), ("b", false)]),
+    )];
+    for (id, link) in [("a", DeviceLink::InMemory), ("b", DeviceLink::Port)] {
+        let mut event = started(id, None, 600_000, false);
+        if let RunEvent::ScenarioStarted { device, .. } = &mut event {
+            device.link = link;
+        }
+        events.push(event);
+        events.push(check(id, "delivered-volume", true, ""));
+        events.push(finished(id, ScenarioVerdict::Passed, &[], None, 1));
+    }
+    for event in events {
+        journal.append(event).unwrap();
+    }
+    drop(journal);
+    let rendered = pumphil::record::render::render_all(dir.path()).unwrap();
+    let mark = "in-memory link (not a serial path) for 1 of 2 scenarios";
+    assert!(
+        rendered.closing_table.contains(mark),
+        "{}",
+        rendered.closing_table
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["link"], "mixed");
+    assert_eq!(summary["scenarios"][0]["link"], "in-memory");
+    assert_eq!(summary["scenarios"][1]["link"], "port");
+    let report = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(report.contains(mark) && report.contains("Scenarios reached in memory: a."));
+}
