@@ -171,6 +171,7 @@ async fn run_through(
         pump,
         balance: Some(balance),
         device_kind: pumphil::record::Mode::Emulator,
+        link: pumphil::record::DeviceLink::Port,
         pump_port: pump_endpoint.to_string(),
         balance_info: None,
         density_g_per_ml: scenario.bench.density_g_per_ml,

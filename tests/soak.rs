@@ -1,7 +1,8 @@
 //! The one-year soaks (issue 5 §5, issue 15): a year of therapy sampled every 30 s (1,051,201
 //! samples) on the built-in emulator finishes with its peak resident memory under 64 MB, every
 //! sample on disk, and a year with the pump halted by an empty reservoir after 2.5 days stays as
-//! flat. They measure the release build, so they are ignored by a plain `cargo test`; CI runs
+//! flat, and the year passes over the in-memory link (`run --link memory`) too, marked as not a
+//! serial path. They measure the release build, so they are ignored by a plain `cargo test`; CI runs
 //! `cargo test --release --test soak -- --ignored` (docs/performance.md has the figures).
 
 use std::io::BufRead;
@@ -158,4 +159,60 @@ fn a_year_with_the_pump_halted_runs_in_flat_memory() {
         peak_kb < HALTED_PEAK_RSS_LIMIT_KB,
         "peak RSS {peak_kb} KiB is over {HALTED_PEAK_RSS_LIMIT_KB} KiB: does the flow finder keep a halted pump's points?"
     );
+}
+
+/// The same year over the in-memory link (`run --link memory`, for long soaks; issue 15): it
+/// passes in the same flat memory, and its record and outputs say it is not a serial path.
+/// About 35 s in release against about two minutes and more over ptys (docs/performance.md,
+/// "The in-memory link").
+#[test]
+#[ignore = "a year of samples: about 35 s in release; run with --release -- --ignored"]
+fn a_year_over_the_in_memory_link_passes_marked_as_not_a_serial_path() {
+    if cfg!(debug_assertions) {
+        panic!(
+            "the soak measures the release build: cargo test --release --test soak -- --ignored"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = dir.path().join("fixtures");
+    let reports = dir.path().join("reports");
+    let expect = Command::new(BIN)
+        .args(["expect", "--write", "--fixtures"])
+        .arg(&fixtures)
+        .arg(SOAK)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(expect.success(), "pumphil expect failed");
+    let (code, peak_kb) = run_with_peak_rss(
+        "one-year soak in memory",
+        Command::new(BIN)
+            .args(["run", "--plain", "--quiet", "--link", "memory", "--reports"])
+            .arg(&reports)
+            .arg("--fixtures")
+            .arg(&fixtures)
+            .arg(SOAK)
+            .stdout(Stdio::null()),
+    );
+    assert_eq!(code, 0, "the soak scenario must pass in memory too");
+    assert!(
+        peak_kb < PEAK_RSS_LIMIT_KB,
+        "peak RSS {peak_kb} KiB is over the {PEAK_RSS_LIMIT_KB} KiB limit"
+    );
+    let run = std::fs::read_dir(&reports)
+        .unwrap()
+        .next()
+        .expect("a run directory")
+        .unwrap()
+        .path();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["verdict"], "pass", "{summary}");
+    assert_eq!(summary["link"], "in-memory", "{summary}");
+    assert!(
+        summary["record"]["records"].as_u64().unwrap() as usize > SAMPLES,
+        "every sample recorded: {summary}"
+    );
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("in-memory link (not a serial path)"));
 }

@@ -17,35 +17,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_pumphil");
 const SAMPLES: usize = 10 * 24 * 120 + 1;
 const FRAME: usize = 32;
 
-const SCENARIO: &str = r#"
-id = "sample-cost"
-title = "Ten days of continuous therapy sampled every 30 s"
-description = "The sample-cost benchmark: 28 801 samples with the balance on."
-requirements = ["PH-REQ-090"]
-hazard = "none: a benchmark"
-
-[device]
-reservoir_ml = 40
-initial_fill_ml = 40.0
-concentration_ug_per_ml = 500
-low_reservoir_threshold_ml = 2.0
-
-[bench]
-balance = true
-
-[timing]
-end = "10d"
-sample_every = "30s"
-
-[[step]]
-at = "0s"
-program = { continuous_ug_per_day = 200 }
-
-[[expect.forbid]]
-alarms = ["low_reservoir", "empty_reservoir"]
-from = "0s"
-to = "10d"
-"#;
+/// Ten days of continuous therapy sampled every 30 s, balance on (shared with `link_soak`).
+const SCENARIO: &str = include_str!("ten_days.toml");
 
 /// Seconds for one run of the scenario, everything the runner does included. `separate` samples
 /// with Advance time, Status and Read bench plant (and the balance read beside them), as for a
@@ -79,6 +52,7 @@ fn run_scenario(
         allow_expired_calibration: false,
         requirements: None,
         require_conclusive: false,
+        link: Default::default(),
     };
     let start = Instant::now();
     let outcome = runtime

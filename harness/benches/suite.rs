@@ -37,6 +37,7 @@ fn main() {
             allow_expired_calibration: false,
             requirements: None,
             require_conclusive: false,
+            link: Default::default(),
         };
         let start = Instant::now();
         let outcome = runtime

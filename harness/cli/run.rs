@@ -71,6 +71,27 @@ pub struct RunArgs {
     /// from the K-th), for a CI matrix or several bench PCs; `pumphil merge` joins the parts.
     #[arg(long, value_name = "K/N", value_parser = PartitionSpec::parse)]
     pub partition: Option<PartitionSpec>,
+    /// How the built-in emulator is reached: `pty` (pseudo-terminals, a serial path: the
+    /// evidence run) or `memory` (in-memory links, for long soaks; every output says it is not a
+    /// serial path). Not with --bench.
+    #[arg(long, value_enum, default_value_t = LinkArg::Pty)]
+    pub link: LinkArg,
+}
+
+/// `--link`: the emulator's pseudo-terminals, or in-memory links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LinkArg {
+    Pty,
+    Memory,
+}
+
+impl LinkArg {
+    fn device_link(self) -> crate::record::DeviceLink {
+        match self {
+            LinkArg::Pty => crate::record::DeviceLink::Port,
+            LinkArg::Memory => crate::record::DeviceLink::InMemory,
+        }
+    }
 }
 
 fn pumphil_retries() -> u32 {
@@ -104,6 +125,7 @@ pub fn run(args: &RunArgs) -> u8 {
         allow_expired_calibration: args.allow_expired_calibration,
         requirements: crate::scenario::requirements::locate(args.requirements.as_deref()),
         require_conclusive: args.require_conclusive,
+        link: args.link.device_link(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -83,32 +83,74 @@ fn point_link(link: &std::path::Path, target: &std::path::Path) -> std::io::Resu
     std::fs::rename(&fresh, link)
 }
 
-/// Serves the pump on a pty; after an injected unplug, on a new pty under the same stable
-/// name, with the same protocol session (its retry cache survives the cable).
+/// Where an unplugged pump's port comes back: a new pty under the stable name, or a new
+/// in-memory link handed to the client through a slot.
+enum Replug {
+    /// No stable name: an unplugged pty pump stays away.
+    Never,
+    Pty {
+        stable: PathBuf,
+        /// The new pty's slave, held open so its master reads no hang-up before a client opens it.
+        slave: Option<OwnedFd>,
+    },
+    Memory(PumpSlot),
+}
+
+impl Replug {
+    /// The port goes away with the cable: false when it can never come back.
+    fn unplug(&mut self) -> bool {
+        match self {
+            Replug::Never => false,
+            // An unplugged adapter's device node goes away with it.
+            Replug::Pty { stable, .. } => {
+                let _ = std::fs::remove_file(stable);
+                true
+            }
+            Replug::Memory(_) => true,
+        }
+    }
+
+    /// Plugs a new port in and returns the device's end of it.
+    fn plug(&mut self) -> Option<BoxLink> {
+        match self {
+            Replug::Never => None,
+            Replug::Pty { stable, slave } => {
+                let (master, path, new_slave) = PtyPair::open().ok()?.into_parts();
+                point_link(stable, &path).ok()?;
+                *slave = Some(new_slave);
+                Some(Box::new(master))
+            }
+            Replug::Memory(slot) => {
+                let (client, device) = crate::link::memory::memory_pair();
+                *slot.lock().ok()? = Some(client);
+                Some(device)
+            }
+        }
+    }
+}
+
+/// Serves the pump; after an injected unplug, on a new port (a pty under the same stable name,
+/// or a new in-memory link), with the same protocol session (its retry cache survives the cable).
 async fn serve_pump_replugging(
-    master: BoxLink,
-    stable: Option<PathBuf>,
+    first: BoxLink,
+    mut replug: Replug,
     device: Arc<Mutex<Device>>,
     time_mode: TimeMode,
 ) {
     let mut session = server::Session::new(device.clone(), time_mode);
     let mut faults = server::injector_for(&device);
-    let mut link = master;
-    let mut _slave = None;
+    let mut link = first;
     loop {
         match server::serve_pump_with_faults(link, &mut session, &mut faults).await {
             Ok(server::Ended::Unplugged(away)) => {
-                let Some(stable) = &stable else { return };
-                // An unplugged adapter's device node goes away with it.
-                let _ = std::fs::remove_file(stable);
-                tokio::time::sleep(away).await;
-                let Ok(pair) = PtyPair::open() else { return };
-                let (master, path, slave) = pair.into_parts();
-                if point_link(stable, &path).is_err() {
+                if !replug.unplug() {
                     return;
                 }
-                link = Box::new(master);
-                _slave = Some(slave);
+                tokio::time::sleep(away).await;
+                match replug.plug() {
+                    Some(next) => link = next,
+                    None => return,
+                }
             }
             _ => return,
         }
@@ -161,7 +203,14 @@ pub async fn spawn_on_ptys(
         tokio::spawn({
             let device = device.clone();
             async move {
-                serve_pump_replugging(Box::new(pump_master), stable, device, time_mode).await;
+                let replug = match stable {
+                    Some(stable) => Replug::Pty {
+                        stable,
+                        slave: None,
+                    },
+                    None => Replug::Never,
+                };
+                serve_pump_replugging(Box::new(pump_master), replug, device, time_mode).await;
             }
         }),
         tokio::spawn({
@@ -180,6 +229,61 @@ pub async fn spawn_on_ptys(
         port_dir,
     })
 }
+
+/// Where the client takes a pump's new in-memory link after an injected unplug (empty while
+/// the pump is away).
+pub type PumpSlot = Arc<Mutex<Option<BoxLink>>>;
+
+/// The client's ends of an emulator reached over in-memory links.
+pub struct InMemoryPorts {
+    pub pump: BoxLink,
+    pub balance: BoxLink,
+    /// Where the pump's link comes back after an injected unplug.
+    pub pump_replugged: PumpSlot,
+}
+
+/// Starts an emulator reached over in-memory links (`run --link memory`, for long soaks): the
+/// same device and servers as on ptys, without a file descriptor between them and the client,
+/// so nothing of a serial path is exercised. The handle's ports read `in-memory link`.
+pub fn spawn_in_memory(config: EmulatorConfig, realtime: bool) -> (EmulatorHandle, InMemoryPorts) {
+    let device = switched_on(config, realtime);
+    let (pump_client, pump_device) = crate::link::memory::memory_pair();
+    let (balance_client, balance_device) = crate::link::memory::memory_pair();
+    let slot: PumpSlot = Arc::new(Mutex::new(None));
+    let time_mode = mode(realtime);
+    let tasks = vec![
+        tokio::spawn({
+            let device = device.clone();
+            let replug = Replug::Memory(slot.clone());
+            async move {
+                serve_pump_replugging(pump_device, replug, device, time_mode).await;
+            }
+        }),
+        tokio::spawn({
+            let device = device.clone();
+            async move {
+                let _ = balance::serve_balance(balance_device, device, realtime).await;
+            }
+        }),
+    ];
+    let handle = EmulatorHandle {
+        pump_port: PathBuf::from(IN_MEMORY_PORT),
+        balance_port: PathBuf::from(IN_MEMORY_PORT),
+        device,
+        tasks,
+        _slaves: Vec::new(),
+        port_dir: None,
+    };
+    let ports = InMemoryPorts {
+        pump: pump_client,
+        balance: balance_client,
+        pump_replugged: slot,
+    };
+    (handle, ports)
+}
+
+/// The port name recorded for a device reached over an in-memory link.
+pub const IN_MEMORY_PORT: &str = "in-memory link";
 
 fn bind_failed(address: &str, source: std::io::Error) -> LinkError {
     LinkError::Open {

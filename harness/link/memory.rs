@@ -1,4 +1,5 @@
-//! In-memory links for unit tests: two connected ends, no file descriptors involved.
+//! In-memory links: two connected ends, no file descriptors involved. Unit tests use them, and
+//! so does `run --link memory` (the in-process emulator for long soaks, not a serial path).
 
 use super::BoxLink;
 

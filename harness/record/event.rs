@@ -1,8 +1,8 @@
 //! Run events: the single source of truth of a run. Every other output is rendered from them.
 
 use super::schema::{
-    AlarmTransition, BolusRow, CheckResult, Confirmation, Mode, Partition, PlannedScenario, Sample,
-    ScenarioSetup, StepAction, StepOutcome, TimeBase, TrumpetResult,
+    AlarmTransition, BolusRow, CheckResult, Confirmation, DeviceLink, Mode, Partition,
+    PlannedScenario, Sample, ScenarioSetup, StepAction, StepOutcome, TimeBase, TrumpetResult,
 };
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{AlarmKind, Priority};
@@ -28,6 +28,9 @@ pub struct DeviceInfo {
     pub port: String,
     /// Whose clock the scenario ran on.
     pub time_base: TimeBase,
+    /// How the device was reached: through its port, or over an in-memory link.
+    #[serde(default)]
+    pub link: DeviceLink,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

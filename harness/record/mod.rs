@@ -2,6 +2,7 @@
 
 pub mod event;
 pub mod journal;
+pub mod link_mark;
 pub mod rederive;
 pub mod render;
 pub mod report;

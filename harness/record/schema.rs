@@ -38,6 +38,37 @@ impl std::fmt::Display for Mode {
     }
 }
 
+/// How the harness reached a scenario's devices: through their ports (a bench's serial device
+/// or network serial server; the built-in emulator's pseudo-terminals), or over an in-memory
+/// link to the in-process emulator (`run --link memory`, for long soaks), where no byte crosses
+/// a serial path. Records written before it was recorded reached them through their ports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceLink {
+    #[default]
+    Port,
+    InMemory,
+}
+
+impl DeviceLink {
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceLink::Port => "port",
+            DeviceLink::InMemory => "in-memory",
+        }
+    }
+
+    /// How every output describes it: an in-memory run says it is not evidence over a serial
+    /// line, so nobody files it as such.
+    pub fn describe(self, kind: Mode) -> &'static str {
+        match (self, kind) {
+            (DeviceLink::InMemory, _) => "in-memory link (not a serial path)",
+            (DeviceLink::Port, Mode::Emulator) => "pseudo-terminals (a serial path)",
+            (DeviceLink::Port, Mode::Bench) => "the bench's ports",
+        }
+    }
+}
+
 /// Whose clock a scenario ran on: the harness advancing the device's clock (AdvanceTime), or
 /// the device's own clock in real time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -148,11 +148,17 @@ impl Console {
                 scenario,
                 end_ms,
                 test_system,
+                device,
                 ..
             } => self.scenario_started(
                 scenario,
                 *end_ms,
-                test_system.as_ref().map(|t| t.station.clone()),
+                // Where it runs: the bench's station, or said at once when no serial path is.
+                test_system.as_ref().map(|t| t.station.clone()).or_else(|| {
+                    let link = device.link;
+                    (link == crate::record::DeviceLink::InMemory)
+                        .then(|| format!("an {}", link.describe(device.kind)))
+                }),
                 Instant::now(),
             ),
             RunEvent::Sample { scenario, sample } => self.sampled(scenario, sample.t_ms),

@@ -1,5 +1,5 @@
-//! Opening the devices a scenario runs against: a fresh emulator on its own pseudo-terminals, or
-//! the bench's real ports behind the safety interlocks.
+//! Opening the devices a scenario runs against: a fresh emulator on its own pseudo-terminals (or,
+//! for long soaks, over in-memory links), or the bench's real ports behind the safety interlocks.
 
 use super::bench::{Bench, PortConfig};
 use super::latency;
@@ -10,7 +10,7 @@ use crate::emulator::config::EmulatorConfig;
 use crate::emulator::link_faults::LinkFaults;
 use crate::link::endpoint;
 use crate::link::serial::SerialSettings;
-use crate::record::{BalanceAnswer, BalanceInfo, ScenarioVerdict, TestSystem};
+use crate::record::{BalanceAnswer, BalanceInfo, DeviceLink, ScenarioVerdict, TestSystem};
 use crate::scenario::Scenario;
 
 /// What the scenario runs against, once its links are open.
@@ -18,6 +18,8 @@ pub struct Devices {
     pub pump: PumpDriver,
     pub balance: Option<BalanceDriver>,
     pub device_kind: crate::record::Mode,
+    /// Through its ports, or over an in-memory link to the in-process emulator.
+    pub link: DeviceLink,
     pub pump_port: String,
     pub balance_info: Option<BalanceInfo>,
     pub density_g_per_ml: f64,
@@ -164,12 +166,84 @@ pub fn emulator_driver_options(link_faults: &LinkFaults, retries: u32) -> Driver
     }
 }
 
+/// The client's ends of a freshly started emulator, how its pump is reopened after an
+/// unplug, and the handle that keeps it running.
+struct EmulatorLinks {
+    pump: crate::link::BoxLink,
+    balance: Option<crate::link::BoxLink>,
+    reopen: Reopen,
+    pump_port: String,
+    balance_port: String,
+    handle: crate::emulator::EmulatorHandle,
+}
+
+/// The emulator on two new pseudo-terminals, opened as a bench's ports are.
+async fn emulator_on_ptys(
+    config: EmulatorConfig,
+    balance: bool,
+) -> Result<EmulatorLinks, OpenFailure> {
+    let handle = crate::emulator::spawn_on_ptys(config, false)
+        .await
+        .map_err(|e| infrastructure(format!("cannot start the emulator: {}", e.explained())))?;
+    let pump_port = handle.pump_port.display().to_string();
+    let balance_port = handle.balance_port.display().to_string();
+    let pump = endpoint::open(&SerialSettings::pump(&pump_port))
+        .await
+        .map_err(|e| infrastructure(e.explained()))?;
+    let balance = if balance {
+        let link = endpoint::open(&SerialSettings::balance(&balance_port))
+            .await
+            .map_err(|e| infrastructure(e.explained()))?;
+        Some(link)
+    } else {
+        None
+    };
+    Ok(EmulatorLinks {
+        pump,
+        balance,
+        reopen: reopen(SerialSettings::pump(&pump_port), EMULATOR_REPLUG_WAIT),
+        pump_port,
+        balance_port,
+        handle,
+    })
+}
+
+/// The emulator over in-memory links (`run --link memory`): after an injected unplug, the pump
+/// comes back in the slot the emulator fills.
+fn emulator_in_memory(config: EmulatorConfig, balance: bool) -> EmulatorLinks {
+    let (handle, ports) = crate::emulator::spawn_in_memory(config, false);
+    let slot = ports.pump_replugged;
+    let reopen = Reopen {
+        open: Box::new(move || {
+            let slot = slot.clone();
+            Box::pin(async move {
+                slot.lock()
+                    .ok()
+                    .and_then(|mut plugged| plugged.take())
+                    .ok_or_else(|| "the in-memory pump is not plugged in again".to_string())
+            })
+        }),
+        within: EMULATOR_REPLUG_WAIT,
+    };
+    EmulatorLinks {
+        pump: ports.pump,
+        balance: balance.then_some(ports.balance),
+        reopen,
+        pump_port: crate::emulator::IN_MEMORY_PORT.to_string(),
+        balance_port: crate::emulator::IN_MEMORY_PORT.to_string(),
+        handle,
+    }
+}
+
+/// A fresh emulator for `scenario`, reached through pseudo-terminals or, with
+/// `DeviceLink::InMemory`, over in-memory links; everything past the link is the same.
 pub async fn open_emulator(
     scenario: &Scenario,
     seed: u64,
     noise_mg: f64,
     link_faults: &LinkFaults,
     retries: u32,
+    link: DeviceLink,
 ) -> Result<(Devices, Guard), OpenFailure> {
     let config =
         emulator_config(scenario, seed, noise_mg, link_faults).map_err(|message| OpenFailure {
@@ -179,34 +253,23 @@ pub async fn open_emulator(
     let readability_mg = config.balance.readability_mg;
     let balance_figures = crate::expect::uncertainty::BalanceFigures::emulated(&config.balance);
     let balance_identity = format!("{} {}", config.balance.model, config.balance.serial_number);
-    let handle = crate::emulator::spawn_on_ptys(config, false)
-        .await
-        .map_err(|e| infrastructure(format!("cannot start the emulator: {}", e.explained())))?;
-    let pump_port = handle.pump_port.display().to_string();
-    let balance_port = handle.balance_port.display().to_string();
-    let pump_link = endpoint::open(&SerialSettings::pump(&pump_port))
-        .await
-        .map_err(|e| infrastructure(e.explained()))?;
-    let balance = if scenario.bench.balance {
-        let link = endpoint::open(&SerialSettings::balance(&balance_port))
-            .await
-            .map_err(|e| infrastructure(e.explained()))?;
-        Some(BalanceDriver::new(link))
-    } else {
-        None
+    let links = match link {
+        DeviceLink::Port => emulator_on_ptys(config, scenario.bench.balance).await?,
+        DeviceLink::InMemory => emulator_in_memory(config, scenario.bench.balance),
     };
     let devices = Devices {
         pump: PumpDriver::with_reopen(
-            pump_link,
+            links.pump,
             emulator_driver_options(link_faults, retries),
-            reopen(SerialSettings::pump(&pump_port), EMULATOR_REPLUG_WAIT),
+            links.reopen,
         ),
-        balance,
+        balance: links.balance.map(BalanceDriver::new),
         device_kind: crate::record::Mode::Emulator,
-        pump_port,
+        link,
+        pump_port: links.pump_port,
         balance_info: scenario.bench.balance.then_some(BalanceInfo {
             identity: balance_identity,
-            port: balance_port,
+            port: links.balance_port,
             density_g_per_ml: scenario.bench.density_g_per_ml,
             readability_mg,
             calibration_due: None,
@@ -228,7 +291,7 @@ pub async fn open_emulator(
         warnings: Vec::new(),
         clock_tolerance: super::watchdog::DEFAULT_TOLERANCE,
     };
-    Ok((devices, Guard::Emulator(handle)))
+    Ok((devices, Guard::Emulator(links.handle)))
 }
 
 fn settings(port: &PortConfig, default: SerialSettings) -> Result<SerialSettings, String> {
@@ -456,6 +519,7 @@ pub async fn open_bench(
             pump,
             balance,
             device_kind: crate::record::Mode::Bench,
+            link: DeviceLink::Port,
             pump_port: bench.pump.port.clone(),
             balance_info,
             density_g_per_ml: density,

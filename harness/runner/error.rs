@@ -78,6 +78,14 @@ pub enum RunError {
         second: PathBuf,
         port: String,
     },
+    /// `--link memory` with `--bench`: a bench's pump and balance are real devices reached
+    /// through their ports; only the built-in emulator can be reached in memory.
+    #[error("--link memory runs the built-in emulator over in-memory links and cannot reach the bench {}", bench.display())]
+    #[diagnostic(
+        code(pumphil::run::memory_link_bench),
+        help("drop --link memory to run on the bench through its ports, or drop --bench to run the emulator in memory")
+    )]
+    MemoryLinkBench { bench: PathBuf },
     /// The station key (`--sign-key`, PUMPHIL_SIGN_KEY or the bench file's `signing_key`)
     /// could not be read.
     #[error(transparent)]
@@ -95,6 +103,7 @@ impl RunError {
             | RunError::SignKey(_)
             | RunError::Requirements(_)
             | RunError::SharedPort { .. }
+            | RunError::MemoryLinkBench { .. }
             | RunError::Hash { .. }
             | RunError::EmptyPartition { .. } => exit::USAGE,
             RunError::RunDirectory { .. } | RunError::Record { .. } | RunError::Runtime(_) => {

@@ -17,8 +17,8 @@ use crate::expect::fixture::ExpectedRows;
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{EventLogPage, Identity, Plant, Status};
 use crate::record::{
-    verdict, AlarmTransition, Confirmation, DeviceInfo, FileRef, Mode, RunEvent, ScenarioSetup,
-    ScenarioVerdict, StepAction, StepOutcome, TimeBase,
+    verdict, AlarmTransition, Confirmation, DeviceInfo, DeviceLink, FileRef, Mode, RunEvent,
+    ScenarioSetup, ScenarioVerdict, StepAction, StepOutcome, TimeBase,
 };
 use crate::scenario::{Action, Scenario};
 use std::time::Instant;
@@ -33,7 +33,13 @@ pub struct Expected<'a> {
     pub fixture_files: Vec<FileRef>,
 }
 
-pub fn device_info(identity: &Identity, kind: Mode, port: &str, time_base: TimeBase) -> DeviceInfo {
+pub fn device_info(
+    identity: &Identity,
+    kind: Mode,
+    link: DeviceLink,
+    port: &str,
+    time_base: TimeBase,
+) -> DeviceInfo {
     DeviceInfo {
         model: identity.model.clone(),
         serial_number: identity.serial_number.clone(),
@@ -44,6 +50,7 @@ pub fn device_info(identity: &Identity, kind: Mode, port: &str, time_base: TimeB
         kind,
         port: port.to_string(),
         time_base,
+        link,
     }
 }
 
@@ -564,6 +571,7 @@ fn scenario_started(
         device: device_info(
             identity,
             devices.device_kind,
+            devices.link,
             &devices.pump_port,
             devices.time_base(),
         ),

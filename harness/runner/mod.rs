@@ -64,6 +64,9 @@ pub struct RunOptions {
     pub requirements: Option<PathBuf>,
     /// An INCONCLUSIVE check (guarded acceptance) fails its scenario, and so the run.
     pub require_conclusive: bool,
+    /// How the built-in emulator is reached: through pseudo-terminals (`Port`, the path users
+    /// run), or over in-memory links for long soaks (`run --link memory`; refused with a bench).
+    pub link: crate::record::DeviceLink,
 }
 
 /// The outcome of a run: its directory, the exit code, and what stopped it early, if anything.
@@ -239,6 +242,11 @@ pub async fn run_partitioned(
     signer: Option<Arc<crate::record::signing::StationKey>>,
     partition: Option<PartitionSpec>,
 ) -> Result<RunOutcome, RunError> {
+    if let (crate::record::DeviceLink::InMemory, Some(bench)) = (opts.link, opts.benches.first()) {
+        return Err(RunError::MemoryLinkBench {
+            bench: bench.clone(),
+        });
+    }
     let Inputs {
         prepared,
         requirements,
@@ -337,6 +345,7 @@ pub async fn run_partitioned(
         let link_faults = opts.link_faults.clone();
         let retries = opts.retries;
         let require_conclusive = opts.require_conclusive;
+        let link = opts.link;
         tasks.push(tokio::spawn(async move {
             let Ok(_permit) = semaphore.acquire().await else {
                 return ScenarioVerdict::Error;
@@ -381,7 +390,8 @@ pub async fn run_partitioned(
                         .map_err(|failure| bench_pool::naming_bench(&benches[index], failure))
                 }
                 _ => {
-                    devices::open_emulator(&p.scenario, seed, noise_mg, &link_faults, retries).await
+                    devices::open_emulator(&p.scenario, seed, noise_mg, &link_faults, retries, link)
+                        .await
                 }
             };
             let (mut devs, guard) = match opened {

@@ -112,6 +112,7 @@ pub fn run_options(reports: &Path, paths: Vec<PathBuf>) -> pumphil::runner::RunO
         allow_expired_calibration: false,
         requirements: None,
         require_conclusive: false,
+        link: Default::default(),
     }
 }
 

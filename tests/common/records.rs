@@ -33,6 +33,7 @@ pub fn emulator_device(port: &str, reservoir_capacity_nl: u64) -> DeviceInfo {
         kind: Mode::Emulator,
         port: port.into(),
         time_base: pumphil::record::TimeBase::Virtual,
+        link: Default::default(),
     }
 }
 

@@ -155,6 +155,14 @@ fn properties(view: &RunView, s: &ScenarioView) -> Vec<Property> {
         }
     }
     if let Some(device) = &s.device {
+        // An in-memory scenario is not evidence over a serial line: its properties say so.
+        out.push(Property::new("link", device.link.name()));
+        if device.link == crate::record::DeviceLink::InMemory {
+            out.push(Property::new(
+                "link_note",
+                crate::record::link_mark::NOT_A_SERIAL_PATH,
+            ));
+        }
         out.push(Property::new(
             "pump_serial_number",
             device.serial_number.as_str(),

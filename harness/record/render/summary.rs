@@ -41,6 +41,7 @@ fn scenario(view: &RunView, s: &ScenarioView) -> Value {
         "checks_failed": s.checks_failed(),
         "checks_not_evaluated": s.checks_not_evaluated(),
         "time_base": s.device.as_ref().map(|d| d.time_base),
+        "link": s.device.as_ref().map(|d| d.link),
         "checks_inconclusive": s.checks.iter().filter(|c| c.inconclusive()).count(),
         "findings": findings,
         "deviations": view.deviations_of(&s.id).count(),
@@ -89,6 +90,19 @@ fn trumpet(t: &TrumpetResult) -> Value {
     })
 }
 
+/// How the run's devices were reached, in the words of the report's test-system box.
+fn link_description(view: &RunView) -> Option<String> {
+    if let Some(memory) = crate::record::link_mark::in_memory(view) {
+        return Some(format!(
+            "{}: {}",
+            memory.mark(),
+            crate::record::link_mark::NOT_A_SERIAL_PATH
+        ));
+    }
+    let device = view.scenarios.iter().find_map(|s| s.device.as_ref())?;
+    Some(device.link.describe(device.kind).to_string())
+}
+
 pub fn render(view: &RunView) -> String {
     let run = view.run.as_ref();
     let end = view.end.as_ref();
@@ -102,6 +116,9 @@ pub fn render(view: &RunView) -> String {
         "harness_version": run.map(|r| &r.harness_version),
         "git_commit": run.map(|r| &r.git_commit),
         "mode": run.map(|r| r.mode),
+        // `in-memory` (or `mixed`): not evidence over a serial line, and the description says so.
+        "link": crate::record::link_mark::run_link_key(view),
+        "link_description": link_description(view),
         "seed": run.map(|r| r.seed),
         "operator": run.and_then(|r| r.operator.as_ref()),
         "finished_utc": end.map(|e| &e.finished_utc),

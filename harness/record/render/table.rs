@@ -78,6 +78,13 @@ pub fn closing_table(view: &RunView) -> String {
             " (a negative control is as required when its defect made the named checks fail)",
         );
     }
+    if let Some(memory) = crate::record::link_mark::in_memory(view) {
+        out.push_str(&format!(
+            "\nLink: {}: {}",
+            memory.mark(),
+            crate::record::link_mark::NOT_A_SERIAL_PATH
+        ));
+    }
     out.push('\n');
     out.push_str(&view.verdict().line());
     out

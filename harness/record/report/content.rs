@@ -302,6 +302,20 @@ fn cover(view: &RunView) -> Vec<Block> {
         ],
         None => vec![("Harness".into(), missing())],
     };
+    let in_memory = crate::record::link_mark::in_memory(view);
+    if let Some(memory) = &in_memory {
+        test_system_rows.push((
+            "Link".into(),
+            Cell::toned(
+                format!(
+                    "{}: {}",
+                    memory.mark(),
+                    crate::record::link_mark::NOT_A_SERIAL_PATH
+                ),
+                Tone::Warn,
+            ),
+        ));
+    }
     test_system_rows.extend(bench_measurements(view));
     let test_system = Block::Facts {
         title: "Test system".into(),
@@ -419,6 +433,19 @@ fn cover(view: &RunView) -> Vec<Block> {
     }
     let (label, tone, lines) = overall(view);
     out.push(Block::Verdict { label, tone, lines });
+    if let Some(memory) = &in_memory {
+        out.push(Block::Callout {
+            tone: Tone::Warn,
+            title: format!("Run over an {}", memory.mark()),
+            lines: vec![
+                crate::record::link_mark::NOT_A_SERIAL_PATH.to_string(),
+                format!(
+                    "Scenarios reached in memory: {}.",
+                    memory.scenarios.join(", ")
+                ),
+            ],
+        });
+    }
     let gaps = view.gaps();
     if !gaps.is_empty() {
         out.push(Block::Callout {

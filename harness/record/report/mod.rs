@@ -81,8 +81,12 @@ pub fn masthead(view: &RunView) -> html::Masthead {
         .as_ref()
         .map(|r| r.mode.name())
         .unwrap_or("unknown");
+    // Every page says so when no byte crossed a serial path.
+    let link = crate::record::link_mark::in_memory(view)
+        .map(|memory| format!(" over an {}", memory.mark()))
+        .unwrap_or_default();
     let subtitle = format!(
-        "Implantable intrathecal pump {} — {} run, {} scenario(s)",
+        "Implantable intrathecal pump {} — {} run{link}, {} scenario(s)",
         device
             .map(|d| d.model.as_str())
             .unwrap_or("(unit not recorded)"),
