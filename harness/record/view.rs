@@ -151,6 +151,8 @@ pub struct ScenarioView {
     pub samples: Vec<Sample>,
     pub alarms: Vec<AlarmRow>,
     pub findings: Vec<FindingRow>,
+    /// The checks judged; without their uncertainty budgets once the scenario's report section
+    /// was rendered (`Fold::release`).
     pub checks: Vec<CheckResult>,
     /// The `[analysis.trumpet]` curve, when the scenario asked for one.
     pub trumpet: Option<TrumpetResult>,
@@ -379,6 +381,8 @@ pub struct Fold {
     stale: bool,
     /// False for a fold that keeps no samples or fixture rows (`for_verdicts`).
     keep_traces: bool,
+    /// Each scenario's index in `view.scenarios`, by id (a run may have thousands).
+    index: std::collections::HashMap<String, usize>,
 }
 
 impl Default for Fold {
@@ -395,12 +399,13 @@ impl Fold {
             released: Vec::new(),
             stale: false,
             keep_traces: true,
+            index: Default::default(),
         }
     }
 
-    /// A fold that keeps no scenario's samples or fixture rows, only what verdicts are decided
-    /// from (`pumphil verify` re-derives them): its memory does not grow with the scenarios'
-    /// traces. Its scenarios' `samples` are empty.
+    /// A fold that keeps no scenario's samples, fixture rows or checks' uncertainty budgets,
+    /// only what verdicts are decided from (`pumphil verify` re-derives them): its memory does
+    /// not grow with the scenarios' traces. Its scenarios' `samples` are empty.
     pub fn for_verdicts() -> Fold {
         Fold {
             keep_traces: false,
@@ -418,14 +423,17 @@ impl Fold {
     }
 
     /// Lets go of what only a scenario's own section shows (its thinned samples but the last,
-    /// its fixture rows), once that section is rendered; what the rest of the outputs read of
-    /// the scenario stays.
+    /// its fixture rows, its checks' uncertainty budgets), once that section is rendered; what
+    /// the rest of the outputs read of the scenario stays.
     pub fn release(&mut self, index: usize) {
         let s = &mut self.view.scenarios[index];
         let last = s.samples.pop();
         s.samples = last.into_iter().collect();
         s.expected = Vec::new();
         s.expected_alarms = Vec::new();
+        for check in &mut s.checks {
+            check.uncertainty = None;
+        }
         self.samples[index] = None;
         self.released[index] = true;
     }
@@ -438,9 +446,10 @@ impl Fold {
     }
 
     fn index_of(&mut self, id: &str) -> usize {
-        match self.view.scenarios.iter().position(|s| s.id == id) {
-            Some(p) => p,
+        match self.index.get(id) {
+            Some(&p) => p,
             None => {
+                self.index.insert(id.to_string(), self.view.scenarios.len());
                 self.view.scenarios.push(ScenarioView::new(id));
                 self.samples
                     .push(self.keep_traces.then(|| Thinner::new(PLOT_POINTS)));
@@ -462,11 +471,9 @@ impl Fold {
         let touched = match (&record.event, record.event.scenario()) {
             (RunEvent::RunStarted { .. }, _) => Some(self.released.contains(&true)),
             (_, Some(id)) => Some(
-                self.view
-                    .scenarios
-                    .iter()
-                    .position(|s| s.id == id)
-                    .is_some_and(|index| self.released[index]),
+                self.index
+                    .get(id)
+                    .is_some_and(|&index| self.released[index]),
             ),
             _ => None,
         };
@@ -649,7 +656,13 @@ impl Fold {
                 .scenario_mut(&scenario)
                 .findings
                 .push(FindingRow { kind, t_ms, detail }),
-            RunEvent::Check { scenario, result } => {
+            RunEvent::Check {
+                scenario,
+                mut result,
+            } => {
+                if !self.keep_traces {
+                    result.uncertainty = None;
+                }
                 self.scenario_mut(&scenario).checks.push(result)
             }
             RunEvent::Trumpet { scenario, result } => {

@@ -236,7 +236,7 @@ fn write_outputs(
         }
         std::fs::write(dir.join(NOT_VERIFIED_FILE), text)?;
     }
-    std::fs::write(dir.join(junit::FILE), junit::render(view))?;
+    junit::write(view, &dir.join(junit::FILE))?;
     std::fs::write(dir.join(summary::FILE), summary::render(view))?;
     // Reports for people (HTML, Markdown) are rendered here, after the machine outputs and
     // before the manifest; a new renderer goes here too, so the manifest covers it.
