@@ -434,6 +434,11 @@ impl Fold {
         for check in &mut s.checks {
             check.uncertainty = None;
         }
+        // Thousands of scenarios stay in the view: none keeps room it will not use.
+        s.checks.shrink_to_fit();
+        s.applied.shrink_to_fit();
+        s.alarms.shrink_to_fit();
+        s.findings.shrink_to_fit();
         self.samples[index] = None;
         self.released[index] = true;
     }

@@ -237,7 +237,7 @@ fn write_outputs(
         std::fs::write(dir.join(NOT_VERIFIED_FILE), text)?;
     }
     junit::write(view, &dir.join(junit::FILE))?;
-    std::fs::write(dir.join(summary::FILE), summary::render(view))?;
+    summary::write(view, &dir.join(summary::FILE))?;
     // Reports for people (HTML, Markdown) are rendered here, after the machine outputs and
     // before the manifest; a new renderer goes here too, so the manifest covers it.
     let view = folded.write_reports(dir)?;
