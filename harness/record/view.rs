@@ -2,7 +2,9 @@
 //! from (JUnit, summary.json, the closing table, the HTML and Markdown reports).
 //!
 //! Built from `Record`s alone, one at a time: a long scenario's samples are thinned as they pass
-//! (`thin::PLOT_POINTS`), so a year-long soak folds in the memory of a short run. Fields that the
+//! (`thin::PLOT_POINTS`), so a year-long soak folds in the memory of a short run; a scenario's
+//! part is complete at its `scenario_finished`, when its report section can be rendered and its
+//! samples let go (`Fold::release`), so a run of many scenarios does too. Fields that the
 //! record may lack (a run killed mid-way) are `Option`s, so every renderer has to say what is
 //! missing instead of inventing it. Scenarios are in the order the run was given them.
 
@@ -139,13 +141,18 @@ pub struct ScenarioView {
     pub setup: Option<ScenarioSetup>,
     pub planned_steps: Vec<Step>,
     pub expectations: Option<Expectations>,
+    /// The fixture's expected rows; empty once the scenario's report section was rendered
+    /// (`Fold::release`), as are `expected_alarms`.
     pub expected: Vec<ExpectedRow>,
     pub expected_alarms: Vec<ExpectedAlarmEvent>,
     pub applied: Vec<AppliedStep>,
     pub operator_steps: Vec<OperatorRow>,
+    /// The thinned samples; only the last once the scenario's report section was rendered.
     pub samples: Vec<Sample>,
     pub alarms: Vec<AlarmRow>,
     pub findings: Vec<FindingRow>,
+    /// The checks judged; without their uncertainty budgets once the scenario's report section
+    /// was rendered (`Fold::release`).
     pub checks: Vec<CheckResult>,
     /// The `[analysis.trumpet]` curve, when the scenario asked for one.
     pub trumpet: Option<TrumpetResult>,
@@ -358,10 +365,24 @@ impl ScenarioView {
 }
 
 /// Folds a record into a `RunView` one record at a time; see the module comment.
+///
+/// A scenario's part of the view is complete at its `scenario_finished` (`absorb` says so), so
+/// its report section can be rendered then and what only that section needs let go
+/// (`release`): a run of thousands of scenarios folds in the memory of one.
 pub struct Fold {
     view: RunView,
-    /// Each scenario's samples as they pass, parallel to `view.scenarios`.
-    samples: Vec<Thinner<Sample>>,
+    /// Each scenario's samples as they pass, parallel to `view.scenarios`; None once the
+    /// thinned samples were put into the view (`finished_scenario`).
+    samples: Vec<Option<Thinner<Sample>>>,
+    /// Scenarios whose section was rendered and whose samples and fixture rows were let go.
+    released: Vec<bool>,
+    /// Whether a record reached a released scenario (or the run's header) after its section
+    /// was rendered: that section no longer shows the whole record.
+    stale: bool,
+    /// False for a fold that keeps no samples or fixture rows (`for_verdicts`).
+    keep_traces: bool,
+    /// Each scenario's index in `view.scenarios`, by id (a run may have thousands).
+    index: std::collections::HashMap<String, usize>,
 }
 
 impl Default for Fold {
@@ -375,15 +396,69 @@ impl Fold {
         Fold {
             view: RunView::default(),
             samples: Vec::new(),
+            released: Vec::new(),
+            stale: false,
+            keep_traces: true,
+            index: Default::default(),
         }
     }
 
+    /// A fold that keeps no scenario's samples, fixture rows or checks' uncertainty budgets,
+    /// only what verdicts are decided from (`pumphil verify` re-derives them): its memory does
+    /// not grow with the scenarios' traces. Its scenarios' `samples` are empty.
+    pub fn for_verdicts() -> Fold {
+        Fold {
+            keep_traces: false,
+            ..Fold::new()
+        }
+    }
+
+    /// The view so far, with a finished scenario's thinned samples put in place, for rendering
+    /// its section as soon as `absorb` says its record is complete.
+    pub fn finished_scenario(&mut self, index: usize) -> (&RunView, &ScenarioView) {
+        if let Some(samples) = self.samples[index].take() {
+            self.view.scenarios[index].samples = samples.finish();
+        }
+        (&self.view, &self.view.scenarios[index])
+    }
+
+    /// Lets go of what only a scenario's own section shows (its thinned samples but the last,
+    /// its fixture rows, its checks' uncertainty budgets), once that section is rendered; what
+    /// the rest of the outputs read of the scenario stays.
+    pub fn release(&mut self, index: usize) {
+        let s = &mut self.view.scenarios[index];
+        let last = s.samples.pop();
+        s.samples = last.into_iter().collect();
+        s.expected = Vec::new();
+        s.expected_alarms = Vec::new();
+        for check in &mut s.checks {
+            check.uncertainty = None;
+        }
+        // Thousands of scenarios stay in the view: none keeps room it will not use.
+        s.checks.shrink_to_fit();
+        s.applied.shrink_to_fit();
+        s.alarms.shrink_to_fit();
+        s.findings.shrink_to_fit();
+        self.samples[index] = None;
+        self.released[index] = true;
+    }
+
+    /// Whether a record came after a released scenario's section was rendered and concerns it
+    /// (a record of that scenario, or a `run_started`): that section must be rendered again
+    /// from a fold that kept everything.
+    pub fn stale(&self) -> bool {
+        self.stale
+    }
+
     fn index_of(&mut self, id: &str) -> usize {
-        match self.view.scenarios.iter().position(|s| s.id == id) {
-            Some(p) => p,
+        match self.index.get(id) {
+            Some(&p) => p,
             None => {
+                self.index.insert(id.to_string(), self.view.scenarios.len());
                 self.view.scenarios.push(ScenarioView::new(id));
-                self.samples.push(Thinner::new(PLOT_POINTS));
+                self.samples
+                    .push(self.keep_traces.then(|| Thinner::new(PLOT_POINTS)));
+                self.released.push(false);
                 self.view.scenarios.len() - 1
             }
         }
@@ -394,8 +469,32 @@ impl Fold {
         &mut self.view.scenarios[index]
     }
 
-    /// Takes one record in; a sample is moved into its scenario's thinned trace.
-    pub fn absorb(&mut self, record: Record) {
+    /// Takes one record in; a sample is moved into its scenario's thinned trace. Returns the
+    /// scenario's index when the record is its `scenario_finished`, the first time: its part of
+    /// the view is complete.
+    pub fn absorb(&mut self, record: Record) -> Option<usize> {
+        let touched = match (&record.event, record.event.scenario()) {
+            (RunEvent::RunStarted { .. }, _) => Some(self.released.contains(&true)),
+            (_, Some(id)) => Some(
+                self.index
+                    .get(id)
+                    .is_some_and(|&index| self.released[index]),
+            ),
+            _ => None,
+        };
+        self.stale |= touched == Some(true);
+        let finished = match &record.event {
+            RunEvent::ScenarioFinished { scenario, .. } => {
+                let index = self.index_of(scenario);
+                self.samples[index].is_some().then_some(index)
+            }
+            _ => None,
+        };
+        self.absorb_event(record);
+        finished
+    }
+
+    fn absorb_event(&mut self, record: Record) {
         let signs_seq = record.seq.saturating_sub(1);
         self.view.last_seq = Some(record.seq);
         self.view.records += 1;
@@ -466,6 +565,7 @@ impl Fold {
                 expected_samples,
                 expected_alarms,
             } => {
+                let keep_traces = self.keep_traces;
                 let s = self.scenario_mut(&scenario);
                 s.started_utc = Some(record.at_utc.clone());
                 s.started = true;
@@ -484,8 +584,10 @@ impl Fold {
                 s.setup = Some(setup);
                 s.planned_steps = steps;
                 s.expectations = Some(expectations);
-                s.expected = expected_samples;
-                s.expected_alarms = expected_alarms;
+                if keep_traces {
+                    s.expected = expected_samples;
+                    s.expected_alarms = expected_alarms;
+                }
             }
             RunEvent::StepApplied {
                 scenario,
@@ -522,7 +624,9 @@ impl Fold {
             RunEvent::Sample { scenario, sample } => {
                 let index = self.index_of(&scenario);
                 self.view.scenarios[index].sample_count += 1;
-                self.samples[index].push(sample);
+                if let Some(samples) = &mut self.samples[index] {
+                    samples.push(sample);
+                }
             }
             RunEvent::Alarm {
                 scenario,
@@ -557,7 +661,13 @@ impl Fold {
                 .scenario_mut(&scenario)
                 .findings
                 .push(FindingRow { kind, t_ms, detail }),
-            RunEvent::Check { scenario, result } => {
+            RunEvent::Check {
+                scenario,
+                mut result,
+            } => {
+                if !self.keep_traces {
+                    result.uncertainty = None;
+                }
                 self.scenario_mut(&scenario).checks.push(result)
             }
             RunEvent::Trumpet { scenario, result } => {
@@ -624,7 +734,9 @@ impl Fold {
     pub fn finish(self, integrity: RecordIntegrity) -> RunView {
         let mut view = self.view;
         for (scenario, samples) in view.scenarios.iter_mut().zip(self.samples) {
-            scenario.samples = samples.finish();
+            if let Some(samples) = samples {
+                scenario.samples = samples.finish();
+            }
         }
         view.integrity = integrity;
         view

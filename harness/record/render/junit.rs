@@ -313,6 +313,24 @@ fn run_suite(view: &RunView) -> Option<TestSuite> {
 /// JUnit for the run's view: one suite per scenario in the order given, and one for the run
 /// when the run's verdict is worse than its scenarios'.
 pub fn render(view: &RunView) -> String {
+    // Serializing an in-memory model into a String cannot fail short of running out of memory;
+    // should it, the text says so instead of being empty.
+    report(view)
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- junit.xml could not be written: {e} -->\n"))
+}
+
+/// Writes `render`'s text to `path` as it is serialized, without holding it whole (its model
+/// alone is a few kB a scenario).
+pub fn write(view: &RunView, path: &std::path::Path) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    report(view)
+        .serialize(&mut out)
+        .map_err(std::io::Error::other)?;
+    std::io::Write::flush(&mut out)
+}
+
+fn report(view: &RunView) -> Report {
     let mut report = Report::new(format!("pumphil {}", view.run_id()));
     for s in &view.scenarios {
         report.add_test_suite(suite(view, s));
@@ -329,9 +347,5 @@ pub fn render(view: &RunView) -> String {
         .filter_map(|s| s.finished.as_ref().map(|f| f.wall_ms))
         .sum();
     report.set_time(Duration::from_millis(total));
-    // Serializing an in-memory model into a String cannot fail short of running out of memory;
-    // should it, the file says so instead of being empty.
     report
-        .to_string()
-        .unwrap_or_else(|e| format!("<!-- junit.xml could not be written: {e} -->\n"))
 }

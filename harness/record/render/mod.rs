@@ -19,6 +19,7 @@ pub use table::closing_table;
 pub use verify::{verify, verify_with, VerifyReport};
 
 use super::journal::{self, ReadError};
+use super::report::stream::Sections;
 use super::verdict::RunVerdict;
 use super::view::{Fold, RecordIntegrity, RunView};
 use std::path::Path;
@@ -50,23 +51,90 @@ pub fn fold_record(
     dir: &Path,
     each: impl FnMut(&journal::Record) -> std::io::Result<()>,
 ) -> Result<RunView, RenderError> {
-    fold_with(dir, journal::Reader::open(dir), each)
+    let mut fold = Fold::new();
+    let integrity = read_with(dir, journal::Reader::open, each, |record| {
+        fold.absorb(record);
+        Ok(())
+    })?;
+    Ok(fold.finish(integrity))
 }
 
-/// `fold_record` with the hash chain left to a verification running beside it.
+/// A record folded into its view, with each finished scenario's report section rendered as
+/// the fold passed its end (`report::stream`), so that the view keeps no scenario's samples.
+pub struct Folded {
+    view: RunView,
+    /// None when a record reached a scenario after its section was rendered (`Fold::stale`):
+    /// the reports are then rendered from the whole view, its samples read again.
+    sections: Option<Sections>,
+    open: Opener,
+}
+
+type Opener = fn(&Path) -> std::io::Result<journal::Reader>;
+
+impl Folded {
+    /// Writes `report.html` and `report.md` (and their figures) from the fold: the staged
+    /// sections between what needs the whole run, or everything from the whole view when the
+    /// record went on about a scenario after its section was rendered.
+    pub fn write_reports(self, dir: &Path) -> Result<RunView, RenderError> {
+        let mut view = self.view;
+        match self.sections {
+            Some(sections) => sections.write(dir, &mut view)?,
+            None => {
+                read_samples_again(dir, self.open, &mut view)?;
+                crate::record::report::write_view(dir, &mut view)?;
+            }
+        }
+        Ok(view)
+    }
+}
+
+/// `fold_record`, the reports' scenario sections rendered as it goes.
+pub fn fold_record_streamed(
+    dir: &Path,
+    each: impl FnMut(&journal::Record) -> std::io::Result<()>,
+) -> Result<Folded, RenderError> {
+    fold_streamed(dir, journal::Reader::open, each)
+}
+
+/// `fold_record_streamed` with the hash chain left to a verification running beside it.
 pub fn fold_record_unchained(
     dir: &Path,
     each: impl FnMut(&journal::Record) -> std::io::Result<()>,
-) -> Result<RunView, RenderError> {
-    fold_with(dir, journal::Reader::open_unchained(dir), each)
+) -> Result<Folded, RenderError> {
+    fold_streamed(dir, journal::Reader::open_unchained, each)
 }
 
-fn fold_with(
+fn fold_streamed(
     dir: &Path,
-    reader: std::io::Result<journal::Reader>,
+    open: Opener,
+    each: impl FnMut(&journal::Record) -> std::io::Result<()>,
+) -> Result<Folded, RenderError> {
+    let mut sections = Sections::create(dir)?;
+    let mut fold = Fold::new();
+    let integrity = read_with(dir, open, each, |record| {
+        if let Some(index) = fold.absorb(record) {
+            let (view, scenario) = fold.finished_scenario(index);
+            sections.stage(index, scenario, view)?;
+            fold.release(index);
+        }
+        Ok(())
+    })?;
+    let stale = fold.stale();
+    Ok(Folded {
+        view: fold.finish(integrity),
+        sections: (!stale).then_some(sections),
+        open,
+    })
+}
+
+/// Reads the record a line at a time, handing each record to `each`, then to `absorb`.
+fn read_with(
+    dir: &Path,
+    open: Opener,
     mut each: impl FnMut(&journal::Record) -> std::io::Result<()>,
-) -> Result<RunView, RenderError> {
-    let mut reader = reader.map_err(|source| RenderError::NoRecord {
+    mut absorb: impl FnMut(journal::Record) -> std::io::Result<()>,
+) -> Result<RecordIntegrity, RenderError> {
+    let mut reader = open(dir).map_err(|source| RenderError::NoRecord {
         source,
         dir: dir.display().to_string(),
     })?;
@@ -77,15 +145,36 @@ fn fold_with(
             dir: dir.display().to_string(),
         },
     };
-    let mut fold = Fold::new();
     while let Some(record) = reader.next_record().map_err(read_error)? {
         each(&record)?;
-        fold.absorb(record);
+        absorb(record)?;
     }
-    Ok(fold.finish(RecordIntegrity {
+    Ok(RecordIntegrity {
         truncated_at_line: reader.truncated_at_line,
         problems: reader.problems,
-    }))
+    })
+}
+
+/// Puts back what `Fold::release` let go of every scenario, from a second reading of the
+/// record (the same reader, so the same records in the same order).
+fn read_samples_again(dir: &Path, open: Opener, view: &mut RunView) -> Result<(), RenderError> {
+    let mut fold = Fold::new();
+    let integrity = read_with(
+        dir,
+        open,
+        |_| Ok(()),
+        |record| {
+            fold.absorb(record);
+            Ok(())
+        },
+    )?;
+    let whole = fold.finish(integrity);
+    for (scenario, again) in view.scenarios.iter_mut().zip(whole.scenarios) {
+        scenario.samples = again.samples;
+        scenario.expected = again.expected;
+        scenario.expected_alarms = again.expected_alarms;
+    }
+    Ok(())
 }
 
 /// Renders every output from the record, then the manifest over all of them.
@@ -93,8 +182,10 @@ fn fold_with(
 /// The record is read once, a line at a time, into one view (`view::Fold`): samples go to the
 /// trace files as they pass, and only an evenly thinned subset of each scenario's samples
 /// (`thin::PLOT_POINTS`, every sample of a short scenario) is kept in the view, so that
-/// rendering a year-long soak takes the memory of a short run. Every output is a function of
-/// that view.
+/// rendering a year-long soak takes the memory of a short run. Each scenario's section of the
+/// reports is rendered as soon as its `scenario_finished` passes, and its samples let go
+/// (`report::stream`), so that a run of thousands of scenarios renders in the memory of a few.
+/// Every output is a function of that view.
 ///
 /// A last line cut short (a killed run) is left out and reported in `truncated_at_line`, and
 /// shown in summary.json; lines that do not parse are left out too, and they and breaks of the
@@ -122,18 +213,20 @@ pub struct RenderOptions<'a> {
 /// `render_all`, then signing the manifest or marking the rendering NOT VERIFIED.
 pub fn render_all_with(dir: &Path, options: &RenderOptions) -> Result<RenderOutcome, RenderError> {
     let mut traces = traces::TraceWriter::create(dir)?;
-    let view = fold_record(dir, |record| traces.record(record))?;
+    let folded = fold_record_streamed(dir, |record| traces.record(record))?;
     traces.finish()?;
-    write_outputs(dir, view, options)
+    write_outputs(dir, folded, options)
 }
 
 /// Every output but the traces, from the folded view, then the manifest over all of them.
 fn write_outputs(
     dir: &Path,
-    mut view: RunView,
+    mut folded: Folded,
     options: &RenderOptions,
 ) -> Result<RenderOutcome, RenderError> {
-    view.not_verified = options.not_verified.clone();
+    // Set before the reports, which say so on every page.
+    folded.view.not_verified = options.not_verified.clone();
+    let view = &folded.view;
     if !view.not_verified.is_empty() {
         let mut text = String::from(
             "NOT VERIFIED: this rendering was forced (pumphil report --force) from a run record that does not verify:\n",
@@ -143,11 +236,11 @@ fn write_outputs(
         }
         std::fs::write(dir.join(NOT_VERIFIED_FILE), text)?;
     }
-    std::fs::write(dir.join(junit::FILE), junit::render(&view))?;
-    std::fs::write(dir.join(summary::FILE), summary::render(&view))?;
+    junit::write(view, &dir.join(junit::FILE))?;
+    summary::write(view, &dir.join(summary::FILE))?;
     // Reports for people (HTML, Markdown) are rendered here, after the machine outputs and
     // before the manifest; a new renderer goes here too, so the manifest covers it.
-    crate::record::report::write_view(dir, &mut view)?;
+    let view = folded.write_reports(dir)?;
     if view.not_verified.is_empty() {
         manifest::write_knowing(dir, options.verified_events_sha256.as_deref())?;
         if let Some(key) = options.sign {

@@ -3,14 +3,13 @@
 //! reads of a long record run side by side and nothing in the run directory changes first.
 
 use super::{
-    fold_record_unchained, traces, write_outputs, RenderError, RenderOptions, RenderOutcome,
+    fold_record_unchained, traces, write_outputs, Folded, RenderError, RenderOptions, RenderOutcome,
 };
-use crate::record::view::RunView;
 use std::path::{Path, PathBuf};
 
 /// The view of a record and its trace files, staged beside the run directory.
 pub struct Staged {
-    view: RunView,
+    view: Folded,
     staging: StagingDir,
 }
 

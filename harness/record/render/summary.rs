@@ -7,6 +7,7 @@
 use crate::record::schema::{BolusRow, TrumpetResult, TrumpetWindow};
 use crate::record::view::{Progress, RunView, ScenarioView};
 use serde_json::{json, Value};
+use std::io::Write;
 
 pub const FILE: &str = "summary.json";
 
@@ -104,12 +105,26 @@ fn link_description(view: &RunView) -> Option<String> {
 }
 
 pub fn render(view: &RunView) -> String {
+    let mut text = serde_json::to_string_pretty(&summary(view)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Writes `render`'s text to `path` as it is serialized, without holding it whole.
+pub fn write(view: &RunView, path: &std::path::Path) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    serde_json::to_writer_pretty(&mut out, &summary(view))?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+fn summary(view: &RunView) -> Value {
     let run = view.run.as_ref();
     let end = view.end.as_ref();
     let verdict = view.verdict();
     let tally = view.tally();
     let scenarios: Vec<Value> = view.scenarios.iter().map(|s| scenario(view, s)).collect();
-    let summary = json!({
+    json!({
         "schema_version": run.map(|r| r.schema_version),
         "run_id": run.map(|r| &r.run_id),
         "started_utc": run.map(|r| &r.started_utc),
@@ -132,8 +147,5 @@ pub fn render(view: &RunView) -> String {
         "run_deviations": view.deviations.iter().filter(|d| d.scenario.is_none()).count(),
         "totals": tally,
         "scenarios": scenarios,
-    });
-    let mut text = serde_json::to_string_pretty(&summary).unwrap_or_default();
-    text.push('\n');
-    text
+    })
 }

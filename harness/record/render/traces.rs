@@ -59,10 +59,14 @@ type CsvFile = csv::Writer<std::io::BufWriter<std::fs::File>>;
 
 /// Writes each scenario's trace files as its records stream past: a scenario gets its files
 /// when it starts (or finishes without starting), and every sample and alarm after that is
-/// appended, so a year of samples is never held in memory.
+/// appended, so a year of samples is never held in memory. A scenario's files are closed at its
+/// end, so the open files (and their buffers) do not grow with the number of scenarios.
 pub struct TraceWriter {
     dir: std::path::PathBuf,
     open: Vec<(String, CsvFile, CsvFile)>,
+    /// Scenarios whose files were closed at their end; reopened to append, should the record
+    /// go on about one.
+    closed: std::collections::HashSet<String>,
 }
 
 fn create(path: std::path::PathBuf, header: &[&str]) -> std::io::Result<CsvFile> {
@@ -82,18 +86,46 @@ impl TraceWriter {
         Ok(TraceWriter {
             dir: traces.to_path_buf(),
             open: Vec::new(),
+            closed: Default::default(),
         })
     }
 
-    fn files(&mut self, id: &str) -> Option<&mut (String, CsvFile, CsvFile)> {
-        self.open.iter_mut().find(|(open, _, _)| open == id)
+    /// A scenario's open files; a closed scenario's are opened again to append to.
+    fn files(&mut self, id: &str) -> std::io::Result<Option<&mut (String, CsvFile, CsvFile)>> {
+        if self.closed.remove(id) {
+            let stem = file_stem(id);
+            let append = |name: String| -> std::io::Result<CsvFile> {
+                let file = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(self.dir.join(name))?;
+                Ok(csv::Writer::from_writer(std::io::BufWriter::new(file)))
+            };
+            let files = (
+                id.to_string(),
+                append(format!("{stem}.csv"))?,
+                append(format!("{stem}-alarms.csv"))?,
+            );
+            self.open.push(files);
+        }
+        Ok(self.open.iter_mut().find(|(open, _, _)| open == id))
+    }
+
+    /// Flushes and closes a finished scenario's files.
+    fn close(&mut self, id: &str) -> std::io::Result<()> {
+        if let Some(at) = self.open.iter().position(|(open, _, _)| open == id) {
+            let (id, mut samples, mut alarms) = self.open.swap_remove(at);
+            samples.flush()?;
+            alarms.flush()?;
+            self.closed.insert(id);
+        }
+        Ok(())
     }
 
     pub fn record(&mut self, record: &Record) -> std::io::Result<()> {
         match &record.event {
             RunEvent::ScenarioStarted { scenario, .. }
             | RunEvent::ScenarioFinished { scenario, .. }
-                if self.files(scenario).is_none() =>
+                if self.files(scenario)?.is_none() =>
             {
                 let stem = file_stem(scenario);
                 let samples = create(self.dir.join(format!("{stem}.csv")), &SAMPLE_HEADER)?;
@@ -104,7 +136,7 @@ impl TraceWriter {
                 scenario,
                 sample: s,
             } => {
-                if let Some((_, samples, _)) = self.files(scenario) {
+                if let Some((_, samples, _)) = self.files(scenario)? {
                     samples
                         .write_record([
                             s.t_ms.to_string(),
@@ -136,7 +168,7 @@ impl TraceWriter {
                 transition,
                 event_seq,
             } => {
-                if let Some((_, _, alarms)) = self.files(scenario) {
+                if let Some((_, _, alarms)) = self.files(scenario)? {
                     alarms
                         .write_record([
                             t_ms.to_string(),
@@ -150,6 +182,9 @@ impl TraceWriter {
                 }
             }
             _ => {}
+        }
+        if let RunEvent::ScenarioFinished { scenario, .. } = &record.event {
+            self.close(scenario)?;
         }
         Ok(())
     }

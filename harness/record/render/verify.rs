@@ -171,7 +171,7 @@ fn check_record(dir: &Path, report: &mut VerifyReport) -> RecordRead {
         return RecordRead::default();
     }
     let mut signatures = RecordSignatures::default();
-    let mut fold = first_record_of_this_version(dir).then(Fold::new);
+    let mut fold = first_record_of_this_version(dir).then(Fold::for_verdicts);
     let found = chain::check_file_each(&dir.join(EVENTS_FILE), |line| {
         signatures.line(&line);
         // `journal::Reader` folds the records of UTF-8 lines only.

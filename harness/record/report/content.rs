@@ -1758,17 +1758,31 @@ fn signatures(view: &RunView) -> Vec<Block> {
     ]
 }
 
-/// The whole report, cover first.
+/// The whole report, cover first: the blocks before the scenarios' sections, the sections,
+/// and the blocks after them.
 pub fn build(view: &RunView, config: &ReportConfig) -> Vec<Block> {
-    let mut out = cover(view);
-    out.extend(summary(view));
-    out.extend(deviations(view));
-    for s in &view.scenarios {
-        out.extend(scenario(s, view, config));
-    }
-    out.extend(raw_data(view));
-    out.extend(signatures(view));
-    let contents: Vec<(u8, String, String)> = out
+    let sections: Vec<Vec<Block>> = view
+        .scenarios
+        .iter()
+        .map(|s| scenario_section(s, view, config))
+        .collect();
+    let (mut out, tail) = around_sections(view, sections.iter().map(|b| contents(b)));
+    out.extend(sections.into_iter().flatten());
+    out.extend(tail);
+    out
+}
+
+/// One scenario's section, its figures named: it reads only the scenario, the run's header
+/// and the scenario's own deviations, so it can be rendered as soon as the scenario finished.
+pub fn scenario_section(s: &ScenarioView, view: &RunView, config: &ReportConfig) -> Vec<Block> {
+    let mut out = scenario(s, view, config);
+    name_figures(&mut out);
+    out
+}
+
+/// The entries of the table of contents a run of blocks gives: its headings with an anchor.
+pub fn contents(blocks: &[Block]) -> Vec<(u8, String, String)> {
+    blocks
         .iter()
         .filter_map(|b| match b {
             Block::Heading {
@@ -1779,14 +1793,31 @@ pub fn build(view: &RunView, config: &ReportConfig) -> Vec<Block> {
             } => Some((*level, text.clone(), anchor.clone())),
             _ => None,
         })
-        .collect();
-    let at = out
+        .collect()
+}
+
+/// What comes before the scenarios' sections (cover, contents, summary, deviations) and after
+/// them (raw data, approval), given each section's contents entries in order.
+pub fn around_sections(
+    view: &RunView,
+    sections: impl Iterator<Item = Vec<(u8, String, String)>>,
+) -> (Vec<Block>, Vec<Block>) {
+    let mut head = cover(view);
+    head.extend(summary(view));
+    head.extend(deviations(view));
+    let mut tail = raw_data(view);
+    tail.extend(signatures(view));
+    let mut entries = contents(&head);
+    entries.extend(sections.flatten());
+    entries.extend(contents(&tail));
+    let at = head
         .iter()
         .position(|b| matches!(b, Block::Heading { anchor: Some(a), .. } if a == "summary"))
-        .unwrap_or(out.len());
-    out.insert(at, Block::Contents(contents));
-    name_figures(&mut out);
-    out
+        .unwrap_or(head.len());
+    head.insert(at, Block::Contents(entries));
+    name_figures(&mut head);
+    name_figures(&mut tail);
+    (head, tail)
 }
 
 /// Where each figure is written beside the reports: `figures/<section>-<n>.svg`, numbered

@@ -174,7 +174,7 @@ fn table(out: &mut String, t: &Table) {
     out.push_str("</table>\n");
 }
 
-fn block(out: &mut String, b: &Block) {
+pub fn block(out: &mut String, b: &Block) {
     match b {
         Block::Heading {
             level,
@@ -321,6 +321,19 @@ fn block(out: &mut String, b: &Block) {
 }
 
 pub fn render(masthead: &Masthead, blocks: &[Block]) -> String {
+    let mut out = prologue(masthead);
+    for b in blocks {
+        block(&mut out, b);
+    }
+    out.push_str(EPILOGUE);
+    out
+}
+
+/// What closes the page after the last block.
+pub const EPILOGUE: &str = "</body>\n</html>\n";
+
+/// The page up to its first block: head, style, run bar and title.
+pub fn prologue(masthead: &Masthead) -> String {
     let mut out = String::with_capacity(256 * 1024);
     let _ = write!(
         out,
@@ -352,9 +365,5 @@ pub fn render(masthead: &Masthead, blocks: &[Block]) -> String {
         escape(&masthead.title),
         escape(&masthead.subtitle)
     );
-    for b in blocks {
-        block(&mut out, b);
-    }
-    out.push_str("</body>\n</html>\n");
     out
 }

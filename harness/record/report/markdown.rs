@@ -83,7 +83,7 @@ fn table(out: &mut String, t: &Table) {
     }
 }
 
-fn block(out: &mut String, b: &Block) {
+pub fn block(out: &mut String, b: &Block) {
     match b {
         Block::Heading {
             level,
@@ -203,6 +203,20 @@ fn block(out: &mut String, b: &Block) {
 }
 
 pub fn render(masthead: &Masthead, blocks: &[Block]) -> String {
+    let mut out = prologue(masthead);
+    let mark = expired_mark(masthead);
+    for b in blocks {
+        block(&mut out, b);
+        if let (Some(mark), true) = (&mark, marked(b)) {
+            out.push_str(mark);
+        }
+    }
+    end(&mut out);
+    out
+}
+
+/// The document up to its first block: title, run and the marks every page carries.
+pub fn prologue(masthead: &Masthead) -> String {
     let mut out = String::with_capacity(64 * 1024);
     let _ = writeln!(
         out,
@@ -219,22 +233,29 @@ pub fn render(masthead: &Masthead, blocks: &[Block]) -> String {
             inline(reason)
         );
     }
-    let expired = masthead
+    if let Some(mark) = expired_mark(masthead) {
+        out.push_str(&mark);
+    }
+    out
+}
+
+/// The expired-calibration mark, repeated after each top-level heading: each top-level
+/// section prints as pages of its own, and each says it too.
+pub fn expired_mark(masthead: &Masthead) -> Option<String> {
+    masthead
         .expired_calibration
         .as_ref()
-        .map(|mark| format!("> [!CAUTION]\n> **{}**\n", inline(mark)));
-    if let Some(mark) = &expired {
-        let _ = writeln!(out, "{mark}");
-    }
-    for b in blocks {
-        block(&mut out, b);
-        // Each top-level section prints as pages of its own: each says it too.
-        if let (Some(mark), Block::Heading { level: 0 | 1, .. }) = (&expired, b) {
-            let _ = writeln!(out, "{mark}");
-        }
-    }
+        .map(|mark| format!("> [!CAUTION]\n> **{}**\n\n", inline(mark)))
+}
+
+/// Whether the expired-calibration mark follows this block (a top-level heading).
+pub fn marked(b: &Block) -> bool {
+    matches!(b, Block::Heading { level: 0 | 1, .. })
+}
+
+/// The document's end: no blank lines after its last block.
+pub fn end(out: &mut String) {
     while out.ends_with("\n\n") {
         out.pop();
     }
-    out
 }

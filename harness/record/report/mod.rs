@@ -9,6 +9,7 @@ pub mod html;
 pub mod markdown;
 pub mod metrology;
 pub mod plots;
+pub mod stream;
 pub mod svg;
 pub mod traceability;
 
@@ -207,8 +208,7 @@ pub fn render_with_figures(
 /// Writes `report.html` and `report.md` into the run directory from its record, read again
 /// (`render::render_all` renders everything from one reading).
 pub fn write_reports(dir: &Path) -> Result<(), crate::record::render::RenderError> {
-    let mut view = crate::record::render::fold_record(dir, |_| Ok(()))?;
-    write_view(dir, &mut view)?;
+    crate::record::render::fold_record_streamed(dir, |_| Ok(()))?.write_reports(dir)?;
     Ok(())
 }
 
