@@ -147,6 +147,23 @@ pub fn run(args: &ReportArgs) -> u8 {
     }
 }
 
+/// Copies the sample traces (`traces/*.csv` but the alarm traces) of `dir` into `out`.
+fn copy_sample_traces(dir: &std::path::Path, out: &std::path::Path) -> std::io::Result<()> {
+    let traces = dir.join(render::traces::DIR);
+    let Ok(entries) = std::fs::read_dir(&traces) else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(out.join(render::traces::DIR))?;
+    for entry in entries {
+        let name = entry?.file_name();
+        let text = name.to_string_lossy();
+        if text.ends_with(".csv") && !text.ends_with("-alarms.csv") {
+            std::fs::copy(traces.join(&name), out.join(render::traces::DIR).join(&name))?;
+        }
+    }
+    Ok(())
+}
+
 /// `--force`: renders a copy of the record into `<DIR>-NOT-VERIFIED-<n>`, every page saying why.
 fn forced(args: &ReportArgs, problems: Vec<String>) -> u8 {
     let name = args
@@ -162,8 +179,10 @@ fn forced(args: &ReportArgs, problems: Vec<String>) -> u8 {
         .map(|n| parent.join(format!("{name}-NOT-VERIFIED-{n}")))
         .find(|p| !p.exists())
         .unwrap_or_else(|| parent.join(format!("{name}-NOT-VERIFIED")));
+    // The record and the sample traces it hashes (its side files); the rest is rendered again.
     let made = std::fs::create_dir(&out)
-        .and_then(|_| std::fs::copy(args.dir.join(EVENTS_FILE), out.join(EVENTS_FILE)));
+        .and_then(|_| std::fs::copy(args.dir.join(EVENTS_FILE), out.join(EVENTS_FILE)))
+        .and_then(|_| copy_sample_traces(&args.dir, &out));
     if let Err(e) = made {
         super::print_error(
             "report::write",

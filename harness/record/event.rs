@@ -2,6 +2,7 @@
 
 use super::schema::{
     AlarmTransition, BolusRow, CheckResult, Confirmation, Mode, Partition, PlannedScenario, Sample,
+    SampleBlock,
     ScenarioSetup, StepAction, StepOutcome, TimeBase, TrumpetResult,
 };
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
@@ -242,6 +243,13 @@ pub enum RunEvent {
         #[serde(flatten)]
         sample: Sample,
     },
+    /// Samples as the record holds them: a block of the scenario's side file (`Journal` writes
+    /// it in place of the `Sample`s appended; `journal::Reader` turns it back into them).
+    SampleBlock {
+        scenario: String,
+        #[serde(flatten)]
+        block: SampleBlock,
+    },
     Alarm {
         scenario: String,
         t_ms: u64,
@@ -365,6 +373,7 @@ impl RunEvent {
             | RunEvent::OperatorWaiting { scenario, .. }
             | RunEvent::OperatorConfirmed { scenario, .. }
             | RunEvent::Sample { scenario, .. }
+            | RunEvent::SampleBlock { scenario, .. }
             | RunEvent::Alarm { scenario, .. }
             | RunEvent::Finding { scenario, .. }
             | RunEvent::Check { scenario, .. }

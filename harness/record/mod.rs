@@ -5,6 +5,8 @@ pub mod journal;
 pub mod rederive;
 pub mod render;
 pub mod report;
+pub mod sample_blocks;
+pub mod sample_csv;
 pub mod schema;
 pub mod signing;
 pub mod verdict;
