@@ -139,7 +139,9 @@ fn events() -> Vec<RunEvent> {
 /// A run directory with the record written and every output rendered.
 fn rendered_run() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut journal = Journal::create(dir.path()).expect("journal");
+    let mut journal = Journal::create(dir.path())
+        .expect("journal")
+        .without_wall_clock();
     for event in events() {
         journal.append(event).expect("append");
     }
@@ -544,7 +546,9 @@ fn a_line_removed_from_the_manifest_shows_its_file_as_added() {
 #[test]
 fn a_record_cut_short_renders_what_precedes_it_and_says_so() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut journal = Journal::create(dir.path()).expect("journal");
+    let mut journal = Journal::create(dir.path())
+        .expect("journal")
+        .without_wall_clock();
     for event in events().into_iter().take(8) {
         journal.append(event).expect("append");
     }

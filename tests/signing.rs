@@ -100,7 +100,12 @@ fn a_report_of_a_verified_run_renders_it_again_byte_for_byte_and_leaves_nothing_
         .into_iter()
         .map(|f| (f.clone(), std::fs::read(dir.join(&f)).unwrap()))
         .collect();
-    std::fs::remove_dir_all(dir.join("traces")).unwrap();
+    // The rendered outputs removed (the sample traces are the record's, never rendered).
+    for (file, _) in &before {
+        if file.ends_with("-alarms.csv") || file == "junit.xml" {
+            std::fs::remove_file(dir.join(file)).unwrap();
+        }
+    }
     let report = pumphil_unsigned(&["report", dir.to_str().unwrap()]);
     assert_eq!(report.status.code(), Some(0), "{}", output_text(&report));
     for (file, bytes) in &before {

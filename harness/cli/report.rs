@@ -61,12 +61,14 @@ pub fn run(args: &ReportArgs) -> u8 {
             .retain(|p| !missing.iter().any(|m| p.starts_with(m.as_str())));
     }
     // A rendered output changed or removed is rendered again from the verified record, which
-    // repairs it; the record, the signatures and files the manifest does not list are not.
+    // repairs it; the record (its sample traces too), the signatures and files the manifest
+    // does not list are not.
     report.problems.retain(|p| {
         let repairable = p
             .split_once(": ")
             .filter(|(path, what)| {
                 *path != EVENTS_FILE
+                    && !crate::record::sample_csv::is_sample_trace(path)
                     && (what.starts_with("changed (its SHA-256") || what.starts_with("removed ("))
             })
             .is_some();

@@ -84,6 +84,13 @@ impl Journal {
         Ok(journal)
     }
 
+    /// Sample blocks close by count and events only, never by wall time: the same events give
+    /// the same record however fast they come (synthetic records in tests).
+    pub fn without_wall_clock(mut self) -> Journal {
+        self.blocks = self.blocks.take().map(BlockWriter::without_wall_clock);
+        self
+    }
+
     /// Opens an existing record to append to it (electronic signatures): the next line
     /// continues the chain from the last whole line.
     pub fn open_append(dir: &Path) -> std::io::Result<Journal> {
@@ -517,8 +524,7 @@ mod tests {
     #[test]
     fn samples_are_recorded_in_blocks_before_the_next_event_of_their_scenario() {
         let dir = tempfile::tempdir().unwrap();
-        let mut journal = Journal::create(dir.path()).unwrap();
-        journal.blocks = Some(BlockWriter::without_wall_time(dir.path()));
+        let mut journal = Journal::create(dir.path()).unwrap().without_wall_clock();
         // The first sample closes its block at once (no block before it); the next ones wait
         // for the deviation.
         for t in 0..3 {

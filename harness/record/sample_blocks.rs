@@ -55,13 +55,11 @@ impl BlockWriter {
         }
     }
 
-    /// A writer whose blocks close by count and events only, after the first (for tests).
-    #[cfg(test)]
-    pub fn without_wall_time(run_dir: &Path) -> BlockWriter {
-        BlockWriter {
-            wall: Duration::MAX,
-            ..BlockWriter::new(run_dir)
-        }
+    /// Blocks close by count and events only (and a scenario's first sample at once), never
+    /// by wall time: the same events give the same record on any machine (tests).
+    pub fn without_wall_clock(mut self) -> BlockWriter {
+        self.wall = Duration::MAX;
+        self
     }
 
     fn waited(&self, side: &SideFile) -> bool {

@@ -54,6 +54,16 @@ pub fn file_stem(id: &str) -> String {
     }
 }
 
+/// Whether a run directory's file is a sample trace (written by the run, part of the record)
+/// rather than a rendered output such as an alarm trace.
+pub fn is_sample_trace(path: &str) -> bool {
+    path.strip_prefix(DIR)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|name| {
+            !name.contains('/') && name.ends_with(".csv") && !name.ends_with("-alarms.csv")
+        })
+}
+
 /// Appends the sample's line, newline included, to `out` (no allocation beyond `out`'s growth).
 pub fn push_line(out: &mut Vec<u8>, s: &Sample) {
     // Writing into a Vec cannot fail.

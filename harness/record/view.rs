@@ -725,7 +725,7 @@ impl RunView {
             let why = if self.end.is_some() {
                 "added after the run (the run had finished)"
             } else {
-                "cut: the run was killed before recording them, and they are not shown"
+                "the run was killed before recording them; they are not shown"
             };
             out.push(format!("{ends_at}; {cut}: {why}"));
         }
