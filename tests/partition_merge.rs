@@ -136,7 +136,10 @@ fn the_suite_in_three_partitions_merged_judges_as_one_whole_run() {
     assert!(counts(&view).iter().any(|(_, n)| *n > 0));
     for (id, _) in counts(&view) {
         assert!(!merged.join(format!("traces/{id}.csv")).exists(), "{id}");
-        assert!(merged.join(format!("traces/{id}-alarms.csv")).is_file(), "{id}");
+        assert!(
+            merged.join(format!("traces/{id}-alarms.csv")).is_file(),
+            "{id}"
+        );
     }
     let junit = std::fs::read_to_string(merged.join("junit.xml")).unwrap();
     assert_eq!(

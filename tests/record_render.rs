@@ -443,7 +443,10 @@ fn verify_names_the_sample_changed_in_its_trace_file_and_line() {
     let problems = problems_after(|dir| {
         let trace = read(dir, "traces/basic.csv");
         // Line 3 is the sample at 10 min: one digit of its delivered volume.
-        assert_eq!(trace.lines().nth(2).map(|l| &l[..19]), Some("600000,605000,25000"));
+        assert_eq!(
+            trace.lines().nth(2).map(|l| &l[..19]),
+            Some("600000,605000,25000")
+        );
         let edited = trace.replacen("600000,605000,25000", "600000,605000,26000", 1);
         std::fs::write(dir.join("traces/basic.csv"), edited).expect("write");
     });

@@ -142,9 +142,7 @@ fn disconnect_steps() -> serde_json::Value {
 /// Four scenarios: a passing disconnect, a caught negative control, a real failure with a
 /// retry, and one cut short by the end of the record (no run_finished, a torn last line).
 fn synthetic_run(dir: &Path) {
-    let mut journal = Journal::create(dir)
-        .expect("journal")
-        .without_wall_clock();
+    let mut journal = Journal::create(dir).expect("journal").without_wall_clock();
     let mut emit = |event: RunEvent| {
         journal.append(event).expect("append");
     };
@@ -299,7 +297,10 @@ fn the_record_has_the_shape_the_tests_assume() {
     assert_eq!(read.records.len(), 134);
     assert_eq!(read.truncated_at_line, Some(29));
     assert_eq!(read.uncovered.len(), 1);
-    assert_eq!((read.uncovered[0].from_line, read.uncovered[0].samples), (6, 1));
+    assert_eq!(
+        (read.uncovered[0].from_line, read.uncovered[0].samples),
+        (6, 1)
+    );
 }
 
 #[test]

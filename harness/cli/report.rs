@@ -160,7 +160,10 @@ fn copy_sample_traces(dir: &std::path::Path, out: &std::path::Path) -> std::io::
         let name = entry?.file_name();
         let text = name.to_string_lossy();
         if text.ends_with(".csv") && !text.ends_with("-alarms.csv") {
-            std::fs::copy(traces.join(&name), out.join(render::traces::DIR).join(&name))?;
+            std::fs::copy(
+                traces.join(&name),
+                out.join(render::traces::DIR).join(&name),
+            )?;
         }
     }
     Ok(())

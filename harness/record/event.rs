@@ -2,8 +2,7 @@
 
 use super::schema::{
     AlarmTransition, BolusRow, CheckResult, Confirmation, Mode, Partition, PlannedScenario, Sample,
-    SampleBlock,
-    ScenarioSetup, StepAction, StepOutcome, TimeBase, TrumpetResult,
+    SampleBlock, ScenarioSetup, StepAction, StepOutcome, TimeBase, TrumpetResult,
 };
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{AlarmKind, Priority};

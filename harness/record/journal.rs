@@ -485,7 +485,6 @@ fn read_from(mut reader: Reader) -> Result<ReadBack, ReadError> {
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,7 +549,10 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(times, (0..BLOCK_SAMPLES + 4).map(|t| t * 1000).collect::<Vec<_>>());
+        assert_eq!(
+            times,
+            (0..BLOCK_SAMPLES + 4).map(|t| t * 1000).collect::<Vec<_>>()
+        );
         // A sample carries its block line's sequence number.
         assert_eq!(back.records[2].seq, 1);
     }

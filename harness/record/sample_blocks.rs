@@ -160,7 +160,11 @@ impl BlockWriter {
             return Ok(None);
         };
         if side.file.is_none() {
-            side.file = Some(OpenOptions::new().append(true).open(run_dir.join(&side.path))?);
+            side.file = Some(
+                OpenOptions::new()
+                    .append(true)
+                    .open(run_dir.join(&side.path))?,
+            );
         }
         if let Some(file) = side.file.as_mut() {
             file.write_all(&side.pending)?;
@@ -326,7 +330,9 @@ impl BlockReader {
             }
             match sample_csv::parse_line(line) {
                 Ok(sample) => samples.push(sample),
-                Err(what) => problems.push(format!("{name} line {number}: does not parse ({what})")),
+                Err(what) => {
+                    problems.push(format!("{name} line {number}: does not parse ({what})"))
+                }
             }
         }
         if !bytes.ends_with(b"\n") {
@@ -378,8 +384,8 @@ impl BlockReader {
         };
         if block.offset == header_len {
             let mut header = vec![0; header_len as usize];
-            let same = file.read_exact(&mut header).is_ok()
-                && header == sample_csv::header().as_bytes();
+            let same =
+                file.read_exact(&mut header).is_ok() && header == sample_csv::header().as_bytes();
             if !same {
                 problems.push(format!("{name} line 1: changed (not the trace header)"));
             }
@@ -500,7 +506,10 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let mut reader = BlockReader::new(dir.path());
         let problems = reader.read(&blocks[2]).1;
-        assert!(problems.iter().any(|p| p.contains("line 8: the file ends")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("line 8: the file ends")),
+            "{problems:?}"
+        );
         let mut reader = BlockReader::new(dir.path());
         reader.read(&blocks[0]);
         assert_eq!(

@@ -250,7 +250,9 @@ mod tests {
         assert!(parse_line(edited.as_bytes())
             .unwrap_err()
             .contains("therapy_state \"runing\""));
-        assert!(parse_line(b"1,2,3").unwrap_err().contains("no calculated_nl"));
+        assert!(parse_line(b"1,2,3")
+            .unwrap_err()
+            .contains("no calculated_nl"));
         assert!(parse_line(format!("{},9", text.trim_end()).as_bytes())
             .unwrap_err()
             .contains("more than 16 columns"));

@@ -10,8 +10,8 @@
 use super::signatures::RecordSignatures;
 use super::{chain, manifest};
 use crate::record::journal::{Record, EVENTS_FILE};
-use crate::record::RunEvent;
 use crate::record::view::{Fold, RecordIntegrity, RunView};
+use crate::record::RunEvent;
 use std::collections::BTreeMap;
 use std::path::{Component, Path};
 
@@ -177,46 +177,45 @@ fn check_record(dir: &Path, report: &mut VerifyReport) -> RecordRead {
     let mut blocks = crate::record::sample_blocks::BlockReader::new(dir);
     let mut block_problems = Vec::new();
     let mut finished = false;
-    let found = chain::check_file_each(&dir.join(EVENTS_FILE), |line| {
-        signatures.line(&line);
-        // `journal::Reader` folds the records of UTF-8 lines only.
-        let Some(record) = line.record.filter(|_| line.utf8) else {
-            return;
-        };
-        finished |= matches!(record.event, RunEvent::RunFinished { .. });
-        match record.event {
-            // The samples a block names are checked against it and folded as the reader would.
-            RunEvent::SampleBlock { scenario, block } => {
-                let (samples, problems) = blocks.read(&block);
-                block_problems.extend(
-                    problems
-                        .into_iter()
-                        .map(|p| format!("{p} (sample block at {EVENTS_FILE} line {})", line.number)),
-                );
-                if let Some(fold) = fold.as_mut() {
-                    for sample in samples {
-                        fold.absorb(Record {
-                            seq: record.seq,
-                            prev: record.prev.clone(),
-                            at_utc: record.at_utc.clone(),
-                            event: RunEvent::Sample {
-                                scenario: scenario.clone(),
-                                sample,
-                            },
-                        });
+    let found =
+        chain::check_file_each(&dir.join(EVENTS_FILE), |line| {
+            signatures.line(&line);
+            // `journal::Reader` folds the records of UTF-8 lines only.
+            let Some(record) = line.record.filter(|_| line.utf8) else {
+                return;
+            };
+            finished |= matches!(record.event, RunEvent::RunFinished { .. });
+            match record.event {
+                // The samples a block names are checked against it and folded as the reader would.
+                RunEvent::SampleBlock { scenario, block } => {
+                    let (samples, problems) = blocks.read(&block);
+                    block_problems.extend(problems.into_iter().map(|p| {
+                        format!("{p} (sample block at {EVENTS_FILE} line {})", line.number)
+                    }));
+                    if let Some(fold) = fold.as_mut() {
+                        for sample in samples {
+                            fold.absorb(Record {
+                                seq: record.seq,
+                                prev: record.prev.clone(),
+                                at_utc: record.at_utc.clone(),
+                                event: RunEvent::Sample {
+                                    scenario: scenario.clone(),
+                                    sample,
+                                },
+                            });
+                        }
+                    }
+                }
+                event => {
+                    if let RunEvent::ScenarioStarted { scenario, .. } = &event {
+                        blocks.expect_file(scenario);
+                    }
+                    if let Some(fold) = fold.as_mut() {
+                        fold.absorb(Record { event, ..record });
                     }
                 }
             }
-            event => {
-                if let RunEvent::ScenarioStarted { scenario, .. } = &event {
-                    blocks.expect_file(scenario);
-                }
-                if let Some(fold) = fold.as_mut() {
-                    fold.absorb(Record { event, ..record });
-                }
-            }
-        }
-    });
+        });
     report.problems.extend(block_problems);
     for cut in blocks.uncovered() {
         if finished {
