@@ -168,6 +168,14 @@ fn a_laundered_record_is_refused_by_report_and_fails_verify() {
         .contains("NOT VERIFIED"));
     assert!(!out.join("MANIFEST.sha256").exists());
     assert!(!verify(&out, &[]).status.success());
+    // The sample traces came with the record (its side files), so its samples are rendered.
+    let trace = "traces/refill-neg-late-low-alarm.csv";
+    assert_eq!(
+        std::fs::read(out.join(trace)).unwrap(),
+        std::fs::read(dir.join(trace)).unwrap()
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(!md.contains("cannot be read"), "{md}");
 }
 
 #[test]

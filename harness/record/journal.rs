@@ -123,32 +123,21 @@ impl Journal {
     }
 
     /// Appends an event; after a scenario's or the run's end, a signed journal appends the
-    /// station's signature of the chain head too.
+    /// station's signature of the chain head too. A sample is only buffered (see `Journal`).
     pub fn append(&mut self, event: RunEvent) -> std::io::Result<Record> {
+        if matches!(event, RunEvent::Sample { .. }) {
+            // No clock read or time formatted for a sample: its block line is stamped when written.
+            return self.buffer_sample(event, String::new());
+        }
         let now = crate::record::utc_now();
         self.append_at(event, &now)
     }
 
     /// `append`, with the time the event was first written: a merged run (`pumphil merge`)
-    /// copies its parts' events with their own times. A sample is only buffered: the record
-    /// returned for it is the line its block will be if nothing else is written first.
+    /// copies its parts' events with their own times.
     pub fn append_at(&mut self, event: RunEvent, at_utc: &str) -> std::io::Result<Record> {
-        if let RunEvent::Sample { scenario, sample } = &event {
-            let Some(blocks) = self.blocks.as_mut() else {
-                return Err(std::io::Error::other(
-                    "this record copies sample blocks; it takes no samples",
-                ));
-            };
-            if blocks.push(scenario, sample)? {
-                let scenario = scenario.clone();
-                self.close_block(&scenario)?;
-            }
-            return Ok(Record {
-                seq: self.seq,
-                prev: self.prev.clone(),
-                at_utc: at_utc.to_string(),
-                event,
-            });
+        if matches!(event, RunEvent::Sample { .. }) {
+            return self.buffer_sample(event, at_utc.to_string());
         }
         // A scenario's samples go before its next event, and every scenario's before the run's.
         match event.scenario() {
@@ -202,6 +191,30 @@ impl Journal {
         self.prev = sha256_line(&line);
         self.seq += 1;
         Ok(record)
+    }
+
+    /// Adds a sample to its scenario's block, closing the block when it is due. The record
+    /// returned is the line the block will be if nothing else is written first, with `at_utc`
+    /// as given (the block line's own time is when it is written).
+    fn buffer_sample(&mut self, event: RunEvent, at_utc: String) -> std::io::Result<Record> {
+        let RunEvent::Sample { scenario, sample } = &event else {
+            return Err(std::io::Error::other("not a sample"));
+        };
+        let Some(blocks) = self.blocks.as_mut() else {
+            return Err(std::io::Error::other(
+                "this record copies sample blocks; it takes no samples",
+            ));
+        };
+        if blocks.push(scenario, sample)? {
+            let scenario = scenario.clone();
+            self.close_block(&scenario)?;
+        }
+        Ok(Record {
+            seq: self.seq,
+            prev: self.prev.clone(),
+            at_utc,
+            event,
+        })
     }
 
     /// Writes the scenario's pending samples and appends their block record.

@@ -259,6 +259,15 @@ mod tests {
     }
 
     #[test]
+    fn sample_traces_are_told_from_alarm_traces_and_other_files() {
+        assert!(is_sample_trace("traces/refill.csv"));
+        assert!(!is_sample_trace("traces/refill-alarms.csv"));
+        assert!(!is_sample_trace("traces/x/refill.csv"));
+        assert!(!is_sample_trace("tracesx/refill.csv"));
+        assert!(!is_sample_trace("junit.xml"));
+    }
+
+    #[test]
     fn one_changed_byte_changes_the_tag() {
         assert_ne!(line_tag(b"0,5000,0"), line_tag(b"0,5001,0"));
         let mut tags = String::new();
