@@ -77,7 +77,8 @@ fn wait_for_samples(dir: &Path, at_least: usize) {
             for e in entries.flatten() {
                 let text =
                     std::fs::read_to_string(e.path().join("events.jsonl")).unwrap_or_default();
-                if text.matches("\"type\":\"sample\"").count() >= at_least {
+                // Samples are recorded in blocks of at least one.
+                if text.matches("\"type\":\"sample_block\"").count() >= at_least {
                     return;
                 }
             }
@@ -279,6 +280,11 @@ fn after_kill_9_the_record_is_readable_and_the_report_renders_with_the_gap() {
     let read = pumphil::record::journal::read(&run).unwrap();
     assert!(read.problems.is_empty(), "{:?}", read.problems);
     assert!(read.records.len() >= 3);
+    // The samples recorded before the kill are read back from their trace's blocks.
+    assert!(read
+        .records
+        .iter()
+        .any(|r| matches!(r.event, pumphil::record::RunEvent::Sample { .. })));
     let out = Command::new(BIN).arg("report").arg(&run).output().unwrap();
     assert!(
         out.status.success(),

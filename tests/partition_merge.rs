@@ -165,6 +165,26 @@ fn partitions_merged_judge_as_one_whole_run(paths: &[&str]) {
         assert!(!part.host.is_empty() && !part.git_commit.is_empty());
         assert!(merged.join(&part.dir).join("MANIFEST.sha256").is_file());
     }
+    // Every sample is read back from the part's own trace, which is not stored twice.
+    let whole_view = pumphil::record::render::fold_record(&whole, |_| Ok(())).unwrap();
+    let counts = |v: &pumphil::record::view::RunView| -> Vec<(String, u64)> {
+        let mut counts: Vec<(String, u64)> = v
+            .scenarios
+            .iter()
+            .map(|s| (s.id.clone(), s.sample_count))
+            .collect();
+        counts.sort();
+        counts
+    };
+    assert_eq!(counts(&view), counts(&whole_view));
+    assert!(counts(&view).iter().any(|(_, n)| *n > 0));
+    for (id, _) in counts(&view) {
+        assert!(!merged.join(format!("traces/{id}.csv")).exists(), "{id}");
+        assert!(
+            merged.join(format!("traces/{id}-alarms.csv")).is_file(),
+            "{id}"
+        );
+    }
     let junit = std::fs::read_to_string(merged.join("junit.xml")).unwrap();
     assert_eq!(
         junit.matches("<testsuite ").count(),
@@ -313,6 +333,24 @@ fn parts_that_do_not_verify_overlap_or_leave_a_gap_are_refused() {
         "{}",
         output_text(&out)
     );
+
+    // A sample edited in a part's trace, where the merged record's blocks read it: named by
+    // the file and its line, in the merged record and in the part.
+    std::fs::write(&merged_events, &text_before).unwrap();
+    pumphil::record::render::manifest::write(&merged).unwrap();
+    let trace = merged.join("parts/1/traces/motor-stall.csv");
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let line: Vec<&str> = text.lines().collect();
+    let edited_line = line[2].replacen(',', ",9", 1);
+    std::fs::write(&trace, text.replacen(line[2], &edited_line, 1)).unwrap();
+    let out = pumphil_unsigned(&["verify", merged.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    for named in [
+        "parts/1/traces/motor-stall.csv line 3: changed",
+        "parts/1: traces/motor-stall.csv line 3: changed",
+    ] {
+        assert!(output_text(&out).contains(named), "{}", output_text(&out));
+    }
 }
 
 /// Signed partitions merged with a station key: the merged run and every part verify against

@@ -139,7 +139,9 @@ fn events() -> Vec<RunEvent> {
 /// A run directory with the record written and every output rendered.
 fn rendered_run() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut journal = Journal::create(dir.path()).expect("journal");
+    let mut journal = Journal::create(dir.path())
+        .expect("journal")
+        .without_wall_clock();
     for event in events() {
         journal.append(event).expect("append");
     }
@@ -423,16 +425,66 @@ fn verify_names_the_record_changed_in_the_middle() {
     let problems = problems_after(|dir| {
         let events = read(dir, "events.jsonl");
         let mut lines: Vec<String> = events.lines().map(str::to_string).collect();
-        // Line 4 is the sample at 10 min: one digit of its delivered volume.
-        assert!(lines[3].contains("\"delivered_nl\":25000"));
-        lines[3] = lines[3].replace("\"delivered_nl\":25000", "\"delivered_nl\":26000");
+        // Line 5 is the alarm at 10 min (lines 3 and 4 are the blocks of its two samples).
+        assert!(lines[4].contains("\"event_seq\":3"));
+        lines[4] = lines[4].replace("\"event_seq\":3", "\"event_seq\":4");
         std::fs::write(dir.join("events.jsonl"), lines.join("\n") + "\n").expect("write");
     });
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(problems[0].starts_with("events.jsonl: changed (its SHA-256 differs"));
     assert_eq!(
         problems[1],
-        "events.jsonl line 4: changed (hash chain broken: line 5 holds a different hash for it)"
+        "events.jsonl line 5: changed (hash chain broken: line 6 holds a different hash for it)"
+    );
+}
+
+#[test]
+fn verify_names_the_sample_changed_in_its_trace_file_and_line() {
+    let problems = problems_after(|dir| {
+        let trace = read(dir, "traces/basic.csv");
+        // Line 3 is the sample at 10 min: one digit of its delivered volume.
+        assert_eq!(
+            trace.lines().nth(2).map(|l| &l[..19]),
+            Some("600000,605000,25000")
+        );
+        let edited = trace.replacen("600000,605000,25000", "600000,605000,26000", 1);
+        std::fs::write(dir.join("traces/basic.csv"), edited).expect("write");
+    });
+    assert_eq!(
+        problems,
+        [
+            "traces/basic.csv: changed (its SHA-256 differs from the manifest)",
+            "traces/basic.csv line 3: changed (the sample block's bytes do not hash to its record's SHA-256) (sample block at events.jsonl line 4)",
+        ]
+    );
+}
+
+#[test]
+fn verify_names_a_trace_file_cut_short() {
+    let problems = problems_after(|dir| {
+        let trace = read(dir, "traces/basic.csv");
+        std::fs::write(dir.join("traces/basic.csv"), &trace[..trace.len() - 20]).expect("write");
+    });
+    assert_eq!(
+        problems,
+        [
+            "traces/basic.csv: changed (its SHA-256 differs from the manifest)",
+            "traces/basic.csv line 3: the file ends 20 bytes short of the sample block that starts here (cut short or truncated) (sample block at events.jsonl line 4)",
+        ]
+    );
+}
+
+#[test]
+fn samples_added_to_a_finished_run_trace_are_named() {
+    let dir = rendered_run();
+    let path = dir.path().join("traces/neg-stall.csv");
+    let mut trace = read(dir.path(), "traces/neg-stall.csv");
+    trace.push_str("600000,605000,0,40000000,1000,500,running,998,false,false,,,,,,\n");
+    std::fs::write(&path, trace).expect("write");
+    let report = verify(dir.path());
+    assert_eq!(
+        report.problems[1..],
+        ["traces/neg-stall.csv line 3: 1 sample(s) (64 bytes) from here on are not covered by the record's hash chain: added after the run had finished"]
     );
 }
 
@@ -473,6 +525,7 @@ fn verify_names_a_missing_and_an_added_file() {
         [
             "traces/basic.csv: removed (listed in the manifest, missing from the directory)",
             "traces/extra.csv: added (in the directory, not in the manifest)",
+            "traces/basic.csv: cannot be read (No such file or directory (os error 2)); the record's sample blocks name it (sample block at events.jsonl line 3)",
         ]
     );
 }
@@ -496,7 +549,9 @@ fn a_line_removed_from_the_manifest_shows_its_file_as_added() {
 #[test]
 fn a_record_cut_short_renders_what_precedes_it_and_says_so() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut journal = Journal::create(dir.path()).expect("journal");
+    let mut journal = Journal::create(dir.path())
+        .expect("journal")
+        .without_wall_clock();
     for event in events().into_iter().take(8) {
         journal.append(event).expect("append");
     }
@@ -566,10 +621,12 @@ fn the_commands_verify_and_re_render_a_run_directory() {
         "OK: 22 files, 18 records, hash chain intact, unsigned run, 0 electronic signature(s)\n"
     );
 
-    // Outputs deleted and rendered again come back byte for byte, so the old manifest holds.
+    // Outputs deleted and rendered again come back byte for byte, so the old manifest holds
+    // (the sample traces are the record's own: rendering reads them, never writes them).
     let junit = read(dir.path(), "junit.xml");
+    let samples = read(dir.path(), "traces/basic.csv");
     std::fs::remove_file(dir.path().join("junit.xml")).expect("remove");
-    std::fs::remove_dir_all(dir.path().join("traces")).expect("remove");
+    std::fs::remove_file(dir.path().join("traces/basic-alarms.csv")).expect("remove");
     let out = Command::new(BIN)
         .arg("report")
         .arg(dir.path())
@@ -577,6 +634,7 @@ fn the_commands_verify_and_re_render_a_run_directory() {
         .expect("run");
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(read(dir.path(), "junit.xml"), junit);
+    assert_eq!(read(dir.path(), "traces/basic.csv"), samples);
     assert_eq!(verify_cmd(dir.path()).status.code(), Some(0));
 
     std::fs::write(dir.path().join("notes.txt"), "x").expect("write");

@@ -142,7 +142,7 @@ fn disconnect_steps() -> serde_json::Value {
 /// Four scenarios: a passing disconnect, a caught negative control, a real failure with a
 /// retry, and one cut short by the end of the record (no run_finished, a torn last line).
 fn synthetic_run(dir: &Path) {
-    let mut journal = Journal::create(dir).expect("journal");
+    let mut journal = Journal::create(dir).expect("journal").without_wall_clock();
     let mut emit = |event: RunEvent| {
         journal.append(event).expect("append");
     };
@@ -261,13 +261,21 @@ fn synthetic_run(dir: &Path) {
         emit(sample("cut", i * 10 * MIN, 6 * HOUR));
     }
     drop(journal);
-    // A kill -9 in the middle of writing the next line.
+    // A kill -9 after a block's samples were written and before its record, then in the
+    // middle of writing the next line.
+    let mut trace = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("traces/cut.csv"))
+        .expect("open trace");
+    trace
+        .write_all(b"2400000,2400000,33333,19966667,1000,500,running,1000,false,false,,0.03349,true,33333,19966667,0\n")
+        .expect("cut sample");
     let mut events = std::fs::OpenOptions::new()
         .append(true)
         .open(dir.join(journal::EVENTS_FILE))
         .expect("open events");
     events
-        .write_all(br#"{"seq":134,"prev":"00","at_utc":"2026-03-01T08:00:01Z","type":"sam"#)
+        .write_all(br#"{"seq":28,"prev":"00","at_utc":"2026-03-01T08:00:01Z","type":"sam"#)
         .expect("torn line");
 }
 
@@ -285,8 +293,14 @@ fn the_record_has_the_shape_the_tests_assume() {
     let dir = tempfile::tempdir().expect("tempdir");
     synthetic_run(dir.path());
     let read = journal::read(dir.path()).expect("read");
+    // 28 lines, samples in blocks: read back, 134 records.
     assert_eq!(read.records.len(), 134);
-    assert_eq!(read.truncated_at_line, Some(135));
+    assert_eq!(read.truncated_at_line, Some(29));
+    assert_eq!(read.uncovered.len(), 1);
+    assert_eq!(
+        (read.uncovered[0].from_line, read.uncovered[0].samples),
+        (6, 1)
+    );
 }
 
 #[test]
@@ -317,7 +331,9 @@ fn readability_is_printed_as_the_bench_file_gives_it() {
     synthetic_run(original.path());
     // The same run recorded with a 0.01 mg balance.
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut journal = Journal::create(dir.path()).expect("journal");
+    let mut journal = Journal::create(dir.path())
+        .expect("journal")
+        .without_wall_clock();
     for record in journal::read(original.path()).expect("read").records {
         let mut event = record.event;
         if let RunEvent::ScenarioStarted {
@@ -338,10 +354,11 @@ fn readability_is_printed_as_the_bench_file_gives_it() {
 #[test]
 fn gaps_in_the_record_are_stated_prominently() {
     let (_dir, md, html) = rendered_run();
-    // Records 0..=133: the last complete one is seq 133; line 135 is torn.
-    let gap = "record ends at seq 133; scenario cut INCOMPLETE: no verdict was recorded (its record reaches 30m)";
+    // Lines 1..=28 (seq 0..=27): the last complete one is seq 27; line 29 is torn.
+    let gap = "record ends at seq 27; scenario cut INCOMPLETE: no verdict was recorded (its record reaches 30m)";
     assert!(md.contains(gap), "{md}");
-    assert!(md.contains("line 135 of events.jsonl was cut short"));
+    assert!(md.contains("line 29 of events.jsonl was cut short"));
+    assert!(md.contains("record ends at seq 27; traces/cut.csv line 6: 1 sample(s) (96 bytes) from here on are not covered by the record's hash chain: the run was killed before recording them; they are not shown"), "{md}");
     assert!(md.contains("the run did not finish (no run_finished record)"));
     assert!(html.contains("The record is incomplete"));
     assert!(md.contains("| Finished (UTC) | ⚠️ **not recorded: the run did not finish** |"));

@@ -115,7 +115,7 @@ fn scenario_events(mix: Mix, id: &str) -> (Vec<RunEvent>, Option<ScenarioVerdict
 /// Writes a run of `mixes` (in that order in run_started, finishing in reverse order) and
 /// returns the exit code `pumphil run` would return, as the runner computes it.
 fn write_run(dir: &Path, mixes: &[Mix], killed: bool, record_failed: bool) -> u8 {
-    let mut journal = Journal::create(dir).expect("journal");
+    let mut journal = Journal::create(dir).expect("journal").without_wall_clock();
     let ids: Vec<String> = mixes.iter().enumerate().map(|(i, m)| m.id(i)).collect();
     journal
         .append(run_started(

@@ -61,12 +61,14 @@ pub fn run(args: &ReportArgs) -> u8 {
             .retain(|p| !missing.iter().any(|m| p.starts_with(m.as_str())));
     }
     // A rendered output changed or removed is rendered again from the verified record, which
-    // repairs it; the record, the signatures and files the manifest does not list are not.
+    // repairs it; the record (its sample traces too), the signatures and files the manifest
+    // does not list are not.
     report.problems.retain(|p| {
         let repairable = p
             .split_once(": ")
             .filter(|(path, what)| {
                 *path != EVENTS_FILE
+                    && !crate::record::sample_csv::is_sample_trace(path)
                     && (what.starts_with("changed (its SHA-256") || what.starts_with("removed ("))
             })
             .is_some();
@@ -147,6 +149,26 @@ pub fn run(args: &ReportArgs) -> u8 {
     }
 }
 
+/// Copies the sample traces (`traces/*.csv` but the alarm traces) of `dir` into `out`.
+fn copy_sample_traces(dir: &std::path::Path, out: &std::path::Path) -> std::io::Result<()> {
+    let traces = dir.join(render::traces::DIR);
+    let Ok(entries) = std::fs::read_dir(&traces) else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(out.join(render::traces::DIR))?;
+    for entry in entries {
+        let name = entry?.file_name();
+        let text = name.to_string_lossy();
+        if text.ends_with(".csv") && !text.ends_with("-alarms.csv") {
+            std::fs::copy(
+                traces.join(&name),
+                out.join(render::traces::DIR).join(&name),
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// `--force`: renders a copy of the record into `<DIR>-NOT-VERIFIED-<n>`, every page saying why.
 fn forced(args: &ReportArgs, problems: Vec<String>) -> u8 {
     let name = args
@@ -162,8 +184,10 @@ fn forced(args: &ReportArgs, problems: Vec<String>) -> u8 {
         .map(|n| parent.join(format!("{name}-NOT-VERIFIED-{n}")))
         .find(|p| !p.exists())
         .unwrap_or_else(|| parent.join(format!("{name}-NOT-VERIFIED")));
+    // The record and the sample traces it hashes (its side files); the rest is rendered again.
     let made = std::fs::create_dir(&out)
-        .and_then(|_| std::fs::copy(args.dir.join(EVENTS_FILE), out.join(EVENTS_FILE)));
+        .and_then(|_| std::fs::copy(args.dir.join(EVENTS_FILE), out.join(EVENTS_FILE)))
+        .and_then(|_| copy_sample_traces(&args.dir, &out));
     if let Err(e) = made {
         super::print_error(
             "report::write",

@@ -2,7 +2,8 @@
 
 use super::schema::{
     AlarmTransition, BolusRow, CheckResult, Confirmation, DeviceLink, Mode, Partition,
-    PlannedScenario, Sample, ScenarioSetup, StepAction, StepOutcome, TimeBase, TrumpetResult,
+    PlannedScenario, Sample, SampleBlock, ScenarioSetup, StepAction, StepOutcome, TimeBase,
+    TrumpetResult,
 };
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{AlarmKind, Priority};
@@ -245,6 +246,13 @@ pub enum RunEvent {
         #[serde(flatten)]
         sample: Sample,
     },
+    /// Samples as the record holds them: a block of the scenario's side file (`Journal` writes
+    /// it in place of the `Sample`s appended; `journal::Reader` turns it back into them).
+    SampleBlock {
+        scenario: String,
+        #[serde(flatten)]
+        block: SampleBlock,
+    },
     Alarm {
         scenario: String,
         t_ms: u64,
@@ -368,6 +376,7 @@ impl RunEvent {
             | RunEvent::OperatorWaiting { scenario, .. }
             | RunEvent::OperatorConfirmed { scenario, .. }
             | RunEvent::Sample { scenario, .. }
+            | RunEvent::SampleBlock { scenario, .. }
             | RunEvent::Alarm { scenario, .. }
             | RunEvent::Finding { scenario, .. }
             | RunEvent::Check { scenario, .. }

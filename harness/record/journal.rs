@@ -1,8 +1,11 @@
-//! `events.jsonl`: the append-only, hash-chained run record, flushed line by line.
+//! `events.jsonl`: the append-only, hash-chained run record, flushed line by line, with the
+//! samples in side files whose blocks the record hashes (`sample_blocks`).
 
 use super::event::RunEvent;
+use super::sample_blocks::{BlockReader, BlockWriter, Uncovered};
 use super::signing::{self, StationKey};
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -20,38 +23,8 @@ pub struct Record {
     pub event: RunEvent,
 }
 
-/// The fields of a sample line beside the sample's own.
-#[derive(Deserialize)]
-struct SampleEnvelope {
-    seq: u64,
-    prev: String,
-    at_utc: String,
-    #[serde(rename = "type")]
-    kind: String,
-    scenario: String,
-}
-
-/// One line of the record, parsed. Sample lines, nearly all of a long record, are read as two
-/// plain structs from the same bytes (the envelope, then the sample, each ignoring the other's
-/// fields): the general path, an internally tagged enum inside a flattened struct, buffers
-/// every field twice and took most of `verify`'s and `report`'s time. Anything the fast path
-/// does not take is read the general way, which stays the definition.
+/// One line of the record, parsed.
 pub fn parse_record(line: &[u8]) -> serde_json::Result<Record> {
-    if let Ok(envelope) = serde_json::from_slice::<SampleEnvelope>(line) {
-        if envelope.kind == "sample" {
-            if let Ok(sample) = serde_json::from_slice::<super::schema::Sample>(line) {
-                return Ok(Record {
-                    seq: envelope.seq,
-                    prev: envelope.prev,
-                    at_utc: envelope.at_utc,
-                    event: RunEvent::Sample {
-                        scenario: envelope.scenario,
-                        sample,
-                    },
-                });
-            }
-        }
-    }
     serde_json::from_slice::<Record>(line)
 }
 
@@ -60,13 +33,19 @@ pub fn sha256_line(line: &str) -> String {
 }
 
 /// Appends records; every record is written and flushed before `append` returns, so a crash,
-/// a kill -9 or a lost device loses nothing already recorded.
+/// a kill -9 or a lost device loses nothing already recorded, but samples: they wait in their
+/// scenario's block, which is written to its side file and recorded when it holds
+/// `BLOCK_SAMPLES`, when a sample comes `BLOCK_WALL` after the scenario's last block, before
+/// any other event of the scenario or of the run, and at `sync` (a kill -9 loses at most the
+/// samples of the last second or so).
 pub struct Journal {
     file: File,
     seq: u64,
     prev: String,
     /// The station key: signs the chain head after each scenario's and the run's end.
     signer: Option<std::sync::Arc<StationKey>>,
+    /// The samples' side files; None for a record that copies block records (a merge).
+    blocks: Option<BlockWriter>,
 }
 
 impl Journal {
@@ -80,7 +59,19 @@ impl Journal {
             seq: 0,
             prev: GENESIS_HASH.to_string(),
             signer: None,
+            blocks: Some(BlockWriter::new(dir)),
         })
+    }
+
+    /// A new record of copied events (`pumphil merge`): it takes `SampleBlock`s as they are and
+    /// refuses samples, and makes no side files.
+    pub fn create_copy(
+        dir: &Path,
+        signer: Option<std::sync::Arc<StationKey>>,
+    ) -> std::io::Result<Journal> {
+        let mut journal = Journal::create_signed(dir, signer)?;
+        journal.blocks = None;
+        Ok(journal)
     }
 
     /// A new record whose scenario and run ends are signed with `signer`.
@@ -91,6 +82,13 @@ impl Journal {
         let mut journal = Journal::create(dir)?;
         journal.signer = signer;
         Ok(journal)
+    }
+
+    /// Sample blocks close by count and events only, never by wall time: the same events give
+    /// the same record however fast they come (synthetic records in tests).
+    pub fn without_wall_clock(mut self) -> Journal {
+        self.blocks = self.blocks.take().map(BlockWriter::without_wall_clock);
+        self
     }
 
     /// Opens an existing record to append to it (electronic signatures): the next line
@@ -115,6 +113,7 @@ impl Journal {
             seq: record.seq + 1,
             prev: sha256_line(last),
             signer: None,
+            blocks: None,
         })
     }
 
@@ -124,8 +123,12 @@ impl Journal {
     }
 
     /// Appends an event; after a scenario's or the run's end, a signed journal appends the
-    /// station's signature of the chain head too.
+    /// station's signature of the chain head too. A sample is only buffered (see `Journal`).
     pub fn append(&mut self, event: RunEvent) -> std::io::Result<Record> {
+        if matches!(event, RunEvent::Sample { .. }) {
+            // No clock read or time formatted for a sample: its block line is stamped when written.
+            return self.buffer_sample(event, String::new());
+        }
         let now = crate::record::utc_now();
         self.append_at(event, &now)
     }
@@ -133,6 +136,25 @@ impl Journal {
     /// `append`, with the time the event was first written: a merged run (`pumphil merge`)
     /// copies its parts' events with their own times.
     pub fn append_at(&mut self, event: RunEvent, at_utc: &str) -> std::io::Result<Record> {
+        if matches!(event, RunEvent::Sample { .. }) {
+            return self.buffer_sample(event, at_utc.to_string());
+        }
+        // A scenario's samples go before its next event, and every scenario's before the run's.
+        match event.scenario() {
+            Some(id) => self.close_block(id)?,
+            None => self.close_blocks()?,
+        }
+        if let (Some(blocks), RunEvent::ScenarioStarted { scenario, .. }) =
+            (self.blocks.as_mut(), &event)
+        {
+            blocks.open(scenario)?;
+        }
+        if let (Some(blocks), RunEvent::ScenarioFinished { scenario, .. }) =
+            (self.blocks.as_mut(), &event)
+        {
+            blocks.open(scenario)?;
+            blocks.finish(scenario);
+        }
         let signed_end = match &event {
             RunEvent::ScenarioFinished { scenario, .. } => Some(Some(scenario.clone())),
             RunEvent::RunFinished { .. } => Some(None),
@@ -171,9 +193,80 @@ impl Journal {
         Ok(record)
     }
 
-    /// Forces the record to stable storage (at scenario ends; per line would cost a disk sync each).
-    pub fn sync(&self) -> std::io::Result<()> {
+    /// Adds a sample to its scenario's block, closing the block when it is due. The record
+    /// returned is the line the block will be if nothing else is written first, with `at_utc`
+    /// as given (the block line's own time is when it is written).
+    fn buffer_sample(&mut self, event: RunEvent, at_utc: String) -> std::io::Result<Record> {
+        let RunEvent::Sample { scenario, sample } = &event else {
+            return Err(std::io::Error::other("not a sample"));
+        };
+        let Some(blocks) = self.blocks.as_mut() else {
+            return Err(std::io::Error::other(
+                "this record copies sample blocks; it takes no samples",
+            ));
+        };
+        if blocks.push(scenario, sample)? {
+            let scenario = scenario.clone();
+            self.close_block(&scenario)?;
+        }
+        Ok(Record {
+            seq: self.seq,
+            prev: self.prev.clone(),
+            at_utc,
+            event,
+        })
+    }
+
+    /// Writes the scenario's pending samples and appends their block record.
+    fn close_block(&mut self, scenario: &str) -> std::io::Result<()> {
+        let Some(blocks) = self.blocks.as_mut() else {
+            return Ok(());
+        };
+        if let Some(block) = blocks.close(scenario)? {
+            self.write(
+                RunEvent::SampleBlock {
+                    scenario: scenario.to_string(),
+                    block,
+                },
+                crate::record::utc_now(),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn close_blocks(&mut self) -> std::io::Result<()> {
+        let pending = self.blocks.as_ref().map(BlockWriter::pending);
+        for scenario in pending.unwrap_or_default() {
+            self.close_block(&scenario)?;
+        }
+        Ok(())
+    }
+
+    /// Records the blocks whose samples have waited `BLOCK_WALL` (called on a timer, so that
+    /// samples do not wait for the next event of a scenario that has gone quiet).
+    pub fn close_overdue(&mut self) -> std::io::Result<()> {
+        let overdue = self.blocks.as_ref().map(BlockWriter::overdue);
+        for scenario in overdue.unwrap_or_default() {
+            self.close_block(&scenario)?;
+        }
+        Ok(())
+    }
+
+    /// Records every pending block, then forces the record and its side files to stable storage
+    /// (at scenario ends; per line would cost a disk sync each).
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        self.close_blocks()?;
+        if let Some(blocks) = &self.blocks {
+            blocks.sync()?;
+        }
         self.file.sync_data()
+    }
+}
+
+impl Drop for Journal {
+    /// Samples still waiting are recorded: only a kill loses them.
+    fn drop(&mut self) {
+        let _ = self.close_blocks();
     }
 }
 
@@ -218,11 +311,16 @@ pub struct ReadBack {
     pub truncated_at_line: Option<usize>,
     /// Lines that do not parse or break the chain: (line number, what is wrong).
     pub problems: Vec<(usize, String)>,
+    /// Samples in side files past their last block (a run killed before recording them).
+    pub uncovered: Vec<Uncovered>,
 }
 
 /// Reads `events.jsonl` record by record, checking the hash chain as it goes, so that a record
-/// of any length is read in the memory of one line. `problems` and `truncated_at_line` are
-/// complete once `next_record` has returned `None`.
+/// of any length is read in the memory of one line (and one sample block). Each `sample_block`
+/// is read back as its samples, each carrying the block line's `seq`, `prev` and `at_utc`
+/// (`open_raw` leaves it a block). A block that does not check out against its side file is a
+/// problem on the block's line, naming the side file and its line. `problems`,
+/// `truncated_at_line` and `uncovered` are complete once `next_record` has returned `None`.
 pub struct Reader {
     lines: std::io::Split<BufReader<File>>,
     line_number: usize,
@@ -234,6 +332,11 @@ pub struct Reader {
     pub truncated_at_line: Option<usize>,
     /// Whether each line's hash is checked against the next line's `prev`.
     check_chain: bool,
+    /// Reads sample blocks back into samples (None: blocks are returned as they are).
+    blocks: Option<BlockReader>,
+    /// Samples of the last block read, still to be returned.
+    queued: VecDeque<Record>,
+    pub uncovered: Vec<Uncovered>,
 }
 
 impl Reader {
@@ -248,7 +351,17 @@ impl Reader {
             problems: Vec::new(),
             truncated_at_line: None,
             check_chain: true,
+            blocks: Some(BlockReader::new(dir)),
+            queued: VecDeque::new(),
+            uncovered: Vec::new(),
         })
+    }
+
+    /// `open`, returning `sample_block` records as they are (a merge copies them).
+    pub fn open_raw(dir: &Path) -> std::io::Result<Reader> {
+        let mut reader = Self::open(dir)?;
+        reader.blocks = None;
+        Ok(reader)
     }
 
     /// `open`, leaving the hash chain to a verification that runs beside this reading and
@@ -267,6 +380,47 @@ impl Reader {
     /// The next record that parses. A first line that is a run_started of another schema version
     /// is an error: nothing after it could be read correctly.
     pub fn next_record(&mut self) -> Result<Option<Record>, ReadError> {
+        loop {
+            if let Some(record) = self.queued.pop_front() {
+                return Ok(Some(record));
+            }
+            let Some(record) = self.next_line()? else {
+                if let Some(blocks) = &self.blocks {
+                    self.uncovered = blocks.uncovered();
+                }
+                return Ok(None);
+            };
+            let Some(blocks) = self.blocks.as_mut() else {
+                return Ok(Some(record));
+            };
+            match record.event {
+                RunEvent::SampleBlock { scenario, block } => {
+                    let (samples, problems) = blocks.read(&block);
+                    let number = self.line_number;
+                    self.problems
+                        .extend(problems.into_iter().map(|p| (number, p)));
+                    self.queued.extend(samples.into_iter().map(|sample| Record {
+                        seq: record.seq,
+                        prev: record.prev.clone(),
+                        at_utc: record.at_utc.clone(),
+                        event: RunEvent::Sample {
+                            scenario: scenario.clone(),
+                            sample,
+                        },
+                    }));
+                }
+                event => {
+                    if let RunEvent::ScenarioStarted { scenario, .. } = &event {
+                        blocks.expect_file(scenario);
+                    }
+                    return Ok(Some(Record { event, ..record }));
+                }
+            }
+        }
+    }
+
+    /// The next line's record that parses, as it is.
+    fn next_line(&mut self) -> Result<Option<Record>, ReadError> {
         loop {
             let Some(raw) = self.lines.next().transpose()? else {
                 self.truncated_at_line = self.unparsed.take().map(|(number, _)| number);
@@ -320,9 +474,18 @@ impl Reader {
     }
 }
 
-/// Reads all of `events.jsonl` into memory (see `Reader` for records too long for that).
+/// Reads all of `events.jsonl` into memory, samples read back from their blocks (see `Reader`
+/// for records too long for that).
 pub fn read(dir: &Path) -> Result<ReadBack, ReadError> {
-    let mut reader = Reader::open(dir)?;
+    read_from(Reader::open(dir)?)
+}
+
+/// `read`, a record a line: sample blocks as they are.
+pub fn read_raw(dir: &Path) -> Result<ReadBack, ReadError> {
+    read_from(Reader::open_raw(dir)?)
+}
+
+fn read_from(mut reader: Reader) -> Result<ReadBack, ReadError> {
     let mut records = Vec::new();
     while let Some(record) = reader.next_record()? {
         records.push(record);
@@ -331,40 +494,106 @@ pub fn read(dir: &Path) -> Result<ReadBack, ReadError> {
         records,
         truncated_at_line: reader.truncated_at_line,
         problems: reader.problems,
+        uncovered: reader.uncovered,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::sample_blocks::BLOCK_SAMPLES;
+    use crate::record::schema::Sample;
 
-    const SAMPLE: &str = r#"{"seq":3,"prev":"b75a","at_utc":"2026-12-02T19:26:53Z","type":"sample","scenario":"s","t_ms":0,"device_time_ms":0,"delivered_nl":0,"calculated_nl":40000000,"dose_rate_ug_per_day":200,"concentration_ug_per_ml":500,"therapy_state":"running","battery_permille":1000,"elective_replacement":false,"end_of_service":false,"active_alarms":["low_reservoir"],"balance_g":-0.0002,"balance_stable":true,"tip_nl":0,"actual_reservoir_nl":40000000,"pocket_nl":0}"#;
+    fn sample(t_ms: u64) -> RunEvent {
+        RunEvent::Sample {
+            scenario: "s".into(),
+            sample: Sample::running_at(t_ms),
+        }
+    }
 
-    #[test]
-    fn a_sample_line_reads_as_the_general_path_reads_it() {
-        let fast = parse_record(SAMPLE.as_bytes()).unwrap();
-        let general = serde_json::from_str::<Record>(SAMPLE).unwrap();
-        assert_eq!(fast, general);
-        assert!(matches!(fast.event, RunEvent::Sample { .. }));
-        // Optional fields left out read as absent both ways.
-        let without = SAMPLE.replace(r#","actual_reservoir_nl":40000000,"pocket_nl":0"#, "");
-        assert_eq!(
-            parse_record(without.as_bytes()).unwrap(),
-            serde_json::from_str::<Record>(&without).unwrap()
-        );
+    fn deviation() -> RunEvent {
+        RunEvent::Deviation {
+            scenario: Some("s".into()),
+            t_ms: None,
+            kind: "retry".into(),
+            detail: "x".into(),
+        }
+    }
+
+    fn types(dir: &Path) -> Vec<String> {
+        read_raw(dir)
+            .unwrap()
+            .records
+            .iter()
+            .map(|r| match &r.event {
+                RunEvent::SampleBlock { block, .. } => format!("block {}", block.count),
+                RunEvent::Deviation { .. } => "deviation".into(),
+                _ => "other".into(),
+            })
+            .collect()
     }
 
     #[test]
-    fn lines_the_fast_path_does_not_take_read_the_general_way() {
-        // Not a sample: the general path reads it.
-        let deviation = r#"{"seq":4,"prev":"ab","at_utc":"2026-12-02T19:26:53Z","type":"deviation","scenario":"s","t_ms":null,"kind":"retry","detail":"the \"type\":\"sample\" words"}"#;
+    fn samples_are_recorded_in_blocks_before_the_next_event_of_their_scenario() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::create(dir.path()).unwrap().without_wall_clock();
+        // The first sample closes its block at once (no block before it); the next ones wait
+        // for the deviation.
+        for t in 0..3 {
+            journal.append(sample(t * 1000)).unwrap();
+        }
+        journal.append(deviation()).unwrap();
+        for t in 3..(3 + BLOCK_SAMPLES + 1) {
+            journal.append(sample(t * 1000)).unwrap();
+        }
+        journal.sync().unwrap();
         assert_eq!(
-            parse_record(deviation.as_bytes()).unwrap(),
-            serde_json::from_str::<Record>(deviation).unwrap()
+            types(dir.path()),
+            ["block 1", "block 2", "deviation", "block 1024", "block 1"]
         );
-        // A sample with a field missing fails as the general path fails.
-        let broken = SAMPLE.replace(r#""delivered_nl":0,"#, "");
-        assert!(parse_record(broken.as_bytes()).is_err());
-        assert!(serde_json::from_str::<Record>(&broken).is_err());
+        let back = read(dir.path()).unwrap();
+        assert!(back.problems.is_empty(), "{:?}", back.problems);
+        assert!(back.uncovered.is_empty());
+        let times: Vec<u64> = back
+            .records
+            .iter()
+            .filter_map(|r| match &r.event {
+                RunEvent::Sample { sample, .. } => Some(sample.t_ms),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            times,
+            (0..BLOCK_SAMPLES + 4).map(|t| t * 1000).collect::<Vec<_>>()
+        );
+        // A sample carries its block line's sequence number.
+        assert_eq!(back.records[2].seq, 1);
+    }
+
+    #[test]
+    fn samples_not_yet_recorded_are_found_past_the_last_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::create(dir.path()).unwrap();
+        for t in 0..5 {
+            journal.append(sample(t)).unwrap();
+        }
+        journal.sync().unwrap();
+        // A run killed after writing a block's samples and before recording the block.
+        let path = dir.path().join("traces/s.csv");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("9,9,0,0,0,0,running,1000,false,false,,,,,,\n");
+        std::fs::write(&path, text).unwrap();
+        let back = read(dir.path()).unwrap();
+        assert_eq!(back.uncovered.len(), 1);
+        assert_eq!(back.uncovered[0].from_line, 7);
+        assert_eq!(back.uncovered[0].samples, 1);
+    }
+
+    #[test]
+    fn a_copied_record_takes_blocks_but_no_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::create_copy(dir.path(), None).unwrap();
+        assert!(journal.append(sample(0)).is_err());
+        assert!(!dir.path().join("traces").exists());
     }
 }

@@ -6,6 +6,8 @@ pub mod link_mark;
 pub mod rederive;
 pub mod render;
 pub mod report;
+pub mod sample_blocks;
+pub mod sample_csv;
 pub mod schema;
 pub mod signing;
 pub mod verdict;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// The version of the record's schema, written in `run_started`. A record of another version is
 /// refused when read: change it whenever a record type changes shape (docs/record.md).
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The version assumed for a record whose `run_started` has no `schema_version` (before it
 /// was recorded).
@@ -255,6 +255,28 @@ impl Sample {
             TherapyState::Running | TherapyState::Bolus
         )
     }
+}
+
+/// Where a block of a scenario's samples is in its side file (`traces/<stem>.csv`), and what
+/// its bytes hash to: the record's hash chain covers every sample byte through `sha256`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleBlock {
+    /// The side file, relative to the run directory (`/`-separated).
+    pub file: String,
+    /// The block's first byte in the file, and its length in bytes (whole lines).
+    pub offset: u64,
+    pub length: u64,
+    /// The file's line number of the block's first sample (1 is the header).
+    pub first_line: u64,
+    /// Samples (lines) in the block.
+    pub count: u64,
+    pub first_t_ms: u64,
+    pub last_t_ms: u64,
+    /// SHA-256 of exactly the block's bytes, hex.
+    pub sha256: String,
+    /// Four hex digits a line (its 16-bit tag, `record::sample_csv::line_tag`): they only
+    /// locate an edited line; `sha256` is what proves the block intact.
+    pub line_tags: String,
 }
 
 #[cfg(test)]

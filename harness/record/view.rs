@@ -197,6 +197,8 @@ pub struct HashedFile {
 pub struct RecordIntegrity {
     pub truncated_at_line: Option<usize>,
     pub problems: Vec<(usize, String)>,
+    /// Samples in side files past their last block (a run killed before recording them).
+    pub uncovered: Vec<crate::record::sample_blocks::Uncovered>,
 }
 
 /// A person's electronic signature, as the signature block shows it.
@@ -628,6 +630,8 @@ impl Fold {
                     samples.push(sample);
                 }
             }
+            // Readers hand on a block's samples, not the block (`journal::Reader`).
+            RunEvent::SampleBlock { .. } => {}
             RunEvent::Alarm {
                 scenario,
                 t_ms,
@@ -777,6 +781,7 @@ impl RunView {
             && self.scenarios.iter().all(|s| s.finished.is_some())
             && self.integrity.truncated_at_line.is_none()
             && self.integrity.problems.is_empty()
+            && self.integrity.uncovered.is_empty()
     }
 
     /// The part of a merged run that ran `scenario` (None for a run that ran it itself).
@@ -827,6 +832,14 @@ impl RunView {
         }
         for (line, problem) in &self.integrity.problems {
             out.push(format!("events.jsonl line {line}: {problem}"));
+        }
+        for cut in &self.integrity.uncovered {
+            let why = if self.end.is_some() {
+                "added after the run (the run had finished)"
+            } else {
+                "the run was killed before recording them; they are not shown"
+            };
+            out.push(format!("{ends_at}; {cut}: {why}"));
         }
         out
     }

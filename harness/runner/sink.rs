@@ -19,25 +19,38 @@ impl Sink {
     /// Needs a tokio runtime for the console's tick (progress and heartbeat), which runs until
     /// the last clone of the sink is dropped.
     pub fn new(journal: Journal, console: Console, stop: watch::Sender<bool>) -> Sink {
-        let console = Arc::new(console);
+        let sink = Sink {
+            journal: Arc::new(Mutex::new(journal)),
+            console: Arc::new(console),
+            write_error: Arc::new(Mutex::new(None)),
+            stop,
+        };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let console = Arc::downgrade(&console);
+            let console = Arc::downgrade(&sink.console);
+            let journal = Arc::downgrade(&sink.journal);
+            let write_error = sink.write_error.clone();
+            let stop = sink.stop.clone();
             runtime.spawn(async move {
                 loop {
                     tokio::time::sleep(super::console::TICK).await;
-                    match console.upgrade() {
-                        Some(console) => console.tick(),
-                        None => return,
+                    let (Some(console), Some(journal)) = (console.upgrade(), journal.upgrade())
+                    else {
+                        return;
+                    };
+                    console.tick();
+                    // Samples of a scenario that has gone quiet are recorded within about
+                    // two ticks rather than at its next event: the crash bound.
+                    let closed = match journal.lock() {
+                        Ok(mut journal) => journal.close_overdue(),
+                        Err(_) => Err(std::io::Error::other("journal lock poisoned")),
+                    };
+                    if let Err(err) = closed {
+                        record_failure(&write_error, &stop, err);
                     }
                 }
             });
         }
-        Sink {
-            journal: Arc::new(Mutex::new(journal)),
-            console,
-            write_error: Arc::new(Mutex::new(None)),
-            stop,
-        }
+        sink
     }
 
     /// Records an event. A failed write stops the run at once and makes it an infrastructure
@@ -50,17 +63,19 @@ impl Sink {
             Err(_) => Err(std::io::Error::other("journal lock poisoned")),
         };
         if let Err(err) = result {
-            let mut first = self.write_error.lock().unwrap_or_else(|e| e.into_inner());
-            if first.is_none() {
-                *first = Some(err);
-                let _ = self.stop.send(true);
-            }
+            record_failure(&self.write_error, &self.stop, err);
         }
     }
 
+    /// Records the pending sample blocks and forces the record to disk; a failure stops the
+    /// run as a failed write does.
     pub fn sync(&self) {
-        if let Ok(journal) = self.journal.lock() {
-            let _ = journal.sync();
+        let result = match self.journal.lock() {
+            Ok(mut journal) => journal.sync(),
+            Err(_) => Err(std::io::Error::other("journal lock poisoned")),
+        };
+        if let Err(err) = result {
+            record_failure(&self.write_error, &self.stop, err);
         }
     }
 
@@ -78,5 +93,18 @@ impl Sink {
 
     pub fn console(&self) -> &Console {
         &self.console
+    }
+}
+
+/// Keeps the first write that failed and stops the run.
+fn record_failure(
+    write_error: &Mutex<Option<std::io::Error>>,
+    stop: &watch::Sender<bool>,
+    err: std::io::Error,
+) {
+    let mut first = write_error.lock().unwrap_or_else(|e| e.into_inner());
+    if first.is_none() {
+        *first = Some(err);
+        let _ = stop.send(true);
     }
 }

@@ -152,7 +152,7 @@ pub fn read_part(path: &Path, dir: &str) -> Result<Part, MergeError> {
         path: path.into(),
         source,
     };
-    let back = journal::read(path).map_err(read)?;
+    let back = journal::read_raw(path).map_err(read)?;
     let text = std::fs::read_to_string(path.join(EVENTS_FILE))
         .map_err(|e| read(journal::ReadError::Io(e)))?;
     let chain_head = text
@@ -314,6 +314,23 @@ pub(super) fn is_copied(event: &RunEvent) -> bool {
     )
 }
 
+/// A part's event as the merged record holds it: a sample block names its side file where the
+/// merged run keeps it, under the part's folder (the samples are not copied again).
+fn as_copied(part: &Part, event: &RunEvent) -> RunEvent {
+    match event {
+        RunEvent::SampleBlock { scenario, block } if !part.reference.dir.is_empty() => {
+            RunEvent::SampleBlock {
+                scenario: scenario.clone(),
+                block: crate::record::SampleBlock {
+                    file: format!("{}/{}", part.reference.dir, block.file),
+                    ..block.clone()
+                },
+            }
+        }
+        event => event.clone(),
+    }
+}
+
 /// The parts' events as the merged record holds them, with their times: each part's run-wide
 /// events in partition order, then every scenario's events in id order.
 pub fn copied_events(parts: &[Part]) -> Vec<(String, RunEvent)> {
@@ -321,7 +338,7 @@ pub fn copied_events(parts: &[Part]) -> Vec<(String, RunEvent)> {
     for part in parts {
         for record in &part.records {
             if is_copied(&record.event) && record.event.scenario().is_none() {
-                out.push((record.at_utc.clone(), record.event.clone()));
+                out.push((record.at_utc.clone(), as_copied(part, &record.event)));
             }
         }
     }
@@ -333,7 +350,7 @@ pub fn copied_events(parts: &[Part]) -> Vec<(String, RunEvent)> {
         for part in parts {
             for record in &part.records {
                 if is_copied(&record.event) && record.event.scenario() == Some(id) {
-                    out.push((record.at_utc.clone(), record.event.clone()));
+                    out.push((record.at_utc.clone(), as_copied(part, &record.event)));
                 }
             }
         }
@@ -487,7 +504,7 @@ pub fn merge(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "merged".into());
     let first = parts.first().ok_or(MergeError::NoParts)?;
-    let mut journal = Journal::create_signed(out, signer).map_err(write)?;
+    let mut journal = Journal::create_copy(out, signer).map_err(write)?;
     journal
         .append(merged_start(&run_id, first, &parts, command_line))
         .map_err(write)?;

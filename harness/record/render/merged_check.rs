@@ -21,7 +21,7 @@ pub fn check(dir: &Path, trusted: &[PublicKey]) -> Vec<String> {
         Some(RunEvent::RunStarted { parts, .. }) if !parts.is_empty() => {}
         _ => return vec![],
     }
-    let Ok(back) = journal::read(dir) else {
+    let Ok(back) = journal::read_raw(dir) else {
         return vec![];
     };
     let Some(RunEvent::RunStarted {

@@ -46,7 +46,7 @@ pub struct RenderOutcome {
 }
 
 /// Folds `events.jsonl` into the run's view, reading it once, a line at a time; each record is
-/// also handed to `each` as it passes (the trace files are written that way).
+/// also handed to `each` as it passes (the alarm traces are written that way).
 pub fn fold_record(
     dir: &Path,
     each: impl FnMut(&journal::Record) -> std::io::Result<()>,
@@ -152,6 +152,7 @@ fn read_with(
     Ok(RecordIntegrity {
         truncated_at_line: reader.truncated_at_line,
         problems: reader.problems,
+        uncovered: reader.uncovered,
     })
 }
 
@@ -179,8 +180,8 @@ fn read_samples_again(dir: &Path, open: Opener, view: &mut RunView) -> Result<()
 
 /// Renders every output from the record, then the manifest over all of them.
 ///
-/// The record is read once, a line at a time, into one view (`view::Fold`): samples go to the
-/// trace files as they pass, and only an evenly thinned subset of each scenario's samples
+/// The record is read once, a line at a time, into one view (`view::Fold`): samples are read
+/// back from their side files as their blocks pass, and only an evenly thinned subset of each scenario's samples
 /// (`thin::PLOT_POINTS`, every sample of a short scenario) is kept in the view, so that
 /// rendering a year-long soak takes the memory of a short run. Each scenario's section of the
 /// reports is rendered as soon as its `scenario_finished` passes, and its samples let go
@@ -218,7 +219,7 @@ pub fn render_all_with(dir: &Path, options: &RenderOptions) -> Result<RenderOutc
     write_outputs(dir, folded, options)
 }
 
-/// Every output but the traces, from the folded view, then the manifest over all of them.
+/// Every output but the alarm traces, from the folded view, then the manifest over all of them.
 fn write_outputs(
     dir: &Path,
     mut folded: Folded,

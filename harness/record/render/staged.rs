@@ -1,13 +1,14 @@
-//! A rendering folded while the record is still being verified (`pumphil report`): the trace
-//! files are written outside the run directory until the verification has passed, so the two
-//! reads of a long record run side by side and nothing in the run directory changes first.
+//! A rendering folded while the record is still being verified (`pumphil report`): the alarm
+//! traces are written outside the run directory until the verification has passed, so the two
+//! reads of a long record run side by side and nothing in the run directory changes first. The
+//! sample traces are the record's own side files: they are read, never written here.
 
 use super::{
     fold_record_unchained, traces, write_outputs, Folded, RenderError, RenderOptions, RenderOutcome,
 };
 use std::path::{Path, PathBuf};
 
-/// The view of a record and its trace files, staged beside the run directory.
+/// The view of a record and its alarm traces, staged beside the run directory.
 pub struct Staged {
     view: Folded,
     staging: StagingDir,
@@ -33,7 +34,7 @@ fn staging_dir(dir: &Path) -> Option<PathBuf> {
     Some(parent.join(format!(".{name}.traces-{}", std::process::id())))
 }
 
-/// Folds the record in `dir` into its view and writes its trace files to the staging folder;
+/// Folds the record in `dir` into its view and writes its alarm traces to the staging folder;
 /// the run directory is only read. The hash chain is not checked here: `commit` is for a
 /// record that a verification beside this fold found intact.
 pub fn stage(dir: &Path) -> Result<Staged, RenderError> {
@@ -47,14 +48,16 @@ pub fn stage(dir: &Path) -> Result<Staged, RenderError> {
 }
 
 impl Staged {
-    /// Once the record has verified: the staged traces replace the run directory's, and every
-    /// other output and the manifest are written as `render_all_with` writes them.
+    /// Once the record has verified: each staged trace replaces the run directory's file of
+    /// that name (the sample traces beside them stay as they are), and every other output and
+    /// the manifest are written as `render_all_with` writes them.
     pub fn commit(self, dir: &Path, options: &RenderOptions) -> Result<RenderOutcome, RenderError> {
         let target = dir.join(traces::DIR);
-        if target.exists() {
-            std::fs::remove_dir_all(&target)?;
+        std::fs::create_dir_all(&target)?;
+        for entry in std::fs::read_dir(&self.staging.0)? {
+            let entry = entry?;
+            std::fs::rename(entry.path(), target.join(entry.file_name()))?;
         }
-        std::fs::rename(&self.staging.0, &target)?;
         write_outputs(dir, self.view, options)
     }
 }

@@ -1,15 +1,17 @@
 //! `verify`: a run directory against its `MANIFEST.sha256` and its record's hash chain.
 //!
 //! The manifest says which files changed, appeared or vanished; the hash chain says which record
-//! of `events.jsonl` was edited, inserted or removed. Neither is a signature: whoever rewrites the
+//! of `events.jsonl` was edited, inserted or removed, and through each `sample_block` which line
+//! of a sample trace (`traces/<scenario>.csv`) was. Neither is a signature: whoever rewrites the
 //! whole chain and the manifest goes unnoticed unless the run is signed (`signatures`) and the
 //! verifier names the keys it trusts; the record's verdicts are re-derived from its numbers too
 //! (`record::rederive`), so an edited verdict is named even in an unsigned run.
 
 use super::signatures::RecordSignatures;
 use super::{chain, manifest};
-use crate::record::journal::EVENTS_FILE;
+use crate::record::journal::{Record, EVENTS_FILE};
 use crate::record::view::{Fold, RecordIntegrity, RunView};
+use crate::record::RunEvent;
 use std::collections::BTreeMap;
 use std::path::{Component, Path};
 
@@ -172,13 +174,60 @@ fn check_record(dir: &Path, report: &mut VerifyReport) -> RecordRead {
     }
     let mut signatures = RecordSignatures::default();
     let mut fold = first_record_of_this_version(dir).then(Fold::for_verdicts);
-    let found = chain::check_file_each(&dir.join(EVENTS_FILE), |line| {
-        signatures.line(&line);
-        // `journal::Reader` folds the records of UTF-8 lines only.
-        if let (Some(fold), Some(record), true) = (fold.as_mut(), line.record, line.utf8) {
-            fold.absorb(record);
+    let mut blocks = crate::record::sample_blocks::BlockReader::new(dir);
+    let mut block_problems = Vec::new();
+    let mut finished = false;
+    let found =
+        chain::check_file_each(&dir.join(EVENTS_FILE), |line| {
+            signatures.line(&line);
+            // `journal::Reader` folds the records of UTF-8 lines only.
+            let Some(record) = line.record.filter(|_| line.utf8) else {
+                return;
+            };
+            finished |= matches!(record.event, RunEvent::RunFinished { .. });
+            match record.event {
+                // The samples a block names are checked against it and folded as the reader would.
+                RunEvent::SampleBlock { scenario, block } => {
+                    let (samples, problems) = blocks.read(&block);
+                    block_problems.extend(problems.into_iter().map(|p| {
+                        format!("{p} (sample block at {EVENTS_FILE} line {})", line.number)
+                    }));
+                    if let Some(fold) = fold.as_mut() {
+                        for sample in samples {
+                            fold.absorb(Record {
+                                seq: record.seq,
+                                prev: record.prev.clone(),
+                                at_utc: record.at_utc.clone(),
+                                event: RunEvent::Sample {
+                                    scenario: scenario.clone(),
+                                    sample,
+                                },
+                            });
+                        }
+                    }
+                }
+                event => {
+                    if let RunEvent::ScenarioStarted { scenario, .. } = &event {
+                        blocks.expect_file(scenario);
+                    }
+                    if let Some(fold) = fold.as_mut() {
+                        fold.absorb(Record { event, ..record });
+                    }
+                }
+            }
+        });
+    report.problems.extend(block_problems);
+    for cut in blocks.uncovered() {
+        if finished {
+            report
+                .problems
+                .push(format!("{cut}: added after the run had finished"));
+        } else {
+            report.notes.push(format!(
+                "{cut}: the run was killed after writing them and before recording their block"
+            ));
         }
-    });
+    }
     let found = match found {
         Ok(found) => found,
         Err(e) => {
