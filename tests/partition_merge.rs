@@ -351,6 +351,40 @@ fn parts_that_do_not_verify_overlap_or_leave_a_gap_are_refused() {
     ] {
         assert!(output_text(&out).contains(named), "{}", output_text(&out));
     }
+
+    // Forced, the merged run is rendered from a copy holding the parts' traces its blocks name,
+    // so its samples are plotted (the edited one with them), marked NOT VERIFIED.
+    let out = pumphil_unsigned(&["report", "--force", merged.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let forced = PathBuf::from(format!("{}-NOT-VERIFIED-1", merged.display()));
+    let named: Vec<String> = std::fs::read_to_string(&merged_events)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"type\":\"sample_block\""))
+        .filter_map(|l| {
+            l.split("\"file\":\"")
+                .nth(1)?
+                .split('"')
+                .next()
+                .map(String::from)
+        })
+        .collect();
+    assert!(!named.is_empty());
+    for file in &named {
+        assert!(file.starts_with("parts/"), "{file}");
+        assert_eq!(
+            std::fs::read(forced.join(file)).unwrap(),
+            std::fs::read(merged.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(forced.join("parts/1/traces/motor-stall.csv")).unwrap(),
+        std::fs::read(&trace).unwrap()
+    );
+    let md = std::fs::read_to_string(forced.join("report.md")).unwrap();
+    assert!(md.contains("NOT VERIFIED"), "{md}");
+    assert!(!md.contains("cannot be read"), "{md}");
 }
 
 /// Signed partitions merged with a station key: the merged run and every part verify against

@@ -19,9 +19,7 @@ fn main() {
         let reports = tempfile::tempdir().expect("temporary directory");
         let options = pumphil::runner::RunOptions {
             paths: vec![],
-            jobs: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
+            jobs: pumphil::runner::default_jobs(),
             seed: 1,
             noise_mg: 0.1,
             benches: Vec::new(),

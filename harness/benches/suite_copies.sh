@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Suite scaling (docs/performance.md, "How the suite scales"): times `pumphil run` on the suite
-# in scenarios/ and on COPIES copies of it (distinct ids, the same fixtures), with --jobs 1
-# and --jobs 2. The copies live in a temporary directory and are removed afterwards.
+# in scenarios/ and on COPIES copies of it (distinct ids, the same fixtures), with each --jobs
+# of SUITE_COPIES_JOBS (default "1 2 8"). The copies live in a temporary directory and are
+# removed afterwards.
 #
 #   cargo build --release && harness/benches/suite_copies.sh [COPIES] [BINARY]
 set -euo pipefail
@@ -38,7 +39,7 @@ time_run() {
   rm -rf "$reports"
 }
 
-for jobs in 1 2; do
+for jobs in ${SUITE_COPIES_JOBS:-1 2 8}; do
   time_run suite "$jobs" "$count" scenarios
   time_run copies "$jobs" "$((count * 10#$copies))" "$work/copies/scenarios"
 done

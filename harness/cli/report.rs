@@ -149,21 +149,20 @@ pub fn run(args: &ReportArgs) -> u8 {
     }
 }
 
-/// Copies the sample traces (`traces/*.csv` but the alarm traces) of `dir` into `out`.
+/// Copies the sample traces the record of `dir` hashes (its sample blocks' files: `traces/*.csv`,
+/// or a merged run's `parts/K/traces/*.csv`) into `out`, under the same relative paths.
 fn copy_sample_traces(dir: &std::path::Path, out: &std::path::Path) -> std::io::Result<()> {
-    let traces = dir.join(render::traces::DIR);
-    let Ok(entries) = std::fs::read_dir(&traces) else {
-        return Ok(());
-    };
-    std::fs::create_dir_all(out.join(render::traces::DIR))?;
-    for entry in entries {
-        let name = entry?.file_name();
-        let text = name.to_string_lossy();
-        if text.ends_with(".csv") && !text.ends_with("-alarms.csv") {
-            std::fs::copy(
-                traces.join(&name),
-                out.join(render::traces::DIR).join(&name),
-            )?;
+    for file in crate::record::sample_blocks::named_files(dir)? {
+        let to = out.join(&file);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        match std::fs::copy(dir.join(&file), &to) {
+            // A missing trace is a problem the forced report already names.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            other => {
+                other?;
+            }
         }
     }
     Ok(())

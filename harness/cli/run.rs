@@ -15,7 +15,8 @@ pub struct RunArgs {
     /// once per bench to spread the scenarios over several benches, one at a time on each.
     #[arg(long, value_name = "BENCH_TOML")]
     pub bench: Vec<PathBuf>,
-    /// Scenarios run at once, each on its own emulator (default: the number of cores).
+    /// Scenarios run at once, each on its own emulator (default: four a core, as a
+    /// scenario mostly waits on its serial round trips).
     #[arg(long, short = 'j', value_parser = values::jobs)]
     pub jobs: Option<usize>,
     /// Seed for the emulated balance's noise; the same seed reproduces the same run.
@@ -99,11 +100,7 @@ fn pumphil_retries() -> u32 {
 }
 
 pub fn run(args: &RunArgs) -> u8 {
-    let jobs = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-    });
+    let jobs = args.jobs.unwrap_or_else(crate::runner::default_jobs);
     let options = RunOptions {
         paths: args.paths.clone(),
         jobs,

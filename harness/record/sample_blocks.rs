@@ -250,6 +250,38 @@ fn is_inside(path: &str) -> bool {
     !path.as_os_str().is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
+/// The side files a record's `sample_block` lines name, each once in the order first named, for
+/// copying a record with the samples it hashes (`pumphil report --force`: a merged run's blocks
+/// name its parts' traces). Lines that do not parse, and names outside the run directory, are
+/// passed over: what they lack is the verification's to report.
+pub fn named_files(run_dir: &Path) -> std::io::Result<Vec<String>> {
+    use std::io::BufRead;
+    #[derive(serde::Deserialize)]
+    struct Named {
+        #[serde(rename = "type")]
+        kind: String,
+        file: Option<String>,
+    }
+    let events = File::open(run_dir.join(super::journal::EVENTS_FILE))?;
+    let mut files: Vec<String> = Vec::new();
+    for line in std::io::BufReader::new(events).split(b'\n') {
+        let line = line?;
+        if !line.windows(14).any(|w| w == b"\"sample_block\"") {
+            continue;
+        }
+        if let Ok(Named {
+            kind,
+            file: Some(file),
+        }) = serde_json::from_slice::<Named>(&line)
+        {
+            if kind == "sample_block" && is_inside(&file) && !files.contains(&file) {
+                files.push(file);
+            }
+        }
+    }
+    Ok(files)
+}
+
 impl BlockReader {
     pub fn new(run_dir: &Path) -> BlockReader {
         BlockReader {

@@ -791,6 +791,20 @@ impl RunView {
             .find(|p| p.scenarios.iter().any(|id| id == scenario))
     }
 
+    /// Where a scenario's samples are, relative to the run directory: its sample trace, or in a
+    /// merged run the one its part wrote (the merged record's blocks name that file).
+    pub fn sample_trace_of(&self, scenario: &str) -> String {
+        let trace = format!(
+            "{}/{}.csv",
+            crate::record::sample_csv::DIR,
+            crate::record::sample_csv::file_stem(scenario)
+        );
+        match self.part_of(scenario) {
+            Some(part) => format!("{}/{trace}", part.dir),
+            None => trace,
+        }
+    }
+
     /// The deviations recorded against a scenario.
     pub fn deviations_of<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a DeviationRow> {
         self.deviations

@@ -36,6 +36,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::{watch, Semaphore};
 
+/// Scenarios run at once on the emulator when not told: four a core. A scenario on the emulator
+/// spends most of its time waiting on serial round trips, not computing, and a core that goes
+/// idle between them costs a wake-up on every one: the suite on 2 cores took 0.91-1.2 s with 2
+/// at once, 0.56-0.66 s with 8 and no better with 16 (docs/performance.md, "How the suite scales").
+pub fn default_jobs() -> usize {
+    4 * std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub paths: Vec<PathBuf>,

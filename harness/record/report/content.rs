@@ -1597,10 +1597,10 @@ fn scenario(s: &ScenarioView, view: &RunView, config: &ReportConfig) -> Vec<Bloc
     });
     if let Some(stride) = s.plotted_stride() {
         out.push(Block::Para(format!(
-            "This scenario recorded a sample every {}; the report is built from every {stride}th of them and the last (at most {} points a trace), and traces/{}.csv holds every sample. The checks judged every sample as it was taken.",
+            "This scenario recorded a sample every {}; the report is built from every {stride}th of them and the last (at most {} points a trace), and {} holds every sample. The checks judged every sample as it was taken.",
             crate::scenario::duration::format_duration(s.sample_ms),
             crate::expect::thin::PLOT_POINTS,
-            crate::record::render::traces::file_stem(&s.id)
+            view.sample_trace_of(&s.id)
         )));
     }
     out.extend(plots::scenario_figures(s));
