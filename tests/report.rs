@@ -4,16 +4,14 @@
 mod common;
 
 use common::records::{
-    discrepancy, emulator_device, file, finished, planned, run_started, setup, typed,
+    discrepancy, emulator_device, expected_two_ml_a_day, file, finished, planned, run_started,
+    running_sample, setup, typed,
 };
 use pumphil::checks::{CheckResult, Verdict};
-use pumphil::expect::ExpectedSample;
-use pumphil::protocol::{AlarmKind, Priority, TherapyState};
+use pumphil::protocol::{AlarmKind, Priority};
 use pumphil::record::journal::{self, Journal};
 use pumphil::record::report::{self, HTML_FILE, MARKDOWN_FILE};
-use pumphil::record::{
-    AlarmTransition, BalanceInfo, RunEvent, Sample, ScenarioVerdict, StepOutcome,
-};
+use pumphil::record::{AlarmTransition, BalanceInfo, RunEvent, ScenarioVerdict, StepOutcome};
 use pumphil::scenario::{FindingKind, NegativeControl};
 use serde_json::json;
 use std::io::Write;
@@ -33,20 +31,7 @@ fn started(
     steps: serde_json::Value,
 ) -> RunEvent {
     // 2 mL/day at 500 µg/mL; expected tip flow stops with a disconnect at 2 h.
-    let expected: Vec<_> = (0..=36u64)
-        .map(|i| {
-            let t = i * 10 * MIN;
-            let delivered = t * 2_000_000 / (24 * HOUR);
-            ExpectedSample {
-                t_ms: t,
-                delivered_nl: delivered,
-                calculated_nl: 20_000_000 - delivered,
-                tip_nl: delivered,
-                actual_nl: 20_000_000 - delivered,
-                programmed_nl_per_day: 2_000_000,
-            }
-        })
-        .collect();
+    let expected = expected_two_ml_a_day();
     RunEvent::ScenarioStarted {
         scenario: id.into(),
         title: format!("Synthetic scenario {id}"),
@@ -87,27 +72,7 @@ fn started(
 fn sample(id: &str, t_ms: u64, stop_ms: u64) -> RunEvent {
     let delivered = t_ms * 2_000_000 / (24 * HOUR);
     let tip = t_ms.min(stop_ms) * 2_000_000 / (24 * HOUR);
-    RunEvent::Sample {
-        scenario: id.into(),
-        sample: Sample {
-            t_ms,
-            device_time_ms: t_ms,
-            delivered_nl: delivered,
-            calculated_nl: 20_000_000 - delivered,
-            dose_rate_ug_per_day: 1000,
-            concentration_ug_per_ml: 500,
-            therapy_state: TherapyState::Running,
-            battery_permille: 1000,
-            elective_replacement: false,
-            end_of_service: false,
-            active_alarms: vec![],
-            balance_g: Some(tip as f64 * 1.0046 / 1e6),
-            balance_stable: Some(true),
-            tip_nl: Some(tip),
-            actual_reservoir_nl: Some(20_000_000 - delivered),
-            pocket_nl: Some(0),
-        },
-    }
+    running_sample(id, t_ms, delivered, tip)
 }
 
 fn check(id: &str, name: &str, pass: bool, margin: f64) -> RunEvent {

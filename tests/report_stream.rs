@@ -6,12 +6,12 @@
 
 mod common;
 
-use common::records::{finished, planned, run_started, started};
-use pumphil::expect::ExpectedSample;
-use pumphil::protocol::TherapyState;
+use common::records::{
+    expected_two_ml_a_day, finished, planned, run_started, running_sample, started,
+};
 use pumphil::record::journal::Journal;
 use pumphil::record::report::{self, HTML_FILE, MARKDOWN_FILE};
-use pumphil::record::{BalanceInfo, RunEvent, Sample, ScenarioVerdict};
+use pumphil::record::{BalanceInfo, RunEvent, ScenarioVerdict};
 use std::path::Path;
 
 const MIN: u64 = 60_000;
@@ -19,27 +19,7 @@ const END_MS: u64 = 6 * 60 * MIN;
 
 fn sample(id: &str, t_ms: u64) -> RunEvent {
     let delivered = t_ms * 2_000_000 / (24 * 60 * MIN);
-    RunEvent::Sample {
-        scenario: id.into(),
-        sample: Sample {
-            t_ms,
-            device_time_ms: t_ms,
-            delivered_nl: delivered,
-            calculated_nl: 20_000_000 - delivered,
-            dose_rate_ug_per_day: 1000,
-            concentration_ug_per_ml: 500,
-            therapy_state: TherapyState::Running,
-            battery_permille: 1000,
-            elective_replacement: false,
-            end_of_service: false,
-            active_alarms: vec![],
-            balance_g: Some(delivered as f64 * 1.0046 / 1e6),
-            balance_stable: Some(true),
-            tip_nl: Some(delivered),
-            actual_reservoir_nl: Some(20_000_000 - delivered),
-            pocket_nl: Some(0),
-        },
-    }
+    running_sample(id, t_ms, delivered, delivered)
 }
 
 /// A scenario weighed on a balance past its calibration date, with an expected trace.
@@ -59,20 +39,7 @@ fn weighed(id: &str) -> RunEvent {
             calibration_due: Some("2020-03-01 (EXPIRED)".into()),
             answered: None,
         });
-        *expected_samples = (0..=36u64)
-            .map(|i| {
-                let t_ms = i * 10 * MIN;
-                let delivered = t_ms * 2_000_000 / (24 * 60 * MIN);
-                ExpectedSample {
-                    t_ms,
-                    delivered_nl: delivered,
-                    calculated_nl: 20_000_000 - delivered,
-                    tip_nl: delivered,
-                    actual_nl: 20_000_000 - delivered,
-                    programmed_nl_per_day: 2_000_000,
-                }
-            })
-            .collect();
+        *expected_samples = expected_two_ml_a_day();
     }
     event
 }

@@ -44,6 +44,40 @@ fn run_with_peak_rss(label: &str, command: &mut Command) -> (i32, i64) {
     (code, usage.ru_maxrss)
 }
 
+/// The soaks measure the release build.
+fn release_build_only() {
+    if cfg!(debug_assertions) {
+        panic!(
+            "the soak measures the release build: cargo test --release --test soak -- --ignored"
+        );
+    }
+}
+
+/// Writes `scenario`'s expected rows into `dir/fixtures` and returns that folder: a year of
+/// expected rows is too large to commit, so the reference calculator writes them.
+fn expected_rows(dir: &Path, scenario: &str) -> std::path::PathBuf {
+    let fixtures = dir.join("fixtures");
+    let expect = Command::new(BIN)
+        .args(["expect", "--write", "--fixtures"])
+        .arg(&fixtures)
+        .arg(scenario)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(expect.success(), "pumphil expect failed");
+    fixtures
+}
+
+/// The one run directory in `reports`.
+fn only_run_dir(reports: &Path) -> std::path::PathBuf {
+    std::fs::read_dir(reports)
+        .unwrap()
+        .next()
+        .expect("a run directory")
+        .unwrap()
+        .path()
+}
+
 fn count_lines(path: &Path) -> usize {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     std::io::BufReader::new(file).split(b'\n').count()
@@ -52,23 +86,10 @@ fn count_lines(path: &Path) -> usize {
 #[test]
 #[ignore = "a year of samples: about two minutes in release; run with --release -- --ignored"]
 fn a_year_sampled_every_30_s_runs_in_flat_memory() {
-    if cfg!(debug_assertions) {
-        panic!(
-            "the soak measures the release build: cargo test --release --test soak -- --ignored"
-        );
-    }
+    release_build_only();
     let dir = tempfile::tempdir().unwrap();
-    let fixtures = dir.path().join("fixtures");
+    let fixtures = expected_rows(dir.path(), SOAK);
     let reports = dir.path().join("reports");
-    // A year of expected rows is too large to commit: the reference calculator writes them.
-    let expect = Command::new(BIN)
-        .args(["expect", "--write", "--fixtures"])
-        .arg(&fixtures)
-        .arg(SOAK)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(expect.success(), "pumphil expect failed");
 
     let (code, peak_kb) = run_with_peak_rss(
         "one-year soak",
@@ -86,12 +107,7 @@ fn a_year_sampled_every_30_s_runs_in_flat_memory() {
         "peak RSS {peak_kb} KiB is over the {PEAK_RSS_LIMIT_KB} KiB limit"
     );
 
-    let run = std::fs::read_dir(&reports)
-        .unwrap()
-        .next()
-        .expect("a run directory")
-        .unwrap()
-        .path();
+    let run = only_run_dir(&reports);
     let trace = run.join("traces").join("one-year-soak.csv");
     assert_eq!(
         count_lines(&trace),
@@ -129,21 +145,9 @@ fn a_year_sampled_every_30_s_runs_in_flat_memory() {
 #[test]
 #[ignore = "a year of samples: about two minutes in release; run with --release -- --ignored"]
 fn a_year_with_the_pump_halted_runs_in_flat_memory() {
-    if cfg!(debug_assertions) {
-        panic!(
-            "the soak measures the release build: cargo test --release --test soak -- --ignored"
-        );
-    }
+    release_build_only();
     let dir = tempfile::tempdir().unwrap();
-    let fixtures = dir.path().join("fixtures");
-    let expect = Command::new(BIN)
-        .args(["expect", "--write", "--fixtures"])
-        .arg(&fixtures)
-        .arg(HALTED_SOAK)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(expect.success(), "pumphil expect failed");
+    let fixtures = expected_rows(dir.path(), HALTED_SOAK);
     let (code, peak_kb) = run_with_peak_rss(
         "reservoir-empty year",
         Command::new(BIN)
@@ -168,22 +172,10 @@ fn a_year_with_the_pump_halted_runs_in_flat_memory() {
 #[test]
 #[ignore = "a year of samples: about 35 s in release; run with --release -- --ignored"]
 fn a_year_over_the_in_memory_link_passes_marked_as_not_a_serial_path() {
-    if cfg!(debug_assertions) {
-        panic!(
-            "the soak measures the release build: cargo test --release --test soak -- --ignored"
-        );
-    }
+    release_build_only();
     let dir = tempfile::tempdir().unwrap();
-    let fixtures = dir.path().join("fixtures");
+    let fixtures = expected_rows(dir.path(), SOAK);
     let reports = dir.path().join("reports");
-    let expect = Command::new(BIN)
-        .args(["expect", "--write", "--fixtures"])
-        .arg(&fixtures)
-        .arg(SOAK)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(expect.success(), "pumphil expect failed");
     let (code, peak_kb) = run_with_peak_rss(
         "one-year soak in memory",
         Command::new(BIN)
@@ -199,12 +191,7 @@ fn a_year_over_the_in_memory_link_passes_marked_as_not_a_serial_path() {
         peak_kb < PEAK_RSS_LIMIT_KB,
         "peak RSS {peak_kb} KiB is over the {PEAK_RSS_LIMIT_KB} KiB limit"
     );
-    let run = std::fs::read_dir(&reports)
-        .unwrap()
-        .next()
-        .expect("a run directory")
-        .unwrap()
-        .path();
+    let run = only_run_dir(&reports);
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["verdict"], "pass", "{summary}");

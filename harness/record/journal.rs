@@ -393,28 +393,14 @@ impl Reader {
             let Some(blocks) = self.blocks.as_mut() else {
                 return Ok(Some(record));
             };
-            match record.event {
-                RunEvent::SampleBlock { scenario, block } => {
-                    let (samples, problems) = blocks.read(&block);
+            match unblock(blocks, record) {
+                Unblocked::Samples { records, problems } => {
                     let number = self.line_number;
                     self.problems
                         .extend(problems.into_iter().map(|p| (number, p)));
-                    self.queued.extend(samples.into_iter().map(|sample| Record {
-                        seq: record.seq,
-                        prev: record.prev.clone(),
-                        at_utc: record.at_utc.clone(),
-                        event: RunEvent::Sample {
-                            scenario: scenario.clone(),
-                            sample,
-                        },
-                    }));
+                    self.queued.extend(records);
                 }
-                event => {
-                    if let RunEvent::ScenarioStarted { scenario, .. } = &event {
-                        blocks.expect_file(scenario);
-                    }
-                    return Ok(Some(Record { event, ..record }));
-                }
+                Unblocked::Event(record) => return Ok(Some(record)),
             }
         }
     }
@@ -496,6 +482,48 @@ fn read_from(mut reader: Reader) -> Result<ReadBack, ReadError> {
         problems: reader.problems,
         uncovered: reader.uncovered,
     })
+}
+
+/// A record as read back: an event, or a sample block turned back into its samples' records
+/// (each with the block's place in the chain) and what is wrong with the block.
+// Matched as soon as it is returned, never stored: boxing the event would cost an allocation
+// a record for nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Unblocked {
+    Event(Record),
+    Samples {
+        records: Vec<Record>,
+        problems: Vec<String>,
+    },
+}
+
+/// Turns a block back into its samples through `blocks`; a scenario's start tells `blocks`
+/// where that scenario's side file is, so that bytes no block covers are found.
+pub fn unblock(blocks: &mut BlockReader, record: Record) -> Unblocked {
+    match record.event {
+        RunEvent::SampleBlock { scenario, block } => {
+            let (samples, problems) = blocks.read(&block);
+            let records = samples
+                .into_iter()
+                .map(|sample| Record {
+                    seq: record.seq,
+                    prev: record.prev.clone(),
+                    at_utc: record.at_utc.clone(),
+                    event: RunEvent::Sample {
+                        scenario: scenario.clone(),
+                        sample,
+                    },
+                })
+                .collect();
+            Unblocked::Samples { records, problems }
+        }
+        event => {
+            if let RunEvent::ScenarioStarted { scenario, .. } = &event {
+                blocks.expect_file(scenario);
+            }
+            Unblocked::Event(Record { event, ..record })
+        }
+    }
 }
 
 #[cfg(test)]

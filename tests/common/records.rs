@@ -2,8 +2,10 @@
 //! that render, report on or judge a record without running a pump.
 
 use pumphil::checks::{CheckResult, Verdict};
+use pumphil::expect::ExpectedSample;
+use pumphil::protocol::TherapyState;
 use pumphil::record::{
-    DeviceInfo, FileRef, Mode, PlannedScenario, RunEvent, ScenarioKind, ScenarioVerdict,
+    DeviceInfo, FileRef, Mode, PlannedScenario, RunEvent, Sample, ScenarioKind, ScenarioVerdict,
     SCHEMA_VERSION,
 };
 use pumphil::scenario::NegativeControl;
@@ -169,4 +171,49 @@ pub fn run_started(
         partition: None,
         parts: vec![],
     }
+}
+
+/// A running pump's sample of a 20 mL reservoir at 1000 ug/day: `delivered_nl` pumped so far,
+/// `tip_nl` of it at the catheter tip and weighed (at 1.0046 g/mL).
+pub fn running_sample(id: &str, t_ms: u64, delivered_nl: u64, tip_nl: u64) -> RunEvent {
+    RunEvent::Sample {
+        scenario: id.into(),
+        sample: Sample {
+            t_ms,
+            device_time_ms: t_ms,
+            delivered_nl,
+            calculated_nl: 20_000_000 - delivered_nl,
+            dose_rate_ug_per_day: 1000,
+            concentration_ug_per_ml: 500,
+            therapy_state: TherapyState::Running,
+            battery_permille: 1000,
+            elective_replacement: false,
+            end_of_service: false,
+            active_alarms: vec![],
+            balance_g: Some(tip_nl as f64 * 1.0046 / 1e6),
+            balance_stable: Some(true),
+            tip_nl: Some(tip_nl),
+            actual_reservoir_nl: Some(20_000_000 - delivered_nl),
+            pocket_nl: Some(0),
+        },
+    }
+}
+
+/// The expected rows of 2 mL/day from a 20 mL reservoir, every 10 minutes for 6 hours.
+pub fn expected_two_ml_a_day() -> Vec<ExpectedSample> {
+    const MIN: u64 = 60_000;
+    (0..=36u64)
+        .map(|i| {
+            let t_ms = i * 10 * MIN;
+            let delivered = t_ms * 2_000_000 / (24 * 60 * MIN);
+            ExpectedSample {
+                t_ms,
+                delivered_nl: delivered,
+                calculated_nl: 20_000_000 - delivered,
+                tip_nl: delivered,
+                actual_nl: 20_000_000 - delivered,
+                programmed_nl_per_day: 2_000_000,
+            }
+        })
+        .collect()
 }

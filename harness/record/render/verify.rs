@@ -9,7 +9,7 @@
 
 use super::signatures::RecordSignatures;
 use super::{chain, manifest};
-use crate::record::journal::{Record, EVENTS_FILE};
+use crate::record::journal::{unblock, Unblocked, EVENTS_FILE};
 use crate::record::view::{Fold, RecordIntegrity, RunView};
 use crate::record::RunEvent;
 use std::collections::BTreeMap;
@@ -185,33 +185,21 @@ fn check_record(dir: &Path, report: &mut VerifyReport) -> RecordRead {
                 return;
             };
             finished |= matches!(record.event, RunEvent::RunFinished { .. });
-            match record.event {
-                // The samples a block names are checked against it and folded as the reader would.
-                RunEvent::SampleBlock { scenario, block } => {
-                    let (samples, problems) = blocks.read(&block);
+            // The samples a block names are checked against it and folded as the reader would.
+            match unblock(&mut blocks, record) {
+                Unblocked::Samples { records, problems } => {
                     block_problems.extend(problems.into_iter().map(|p| {
                         format!("{p} (sample block at {EVENTS_FILE} line {})", line.number)
                     }));
                     if let Some(fold) = fold.as_mut() {
-                        for sample in samples {
-                            fold.absorb(Record {
-                                seq: record.seq,
-                                prev: record.prev.clone(),
-                                at_utc: record.at_utc.clone(),
-                                event: RunEvent::Sample {
-                                    scenario: scenario.clone(),
-                                    sample,
-                                },
-                            });
-                        }
+                        records.into_iter().for_each(|r| {
+                            fold.absorb(r);
+                        });
                     }
                 }
-                event => {
-                    if let RunEvent::ScenarioStarted { scenario, .. } = &event {
-                        blocks.expect_file(scenario);
-                    }
+                Unblocked::Event(record) => {
                     if let Some(fold) = fold.as_mut() {
-                        fold.absorb(Record { event, ..record });
+                        fold.absorb(record);
                     }
                 }
             }
