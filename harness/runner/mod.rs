@@ -342,6 +342,7 @@ pub async fn run_partitioned(
     let checked = bench_pool::check_benches(&benches, needs_balance, opts.retries).await;
     let pool = bench_pool::BenchPool::new(benches.len());
     let semaphore = Arc::new(Semaphore::new(jobs));
+    let busy_wait = devices::busy_wait_for(jobs.min(prepared.len()));
     let mut tasks = Vec::new();
     for p in prepared {
         let semaphore = semaphore.clone();
@@ -400,8 +401,16 @@ pub async fn run_partitioned(
                         .map_err(|failure| bench_pool::naming_bench(&benches[index], failure))
                 }
                 _ => {
-                    devices::open_emulator(&p.scenario, seed, noise_mg, &link_faults, retries, link)
-                        .await
+                    devices::open_emulator(
+                        &p.scenario,
+                        seed,
+                        noise_mg,
+                        &link_faults,
+                        retries,
+                        link,
+                        busy_wait,
+                    )
+                    .await
                 }
             };
             let (mut devs, guard) = match opened {
