@@ -17,9 +17,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 pub const IN_PROCESS_BUSY_WAIT: Duration = Duration::from_micros(200);
 
 /// A byte stream that, for `window` after each successful write, reads its descriptor directly
-/// (a non-blocking `read`; with nothing there yet the task is woken again at once) rather than
-/// waiting for the reactor; after the window it waits on the reactor as any stream does. The
-/// task yields between attempts, so other tasks on the same thread still run.
+/// (a non-blocking `read`; with nothing there yet the thread yields to the kernel and the task
+/// is woken again at once) rather than waiting for the reactor; after the window it waits on the
+/// reactor as any stream does. Between attempts other tasks on the same thread run, and so do
+/// other threads and processes wanting the core (`sched_yield`): without that, two runs on
+/// two cores each busy-waiting took 1.7 times as long as parked, with it 1.07 times.
 pub struct Spinning<L> {
     inner: L,
     fd: RawFd,
@@ -58,6 +60,7 @@ impl<L: AsyncRead + Unpin> AsyncRead for Spinning<L> {
                     return Poll::Ready(Ok(()));
                 }
                 if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock {
+                    std::thread::yield_now();
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }

@@ -246,7 +246,7 @@ fn emulator_in_memory(config: EmulatorConfig, balance: bool) -> EmulatorLinks {
 
 /// Whether the runner busy-waits on its ports to the in-process emulator: when no more scenarios
 /// run at once than there are cores. A lone long scenario then stops paying an idle core's
-/// wake-up on every round trip (a 10-day scenario 5.0 -> 3.6 s, a year 184 -> 92 s); with more
+/// wake-up on every round trip (a 10-day scenario 5.2 -> 3.9 s median, a year 184 -> 123 s); with more
 /// scenarios than cores the scenarios keep the cores busy themselves, and spinning only took
 /// turns from their work (the suite at 8 at once 0.53 -> 0.69 s). docs/performance.md, "What a
 /// sample costs".
