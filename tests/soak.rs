@@ -68,6 +68,21 @@ fn expected_rows(dir: &Path, scenario: &str) -> std::path::PathBuf {
     fixtures
 }
 
+/// `pumphil run` of `scenario` into `reports` with the expected rows in `fixtures`, and `extra`.
+fn soak_run(reports: &Path, fixtures: &Path, scenario: &str, extra: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args(["run", "--plain", "--quiet"])
+        .args(extra)
+        .arg("--reports")
+        .arg(reports)
+        .arg("--fixtures")
+        .arg(fixtures)
+        .arg(scenario)
+        .stdout(Stdio::null());
+    command
+}
+
 /// The one run directory in `reports`.
 fn only_run_dir(reports: &Path) -> std::path::PathBuf {
     std::fs::read_dir(reports)
@@ -93,13 +108,7 @@ fn a_year_sampled_every_30_s_runs_in_flat_memory() {
 
     let (code, peak_kb) = run_with_peak_rss(
         "one-year soak",
-        Command::new(BIN)
-            .args(["run", "--plain", "--quiet", "--reports"])
-            .arg(&reports)
-            .arg("--fixtures")
-            .arg(&fixtures)
-            .arg(SOAK)
-            .stdout(Stdio::null()),
+        &mut soak_run(&reports, &fixtures, SOAK, &[]),
     );
     assert_eq!(code, 0, "the soak scenario must pass");
     assert!(
@@ -150,13 +159,7 @@ fn a_year_with_the_pump_halted_runs_in_flat_memory() {
     let fixtures = expected_rows(dir.path(), HALTED_SOAK);
     let (code, peak_kb) = run_with_peak_rss(
         "reservoir-empty year",
-        Command::new(BIN)
-            .args(["run", "--plain", "--quiet", "--reports"])
-            .arg(dir.path().join("reports"))
-            .arg("--fixtures")
-            .arg(&fixtures)
-            .arg(HALTED_SOAK)
-            .stdout(Stdio::null()),
+        &mut soak_run(&dir.path().join("reports"), &fixtures, HALTED_SOAK, &[]),
     );
     assert_eq!(code, 0, "the halted-pump soak must pass");
     assert!(
@@ -178,13 +181,7 @@ fn a_year_over_the_in_memory_link_passes_marked_as_not_a_serial_path() {
     let reports = dir.path().join("reports");
     let (code, peak_kb) = run_with_peak_rss(
         "one-year soak in memory",
-        Command::new(BIN)
-            .args(["run", "--plain", "--quiet", "--link", "memory", "--reports"])
-            .arg(&reports)
-            .arg("--fixtures")
-            .arg(&fixtures)
-            .arg(SOAK)
-            .stdout(Stdio::null()),
+        &mut soak_run(&reports, &fixtures, SOAK, &["--link", "memory"]),
     );
     assert_eq!(code, 0, "the soak scenario must pass in memory too");
     assert!(

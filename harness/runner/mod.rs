@@ -41,9 +41,12 @@ use tokio::sync::{watch, Semaphore};
 /// idle between them costs a wake-up on every one: the suite on 2 cores took 0.91-1.2 s with 2
 /// at once, 0.56-0.66 s with 8 and no better with 16 (docs/performance.md, "How the suite scales").
 pub fn default_jobs() -> usize {
-    4 * std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
+    4 * cores()
+}
+
+/// The cores this process may run on (2 when that cannot be found out).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 #[derive(Debug, Clone)]
@@ -342,7 +345,7 @@ pub async fn run_partitioned(
     let checked = bench_pool::check_benches(&benches, needs_balance, opts.retries).await;
     let pool = bench_pool::BenchPool::new(benches.len());
     let semaphore = Arc::new(Semaphore::new(jobs));
-    let busy_wait = devices::busy_wait_for(jobs.min(prepared.len()));
+    let busy_wait = devices::busy_wait_for(jobs.min(prepared.len()), &opts.link_faults);
     let mut tasks = Vec::new();
     for p in prepared {
         let semaphore = semaphore.clone();
