@@ -184,6 +184,8 @@ async fn run_through(
         clock_tolerance: pumphil::runner::watchdog::DEFAULT_TOLERANCE,
         // Learnt from the first sample (protocol 12.16), as for any emulator on a clean link.
         sampling: pumphil::runner::sample::PumpSampling::Untried,
+        // ser2net in between: a device on a network port is sampled one request at a time.
+        sample_batch: 1,
     };
     let root = fixture::default_root(&scenario.path);
     let checked = fixture::check(&root, scenario).expect("the scenario's fixture");

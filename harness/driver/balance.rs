@@ -135,6 +135,17 @@ impl BalanceDriver {
         self.weigh("SI").await
     }
 
+    /// `SIR`: the weight now, and then every new one, each on its own line, until the next
+    /// command; returns the first. Read the rest with [`BalanceDriver::next_streamed`].
+    pub async fn start_stream(&mut self) -> Result<Reading, BalanceError> {
+        self.weigh("SIR").await
+    }
+
+    /// The next weight of an `SIR` stream.
+    pub async fn next_streamed(&mut self) -> Result<Reading, BalanceError> {
+        parse_weight(&self.read_line().await?)
+    }
+
     /// `S`: the next stable weight.
     pub async fn weigh_stable(&mut self) -> Result<Reading, BalanceError> {
         self.weigh("S").await

@@ -435,19 +435,15 @@ impl PumpDriver {
         }
     }
 
-    async fn request_once(&self, request: &Request) -> Result<ResponseBody, DriverError> {
-        let kind = request.kind();
-        let seq = {
-            let mut s = self.seq.lock().unwrap_or_else(|e| e.into_inner());
-            *s = next_seq(*s);
-            *s
-        };
-        let bytes = encode_frame(seq, &Message::Request(request.clone()))
-            .map_err(|e| DriverError::Protocol(e.to_string()))?;
-        let timeout = self.options.timeout(kind);
-        let max_retries = self.options.max_retries;
-        let mut responses = self.responses.lock().await;
-        // Whatever arrived since the last request answers nothing now.
+    /// The number for the next request (1, 2, 3, ... wrapping, skipping 0).
+    fn next_request_seq(&self) -> u16 {
+        let mut s = self.seq.lock().unwrap_or_else(|e| e.into_inner());
+        *s = next_seq(*s);
+        *s
+    }
+
+    /// Whatever arrived since the last request answers nothing now.
+    fn discard_stale(&self, responses: &mut mpsc::UnboundedReceiver<Option<Frame>>) {
         while let Ok(stale) = responses.try_recv() {
             if let Some(frame) = stale {
                 self.shared.deviation(
@@ -456,6 +452,17 @@ impl PumpDriver {
                 );
             }
         }
+    }
+
+    async fn request_once(&self, request: &Request) -> Result<ResponseBody, DriverError> {
+        let kind = request.kind();
+        let seq = self.next_request_seq();
+        let bytes = encode_frame(seq, &Message::Request(request.clone()))
+            .map_err(|e| DriverError::Protocol(e.to_string()))?;
+        let timeout = self.options.timeout(kind);
+        let max_retries = self.options.max_retries;
+        let mut responses = self.responses.lock().await;
+        self.discard_stale(&mut responses);
         let mut reconnects = 0;
         let mut attempt = 0;
         while attempt <= max_retries {
@@ -724,6 +731,9 @@ impl PumpDriver {
         expect_body!(self.request(&Request::ReadPlant).await?, "read-plant", ResponseBody::Plant(p) => p)
     }
 }
+
+#[path = "pump_pipeline.rs"]
+mod pipeline;
 
 #[cfg(test)]
 #[path = "pump_tests.rs"]

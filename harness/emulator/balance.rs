@@ -231,19 +231,22 @@ impl BalanceModel {
 }
 
 /// Serves MT-SICS on a link, weighing the device's catheter-tip volume; `realtime` turns on
-/// dynamic (`S D`) readings. Lines may end CR LF or LF alone.
+/// dynamic (`S D`) readings. Lines may end CR LF or LF alone. `SIR` repeats the weight every
+/// 100 ms of wall time in real time, and at each sample of the pump in virtual time
+/// ([`super::weighings`]).
 pub async fn serve_balance(
     link: BoxLink,
     device: Arc<Mutex<Device>>,
     realtime: bool,
 ) -> std::io::Result<()> {
-    let params = device
+    let (params, ready) = device
         .lock()
-        .map(|d| d.config().balance.clone())
+        .map(|mut d| (d.config().balance.clone(), d.weighings().ready()))
         .unwrap_or_default();
     let mut model = BalanceModel::new(params).with_dynamic_detection(realtime);
     let (read, mut write) = tokio::io::split(link);
     let mut reader = BufReader::new(read);
+    // Kept across a repeat that interrupts a read: the bytes of a line read so far stay in it.
     let mut line = Vec::new();
     let mut repeating = false;
     // The tip volume now, with the device clock handed to the model for drift and settling.
@@ -256,21 +259,26 @@ pub async fn serve_balance(
         tip_nl
     };
     loop {
-        line.clear();
         let read = if repeating {
-            match tokio::time::timeout(
-                Duration::from_millis(100),
-                reader.read_until(b'\n', &mut line),
-            )
-            .await
-            {
-                Ok(r) => r?,
-                Err(_) => {
+            tokio::select! {
+                read = reader.read_until(b'\n', &mut line) => read?,
+                _ = tokio::time::sleep(Duration::from_millis(100)), if realtime => {
                     let reading = {
                         let tip_nl = tip(&device, &mut model);
                         model.repeat_line(tip_nl)
                     };
                     write.write_all(format!("{reading}\r\n").as_bytes()).await?;
+                    continue;
+                }
+                _ = ready.notified(), if !realtime => {
+                    let weighings = device.lock().map(|mut d| d.weighings().take()).unwrap_or_default();
+                    let mut out = String::new();
+                    for w in weighings {
+                        model.set_clock(w.now_ms);
+                        out.push_str(&model.repeat_line(w.tip_nl));
+                        out.push_str("\r\n");
+                    }
+                    write.write_all(out.as_bytes()).await?;
                     continue;
                 }
             }
@@ -282,6 +290,7 @@ pub async fn serve_balance(
         }
         repeating = false;
         let text = String::from_utf8_lossy(&line).to_string();
+        line.clear();
         let tip_nl = tip(&device, &mut model);
         let reply = match model.respond(&text, tip_nl) {
             Reply::Lines(lines) => lines,
@@ -290,6 +299,16 @@ pub async fn serve_balance(
                 vec![model.repeat_line(tip_nl)]
             }
         };
+        if !realtime {
+            if let Ok(mut d) = device.lock() {
+                let weighings = d.weighings();
+                if repeating {
+                    weighings.start();
+                } else {
+                    weighings.stop();
+                }
+            }
+        }
         let mut out = String::new();
         for l in reply {
             out.push_str(&l);

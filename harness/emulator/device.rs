@@ -73,6 +73,8 @@ pub struct Device {
     pub(super) events: Vec<Event>,
     pub(super) log: VecDeque<LogEntry>,
     pub(super) log_total: u32,
+    /// The balance's `SIR` stream in virtual time: a weighing at each sample.
+    pub(super) weighings: super::weighings::Weighings,
 }
 
 impl Device {
@@ -116,6 +118,7 @@ impl Device {
             events: Vec::new(),
             log: VecDeque::new(),
             log_total: 0,
+            weighings: Default::default(),
             config,
         };
         device.schedule_eri();
@@ -133,6 +136,11 @@ impl Device {
     /// Cumulative volume that has left the catheter tip (what the balance vessel received).
     pub fn tip_nl(&self) -> u64 {
         self.tip_nl
+    }
+
+    /// The balance's stream of weighings at each sample (virtual time).
+    pub fn weighings(&mut self) -> &mut super::weighings::Weighings {
+        &mut self.weighings
     }
 
     pub fn identity(&self) -> Identity {
@@ -355,6 +363,7 @@ impl Device {
                     return Err(NackCode::OutOfRange);
                 }
                 self.advance_to(*to_ms);
+                self.weighings.sampled(self.tip_nl, self.now);
                 Ok(ResponseBody::Sample {
                     plant: self.plant(),
                     status: self.status(),

@@ -12,6 +12,7 @@ pub mod device;
 mod device_tests;
 pub mod link_faults;
 pub mod server;
+pub mod weighings;
 
 pub use device::Device;
 pub use server::TimeMode;

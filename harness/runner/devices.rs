@@ -27,6 +27,9 @@ pub struct Devices {
     pub virtual_time: bool,
     /// How a sample reads the pump at first (protocol 12.16).
     pub sampling: PumpSampling,
+    /// Consecutive samples sent at once once the pump answers Advance and sample: more than
+    /// one only for the in-process emulator on a clean link (`runner::batch`).
+    pub sample_batch: usize,
     /// The balance's reading noise, one standard deviation in mg, as declared (the emulator's
     /// `--noise-mg`, a bench balance's `repeatability_mg`); the checks widen for it.
     pub balance_noise_mg: f64,
@@ -319,6 +322,7 @@ pub async fn open_emulator(
         } else {
             PumpSampling::Separate
         },
+        sample_batch: super::batch::sample_batch_for(link_faults),
         balance_noise_mg: noise_mg,
         balance_figures,
         test_system: None,
@@ -565,6 +569,8 @@ pub async fn open_bench(
             } else {
                 PumpSampling::Separate
             },
+            // A device on a port may lose a frame, and a pipeline cannot re-send one.
+            sample_batch: 1,
             balance_noise_mg: bench
                 .balance
                 .as_ref()

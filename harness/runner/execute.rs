@@ -12,7 +12,7 @@ use super::steps::{self, Setup};
 use super::timeline::{self, Interrupted, Moment, Schedule};
 use crate::checks::{BalanceNoise, Judge};
 use crate::driver::balance::Reading;
-use crate::driver::pump::{DriverError, PumpDriver};
+use crate::driver::pump::{DriverError, DriverEvent, PumpDriver};
 use crate::expect::fixture::ExpectedRows;
 use crate::expect::{ExpectedAlarmEvent, ExpectedSample};
 use crate::protocol::{EventLogPage, Identity, Plant, Status};
@@ -75,6 +75,8 @@ struct Execution<'a> {
     sampling: PumpSampling,
     /// False once the device NACKed ReadPlant: it has no bench plant, and is not asked again.
     plant_answered: bool,
+    /// Whether the balance streams a weight per sample (`SIR`), for pipelined samples.
+    balance_streaming: bool,
 }
 
 impl Execution<'_> {
@@ -119,11 +121,22 @@ impl Execution<'_> {
 
     /// Moves driver events (alarms) and driver deviations (retries, bad frames) into the record.
     fn drain(&mut self) {
-        for event in self.devices.pump.drain_events() {
+        let events = self.devices.pump.drain_events();
+        self.track(events);
+        self.driver_deviations();
+    }
+
+    /// Alarm events from the pump, through the tracker into the record.
+    fn track(&mut self, events: Vec<DriverEvent>) {
+        for event in events {
             if let Some(tracked) = self.alarms.on_driver_event(event) {
                 self.record(tracked);
             }
         }
+    }
+
+    /// What the driver saw on the link (retries, bad frames), into the record.
+    fn driver_deviations(&mut self) {
         for d in self.devices.pump.take_deviations() {
             self.deviation(None, &format!("{:?}", d.kind).to_lowercase(), d.detail);
         }
@@ -226,31 +239,97 @@ impl Execution<'_> {
         read
     }
 
-    /// The balance reading, if the scenario weighs.
-    async fn weigh(&mut self) -> Result<Option<Reading>, Interrupted> {
-        match &mut self.devices.balance {
-            Some(balance) => balance
-                .weigh_immediate()
-                .await
-                .map(Some)
-                .map_err(|e| Interrupted::Balance(e.to_string())),
-            None => Ok(None),
-        }
+    /// Whether samples go out several at once: on virtual time, to a device that takes as many
+    /// (`Devices::sample_batch`) and is known to answer Advance and sample.
+    fn pipelining(&self) -> bool {
+        self.devices.virtual_time
+            && self.devices.sample_batch > 1
+            && self.sampling == PumpSampling::Combined
     }
 
-    /// Takes the sample at scenario time `t_ms`, the device being there; `read` is the plant and
-    /// status if they came with the advance.
+    /// Takes the samples at scenario times `times`, their requests written at once and the
+    /// balance streaming a weight per sample; each is then judged and recorded as if taken
+    /// alone, with the pump's events up to its device time (`runner::batch`).
+    async fn pipelined_samples(
+        &mut self,
+        times: &[u64],
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), Interrupted> {
+        if *shutdown.borrow() {
+            return Err(Interrupted::Signal);
+        }
+        if !self.balance_streaming {
+            // The stream starts with the first sample's reading (`weigh`); without it the balance
+            // would send nothing now.
+            self.weigh().await?;
+        }
+        let origin_ms = self.clock.origin_ms();
+        let to_ms: Vec<u64> = times.iter().map(|t| origin_ms + t).collect();
+        let pump = &self.devices.pump;
+        let balance = self.devices.balance.as_mut();
+        let count = times.len();
+        let weighed = async move {
+            let Some(balance) = balance else {
+                return Ok(vec![None; count]);
+            };
+            let mut readings = Vec::with_capacity(count);
+            for _ in 0..count {
+                readings.push(Some(balance.next_streamed().await?));
+            }
+            Ok(readings)
+        };
+        let (answers, readings) = tokio::select! {
+            read = async { tokio::join!(pump.advance_and_sample_pipelined(&to_ms), weighed) } => read,
+            _ = shutdown.changed() => return Err(Interrupted::Signal),
+        };
+        let answers = answers.map_err(Interrupted::Device)?;
+        let readings = readings.map_err(|e: crate::driver::balance::BalanceError| {
+            Interrupted::Balance(e.to_string())
+        })?;
+        let mut events = super::batch::HeldEvents::new(self.devices.pump.drain_events());
+        self.driver_deviations();
+        for ((&t_ms, (plant, status)), reading) in times.iter().zip(answers).zip(readings) {
+            self.track(events.until(origin_ms + t_ms));
+            self.sample(t_ms, Some((plant, status, reading))).await?;
+        }
+        self.track(events.rest());
+        let last_ms = times[times.len() - 1];
+        if self.alarms.log_read_due(last_ms) {
+            self.reconcile(last_ms).await?;
+        }
+        Ok(())
+    }
+
+    /// The balance reading after an advance, if the scenario weighs. Where samples will be
+    /// pipelined, the first reading starts the balance's stream (`SIR` answers the weight now,
+    /// as `SI` would), so the readings are the same ones as taken one at a time.
+    async fn weigh(&mut self) -> Result<Option<Reading>, Interrupted> {
+        let Some(balance) = &mut self.devices.balance else {
+            return Ok(None);
+        };
+        let reading = if self.devices.sample_batch > 1 && !self.balance_streaming {
+            self.balance_streaming = true;
+            balance.start_stream().await
+        } else {
+            balance.weigh_immediate().await
+        };
+        reading
+            .map(Some)
+            .map_err(|e| Interrupted::Balance(e.to_string()))
+    }
+
+    /// Takes the sample at scenario time `t_ms`, the device being there; `read` is the plant,
+    /// status and balance reading if they came with the advance.
     async fn sample(
         &mut self,
         t_ms: u64,
-        read: Option<(Plant, Status)>,
+        read: Option<(Plant, Status, Option<Reading>)>,
     ) -> Result<(), Interrupted> {
         // On a real-time bench the host times the status request: its sightings bound alarm
         // onsets, and its clock judges the device's (issue 11 §7).
         let sent = self.clock.host_elapsed_ms();
         let (status, plant, reading) = match read {
-            // The balance weighs what the advance delivered: its read follows the pump's.
-            Some((plant, status)) => (status, Some(plant), self.weigh().await?),
+            Some((plant, status, reading)) => (status, Some(plant), reading),
             None => {
                 // The device time stands still (virtual) or is the pump's to report (bench):
                 // the pump and the balance are two ports, read at once.
@@ -449,11 +528,31 @@ impl Execution<'_> {
     async fn timeline(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<(), Interrupted> {
         let scenario = self.scenario;
         let step_times = scenario.steps.iter().map(|s| s.at_ms).collect();
-        for moment in Schedule::new(step_times, scenario.sample_times()) {
+        let mut schedule = Schedule::new(step_times, scenario.sample_times()).peekable();
+        while let Some(moment) = schedule.next() {
             let (Moment::Step { t_ms, .. } | Moment::Sample { t_ms }) = moment;
+            if matches!(moment, Moment::Sample { .. }) && self.pipelining() {
+                let mut times = vec![t_ms];
+                // A batch ends before the next step, and at the sample that is due to read the
+                // event log, so the log is read at the same moments as one sample at a time.
+                while times.len() < self.devices.sample_batch
+                    && !self.alarms.log_read_due(times[times.len() - 1])
+                {
+                    match schedule.next_if(|m| matches!(m, Moment::Sample { .. })) {
+                        Some(Moment::Sample { t_ms }) => times.push(t_ms),
+                        _ => break,
+                    }
+                }
+                self.pipelined_samples(&times, shutdown).await?;
+                continue;
+            }
             let read = match moment {
                 Moment::Sample { .. } if self.devices.virtual_time => {
-                    self.advance_and_read(t_ms, shutdown).await?
+                    match self.advance_and_read(t_ms, shutdown).await? {
+                        // The balance weighs what the advance delivered: its read follows.
+                        Some((plant, status)) => Some((plant, status, self.weigh().await?)),
+                        None => None,
+                    }
                 }
                 _ => None,
             };
@@ -657,6 +756,7 @@ pub async fn run_scenario(
         restore: FaultRestore::new(scenario.steps.len()),
         sampling,
         plant_answered: true,
+        balance_streaming: false,
     };
     if !run.devices.virtual_time {
         run.judge.on_real_time_bench();

@@ -2,6 +2,7 @@
 //! real bench, record everything, judge, and render the outputs from the record.
 
 pub mod alarms;
+pub mod batch;
 pub mod bench;
 pub mod bench_pool;
 pub mod clock;
