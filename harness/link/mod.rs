@@ -8,7 +8,6 @@ pub mod memory;
 pub mod pty;
 pub mod rfc2217;
 pub mod serial;
-pub mod spin;
 pub mod tcp;
 pub mod telnet;
 

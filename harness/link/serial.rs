@@ -22,10 +22,6 @@ pub struct SerialSettings {
     /// crashed client's TIOCEXCL would lock every later client out.
     #[serde(default)]
     pub exclusive: Option<bool>,
-    /// Busy-wait this long for the answer after each write (`link::spin`): set by the runner
-    /// for the in-process emulator only, which answers in microseconds; never from a bench file.
-    #[serde(skip)]
-    pub busy_wait: Option<std::time::Duration>,
 }
 
 impl SerialSettings {
@@ -39,7 +35,6 @@ impl SerialSettings {
             stop_bits: 1,
             flow_control: "none".into(),
             exclusive: None,
-            busy_wait: None,
         }
     }
 
@@ -149,13 +144,7 @@ pub fn open_serial(settings: &SerialSettings) -> Result<BoxLink, LinkError> {
         source: e.into(),
         hint: "check the path (`pumphil ports` lists ports; `pumphil emulate --pty` prints the emulator's: is it running?), that no other program holds it, and your permissions (dialout group)",
     })?;
-    Ok(match settings.busy_wait {
-        Some(window) => {
-            let fd = std::os::fd::AsRawFd::as_raw_fd(&port);
-            Box::new(super::spin::Spinning::new(port, fd, window))
-        }
-        None => Box::new(port),
-    })
+    Ok(Box::new(port))
 }
 
 #[cfg(test)]

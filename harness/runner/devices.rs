@@ -184,26 +184,21 @@ struct EmulatorLinks {
 async fn emulator_on_ptys(
     config: EmulatorConfig,
     balance: bool,
-    busy_wait: Option<std::time::Duration>,
 ) -> Result<EmulatorLinks, OpenFailure> {
     let handle = crate::emulator::spawn_on_ptys(config, false)
         .await
         .map_err(|e| infrastructure(format!("cannot start the emulator: {}", e.explained())))?;
     let pump_port = handle.pump_port.display().to_string();
     let balance_port = handle.balance_port.display().to_string();
-    let busy_waiting = |settings: SerialSettings| SerialSettings {
-        busy_wait,
-        ..settings
-    };
     let open = |settings: SerialSettings| async move {
         endpoint::open(&settings)
             .await
             .map_err(|e| infrastructure(e.explained()))
     };
-    let pump_settings = busy_waiting(SerialSettings::pump(&pump_port));
+    let pump_settings = SerialSettings::pump(&pump_port);
     let pump = open(pump_settings.clone()).await?;
     let balance = if balance {
-        Some(open(busy_waiting(SerialSettings::balance(&balance_port))).await?)
+        Some(open(SerialSettings::balance(&balance_port)).await?)
     } else {
         None
     };
@@ -244,35 +239,8 @@ fn emulator_in_memory(config: EmulatorConfig, balance: bool) -> EmulatorLinks {
     }
 }
 
-/// Whether the runner busy-waits on its ports to the in-process emulator, and how long: only
-/// when no more scenarios run at once than there are cores, on a clean link. A lone long
-/// scenario then stops paying an idle core's wake-up on every round trip (a 10-day scenario
-/// 5.2 -> 3.9 s median, a year 184 -> 123 s); with more scenarios than cores the scenarios keep
-/// the cores busy themselves, and spinning only took turns from their work (the suite at 8 at
-/// once 0.53 -> 0.69 s). Under link faults a sample is three requests with the balance read
-/// beside them, and there busy-waiting measured slower (3.8 -> 4.5 s for 10 days).
-/// docs/performance.md, "Busy-waiting on the emulator's ports".
-///
-/// `PUMPHIL_BUSY_WAIT_US` sets the window on a clean link instead (0: never busy-wait), for
-/// measuring one against the other (`harness/benches/busy_wait.sh`).
-pub fn busy_wait_for(at_once: usize, link_faults: &LinkFaults) -> Option<std::time::Duration> {
-    if !link_faults.is_clean() {
-        return None;
-    }
-    if let Some(us) = std::env::var("PUMPHIL_BUSY_WAIT_US")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        return (us > 0).then(|| std::time::Duration::from_micros(us));
-    }
-    (at_once <= super::cores()).then_some(crate::link::spin::IN_PROCESS_BUSY_WAIT)
-}
-
 /// A fresh emulator for `scenario`, reached through pseudo-terminals or, with
-/// `DeviceLink::InMemory`, over in-memory links; everything past the link is the same. With
-/// `busy_wait` (`busy_wait_for`), the pseudo-terminals are busy-waited on for that long after
-/// each request (`link::spin`).
-#[allow(clippy::too_many_arguments)]
+/// `DeviceLink::InMemory`, over in-memory links; everything past the link is the same.
 pub async fn open_emulator(
     scenario: &Scenario,
     seed: u64,
@@ -280,7 +248,6 @@ pub async fn open_emulator(
     link_faults: &LinkFaults,
     retries: u32,
     link: DeviceLink,
-    busy_wait: Option<std::time::Duration>,
 ) -> Result<(Devices, Guard), OpenFailure> {
     let config =
         emulator_config(scenario, seed, noise_mg, link_faults).map_err(|message| OpenFailure {
@@ -291,7 +258,7 @@ pub async fn open_emulator(
     let balance_figures = crate::expect::uncertainty::BalanceFigures::emulated(&config.balance);
     let balance_identity = format!("{} {}", config.balance.model, config.balance.serial_number);
     let links = match link {
-        DeviceLink::Port => emulator_on_ptys(config, scenario.bench.balance, busy_wait).await?,
+        DeviceLink::Port => emulator_on_ptys(config, scenario.bench.balance).await?,
         DeviceLink::InMemory => emulator_in_memory(config, scenario.bench.balance),
     };
     let devices = Devices {

@@ -37,10 +37,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::{watch, Semaphore};
 
-/// Scenarios run at once on the emulator when not told: four a core. A scenario on the emulator
-/// spends most of its time waiting on serial round trips, not computing, and a core that goes
-/// idle between them costs a wake-up on every one: the suite on 2 cores took 0.91-1.2 s with 2
-/// at once, 0.56-0.66 s with 8 and no better with 16 (docs/performance.md, "How the suite scales").
+/// Scenarios run at once on the emulator when not told: four a core. Between its pipelined
+/// samples a scenario still waits on serial round trips (setup, steps, event-log reads), and a
+/// core that goes idle between them costs a wake-up on every one: the suite on 2 cores took
+/// 0.43 s with 1 at once, 0.46 s with 2 and 0.38 s with 8; 100 copies of it 39.8, 49.7 and
+/// 35.9 s (docs/performance.md, "How the suite scales").
 pub fn default_jobs() -> usize {
     4 * cores()
 }
@@ -346,7 +347,6 @@ pub async fn run_partitioned(
     let checked = bench_pool::check_benches(&benches, needs_balance, opts.retries).await;
     let pool = bench_pool::BenchPool::new(benches.len());
     let semaphore = Arc::new(Semaphore::new(jobs));
-    let busy_wait = devices::busy_wait_for(jobs.min(prepared.len()), &opts.link_faults);
     let mut tasks = Vec::new();
     for p in prepared {
         let semaphore = semaphore.clone();
@@ -412,7 +412,6 @@ pub async fn run_partitioned(
                         &link_faults,
                         retries,
                         link,
-                        busy_wait,
                     )
                     .await
                 }
