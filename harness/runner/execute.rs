@@ -534,7 +534,10 @@ impl Execution<'_> {
             if matches!(moment, Moment::Sample { .. }) && self.pipelining() {
                 let mut times = vec![t_ms];
                 // A batch ends before the next step, and at the sample that is due to read the
-                // event log, so the log is read at the same moments as one sample at a time.
+                // event log, so the log is read at the same moments as one sample at a time. A
+                // suspicion that arises within a batch (a status its events did not announce) is
+                // read out at the batch's last sample: the log gives recovered alarms their own
+                // device times.
                 while times.len() < self.devices.sample_batch
                     && !self.alarms.log_read_due(times[times.len() - 1])
                 {
