@@ -405,15 +405,8 @@ pub async fn run_partitioned(
                         .map_err(|failure| bench_pool::naming_bench(&benches[index], failure))
                 }
                 _ => {
-                    devices::open_emulator(
-                        &p.scenario,
-                        seed,
-                        noise_mg,
-                        &link_faults,
-                        retries,
-                        link,
-                    )
-                    .await
+                    devices::open_emulator(&p.scenario, seed, noise_mg, &link_faults, retries, link)
+                        .await
                 }
             };
             let (mut devs, guard) = match opened {
