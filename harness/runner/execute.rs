@@ -278,9 +278,21 @@ impl Execution<'_> {
             }
             Ok(readings)
         };
-        let (answers, readings) = tokio::select! {
-            read = async { tokio::join!(pump.advance_and_sample_pipelined(&to_ms), weighed) } => read,
-            _ = shutdown.changed() => return Err(Interrupted::Signal),
+        let (answers, readings) = {
+            let work = async { tokio::join!(pump.advance_and_sample_pipelined(&to_ms), weighed) };
+            tokio::pin!(work);
+            tokio::select! {
+                read = &mut work => read,
+                // The requests are written: their answers are taken and these samples recorded,
+                // or the next request would find them and the record would show them as stale.
+                // The next batch sees the signal.
+                _ = shutdown.changed() => {
+                    match tokio::time::timeout(super::batch::ANSWERS_AFTER_SIGNAL, &mut work).await {
+                        Ok(read) => read,
+                        Err(_) => return Err(Interrupted::Signal),
+                    }
+                }
+            }
         };
         let answers = answers.map_err(Interrupted::Device)?;
         let readings = readings.map_err(|e: crate::driver::balance::BalanceError| {
