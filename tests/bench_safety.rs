@@ -71,21 +71,7 @@ fn run_dir(dir: &Path) -> PathBuf {
 }
 
 fn wait_for_samples(dir: &Path, at_least: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Ok(entries) = std::fs::read_dir(dir.join("reports")) {
-            for e in entries.flatten() {
-                let text =
-                    std::fs::read_to_string(e.path().join("events.jsonl")).unwrap_or_default();
-                // Samples are recorded in blocks of at least one.
-                if text.matches("\"type\":\"sample_block\"").count() >= at_least {
-                    return;
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the bench run recorded no samples");
+    common::wait_for_sample_blocks(&dir.join("reports"), at_least);
 }
 
 #[test]
@@ -172,7 +158,7 @@ fn a_signal_ends_a_bench_run_as_incomplete_with_its_evidence_kept(signal: i32) {
     let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
     assert!(events.contains("\"verdict\":\"incomplete\""), "{events}");
     assert!(events.contains("interrupted by signal"));
-    assert!(restored(&events), "{events}");
+    assert!(common::flow_bias_restored(&events), "{events}");
     assert_eq!(
         flow_bias_left_in(&emu),
         0,
@@ -227,7 +213,7 @@ fn losing_the_balance_mid_scenario_ends_it_and_clears_the_pumps_fault() {
         events.contains("\"verdict\":\"incomplete\"") && events.contains("balance"),
         "{events}"
     );
-    assert!(restored(&events), "{events}");
+    assert!(common::flow_bias_restored(&events), "{events}");
     assert_eq!(
         flow_bias_left_in(&pump),
         0,
@@ -246,13 +232,6 @@ fn ended_by_a_lost_device(dir: &Path, child: Child) -> (PathBuf, String) {
     let run = run_dir(dir);
     let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
     (run, events)
-}
-
-fn restored(events: &str) -> bool {
-    events.lines().any(|l| {
-        l.contains("\"action\":{\"restore\":\"flow_bias\"}")
-            && l.contains("\"outcome\":{\"status\":\"restored\"}")
-    })
 }
 
 /// Asks the pump itself, after the run, what flow bias it still has.

@@ -66,7 +66,8 @@ fn the_suite_pipelined_records_what_it_records_one_sample_at_a_time() {
 }
 
 /// The suite's flow-bias scenario (a fault injected at 0 s), sampled every second: 259 201
-/// samples, long enough to be interrupted while its samples are pipelined.
+/// samples, long enough to be interrupted while its samples are pipelined; its expected traces
+/// beside it.
 fn long_fault_scenario(dir: &Path) -> std::path::PathBuf {
     let text = std::fs::read_to_string("scenarios/reservoir-empty-flow-bias.toml")
         .unwrap()
@@ -76,31 +77,7 @@ fn long_fault_scenario(dir: &Path) -> std::path::PathBuf {
             "id = \"pipelined-interrupted\"",
         );
     assert!(text.contains("\"1s\"") && text.contains("pipelined-interrupted"));
-    let scenario = dir.join("interrupted.toml");
-    std::fs::write(&scenario, text).unwrap();
-    let out = Command::new(common::BIN)
-        .args(["expect", "--write", "--fixtures"])
-        .arg(dir.join("fixtures"))
-        .arg(&scenario)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", common::output_text(&out));
-    scenario
-}
-
-/// Waits until the run in `reports` has recorded `blocks` blocks of samples.
-fn wait_for_sample_blocks(reports: &Path, blocks: usize) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::time::Instant::now() < deadline {
-        for run in std::fs::read_dir(reports).into_iter().flatten().flatten() {
-            let text = std::fs::read_to_string(run.path().join("events.jsonl")).unwrap_or_default();
-            if text.matches("\"type\":\"sample_block\"").count() >= blocks {
-                return;
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    panic!("the run recorded no samples");
+    common::scenario_with_fixtures(&dir.join("scenarios/interrupted.toml"), &text)
 }
 
 /// Ctrl-C while samples are pipelined ends the scenario INCOMPLETE with its fault cleared, and
@@ -115,9 +92,7 @@ fn ctrl_c_while_samples_are_pipelined_leaves_no_answer_over() {
     for attempt in 0..3 {
         let reports = dir.path().join(format!("reports-{attempt}"));
         let child = Command::new(common::BIN)
-            .args(["run", "--plain", "--quiet", "--fixtures"])
-            .arg(dir.path().join("fixtures"))
-            .arg("--reports")
+            .args(["run", "--plain", "--quiet", "--reports"])
             .arg(&reports)
             .arg(&scenario)
             .env_remove("PUMPHIL_SIGN_KEY")
@@ -126,7 +101,7 @@ fn ctrl_c_while_samples_are_pipelined_leaves_no_answer_over() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        wait_for_sample_blocks(&reports, 2);
+        common::wait_for_sample_blocks(&reports, 2);
         // SAFETY: signalling our own child process.
         unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
         let (code, text) = common::finish(child);
@@ -135,8 +110,7 @@ fn ctrl_c_while_samples_are_pipelined_leaves_no_answer_over() {
             std::fs::read_to_string(common::run_dir(&reports).join("events.jsonl")).unwrap();
         assert!(events.contains("interrupted by signal"), "{text}");
         assert!(
-            events.contains("\"action\":{\"restore\":\"flow_bias\"}")
-                && events.contains("\"outcome\":{\"status\":\"restored\"}"),
+            common::flow_bias_restored(&events),
             "the injected flow bias was not cleared"
         );
         let deviations: Vec<_> = events

@@ -258,11 +258,6 @@ impl Execution<'_> {
         if *shutdown.borrow() {
             return Err(Interrupted::Signal);
         }
-        if !self.balance_streaming {
-            // The stream starts with the first sample's reading (`weigh`); without it the balance
-            // would send nothing now.
-            self.weigh().await?;
-        }
         let origin_ms = self.clock.origin_ms();
         let to_ms: Vec<u64> = times.iter().map(|t| origin_ms + t).collect();
         let pump = &self.devices.pump;

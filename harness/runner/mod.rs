@@ -43,12 +43,7 @@ use tokio::sync::{watch, Semaphore};
 /// 0.43 s with 1 at once, 0.46 s with 2 and 0.38 s with 8; 100 copies of it 39.8, 49.7 and
 /// 35.9 s (docs/performance.md, "How the suite scales").
 pub fn default_jobs() -> usize {
-    4 * cores()
-}
-
-/// The cores this process may run on (2 when that cannot be found out).
-pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
+    4 * std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 #[derive(Debug, Clone)]

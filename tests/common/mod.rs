@@ -201,6 +201,30 @@ pub fn scenario_with_fixtures(path: &Path, text: &str) -> PathBuf {
     path.to_path_buf()
 }
 
+/// Waits until the run writing into `reports` has recorded `at_least` blocks of samples.
+pub fn wait_for_sample_blocks(reports: &Path, at_least: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        for run in std::fs::read_dir(reports).into_iter().flatten().flatten() {
+            let text = std::fs::read_to_string(run.path().join("events.jsonl")).unwrap_or_default();
+            // Samples are recorded in blocks of at least one.
+            if text.matches("\"type\":\"sample_block\"").count() >= at_least {
+                return;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the run recorded no samples");
+}
+
+/// Whether a run record (`events.jsonl`) shows the injected flow bias cleared.
+pub fn flow_bias_restored(events: &str) -> bool {
+    events.lines().any(|l| {
+        l.contains("\"action\":{\"restore\":\"flow_bias\"}")
+            && l.contains("\"outcome\":{\"status\":\"restored\"}")
+    })
+}
+
 /// `pumphil expect SCENARIO --write`, asserted to succeed.
 pub fn write_fixtures(scenario: &Path) {
     let out = Command::new(BIN)
