@@ -230,6 +230,11 @@ impl BalanceModel {
     }
 }
 
+/// MT-SICS lines as sent: each ended with CR LF.
+fn crlf_lines(lines: impl IntoIterator<Item = String>) -> String {
+    lines.into_iter().map(|l| l + "\r\n").collect()
+}
+
 /// Serves MT-SICS on a link, weighing the device's catheter-tip volume; `realtime` turns on
 /// dynamic (`S D`) readings. Lines may end CR LF or LF alone. `SIR` repeats the weight every
 /// 100 ms of wall time in real time, and at each sample of the pump in virtual time
@@ -272,13 +277,11 @@ pub async fn serve_balance(
                 }
                 _ = ready.notified(), if !realtime => {
                     let weighings = device.lock().map(|mut d| d.weighings().take()).unwrap_or_default();
-                    let mut out = String::new();
-                    for w in weighings {
+                    let lines = weighings.into_iter().map(|w| {
                         model.set_clock(w.now_ms);
-                        out.push_str(&model.repeat_line(w.tip_nl));
-                        out.push_str("\r\n");
-                    }
-                    write.write_all(out.as_bytes()).await?;
+                        model.repeat_line(w.tip_nl)
+                    });
+                    write.write_all(crlf_lines(lines).as_bytes()).await?;
                     continue;
                 }
             }
@@ -309,12 +312,7 @@ pub async fn serve_balance(
                 }
             }
         }
-        let mut out = String::new();
-        for l in reply {
-            out.push_str(&l);
-            out.push_str("\r\n");
-        }
-        write.write_all(out.as_bytes()).await?;
+        write.write_all(crlf_lines(reply).as_bytes()).await?;
         write.flush().await?;
     }
 }
