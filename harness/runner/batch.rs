@@ -15,10 +15,6 @@ use std::collections::VecDeque;
 /// Samples sent at once to the in-process emulator on a clean link.
 pub const SAMPLE_BATCH: usize = 32;
 
-/// After a signal, how long a pipeline's answers may still take before the scenario ends
-/// without them (they come within a millisecond from a device that works).
-pub const ANSWERS_AFTER_SIGNAL: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// How many consecutive samples the runner sends at once to the in-process emulator: on a clean
 /// link [`SAMPLE_BATCH`], else 1 (under link faults a lost frame needs a re-send, and only the
 /// last request is answered from the device's cache). `PUMPHIL_SAMPLE_BATCH` sets it on a clean

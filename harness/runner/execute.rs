@@ -273,22 +273,10 @@ impl Execution<'_> {
             }
             Ok(readings)
         };
-        let (answers, readings) = {
-            let work = async { tokio::join!(pump.advance_and_sample_pipelined(&to_ms), weighed) };
-            tokio::pin!(work);
-            tokio::select! {
-                read = &mut work => read,
-                // The requests are written: their answers are taken and these samples recorded,
-                // or the next request would find them and the record would show them as stale.
-                // The next batch sees the signal.
-                _ = shutdown.changed() => {
-                    match tokio::time::timeout(super::batch::ANSWERS_AFTER_SIGNAL, &mut work).await {
-                        Ok(read) => read,
-                        Err(_) => return Err(Interrupted::Signal),
-                    }
-                }
-            }
-        };
+        // Not cut short by a signal: once the requests are written their answers are taken and
+        // these samples recorded (within the answers' own timeouts), or the next request would
+        // find them and the record would show them as stale. The next batch sees the signal.
+        let (answers, readings) = tokio::join!(pump.advance_and_sample_pipelined(&to_ms), weighed);
         let answers = answers.map_err(Interrupted::Device)?;
         let readings = readings.map_err(|e: crate::driver::balance::BalanceError| {
             Interrupted::Balance(e.to_string())
